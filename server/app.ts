@@ -1,0 +1,134 @@
+/**
+ * The composition root: `build(config)` wires store, auth, collaboration and HTTP routes into a Fastify app.
+ * It does not listen and installs no signal handlers (main.ts does both), so tests build as many apps as they need.
+ */
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Redis } from 'ioredis';
+import { resolveDevSecret } from './auth/dev-secret.js';
+import { createTokenVerifier, type TokenVerifier } from './auth/jwt.js';
+import { redactTokenInUrl } from './auth/request-token.js';
+import { createCollab, type CollabService } from './collab/index.js';
+import { registerCollabRoute } from './collab/route.js';
+import type { Config } from './config.js';
+import { registerErrorHandling } from './http/errors.js';
+import { createRedisClient } from './redis.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerPresentationRoutes } from './routes/presentations.js';
+import type { Db } from './store/db.js';
+import { openStore } from './store/index.js';
+import { PresentationStore } from './store/presentations.js';
+
+export interface Services {
+  config: Config;
+  db: Db;
+  verifier: TokenVerifier;
+  presentations: PresentationStore;
+  collab: CollabService;
+  /** A general-purpose Redis client (rate limits, readiness), when REDIS_URL is set. */
+  redis: Redis | undefined;
+  startedAt: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    deckhand: Services;
+  }
+}
+
+export interface BuildOptions {
+  /** Fastify logger options, or false to silence (tests). Defaults to pino at config.logLevel. */
+  logger?: FastifyServerOptions['logger'];
+}
+
+export async function build(inputConfig: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const config = resolveDevSecret(inputConfig);
+  const app = Fastify({
+    logger: options.logger ?? {
+      level: config.logLevel,
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+      serializers: {
+        req: (req) => ({ method: req.method, url: redactTokenInUrl(req.url), remoteAddress: req.ip }),
+      },
+    },
+    bodyLimit: config.limits.wsMaxFrameBytes,
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    // Per-request lines only at debug: at info a busy server logs what matters (errors, lifecycle), not traffic.
+    logController: new LogController({ disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace' }),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const db = await openStore(config);
+  const verifier = createTokenVerifier(config.jwt);
+  const presentations = new PresentationStore(db);
+  const redis = config.redisUrl ? createRedisClient(config.redisUrl, 'app') : undefined;
+  const collab = createCollab({ config, db, verifier, presentations, logger: app.log });
+  const services: Services = { config, db, verifier, presentations, collab, redis, startedAt: Date.now() };
+  app.decorate('deckhand', services);
+  app.decorateRequest('principal', null);
+
+  registerErrorHandling(app);
+  await app.register(helmet, { contentSecurityPolicy: false, crossOriginEmbedderPolicy: false });
+  await app.register(cors, { origin: config.corsOrigins === '*' ? true : config.corsOrigins, credentials: true });
+  await app.register(rateLimit, {
+    global: true,
+    max: config.limits.httpRateMax,
+    timeWindow: config.limits.httpRateWindowMs,
+    ...(redis ? { redis, nameSpace: `${config.redisPrefix}:rl:` } : {}),
+    errorResponseBuilder: (_req, ctx) => ({
+      statusCode: 429,
+      type: 'error',
+      error_code: 'RATE_LIMIT_EXCEEDED',
+      message: `rate limit exceeded, retry in ${ctx.after}`,
+      timestamp: new Date().toISOString(),
+    }),
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Deckhand API', version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(websocket, {
+    options: {
+      maxPayload: Math.max(config.limits.collabMaxFrameBytes, config.limits.wsMaxFrameBytes),
+      perMessageDeflate: false,
+    },
+    preClose: async function preClose(this: FastifyInstance) {
+      const deadline = Date.now() + Math.max(100, config.shutdownTimeoutMs - 1000);
+      const result = await collab.shutdown(deadline);
+      if (result.documentsLeft > 0 || result.appendsLeft > 0) {
+        this.log.error(result, 'shutdown deadline reached: some documents or appends could not be stored');
+      }
+      for (const client of this.websocketServer.clients) client.close(1012, 'server shutting down, reconnect');
+      this.websocketServer.close();
+    },
+  });
+
+  registerCollabRoute(app, collab, config);
+  registerHealthRoutes(app, [
+    { name: 'store', check: async () => (await db.ping(), 'ok') },
+    { name: 'bus', check: async () => (redis ? (await redis.ping(), 'ok') : 'disabled') },
+  ]);
+  registerPresentationRoutes(app, {
+    verifier,
+    presentations,
+    onRoleChange: (presentationId, userId, role) => {
+      collab.applyRoleChange(presentationId, userId, role);
+    },
+  });
+
+  app.addHook('onClose', async () => {
+    await Promise.allSettled([db.close(), redis?.quit()]);
+  });
+  return app;
+}

@@ -1,0 +1,81 @@
+/**
+ * JWT verification (design §3): algorithms pinned by key type, `exp` required, audience and issuer checked when
+ * configured. Claims: `sub` (user id), `name`, optional space-separated `scope`.
+ */
+import jwt from 'jsonwebtoken';
+import type { Config } from '../config.js';
+
+export type Scope = 'jobs:write' | 'notifications:write' | 'admin' | (string & {});
+
+export interface Principal {
+  userId: string;
+  name: string;
+  scopes: ReadonlySet<Scope>;
+  /** Expiry, in ms since the epoch. */
+  expiresAt: number;
+}
+
+export class AuthError extends Error {
+  readonly code = 'AUTHENTICATION_FAILED' as const;
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuthError';
+  }
+}
+
+const HMAC_ALGORITHMS: jwt.Algorithm[] = ['HS256'];
+const PUBLIC_KEY_ALGORITHMS: jwt.Algorithm[] = ['RS256', 'ES256'];
+const MAX_TOKEN_LENGTH = 8192;
+
+export interface TokenVerifier {
+  verify(token: string): Principal;
+  /** Mints a token (HS256 only): used by `npm run token`, tests and the dev demo. */
+  sign(claims: { sub: string; name?: string; scope?: string }, expiresInSeconds?: number): string;
+}
+
+export function createTokenVerifier(jwtConfig: Config['jwt']): TokenVerifier {
+  const key = jwtConfig.publicKey ?? jwtConfig.secret;
+  if (!key) throw new Error('JWT key not configured');
+  const algorithms = jwtConfig.publicKey ? PUBLIC_KEY_ALGORITHMS : HMAC_ALGORITHMS;
+  const options: jwt.VerifyOptions = { algorithms, complete: false };
+  if (jwtConfig.audience) options.audience = jwtConfig.audience;
+  if (jwtConfig.issuer) options.issuer = jwtConfig.issuer;
+
+  return {
+    verify(token: string): Principal {
+      if (typeof token !== 'string' || token.length === 0) throw new AuthError('missing token');
+      if (token.length > MAX_TOKEN_LENGTH) throw new AuthError('token too long');
+      let payload: string | jwt.JwtPayload;
+      try {
+        payload = jwt.verify(token, key, options);
+      } catch (err) {
+        // jsonwebtoken's messages never contain the token itself.
+        throw new AuthError((err as Error).message || 'invalid token');
+      }
+      if (typeof payload !== 'object' || payload === null) throw new AuthError('token payload is not an object');
+      if (typeof payload.exp !== 'number') throw new AuthError('token has no exp');
+      if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 256) {
+        throw new AuthError('token sub must be a non-empty string');
+      }
+      const name = typeof payload.name === 'string' && payload.name.length > 0 ? payload.name.slice(0, 128) : payload.sub;
+      const scope = typeof payload.scope === 'string' ? payload.scope : '';
+      return {
+        userId: payload.sub,
+        name,
+        scopes: new Set(scope.split(' ').filter(Boolean)),
+        expiresAt: payload.exp * 1000,
+      };
+    },
+    sign(claims, expiresInSeconds = 3600) {
+      if (!jwtConfig.secret) throw new Error('signing needs JWT_SECRET (HS256)');
+      const signOptions: jwt.SignOptions = { algorithm: 'HS256', expiresIn: expiresInSeconds };
+      if (jwtConfig.audience) signOptions.audience = jwtConfig.audience;
+      if (jwtConfig.issuer) signOptions.issuer = jwtConfig.issuer;
+      return jwt.sign({ ...claims }, jwtConfig.secret, signOptions);
+    },
+  };
+}
+
+export function hasScope(principal: Principal, scope: Scope): boolean {
+  return principal.scopes.has(scope) || principal.scopes.has('admin');
+}

@@ -1,0 +1,155 @@
+/**
+ * Authentication and roles on the collaboration socket (design §3), as a Hocuspocus extension.
+ *
+ * - onAuthenticate (per document per socket): the Hocuspocus token (else `?token=` / Authorization on the upgrade)
+ *   is verified; the document must be `presentation:{id}`; the role comes from Postgres. A stranger is refused;
+ *   with AUTO_CREATE_PRESENTATIONS the first opener of an unknown presentation becomes its owner. Viewers (and,
+ *   until the write guard of the locks issue, commenters) are read-only.
+ * - Token expiry: shortly before `exp` the server asks the provider for a fresh token (TokenSyncRequest); the
+ *   provider re-runs its token function and sends it (onTokenSync). At `exp` without a fresh token the document
+ *   connection is closed with AUTHENTICATION_FAILED.
+ */
+import type {
+  connectedPayload,
+  Extension,
+  onAuthenticatePayload,
+  onDisconnectPayload,
+  onTokenSyncPayload,
+} from '@hocuspocus/server';
+import type { Connection } from '@hocuspocus/server';
+import type { FastifyBaseLogger } from 'fastify';
+import { errorMessage, type ErrorCode } from '../../shared/errors.js';
+import { presentationIdOf } from '../../shared/presentation.js';
+import { bearerToken } from '../auth/request-token.js';
+import { AuthError, hasScope, type Principal, type TokenVerifier } from '../auth/jwt.js';
+import type { PresentationStore, Role } from '../store/presentations.js';
+import { isCollabContext, type CollabContext } from './context.js';
+
+/** Thrown from onAuthenticate: Hocuspocus sends `reason` to the provider (its authenticationFailed event). */
+class Refusal extends Error {
+  constructor(readonly reason: ErrorCode, message: string) {
+    super(message);
+  }
+}
+
+/** Roles that may write the document without the (later) write guard. */
+export function isWriter(role: Role): boolean {
+  return role === 'owner' || role === 'editor';
+}
+
+export interface CollabAuthOptions {
+  verifier: TokenVerifier;
+  presentations: PresentationStore;
+  autoCreatePresentations: boolean;
+  logger: FastifyBaseLogger;
+  /** How long before `exp` the server asks for a fresh token. */
+  refreshLeadMs?: number;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class CollabAuth implements Extension {
+  priority = 900;
+  extensionName = 'deckhand-auth';
+  private readonly timers = new Map<Connection, { refresh?: NodeJS.Timeout; expire?: NodeJS.Timeout }>();
+
+  constructor(private readonly options: CollabAuthOptions) {}
+
+  async onAuthenticate(data: onAuthenticatePayload): Promise<CollabContext> {
+    const presentationId = presentationIdOf(data.documentName);
+    if (!presentationId) {
+      throw new Refusal('INVALID_MESSAGE', 'document name must be presentation:{id}');
+    }
+    const token = data.token || data.requestParameters.get('token') || bearerToken(data.requestHeaders.get('authorization'));
+    let principal: Principal;
+    try {
+      principal = this.options.verifier.verify(token ?? '');
+    } catch (err) {
+      throw new Refusal('AUTHENTICATION_FAILED', err instanceof AuthError ? err.message : 'invalid token');
+    }
+    const role = await this.resolveRole(presentationId, principal);
+    if (!role) throw new Refusal('PERMISSION_DENIED', 'not a member of this presentation');
+    if (!isWriter(role)) data.connectionConfig.readOnly = true;
+    return { principal, presentationId, role };
+  }
+
+  async connected({ connection, context }: connectedPayload): Promise<void> {
+    if (isCollabContext(context)) this.armExpiry(connection, context.principal);
+  }
+
+  async onTokenSync({ token, connection }: onTokenSyncPayload): Promise<void> {
+    const context = connection.context as unknown;
+    if (!isCollabContext(context)) return;
+    let fresh: Principal;
+    try {
+      fresh = this.options.verifier.verify(token);
+    } catch (err) {
+      this.expire(connection, err instanceof AuthError ? err.message : 'invalid token');
+      return;
+    }
+    if (fresh.userId !== context.principal.userId) {
+      this.expire(connection, 'a fresh token must be for the same user');
+      return;
+    }
+    context.principal = fresh;
+    this.armExpiry(connection, fresh);
+  }
+
+  async onDisconnect({ documentName, socketId }: onDisconnectPayload): Promise<void> {
+    for (const [connection, timers] of this.timers) {
+      if (connection.socketId === socketId && connection.document.name === documentName) {
+        clearTimeout(timers.refresh);
+        clearTimeout(timers.expire);
+        this.timers.delete(connection);
+      }
+    }
+  }
+
+  async onDestroy(): Promise<void> {
+    for (const timers of this.timers.values()) {
+      clearTimeout(timers.refresh);
+      clearTimeout(timers.expire);
+    }
+    this.timers.clear();
+  }
+
+  private async resolveRole(presentationId: string, principal: Principal): Promise<Role | null> {
+    if (hasScope(principal, 'admin')) return 'owner';
+    const { presentations } = this.options;
+    const role = await presentations.roleOf(presentationId, principal.userId);
+    if (role || !this.options.autoCreatePresentations) return role;
+    const { created } = await presentations.create(presentationId, principal.userId);
+    if (created) {
+      this.options.logger.info({ presentationId, userId: principal.userId }, 'presentation created on first open');
+      return 'owner';
+    }
+    return presentations.roleOf(presentationId, principal.userId);
+  }
+
+  private armExpiry(connection: Connection, principal: Principal): void {
+    const previous = this.timers.get(connection);
+    clearTimeout(previous?.refresh);
+    clearTimeout(previous?.expire);
+    const left = principal.expiresAt - Date.now();
+    const lead = Math.min(this.options.refreshLeadMs ?? 30_000, left / 2);
+    const timers: { refresh?: NodeJS.Timeout; expire?: NodeJS.Timeout } = {};
+    if (left - lead < MAX_TIMER_MS) {
+      timers.refresh = setTimeout(() => connection.requestToken(), Math.max(0, left - lead));
+      timers.refresh.unref();
+    }
+    if (left < MAX_TIMER_MS) {
+      timers.expire = setTimeout(() => this.expire(connection, 'token expired'), Math.max(0, left));
+      timers.expire.unref();
+    }
+    this.timers.set(connection, timers);
+  }
+
+  private expire(connection: Connection, message: string): void {
+    const timers = this.timers.get(connection);
+    clearTimeout(timers?.refresh);
+    clearTimeout(timers?.expire);
+    this.timers.delete(connection);
+    connection.sendStateless(JSON.stringify(errorMessage('AUTHENTICATION_FAILED', message)));
+    connection.close({ code: 4401, reason: 'AUTHENTICATION_FAILED' });
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Server-side awareness stamping (design §1): every awareness state a client sends gets `user = {id, name, color}`
+ * from its verified token, so nobody can impersonate another user. A connection may only speak for the awareness
+ * client ids it introduced itself or that belong to the same user (a reconnecting provider keeps its client id
+ * while the server may not have noticed the old socket drop); an id held by another user is dropped. The number of
+ * ids per connection and the size of a state are bounded.
+ */
+import type { beforeHandleAwarenessPayload, Extension, onDisconnectPayload } from '@hocuspocus/server';
+import { colourFor } from '../../shared/colour.js';
+import { isCollabContext } from './context.js';
+
+export interface AwarenessUser {
+  id: string;
+  name: string;
+  color: string;
+}
+
+export interface AwarenessGuardOptions {
+  maxClientIdsPerConnection: number;
+  maxStateBytes: number;
+}
+
+export class AwarenessStamp implements Extension {
+  priority = 800;
+  extensionName = 'deckhand-awareness';
+  /** document name → awareness client id → owning socket and user */
+  private readonly owners = new Map<string, Map<number, { socketId: string; userId: string }>>();
+  readonly stats = { dropped: 0 };
+
+  constructor(private readonly options: AwarenessGuardOptions = { maxClientIdsPerConnection: 4, maxStateBytes: 16 * 1024 }) {}
+
+  async beforeHandleAwareness({ states, connection, context, documentName }: beforeHandleAwarenessPayload): Promise<void> {
+    // States relayed from another instance (Redis) were stamped there.
+    if (!connection || !isCollabContext(context)) return;
+    const socketId = connection.socketId;
+    let owners = this.owners.get(documentName);
+    if (!owners) {
+      owners = new Map();
+      this.owners.set(documentName, owners);
+    }
+    const userId = context.principal.userId;
+    let owned = 0;
+    for (const owner of owners.values()) if (owner.socketId === socketId) owned++;
+
+    const user: AwarenessUser = {
+      id: userId,
+      name: context.principal.name,
+      color: colourFor(context.principal.userId),
+    };
+    for (const [clientId, state] of states) {
+      const owner = owners.get(clientId);
+      if (owner && owner.userId !== userId) {
+        states.delete(clientId);
+        this.stats.dropped++;
+        continue;
+      }
+      if (owner?.socketId !== socketId) {
+        if (owned >= this.options.maxClientIdsPerConnection) {
+          states.delete(clientId);
+          this.stats.dropped++;
+          continue;
+        }
+        owners.set(clientId, { socketId, userId });
+        owned++;
+      }
+      if (state === null || typeof state !== 'object') continue;
+      if (JSON.stringify(state).length > this.options.maxStateBytes) {
+        // Too large to relay: keep only who it is, so presence still works.
+        states.set(clientId, { user });
+        this.stats.dropped++;
+        continue;
+      }
+      (state as Record<string, unknown>).user = user;
+    }
+  }
+
+  async onDisconnect({ documentName, socketId }: onDisconnectPayload): Promise<void> {
+    const owners = this.owners.get(documentName);
+    if (!owners) return;
+    for (const [clientId, owner] of owners) if (owner.socketId === socketId) owners.delete(clientId);
+    if (owners.size === 0) this.owners.delete(documentName);
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The collaboration service: a Hocuspocus core (not its Server class) with Deckhand's extensions, and its shutdown.
+ * The WebSocket route that feeds it lives in ./route.ts.
+ */
+import { Hocuspocus, type Connection, type Extension } from '@hocuspocus/server';
+import type { WebSocket } from 'ws';
+import { Redis as RedisExtension } from '@hocuspocus/extension-redis';
+import type { FastifyBaseLogger } from 'fastify';
+import { errorMessage } from '../../shared/errors.js';
+import { documentName } from '../../shared/presentation.js';
+import type { TokenVerifier } from '../auth/jwt.js';
+import type { Config } from '../config.js';
+import { createRedisClient } from '../redis.js';
+import { DocumentStore } from '../store/documents.js';
+import type { Db } from '../store/db.js';
+import type { PresentationStore, Role } from '../store/presentations.js';
+import { CollabAuth, isWriter } from './auth.js';
+import { AwarenessStamp } from './awareness.js';
+import { isCollabContext } from './context.js';
+import { PostgresPersistence } from './persistence.js';
+import { UpdateLog } from './update-log.js';
+
+/** Hocuspocus does not export the class it returns from handleConnection. */
+export type ClientConnection = ReturnType<Hocuspocus['handleConnection']>;
+
+export interface CollabDeps {
+  config: Config;
+  db: Db;
+  verifier: TokenVerifier;
+  presentations: PresentationStore;
+  logger: FastifyBaseLogger;
+  /** Extensions added by later features (locks, presence): the seam for the write guard. */
+  extensions?: Extension[];
+}
+
+export interface CollabService {
+  hocuspocus: Hocuspocus;
+  persistence: PostgresPersistence;
+  updateLog: UpdateLog;
+  /** Open /collab sockets and their Hocuspocus connections, closed with "server shutting down" on shutdown. */
+  sockets: Map<WebSocket, ClientConnection>;
+  /** Applies a role change (or revocation, role = null) to this instance's open connections. */
+  applyRoleChange(presentationId: string, userId: string, role: Role | null): number;
+  /** Every connection of a presentation's document on this instance. */
+  connectionsOf(presentationId: string): Connection[];
+  /** Closes sockets, flushes appends and stores, unloads documents: bounded by `deadline` (ms since epoch). */
+  shutdown(deadline: number): Promise<{ documentsLeft: number; appendsLeft: number }>;
+}
+
+export function createCollab(deps: CollabDeps): CollabService {
+  const { config, db, logger } = deps;
+  const store = new DocumentStore(db);
+  const updateLog = new UpdateLog(store, {
+    onRetry: (err, attempt, rows) => logger.warn({ err, attempt, rows }, 'update append failed, retrying'),
+  });
+  const persistence = new PostgresPersistence({
+    store,
+    log: updateLog,
+    logger,
+    compactAfterUpdates: config.compactAfterUpdates,
+  });
+  const extensions: Extension[] = [
+    persistence,
+    new CollabAuth({
+      verifier: deps.verifier,
+      presentations: deps.presentations,
+      autoCreatePresentations: config.autoCreatePresentations,
+      logger,
+    }),
+    new AwarenessStamp(),
+    ...(deps.extensions ?? []),
+  ];
+  if (config.redisUrl) {
+    const url = config.redisUrl;
+    extensions.push(
+      new RedisExtension({
+        createClient: () => createRedisClient(url, 'collab'),
+        prefix: `${config.redisPrefix}:collab`,
+      }),
+    );
+  }
+
+  const hocuspocus = new Hocuspocus({
+    name: 'deckhand',
+    quiet: true,
+    extensions,
+    // Appends already made every acknowledged edit durable; the debounced store only decides compaction.
+    debounce: 2000,
+    maxDebounce: 10_000,
+  });
+  const sockets = new Map<WebSocket, ClientConnection>();
+
+  function connectionsOf(presentationId: string): Connection[] {
+    return hocuspocus.documents.get(documentName(presentationId))?.getConnections() ?? [];
+  }
+
+  return {
+    hocuspocus,
+    persistence,
+    updateLog,
+    sockets,
+    connectionsOf,
+    applyRoleChange(presentationId, userId, role) {
+      let affected = 0;
+      for (const connection of connectionsOf(presentationId)) {
+        const context = connection.context as unknown;
+        if (!isCollabContext(context) || context.principal.userId !== userId) continue;
+        affected++;
+        if (role === null) {
+          connection.sendStateless(JSON.stringify(errorMessage('PERMISSION_DENIED', 'your access was revoked')));
+          connection.close({ code: 4403, reason: 'PERMISSION_DENIED' });
+        } else {
+          context.role = role;
+          connection.readOnly = !isWriter(role);
+        }
+      }
+      return affected;
+    },
+    async shutdown(deadline) {
+      const remaining = () => Math.max(0, deadline - Date.now());
+      // Close every socket and release its documents now, without waiting for each peer's close handshake.
+      for (const [socket, client] of sockets) {
+        socket.close(1012, 'server shutting down, reconnect');
+        client.handleClose({ code: 1012, reason: 'server shutting down, reconnect' });
+      }
+      sockets.clear();
+      // Appends in flight finish (or retry) while there is time; then retries stop.
+      const stopRetrying = setTimeout(() => updateLog.close(), Math.max(0, remaining() - 500));
+      await Promise.race([updateLog.drain(), sleep(remaining())]);
+      hocuspocus.flushPendingStores();
+      while (hocuspocus.getDocumentsCount() > 0 && remaining() > 0) {
+        hocuspocus.flushPendingStores();
+        await sleep(Math.min(25, remaining()));
+      }
+      clearTimeout(stopRetrying);
+      updateLog.close();
+      await Promise.race([Promise.all([updateLog.drain(), persistence.drain()]), sleep(remaining())]);
+      await Promise.race([
+        hocuspocus.hooks('onDestroy', { instance: hocuspocus }).catch((err: unknown) => {
+          logger.warn({ err }, 'collaboration extension failed to stop');
+        }),
+        sleep(Math.max(100, remaining())),
+      ]);
+      return { documentsLeft: hocuspocus.getDocumentsCount(), appendsLeft: updateLog.pending };
+    },
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}

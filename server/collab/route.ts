@@ -1,0 +1,84 @@
+/**
+ * `WS /api/v1/collab`: the Hocuspocus core mounted on a @fastify/websocket route (one port for everything).
+ * Frames go to Hocuspocus as they are; oversized frames are refused by ws (close 1009) before they reach it, text
+ * frames are refused (1003), and a reader whose outbound buffer passes the cap is disconnected.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+import { CLOSE_CODES } from '../../shared/errors.js';
+import type { Config } from '../config.js';
+import { isOriginAllowed } from '../http/origin.js';
+import type { CollabService } from './index.js';
+
+/** A web Request for Hocuspocus hooks (headers and query parameters of the upgrade). */
+function toWebRequest(request: FastifyRequest): Request {
+  const headers = new Headers();
+  for (const [key, value] of Object.entries(request.headers)) {
+    if (typeof value === 'string') headers.set(key, value);
+    else if (Array.isArray(value)) headers.set(key, value.join(', '));
+  }
+  return new Request(`http://${request.hostname || 'localhost'}${request.url}`, { headers });
+}
+
+/**
+ * The socket as Hocuspocus sees it: sends refuse to grow the outbound buffer past the cap (the slow reader is
+ * disconnected instead, and reconnects and resyncs when it can keep up).
+ */
+function guardedSocket(socket: WebSocket, outboundCap: number, onSlow: () => void) {
+  return {
+    get readyState() {
+      return socket.readyState;
+    },
+    send(data: Uint8Array) {
+      if (socket.bufferedAmount > outboundCap) {
+        onSlow();
+        socket.close(CLOSE_CODES.RATE_LIMIT_EXCEEDED.code, 'RATE_LIMIT_EXCEEDED: slow reader');
+        return;
+      }
+      socket.send(data);
+    },
+    close(code?: number, reason?: string) {
+      socket.close(code, reason);
+    },
+  };
+}
+
+export function registerCollabRoute(app: FastifyInstance, collab: CollabService, config: Config): void {
+  // A whole-document sync message may legitimately be as large as a frame: allow two frames in flight.
+  const outboundCap = Math.max(config.limits.outboundBufferBytes, 2 * config.limits.collabMaxFrameBytes);
+  const stats = { slowReaders: 0, refusedFrames: 0 };
+
+  app.get(
+    '/api/v1/collab',
+    { websocket: true, schema: { hide: true } },
+    (socket: WebSocket, request: FastifyRequest) => {
+      if (!isOriginAllowed(config.corsOrigins, request.headers.origin)) {
+        socket.close(CLOSE_CODES.ORIGIN_NOT_ALLOWED.code, CLOSE_CODES.ORIGIN_NOT_ALLOWED.reason);
+        return;
+      }
+      const client = collab.hocuspocus.handleConnection(
+        guardedSocket(socket, outboundCap, () => stats.slowReaders++),
+        toWebRequest(request),
+        {},
+      );
+      collab.sockets.set(socket, client);
+      socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+        if (!isBinary) {
+          stats.refusedFrames++;
+          socket.close(1003, 'INVALID_MESSAGE: binary Hocuspocus frames only');
+          return;
+        }
+        const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+        client.handleMessage(bytes);
+      });
+      socket.on('close', (code: number, reason: Buffer) => {
+        collab.sockets.delete(socket);
+        client.handleClose({ code, reason: reason.toString() });
+      });
+      socket.on('error', (err) => {
+        request.log.warn({ err: { message: err.message } }, 'collab socket error');
+      });
+    },
+  );
+  app.decorate('collabRouteStats', stats);
+}

@@ -1,0 +1,164 @@
+/**
+ * Configuration: one validated schema over the environment (design §7a). `loadConfig(env)` returns a typed config
+ * or throws a ConfigError listing every bad variable with what was expected.
+ */
+import { Type, type Static } from 'typebox';
+import { Value } from 'typebox/value';
+
+const Bool = Type.Boolean();
+const Int = (min: number, max: number) => Type.Integer({ minimum: min, maximum: max });
+
+const EnvSchema = Type.Object({
+  PORT: Type.Optional(Int(0, 65535)),
+  HOST: Type.Optional(Type.String({ minLength: 1 })),
+  NODE_ENV: Type.Optional(Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')])),
+  LOG_LEVEL: Type.Optional(
+    Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+  ),
+  DATA_DIR: Type.Optional(Type.String({ minLength: 1 })),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATABASE_POOL_SIZE: Type.Optional(Int(1, 200)),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  REDIS_PREFIX: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_:.-]{1,64}$' })),
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 16 })),
+  JWT_PUBLIC_KEY: Type.Optional(Type.String({ pattern: '-----BEGIN' })),
+  JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
+  CORS_ORIGINS: Type.Optional(Type.String()),
+  AUTO_CREATE_PRESENTATIONS: Type.Optional(Bool),
+  LOCK_TTL_MS: Type.Optional(Int(1000, 86_400_000)),
+  SHUTDOWN_TIMEOUT_MS: Type.Optional(Int(100, 600_000)),
+  SSE_KEEPALIVE_INTERVAL: Type.Optional(Int(1, 3600)),
+  NOTIFICATION_RETENTION_HOURS: Type.Optional(Int(1, 24 * 365)),
+  WEBSOCKET_MAX_CONNECTIONS_PER_USER: Type.Optional(Int(1, 10_000)),
+  WS_MAX_FRAME_BYTES: Type.Optional(Int(1024, 64 * 1024 * 1024)),
+  COLLAB_MAX_FRAME_BYTES: Type.Optional(Int(1024, 256 * 1024 * 1024)),
+  WS_OUTBOUND_BUFFER_BYTES: Type.Optional(Int(1024, 1024 * 1024 * 1024)),
+  WS_RATE_BURST: Type.Optional(Int(1, 1_000_000)),
+  WS_RATE_PER_SEC: Type.Optional(Int(1, 1_000_000)),
+  HTTP_RATE_LIMIT_MAX: Type.Optional(Int(1, 10_000_000)),
+  HTTP_RATE_LIMIT_WINDOW_MS: Type.Optional(Int(100, 86_400_000)),
+  COMPACT_AFTER_UPDATES: Type.Optional(Int(1, 10_000_000)),
+});
+
+type Env = Static<typeof EnvSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  nodeEnv: 'development' | 'production' | 'test';
+  logLevel: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  databasePoolSize: number;
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  jwt: {
+    /** HS256 secret; undefined when a public key is configured, or until the dev secret is resolved. */
+    secret: string | undefined;
+    /** PEM public key for RS256/ES256. */
+    publicKey: string | undefined;
+    audience: string | undefined;
+    issuer: string | undefined;
+    /** True when no key was configured: outside production a dev secret is kept in DATA_DIR (see auth/dev-secret). */
+    generated: boolean;
+  };
+  corsOrigins: string[] | '*';
+  autoCreatePresentations: boolean;
+  lockTtlMs: number;
+  shutdownTimeoutMs: number;
+  sseKeepaliveMs: number;
+  notificationRetentionHours: number;
+  limits: {
+    maxConnectionsPerUser: number;
+    wsMaxFrameBytes: number;
+    collabMaxFrameBytes: number;
+    outboundBufferBytes: number;
+    rateBurst: number;
+    ratePerSec: number;
+    httpRateMax: number;
+    httpRateWindowMs: number;
+  };
+  compactAfterUpdates: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function describe(schema: unknown): string {
+  const s = schema as { type?: string; minimum?: number; maximum?: number; pattern?: string; anyOf?: { const: unknown }[]; minLength?: number };
+  if (s.anyOf) return `one of ${s.anyOf.map((a) => a.const).join(', ')}`;
+  if (s.type === 'integer') return `an integer from ${s.minimum} to ${s.maximum}`;
+  if (s.type === 'boolean') return 'true or false';
+  if (s.pattern) return `a string matching ${s.pattern}`;
+  if (s.minLength) return `a string of at least ${s.minLength} characters`;
+  return 'a string';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value.trim();
+  }
+  const converted = Value.Convert(EnvSchema, raw) as Record<string, unknown>;
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(converted)) {
+    const schema = (EnvSchema.properties as Record<string, unknown>)[key] as Record<string, unknown>;
+    if (!Value.Check(schema, value)) {
+      problems.push(`${key}=${key.startsWith('JWT_') ? '<hidden>' : JSON.stringify(raw[key])} is not valid: expected ${describe(schema)}`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  const e = converted as Env;
+  const nodeEnv = e.NODE_ENV ?? 'development';
+  const production = nodeEnv === 'production';
+
+  if (e.JWT_SECRET && e.JWT_PUBLIC_KEY) problems.push('set JWT_SECRET or JWT_PUBLIC_KEY, not both');
+  if (production && !e.JWT_SECRET && !e.JWT_PUBLIC_KEY) {
+    problems.push('NODE_ENV=production requires JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256/ES256)');
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const generated = !e.JWT_SECRET && !e.JWT_PUBLIC_KEY;
+  const corsRaw = e.CORS_ORIGINS?.trim();
+  return {
+    port: e.PORT ?? 8000,
+    host: e.HOST ?? '0.0.0.0',
+    nodeEnv,
+    logLevel: e.LOG_LEVEL ?? 'info',
+    dataDir: e.DATA_DIR ?? './data',
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE ?? 10,
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX ?? 'deckhand',
+    jwt: {
+      secret: e.JWT_SECRET,
+      publicKey: e.JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
+      audience: e.JWT_AUDIENCE,
+      issuer: e.JWT_ISSUER,
+      generated,
+    },
+    corsOrigins: !corsRaw || corsRaw === '*' ? '*' : corsRaw.split(',').map((o) => o.trim()).filter(Boolean),
+    autoCreatePresentations: e.AUTO_CREATE_PRESENTATIONS ?? !production,
+    lockTtlMs: e.LOCK_TTL_MS ?? 300_000,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS ?? 10_000,
+    sseKeepaliveMs: (e.SSE_KEEPALIVE_INTERVAL ?? 15) * 1000,
+    notificationRetentionHours: e.NOTIFICATION_RETENTION_HOURS ?? 24,
+    limits: {
+      maxConnectionsPerUser: e.WEBSOCKET_MAX_CONNECTIONS_PER_USER ?? 5,
+      wsMaxFrameBytes: e.WS_MAX_FRAME_BYTES ?? 1024 * 1024,
+      collabMaxFrameBytes: e.COLLAB_MAX_FRAME_BYTES ?? 8 * 1024 * 1024,
+      outboundBufferBytes: e.WS_OUTBOUND_BUFFER_BYTES ?? 1024 * 1024,
+      rateBurst: e.WS_RATE_BURST ?? 100,
+      ratePerSec: e.WS_RATE_PER_SEC ?? 10,
+      httpRateMax: e.HTTP_RATE_LIMIT_MAX ?? 1000,
+      httpRateWindowMs: e.HTTP_RATE_LIMIT_WINDOW_MS ?? 60_000,
+    },
+    compactAfterUpdates: e.COMPACT_AFTER_UPDATES ?? 500,
+  };
+}

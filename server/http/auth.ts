@@ -1,0 +1,43 @@
+/** HTTP authentication: preHandlers that verify the caller's JWT and put its principal on the request. */
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { AuthError, hasScope, type Principal, type Scope, type TokenVerifier } from '../auth/jwt.js';
+import { tokenFromRequest } from '../auth/request-token.js';
+import { AppError } from './errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export function authenticate(verifier: TokenVerifier, request: FastifyRequest): Principal {
+  const token = tokenFromRequest(request);
+  if (!token) throw new AppError('AUTHENTICATION_FAILED', 'missing token: send Authorization: Bearer <jwt> or ?token=');
+  try {
+    return verifier.verify(token);
+  } catch (err) {
+    throw new AppError('AUTHENTICATION_FAILED', err instanceof AuthError ? err.message : 'invalid token');
+  }
+}
+
+/** Any valid token. */
+export function requireUser(verifier: TokenVerifier): preHandlerAsyncHookHandler {
+  return async (request: FastifyRequest, _reply: FastifyReply) => {
+    request.principal = authenticate(verifier, request);
+  };
+}
+
+/** A service token with `scope` (or `admin`). */
+export function requireScope(verifier: TokenVerifier, scope: Scope): preHandlerAsyncHookHandler {
+  return async (request: FastifyRequest, _reply: FastifyReply) => {
+    const principal = authenticate(verifier, request);
+    if (!hasScope(principal, scope)) throw new AppError('PERMISSION_DENIED', `this route needs a token with scope ${scope}`);
+    request.principal = principal;
+  };
+}
+
+/** The principal set by requireUser / requireScope. */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw new AppError('AUTHENTICATION_FAILED', 'not authenticated');
+  return request.principal;
+}

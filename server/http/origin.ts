@@ -1,0 +1,9 @@
+/**
+ * Origin allowlist for WebSocket upgrades and SSE (cross-site WebSocket hijacking guard, design §7).
+ * Requests without an Origin header come from non-browser clients (workers, SDK in Node) and are allowed:
+ * browsers always send Origin on WebSocket upgrades and cross-origin EventSource requests.
+ */
+export function isOriginAllowed(allowed: string[] | '*', origin: string | undefined): boolean {
+  if (allowed === '*' || origin === undefined) return true;
+  return allowed.includes(origin);
+}

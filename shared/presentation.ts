@@ -1,0 +1,121 @@
+/**
+ * The presentation document schema (design §4) and helpers to read and write it with Yjs.
+ *
+ *   Y.Doc
+ *    ├─ meta: Y.Map            title, theme …
+ *    ├─ slides: Y.Array<Y.Map> id (string), title (Y.Text), body (Y.Text), notes (Y.Text), elements (Y.Map)
+ *    └─ comments: Y.Map<Y.Array> slide id → thread of comment maps {id, author, text, createdAt, resolved}
+ */
+import * as Y from 'yjs';
+
+export const DOCUMENT_PREFIX = 'presentation:';
+/** Presentation ids: URL-safe, 1 to 128 characters. */
+export const PRESENTATION_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$';
+const presentationIdRe = new RegExp(PRESENTATION_ID_PATTERN);
+
+export function isPresentationId(id: string): boolean {
+  return presentationIdRe.test(id);
+}
+
+export function documentName(presentationId: string): string {
+  return `${DOCUMENT_PREFIX}${presentationId}`;
+}
+
+/** The presentation id of a document name, or null when the name is not a valid presentation document. */
+export function presentationIdOf(name: string): string | null {
+  if (!name.startsWith(DOCUMENT_PREFIX)) return null;
+  const id = name.slice(DOCUMENT_PREFIX.length);
+  return isPresentationId(id) ? id : null;
+}
+
+export interface SlideInit {
+  id: string;
+  title?: string;
+  body?: string;
+  notes?: string;
+}
+
+export interface CommentInit {
+  id: string;
+  author: string;
+  text: string;
+  createdAt?: string;
+  resolved?: boolean;
+}
+
+export function getMeta(doc: Y.Doc): Y.Map<unknown> {
+  return doc.getMap('meta');
+}
+
+export function getSlides(doc: Y.Doc): Y.Array<Y.Map<unknown>> {
+  return doc.getArray('slides');
+}
+
+export function getComments(doc: Y.Doc): Y.Map<Y.Array<Y.Map<unknown>>> {
+  return doc.getMap('comments');
+}
+
+export function createSlide(init: SlideInit): Y.Map<unknown> {
+  const slide = new Y.Map<unknown>();
+  slide.set('id', init.id);
+  slide.set('title', new Y.Text(init.title ?? ''));
+  slide.set('body', new Y.Text(init.body ?? ''));
+  slide.set('notes', new Y.Text(init.notes ?? ''));
+  slide.set('elements', new Y.Map());
+  return slide;
+}
+
+/** Inserts a slide at `index` (default: the end) and returns its map. */
+export function insertSlide(doc: Y.Doc, init: SlideInit, index?: number): Y.Map<unknown> {
+  const slides = getSlides(doc);
+  const slide = createSlide(init);
+  slides.insert(index ?? slides.length, [slide]);
+  return slide;
+}
+
+export function findSlideIndex(doc: Y.Doc, slideId: string): number {
+  const slides = getSlides(doc);
+  for (let i = 0; i < slides.length; i++) {
+    if (slides.get(i).get('id') === slideId) return i;
+  }
+  return -1;
+}
+
+export function findSlide(doc: Y.Doc, slideId: string): Y.Map<unknown> | undefined {
+  const i = findSlideIndex(doc, slideId);
+  return i < 0 ? undefined : getSlides(doc).get(i);
+}
+
+export function slideText(slide: Y.Map<unknown>, field: 'title' | 'body' | 'notes'): Y.Text {
+  const text = slide.get(field);
+  if (!(text instanceof Y.Text)) throw new Error(`slide field ${field} is not a Y.Text`);
+  return text;
+}
+
+export function addComment(doc: Y.Doc, slideId: string, init: CommentInit): Y.Map<unknown> {
+  const comments = getComments(doc);
+  const comment = new Y.Map<unknown>();
+  comment.set('id', init.id);
+  comment.set('author', init.author);
+  comment.set('text', init.text);
+  comment.set('createdAt', init.createdAt ?? new Date().toISOString());
+  comment.set('resolved', init.resolved ?? false);
+  doc.transact(() => {
+    let thread = comments.get(slideId);
+    if (!thread) {
+      thread = new Y.Array<Y.Map<unknown>>();
+      comments.set(slideId, thread);
+    }
+    thread.push([comment]);
+  });
+  return comment;
+}
+
+/** A plain JSON view of the document, for tests, exports and debugging. */
+export function toPlain(doc: Y.Doc): { meta: unknown; slides: unknown[]; comments: unknown } {
+  return {
+    meta: getMeta(doc).toJSON(),
+    slides: getSlides(doc).toJSON(),
+    comments: getComments(doc).toJSON(),
+  };
+}
