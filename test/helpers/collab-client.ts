@@ -1,0 +1,89 @@
+/** Real @hocuspocus/provider clients over `ws`, with helpers to wait for sync, acks and convergence. */
+import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
+import WebSocket from 'ws';
+import * as Y from 'yjs';
+
+export interface CollabClient {
+  doc: Y.Doc;
+  provider: HocuspocusProvider;
+  socket: HocuspocusProviderWebsocket;
+  /** Stateless messages the server sent (parsed JSON when possible). */
+  stateless: unknown[];
+  authFailures: string[];
+  destroy(): void;
+}
+
+export interface ClientOptions {
+  url: string;
+  presentationId: string;
+  token: string | (() => string | Promise<string>);
+  doc?: Y.Doc;
+  /** Reconnect quickly in tests. */
+  delay?: number;
+}
+
+export function openClient(options: ClientOptions): CollabClient {
+  const doc = options.doc ?? new Y.Doc();
+  const socket = new HocuspocusProviderWebsocket({
+    url: options.url,
+    WebSocketPolyfill: WebSocket,
+    delay: options.delay ?? 100,
+    minDelay: options.delay ?? 100,
+    maxDelay: 1000,
+    factor: 1.5,
+  });
+  const stateless: unknown[] = [];
+  const authFailures: string[] = [];
+  const provider = new HocuspocusProvider({
+    websocketProvider: socket,
+    name: `presentation:${options.presentationId}`,
+    document: doc,
+    token: options.token,
+    onStateless: ({ payload }) => {
+      try {
+        stateless.push(JSON.parse(payload));
+      } catch {
+        stateless.push(payload);
+      }
+    },
+    onAuthenticationFailed: ({ reason }) => authFailures.push(reason),
+  });
+  provider.attach();
+  return {
+    doc,
+    provider,
+    socket,
+    stateless,
+    authFailures,
+    destroy() {
+      provider.destroy();
+      socket.destroy();
+    },
+  };
+}
+
+export async function waitFor(predicate: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export function waitSynced(client: CollabClient, timeoutMs = 10_000): Promise<void> {
+  return waitFor(() => client.provider.isSynced, timeoutMs, 'synced');
+}
+
+/** Resolves once the server acknowledged every local change (SyncStatus). */
+export function waitAcked(client: CollabClient, timeoutMs = 10_000): Promise<void> {
+  return waitFor(() => client.provider.isSynced && !client.provider.hasUnsyncedChanges, timeoutMs, 'acks');
+}
+
+export function stateOf(doc: Y.Doc): string {
+  return Buffer.from(Y.encodeStateAsUpdate(doc)).toString('base64');
+}
+
+/** Plain JSON of the whole document, for equality checks independent of encoding. */
+export function jsonOf(doc: Y.Doc): string {
+  return JSON.stringify({ meta: doc.getMap('meta').toJSON(), slides: doc.getArray('slides').toJSON(), comments: doc.getMap('comments').toJSON() });
+}
