@@ -25,10 +25,17 @@ import { AuthError, hasScope, type Principal, type TokenVerifier } from '../auth
 import type { PresentationStore, Role } from '../store/presentations.js';
 import { isCollabContext, type CollabContext } from './context.js';
 
-/** Thrown from onAuthenticate: Hocuspocus sends `reason` to the provider (its authenticationFailed event). */
+/**
+ * Thrown from onAuthenticate: Hocuspocus sends `reason` to the provider (its authenticationFailed event).
+ * The message is left empty on purpose: Hocuspocus prints the message of a failed hook with console.error, and
+ * refusals are logged here, structured, instead.
+ */
 class Refusal extends Error {
-  constructor(readonly reason: ErrorCode, message: string) {
-    super(message);
+  constructor(
+    readonly reason: ErrorCode,
+    readonly detail: string,
+  ) {
+    super('');
   }
 }
 
@@ -56,6 +63,19 @@ export class CollabAuth implements Extension {
   constructor(private readonly options: CollabAuthOptions) {}
 
   async onAuthenticate(data: onAuthenticatePayload): Promise<CollabContext> {
+    try {
+      return await this.authenticate(data);
+    } catch (err) {
+      if (err instanceof Refusal) {
+        this.options.logger.info({ documentName: data.documentName.slice(0, 200), reason: err.reason, detail: err.detail }, 'collab connection refused');
+        throw err;
+      }
+      this.options.logger.error({ err, documentName: data.documentName.slice(0, 200) }, 'collab authentication failed');
+      throw new Refusal('INTERNAL_ERROR', 'authentication failed');
+    }
+  }
+
+  private async authenticate(data: onAuthenticatePayload): Promise<CollabContext> {
     const presentationId = presentationIdOf(data.documentName);
     if (!presentationId) {
       throw new Refusal('INVALID_MESSAGE', 'document name must be presentation:{id}');

@@ -52,6 +52,11 @@ export function createCollab(deps: CollabDeps): CollabService {
   const store = new DocumentStore(db);
   const updateLog = new UpdateLog(store, {
     onRetry: (err, attempt, rows) => logger.warn({ err, attempt, rows }, 'update append failed, retrying'),
+    onGiveUp: (err, documents, rows) =>
+      logger.error(
+        { err, documents, rows },
+        'updates could not be stored; they were not acknowledged, so their clients keep them and resend on reconnect',
+      ),
   });
   const persistence = new PostgresPersistence({
     store,

@@ -25,7 +25,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { messageYjsSyncStep2, messageYjsUpdate } from 'y-protocols/sync';
 import type { DocumentStore } from '../store/documents.js';
 import { applyStored, assertValidUpdate, isEmptyUpdate, mergeStored } from './doc-state.js';
-import type { UpdateLog } from './update-log.js';
+import { StoreUnavailableError, type UpdateLog } from './update-log.js';
 
 export class InvalidUpdateError extends Error {
   /** Hocuspocus closes the document connection with this code (1007: invalid payload data). */
@@ -72,7 +72,14 @@ export class PostgresPersistence implements Extension {
     } catch {
       throw new InvalidUpdateError('malformed Yjs update');
     }
-    await this.options.log.append(documentName, payload);
+    try {
+      await this.options.log.append(documentName, payload);
+    } catch (err) {
+      // Close the whole socket with "try again later": the provider reconnects with backoff and re-sends its
+      // unacknowledged edits (a per-document close would leave it idle on this document).
+      if (err instanceof StoreUnavailableError) connection.webSocket.close(err.code, err.reason);
+      throw err;
+    }
     this.bump(documentName);
   }
 
@@ -92,9 +99,10 @@ export class PostgresPersistence implements Extension {
     void write.finally(() => this.inflight.delete(write));
   }
 
-  async onStoreDocument({ documentName, clientsCount }: onStoreDocumentPayload): Promise<void> {
+  async onStoreDocument({ documentName, document }: onStoreDocumentPayload): Promise<void> {
     const appended = this.appendedSince.get(documentName) ?? 0;
-    const unloading = clientsCount === 0;
+    // The payload's clientsCount is from the time of the change; whether the document is leaving memory is now.
+    const unloading = document.getConnectionsCount() === 0;
     if (appended === 0 || (!unloading && appended < this.options.compactAfterUpdates)) return;
     // A failed compaction is logged and retried later; it must not pin the document in memory, since every
     // row it would have folded is already safe in the log.

@@ -30,6 +30,8 @@ export interface UpdateLogOptions {
   maxQueuedBytes: number;
   maxBatchBytes: number;
   onRetry?: (err: unknown, attempt: number, rows: number) => void;
+  /** A batch was given up (retry window over, or shutting down): its appends reject. */
+  onGiveUp?: (err: unknown, documents: string[], rows: number) => void;
 }
 
 const DEFAULTS: UpdateLogOptions = {
@@ -76,7 +78,7 @@ export class UpdateLog {
     while (this.flushing) await this.flushing;
   }
 
-  /** Stops retrying: queued appends that cannot be written now reject. Returns how many were rejected. */
+  /** Stops retrying and refuses new appends: what cannot be written now rejects. */
   close(): void {
     this.closed = true;
   }
@@ -107,6 +109,7 @@ export class UpdateLog {
           for (const p of batch) p.resolve();
         } catch (err) {
           this.stats.failed += batch.length;
+          this.options.onGiveUp?.(err, [...new Set(batch.map((p) => p.name))], batch.length);
           const error =
             err instanceof StoreUnavailableError ? err : new StoreUnavailableError('could not append update', { cause: err });
           for (const p of batch) p.reject(error);

@@ -16,7 +16,7 @@ export interface CollabClient {
 export interface ClientOptions {
   url: string;
   presentationId: string;
-  token: string | (() => string | Promise<string>);
+  token: string | (() => string) | (() => Promise<string>);
   doc?: Y.Doc;
   /** Reconnect quickly in tests. */
   delay?: number;
