@@ -70,7 +70,10 @@ export class PostgresPersistence implements Extension {
     try {
       assertValidUpdate(payload);
     } catch {
-      throw new InvalidUpdateError('malformed Yjs update');
+      // Not applied, not stored, not acknowledged; the offender's socket is closed (1007).
+      const error = new InvalidUpdateError('malformed Yjs update');
+      connection.webSocket.close(error.code, error.reason);
+      throw error;
     }
     try {
       await this.options.log.append(documentName, payload);

@@ -1,13 +1,15 @@
 /**
  * `WS /api/v1/collab`: the Hocuspocus core mounted on a @fastify/websocket route (one port for everything).
- * Frames go to Hocuspocus as they are; oversized frames are refused by ws (close 1009) before they reach it, text
- * frames are refused (1003), and a reader whose outbound buffer passes the cap is disconnected.
+ * Frames go to Hocuspocus as they are; oversized frames are refused (close 1009: by ws past the server-wide
+ * maxPayload, here past COLLAB_MAX_FRAME_BYTES), text frames are refused (1003), and a reader whose outbound buffer
+ * passes the cap is disconnected.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { CLOSE_CODES } from '../../shared/errors.js';
 import type { Config } from '../config.js';
 import { isOriginAllowed } from '../http/origin.js';
+import { frameHeaderProblem } from './frame.js';
 import type { CollabService } from './index.js';
 
 /** A web Request for Hocuspocus hooks (headers and query parameters of the upgrade). */
@@ -69,6 +71,18 @@ export function registerCollabRoute(app: FastifyInstance, collab: CollabService,
           return;
         }
         const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+        // ws enforces the larger of the JSON and collab limits for the whole server; enforce collab's own here.
+        if (bytes.byteLength > config.limits.collabMaxFrameBytes) {
+          stats.refusedFrames++;
+          socket.close(CLOSE_CODES.MESSAGE_TOO_BIG.code, CLOSE_CODES.MESSAGE_TOO_BIG.reason);
+          return;
+        }
+        const problem = frameHeaderProblem(bytes);
+        if (problem) {
+          stats.refusedFrames++;
+          socket.close(1007, `INVALID_MESSAGE: ${problem}`);
+          return;
+        }
         client.handleMessage(bytes);
       });
       socket.on('close', (code: number, reason: Buffer) => {
