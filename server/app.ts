@@ -58,6 +58,8 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
       },
     },
     bodyLimit: config.limits.wsMaxFrameBytes,
+    // Presentation ids may be 128 characters (find-my-way's default cap is 100).
+    routerOptions: { maxParamLength: 300 },
     forceCloseConnections: true,
     return503OnClosing: true,
     // Per-request lines only at debug: at info a busy server logs what matters (errors, lifecycle), not traffic.

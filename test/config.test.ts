@@ -1,0 +1,57 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import jwt from 'jsonwebtoken';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../server/config.js';
+import { ROOT } from './helpers/server.js';
+
+describe('configuration', () => {
+  it('has documented defaults', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ port: 8000, host: '0.0.0.0', dataDir: './data', lockTtlMs: 300_000, shutdownTimeoutMs: 10_000, autoCreatePresentations: true });
+    expect(c.limits).toMatchObject({ maxConnectionsPerUser: 5, wsMaxFrameBytes: 1048576, collabMaxFrameBytes: 8388608 });
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).autoCreatePresentations).toBe(false);
+  });
+
+  it('names every bad variable, and never echoes a JWT value', () => {
+    try {
+      loadConfig({ PORT: '70000', LOG_LEVEL: 'loud', AUTO_CREATE_PRESENTATIONS: 'sometimes', JWT_SECRET: 'short', REDIS_URL: 'http://x' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const message = (err as Error).message;
+      for (const key of ['PORT', 'LOG_LEVEL', 'AUTO_CREATE_PRESENTATIONS', 'JWT_SECRET', 'REDIS_URL']) expect(message).toContain(key);
+      expect(message).not.toContain('short');
+    }
+  });
+
+  it('refuses to start in production without a JWT key', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'server/main.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_ENV: 'production', JWT_SECRET: '', JWT_PUBLIC_KEY: '', PORT: '0' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('NODE_ENV=production requires JWT_SECRET');
+  });
+
+  it('npm run token mints a token for the dev secret in DATA_DIR', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'deckhand-token-'));
+    try {
+      const out = execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'server/cli/mint-token.ts'), 'alice', '--scope', 'jobs:write'], {
+        cwd: ROOT,
+        env: { ...process.env, DATA_DIR: dataDir, JWT_SECRET: '', NODE_ENV: 'development' },
+        encoding: 'utf8',
+      }).trim();
+      const secret = execFileSync('cat', [join(dataDir, '.dev-jwt-secret')], { encoding: 'utf8' }).trim();
+      const claims = jwt.verify(out, secret, { algorithms: ['HS256'] }) as jwt.JwtPayload;
+      expect(claims).toMatchObject({ sub: 'alice', name: 'alice', scope: 'jobs:write' });
+      expect(claims.exp).toBeGreaterThan(Date.now() / 1000);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
