@@ -18,6 +18,7 @@ import { CollabAuth, isWriter } from './auth.js';
 import { AwarenessStamp } from './awareness.js';
 import { isCollabContext } from './context.js';
 import { PostgresPersistence } from './persistence.js';
+import { withSafeUnawaitedHooks } from './safe-hooks.js';
 import { UpdateLog } from './update-log.js';
 
 /** Hocuspocus does not export the class it returns from handleConnection. */
@@ -88,7 +89,7 @@ export function createCollab(deps: CollabDeps): CollabService {
   const hocuspocus = new Hocuspocus({
     name: 'deckhand',
     quiet: true,
-    extensions,
+    extensions: extensions.map((e) => withSafeUnawaitedHooks(e, logger)),
     // Appends already made every acknowledged edit durable; the debounced store only decides compaction.
     debounce: 2000,
     maxDebounce: 10_000,

@@ -1,0 +1,51 @@
+import type { Extension } from '@hocuspocus/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build } from '../../server/app.js';
+import { loadConfig } from '../../server/config.js';
+import { withSafeUnawaitedHooks } from '../../server/collab/safe-hooks.js';
+import { insertSlide } from '../../shared/presentation.js';
+import { openClient, waitAcked, waitSynced } from '../helpers/collab-client.js';
+import { createTestDatabase } from '../helpers/database.js';
+import { baseEnv, mintToken } from '../helpers/server.js';
+
+describe('errors thrown inside un-awaited Hocuspocus hooks', () => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (err: unknown) => unhandled.push(err);
+  beforeAll(() => {
+    process.on('unhandledRejection', onUnhandled);
+  });
+  afterAll(() => {
+    process.off('unhandledRejection', onUnhandled);
+  });
+
+  it('are logged, never unhandled rejections, and the document keeps working', async () => {
+    const logged: unknown[] = [];
+    const logger = { error: (obj: unknown) => logged.push(obj) } as never;
+    const throwing: Extension = {
+      extensionName: 'throwing',
+      async onChange() {
+        throw new Error('boom in onChange');
+      },
+      async onAwarenessUpdate() {
+        throw new Error('boom in onAwarenessUpdate');
+      },
+    };
+    const app = await build(loadConfig(baseEnv({ DATABASE_URL: await createTestDatabase('hooks') })), { logger: false });
+    // Add the faulty extension the way a plugin would: wrapped, like every extension createCollab installs.
+    app.deckhand.collab.hocuspocus.configuration.extensions.push(withSafeUnawaitedHooks(throwing, logger));
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    const client = openClient({ url: `${address.replace('http', 'ws')}/api/v1/collab`, presentationId: 'hooks', token: mintToken('alice') });
+    try {
+      await waitSynced(client);
+      client.provider.setAwarenessField('cursor', 1);
+      insertSlide(client.doc, { id: 'a' });
+      await waitAcked(client);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(unhandled).toEqual([]);
+      expect(logged.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      client.destroy();
+      await app.close();
+    }
+  });
+});
