@@ -1,0 +1,311 @@
+/**
+ * The Redis bus (when REDIS_URL is set): pub/sub for fan-out, a capped Redis Stream per channel for history.
+ *
+ * - publish: one Lua script reads the epoch, applies the `seq` check, XADDs to the channel's stream (MAXLEN ~ N,
+ *   EXPIRE historyTtl) and PUBLISHes `{id}\n{seq}\n{payload}`: stream order and delivery order are the same on every
+ *   instance, whichever instance published.
+ * - one subscriber connection per instance, one Redis SUBSCRIBE per channel that has local listeners.
+ * - subscriber reconnect: every channel is resubscribed, then refilled from its stream after the last id it
+ *   delivered (live messages are held back meanwhile), so a blip loses and repeats nothing. If the stream no longer
+ *   covers the gap (or Redis restarted and lost it: the epoch key is gone and a new epoch begins), listeners get
+ *   `gap()` and resync from Postgres.
+ * - Redis down: publish fails (the caller logs it; Postgres already holds the state), subscribe waits for Redis up to
+ *   ioredis's retry budget and then fails.
+ * Keys: `{prefix}:bus:epoch`, `{prefix}:bus:stream:{channel}`, `{prefix}:bus:seq:{channel}`; pub/sub channel
+ * `{prefix}:bus:{channel}`. Single Redis (or a primary), not Redis Cluster.
+ */
+import type { Redis } from 'ioredis';
+import { createRedisClient } from '../redis.js';
+import { compareIds, formatEventId, isAfter, newEpoch, parseEventId, parseStreamId, ZERO_STREAM_ID } from './event-id.js';
+import {
+  BusEvent,
+  DEFAULT_HISTORY_LENGTH,
+  DEFAULT_HISTORY_TTL_MS,
+  type Bus,
+  type BusListener,
+  type BusOptions,
+  type HistoryResult,
+  type PublishOptions,
+  type Unsubscribe,
+} from './types.js';
+
+const PUBLISH_SCRIPT = `
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  epoch = ARGV[5]
+  redis.call('SET', KEYS[2], epoch)
+end
+if ARGV[6] ~= '' then
+  local last = redis.call('GET', KEYS[3])
+  if last and tonumber(last) >= tonumber(ARGV[6]) then return false end
+  redis.call('SET', KEYS[3], ARGV[6], 'EX', ARGV[3])
+end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'p', ARGV[1], 'q', ARGV[6])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+local full = epoch .. '.' .. id
+redis.call('PUBLISH', ARGV[4], full .. '\\n' .. ARGV[6] .. '\\n' .. ARGV[1])
+return full
+`;
+
+/** Returns {epoch, last-generated-id, first-entry-id, entries-added, length, entries-after} atomically. */
+const HISTORY_SCRIPT = `
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[2], epoch)
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {epoch, '0-0', '0-0', 0, 0, {}} end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local last, first, added, length = '0-0', '0-0', 0, 0
+for i = 1, #info, 2 do
+  local k = info[i]
+  if k == 'last-generated-id' then last = info[i + 1]
+  elseif k == 'first-entry' and info[i + 1] then first = info[i + 1][1]
+  elseif k == 'entries-added' then added = info[i + 1]
+  elseif k == 'length' then length = info[i + 1] end
+end
+local entries = {}
+if ARGV[2] ~= '' then entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[2], '+', 'COUNT', ARGV[3]) end
+return {epoch, last, first, added, length, entries}
+`;
+
+type StreamEntry = [id: string, fields: string[]];
+type HistoryReply = [epoch: string, last: string, first: string, added: number, length: number, entries: StreamEntry[]];
+
+interface BusCommands {
+  deckhandBusPublish(...args: (string | number)[]): Promise<string | null>;
+  deckhandBusHistory(...args: (string | number)[]): Promise<HistoryReply>;
+}
+
+interface ChannelState {
+  listeners: Set<BusListener>;
+  /** Id of the last event delivered to the listeners. */
+  lastId: string | undefined;
+  /** The channel's head when the subscription went live: the refill baseline before any event arrived. */
+  resumeFrom: string | undefined;
+  /** Live events held back while the channel is refilled after a reconnect. */
+  filling: BusEvent[] | null;
+  live: Promise<void>;
+}
+
+export interface RedisBusOptions extends BusOptions {
+  url: string;
+  prefix: string;
+  logger?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+}
+
+export class RedisBus implements Bus {
+  readonly kind = 'redis' as const;
+  private readonly pub: Redis & BusCommands;
+  private readonly sub: Redis;
+  private readonly channels = new Map<string, ChannelState>();
+  private readonly historyLength: number;
+  private readonly ttlSeconds: number;
+  private readonly keyPrefix: string;
+  private readonly pubsubPrefix: string;
+  private readonly onListenerError: (err: unknown, channel: string) => void;
+  private readonly logger: RedisBusOptions['logger'];
+  private everReady = false;
+  private refillRound = 0;
+  private closed = false;
+
+  constructor(options: RedisBusOptions) {
+    this.historyLength = options.historyLength ?? DEFAULT_HISTORY_LENGTH;
+    this.ttlSeconds = Math.max(1, Math.ceil((options.historyTtlMs ?? DEFAULT_HISTORY_TTL_MS) / 1000));
+    this.keyPrefix = `${options.prefix}:bus:`;
+    this.pubsubPrefix = `${options.prefix}:bus:`;
+    this.onListenerError = options.onListenerError ?? (() => {});
+    this.logger = options.logger;
+    const pub = createRedisClient(options.url, 'bus');
+    pub.defineCommand('deckhandBusPublish', { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
+    pub.defineCommand('deckhandBusHistory', { numberOfKeys: 2, lua: HISTORY_SCRIPT });
+    this.pub = pub as Redis & BusCommands;
+    this.sub = createRedisClient(options.url, 'bus-sub');
+    this.sub.on('message', (pubsubChannel: string, message: string) => this.onMessage(pubsubChannel, message));
+    this.sub.on('ready', () => {
+      if (!this.everReady) {
+        this.everReady = true;
+        return;
+      }
+      this.logger?.info({ channels: this.channels.size }, 'bus subscriber reconnected: refilling channels from history');
+      void this.refill();
+    });
+  }
+
+  async publish(channel: string, payload: string, options: PublishOptions = {}): Promise<BusEvent | null> {
+    if (this.closed) throw new Error('bus closed');
+    const seq = options.seq === undefined ? '' : String(options.seq);
+    const id = await this.pub.deckhandBusPublish(
+      this.streamKey(channel),
+      this.epochKey,
+      `${this.keyPrefix}seq:${channel}`,
+      payload,
+      this.historyLength,
+      this.ttlSeconds,
+      this.pubsubPrefix + channel,
+      newEpoch(),
+      seq,
+    );
+    return id === null ? null : new BusEvent(channel, id, payload, options.seq);
+  }
+
+  async subscribe(channel: string, listener: BusListener): Promise<Unsubscribe> {
+    if (this.closed) throw new Error('bus closed');
+    let state = this.channels.get(channel);
+    if (!state) {
+      const fresh: ChannelState = { listeners: new Set(), lastId: undefined, resumeFrom: undefined, filling: null, live: Promise.resolve() };
+      fresh.live = this.sub.subscribe(this.pubsubPrefix + channel).then(() => {
+        // The refill baseline, should the subscriber connection drop before the first event arrives.
+        this.head(channel).then(
+          (head) => (fresh.resumeFrom ??= head),
+          () => {},
+        );
+      });
+      this.channels.set(channel, fresh);
+      state = fresh;
+    }
+    const current = state;
+    current.listeners.add(listener);
+    const unsubscribe = () => {
+      if (!current.listeners.delete(listener) || current.listeners.size > 0) return;
+      if (this.channels.get(channel) === current) this.channels.delete(channel);
+      if (!this.closed) this.sub.unsubscribe(this.pubsubPrefix + channel).catch(() => {});
+    };
+    try {
+      await current.live;
+    } catch (err) {
+      unsubscribe();
+      throw err;
+    }
+    return unsubscribe;
+  }
+
+  async history(channel: string, afterId: string): Promise<HistoryResult> {
+    const after = parseEventId(afterId);
+    const reply = await this.pub.deckhandBusHistory(
+      this.streamKey(channel),
+      this.epochKey,
+      newEpoch(),
+      after ? `${after.ms}-${after.seq}` : '',
+      this.historyLength * 2 + 200,
+    );
+    const [epoch, last, first, added, length, entries] = reply;
+    const head = formatEventId(epoch, last);
+    if (!after || after.epoch !== epoch) return { complete: false, events: [], head };
+    const lastId = parseStreamId(last) ?? { ms: 0, seq: 0 };
+    const firstId = parseStreamId(first) ?? { ms: 0, seq: 0 };
+    // Trimming removes the oldest entries: everything after `after` is still there when `after` is the newest id,
+    // nothing was ever trimmed, or `after` is not older than the oldest entry kept. (A missing stream: only 0-0.)
+    const order = compareIds(after, lastId);
+    const complete =
+      order === 0 ||
+      (order < 0 && (Number(added) === Number(length) || (Number(length) > 0 && compareIds(after, firstId) >= 0)));
+    if (!complete) return { complete: false, events: [], head };
+    const events = entries.map(([id, fields]) => eventFromEntry(channel, formatEventId(epoch, id), fields));
+    return { complete: true, events, head };
+  }
+
+  async head(channel: string): Promise<string> {
+    return (await this.history(channel, '')).head;
+  }
+
+  async ping(): Promise<void> {
+    await this.pub.ping();
+    if (this.sub.status !== 'ready') throw new Error(`bus subscriber ${this.sub.status}`);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.channels.clear();
+    await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
+    this.pub.disconnect();
+    this.sub.disconnect();
+  }
+
+  private get epochKey(): string {
+    return `${this.keyPrefix}epoch`;
+  }
+
+  private streamKey(channel: string): string {
+    return `${this.keyPrefix}stream:${channel}`;
+  }
+
+  private onMessage(pubsubChannel: string, message: string): void {
+    if (!pubsubChannel.startsWith(this.pubsubPrefix)) return;
+    const channel = pubsubChannel.slice(this.pubsubPrefix.length);
+    const state = this.channels.get(channel);
+    if (!state) return;
+    const first = message.indexOf('\n');
+    const second = message.indexOf('\n', first + 1);
+    if (first < 0 || second < 0) return;
+    const seqText = message.slice(first + 1, second);
+    const event = new BusEvent(channel, message.slice(0, first), message.slice(second + 1), seqText ? Number(seqText) : undefined);
+    if (state.filling) state.filling.push(event);
+    else this.deliver(state, event);
+  }
+
+  private deliver(state: ChannelState, event: BusEvent): void {
+    if (!isAfter(event.id, state.lastId)) return;
+    state.lastId = event.id;
+    for (const listener of state.listeners) {
+      try {
+        listener.event(event);
+      } catch (err) {
+        this.onListenerError(err, event.channel);
+      }
+    }
+  }
+
+  /** After a reconnect: resubscribe, then deliver what each channel missed, then what arrived meanwhile. */
+  private async refill(): Promise<void> {
+    const round = ++this.refillRound;
+    const entries = [...this.channels];
+    if (entries.length === 0) return;
+    for (const [, state] of entries) state.filling = [];
+    try {
+      await this.sub.subscribe(...entries.map(([channel]) => this.pubsubPrefix + channel));
+    } catch {
+      return; // dropped again: the next 'ready' refills
+    }
+    await Promise.all(
+      entries.map(async ([channel, state]) => {
+        const baseline = state.lastId ?? state.resumeFrom;
+        let result: HistoryResult | undefined;
+        try {
+          result = baseline ? await this.history(channel, baseline) : undefined;
+        } catch {
+          result = undefined;
+        }
+        if (round !== this.refillRound || this.channels.get(channel) !== state) return;
+        const held = state.filling ?? [];
+        state.filling = null;
+        if (result?.complete) {
+          for (const event of result.events) this.deliver(state, event);
+        } else {
+          this.logger?.warn({ channel }, 'bus history does not cover the outage: listeners resync');
+          state.lastId = undefined;
+          state.resumeFrom = result?.head;
+          for (const listener of state.listeners) {
+            try {
+              listener.gap?.();
+            } catch (err) {
+              this.onListenerError(err, channel);
+            }
+          }
+        }
+        for (const event of held) this.deliver(state, event);
+      }),
+    );
+  }
+}
+
+function eventFromEntry(channel: string, id: string, fields: string[]): BusEvent {
+  let payload = '';
+  let seq: number | undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] === 'p') payload = fields[i + 1]!;
+    else if (fields[i] === 'q' && fields[i + 1]) seq = Number(fields[i + 1]);
+  }
+  return new BusEvent(channel, id, payload, seq);
+}
