@@ -14,7 +14,10 @@ import type { Redis } from 'ioredis';
 import { resolveDevSecret } from './auth/dev-secret.js';
 import { createTokenVerifier, type TokenVerifier } from './auth/jwt.js';
 import { redactTokenInUrl } from './auth/request-token.js';
+import { createBus, type Bus } from './bus/index.js';
 import { createCollab, type CollabService } from './collab/index.js';
+import { MemoryLockStore } from './collab/locks/memory-lock-store.js';
+import { RedisLockStore } from './collab/locks/redis-lock-store.js';
 import { registerCollabRoute } from './collab/route.js';
 import type { Config } from './config.js';
 import { registerErrorHandling } from './http/errors.js';
@@ -31,6 +34,8 @@ export interface Services {
   verifier: TokenVerifier;
   presentations: PresentationStore;
   collab: CollabService;
+  /** Events between instances (in-process, or Redis when REDIS_URL is set). */
+  bus: Bus;
   /** A general-purpose Redis client (rate limits, readiness), when REDIS_URL is set. */
   redis: Redis | undefined;
   startedAt: number;
@@ -71,8 +76,10 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   const verifier = createTokenVerifier(config.jwt);
   const presentations = new PresentationStore(db);
   const redis = config.redisUrl ? createRedisClient(config.redisUrl, 'app') : undefined;
-  const collab = createCollab({ config, db, verifier, presentations, logger: app.log });
-  const services: Services = { config, db, verifier, presentations, collab, redis, startedAt: Date.now() };
+  const bus = createBus(config, app.log);
+  const lockStore = redis ? new RedisLockStore(redis, config.redisPrefix) : new MemoryLockStore();
+  const collab = createCollab({ config, db, verifier, presentations, logger: app.log, bus, lockStore });
+  const services: Services = { config, db, verifier, presentations, collab, bus, redis, startedAt: Date.now() };
   app.decorate('deckhand', services);
   app.decorateRequest('principal', null);
 
@@ -119,18 +126,16 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   registerCollabRoute(app, collab, config);
   registerHealthRoutes(app, [
     { name: 'store', check: async () => (await db.ping(), 'ok') },
-    { name: 'bus', check: async () => (redis ? (await redis.ping(), 'ok') : 'disabled') },
+    { name: 'bus', check: async () => (redis ? (await bus.ping(), 'ok') : 'disabled') },
   ]);
   registerPresentationRoutes(app, {
     verifier,
     presentations,
-    onRoleChange: (presentationId, userId, role) => {
-      collab.applyRoleChange(presentationId, userId, role);
-    },
+    onRoleChange: (presentationId, userId, role) => collab.publishRoleChange(presentationId, userId, role),
   });
 
   app.addHook('onClose', async () => {
-    await Promise.allSettled([db.close(), redis?.quit()]);
+    await Promise.allSettled([db.close(), bus.close(), redis?.quit()]);
   });
   return app;
 }

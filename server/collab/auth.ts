@@ -3,8 +3,8 @@
  *
  * - onAuthenticate (per document per socket): the Hocuspocus token (else `?token=` / Authorization on the upgrade)
  *   is verified; the document must be `presentation:{id}`; the role comes from Postgres. A stranger is refused;
- *   with AUTO_CREATE_PRESENTATIONS the first opener of an unknown presentation becomes its owner. Viewers (and,
- *   until the write guard of the locks issue, commenters) are read-only.
+ *   with AUTO_CREATE_PRESENTATIONS the first opener of an unknown presentation becomes its owner. Viewers are
+ *   read-only; commenters write and the write guard keeps them to `comments`.
  * - Token expiry: shortly before `exp` the server asks the provider for a fresh token (TokenSyncRequest); the
  *   provider re-runs its token function and sends it (onTokenSync). At `exp` without a fresh token the document
  *   connection is closed with AUTHENTICATION_FAILED.
@@ -39,9 +39,14 @@ class Refusal extends Error {
   }
 }
 
-/** Roles that may write the document without the (later) write guard. */
+/** Roles that may write anything not locked by someone else. */
 export function isWriter(role: Role): boolean {
   return role === 'owner' || role === 'editor';
+}
+
+/** Viewers are read-only; commenters write, and the write guard rolls back whatever is outside `comments`. */
+export function isReadOnly(role: Role): boolean {
+  return role === 'viewer';
 }
 
 export interface CollabAuthOptions {
@@ -89,7 +94,7 @@ export class CollabAuth implements Extension {
     }
     const role = await this.resolveRole(presentationId, principal);
     if (!role) throw new Refusal('PERMISSION_DENIED', 'not a member of this presentation');
-    if (!isWriter(role)) data.connectionConfig.readOnly = true;
+    if (isReadOnly(role)) data.connectionConfig.readOnly = true;
     return { principal, presentationId, role };
   }
 

@@ -14,11 +14,17 @@ import { createRedisClient } from '../redis.js';
 import { DocumentStore } from '../store/documents.js';
 import type { Db } from '../store/db.js';
 import type { PresentationStore, Role } from '../store/presentations.js';
-import { CollabAuth, isWriter } from './auth.js';
+import { CollabAuth, isReadOnly } from './auth.js';
 import { AwarenessStamp } from './awareness.js';
 import { isCollabContext } from './context.js';
 import { PostgresPersistence } from './persistence.js';
 import { withSafeUnawaitedHooks } from './safe-hooks.js';
+import type { Bus } from '../bus/types.js';
+import { LockExtension } from './locks/lock-extension.js';
+import { LockService } from './locks/lock-service.js';
+import type { LockStore } from './locks/lock-store.js';
+import { MembershipSync } from './membership-sync.js';
+import { WriteGuard } from './write-guard.js';
 import { UpdateLog } from './update-log.js';
 
 /** Hocuspocus does not export the class it returns from handleConnection. */
@@ -30,6 +36,8 @@ export interface CollabDeps {
   verifier: TokenVerifier;
   presentations: PresentationStore;
   logger: FastifyBaseLogger;
+  bus: Bus;
+  lockStore: LockStore;
   /** Extensions added by later features (locks, presence): the seam for the write guard. */
   extensions?: Extension[];
 }
@@ -40,8 +48,12 @@ export interface CollabService {
   updateLog: UpdateLog;
   /** Open /collab sockets and their Hocuspocus connections, closed with "server shutting down" on shutdown. */
   sockets: Map<WebSocket, ClientConnection>;
+  locks: LockService;
+  guard: WriteGuard;
   /** Applies a role change (or revocation, role = null) to this instance's open connections. */
   applyRoleChange(presentationId: string, userId: string, role: Role | null): number;
+  /** Announces a role change to every instance (each applies it to its own connections). */
+  publishRoleChange(presentationId: string, userId: string, role: Role | null): Promise<void>;
   /** Every connection of a presentation's document on this instance. */
   connectionsOf(presentationId: string): Connection[];
   /** Closes sockets, flushes appends and stores, unloads documents: bounded by `deadline` (ms since epoch). */
@@ -65,6 +77,16 @@ export function createCollab(deps: CollabDeps): CollabService {
     logger,
     compactAfterUpdates: config.compactAfterUpdates,
   });
+  let hocuspocusRef: Hocuspocus | undefined;
+  const locks = new LockService({
+    store: deps.lockStore,
+    bus: deps.bus,
+    hocuspocus: () => hocuspocusRef as Hocuspocus,
+    ttlMs: config.lockTtlMs,
+    logger,
+  });
+  const guard = new WriteGuard({ locks, logger });
+  const membership = new MembershipSync(deps.bus, (id, user, role) => applyRoleChange(id, user, role), logger);
   const extensions: Extension[] = [
     persistence,
     new CollabAuth({
@@ -74,6 +96,9 @@ export function createCollab(deps: CollabDeps): CollabService {
       logger,
     }),
     new AwarenessStamp(),
+    new LockExtension(locks, logger),
+    guard,
+    membership,
     ...(deps.extensions ?? []),
   ];
   if (config.redisUrl) {
@@ -94,19 +119,14 @@ export function createCollab(deps: CollabDeps): CollabService {
     debounce: 2000,
     maxDebounce: 10_000,
   });
+  hocuspocusRef = hocuspocus;
   const sockets = new Map<WebSocket, ClientConnection>();
 
   function connectionsOf(presentationId: string): Connection[] {
     return hocuspocus.documents.get(documentName(presentationId))?.getConnections() ?? [];
   }
 
-  return {
-    hocuspocus,
-    persistence,
-    updateLog,
-    sockets,
-    connectionsOf,
-    applyRoleChange(presentationId, userId, role) {
+  function applyRoleChange(presentationId: string, userId: string, role: Role | null): number {
       let affected = 0;
       for (const connection of connectionsOf(presentationId)) {
         const context = connection.context as unknown;
@@ -117,10 +137,29 @@ export function createCollab(deps: CollabDeps): CollabService {
           connection.close({ code: 4403, reason: 'PERMISSION_DENIED' });
         } else {
           context.role = role;
-          connection.readOnly = !isWriter(role);
+          connection.readOnly = isReadOnly(role);
         }
       }
       return affected;
+  }
+
+  return {
+    hocuspocus,
+    persistence,
+    updateLog,
+    sockets,
+    connectionsOf,
+    locks,
+    guard,
+    applyRoleChange,
+    async publishRoleChange(presentationId, userId, role) {
+      try {
+        await membership.publish(presentationId, { user_id: userId, role });
+      } catch (err) {
+        // The bus is down: at least this instance's connections follow the change.
+        logger.warn({ err, presentationId }, 'could not publish a role change; applied on this instance only');
+        applyRoleChange(presentationId, userId, role);
+      }
     },
     async shutdown(deadline) {
       const remaining = () => Math.max(0, deadline - Date.now());
@@ -140,6 +179,7 @@ export function createCollab(deps: CollabDeps): CollabService {
       }
       clearTimeout(stopRetrying);
       updateLog.close();
+      await locks.close();
       await Promise.race([Promise.all([updateLog.drain(), persistence.drain()]), sleep(remaining())]);
       await Promise.race([
         hocuspocus.hooks('onDestroy', { instance: hocuspocus }).catch((err: unknown) => {
