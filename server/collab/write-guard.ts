@@ -37,7 +37,7 @@ import type { LockService } from './locks/lock-service.js';
 type DeleteSet = ReturnType<typeof Y.createDeleteSet>;
 
 type Protection =
-  | { kind: 'comments-only' }
+  | { kind: 'comments-only'; comments: Y.AbstractType<unknown> }
   | { kind: 'locked-slides'; slides: Map<Y.AbstractType<unknown>, string>; holders: Map<string, string> };
 
 interface Armed {
@@ -104,7 +104,9 @@ export class WriteGuard implements Extension {
   private protectionFor(connection: Connection, document: Y.Doc): Protection | null {
     const context = connection.context as unknown;
     if (!isCollabContext(context)) return null;
-    if (context.role === 'commenter') return { kind: 'comments-only' };
+    // Root types are resolved before the update is applied: a root a peer creates first is integrated as a
+    // generic type and replaced by a typed one on first access, which would leave stale parent references.
+    if (context.role === 'commenter') return { kind: 'comments-only', comments: getComments(document) as unknown as Y.AbstractType<unknown> };
     const others = this.options.locks.cached(context.presentationId).filter((l) => l.userId !== context.principal.userId);
     if (others.length === 0) return null;
     const holders = new Map(others.map((l) => [l.slideId, l.name]));
@@ -136,11 +138,11 @@ export class WriteGuard implements Extension {
 }
 
 /** The protected scope a struct belongs to (a locked slide's id, or 'outside-comments'), or null when it is free. */
-function scopeOf(document: Y.Doc, item: Y.Item, protection: Protection): string | null {
+function scopeOf(item: Y.Item, protection: Protection): string | null {
   if (protection.kind === 'comments-only') {
     let parent = item.parent as Y.AbstractType<unknown> | null;
     while (parent && parent._item) parent = parent._item.parent as Y.AbstractType<unknown> | null;
-    return parent === getComments(document) ? null : 'outside-comments';
+    return parent === protection.comments ? null : 'outside-comments';
   }
   // The slide item itself (inserted or deleted as a whole), then its ancestors.
   if (item.content instanceof Y.ContentType) {
@@ -160,14 +162,14 @@ function scopeOf(document: Y.Doc, item: Y.Item, protection: Protection): string 
  * Narrows a captured stack item to its protected structs, in place; returns how many there are and adds the
  * touched slide ids to `touched`.
  */
-function narrow(document: Y.Doc, stackItem: { insertions: DeleteSet; deletions: DeleteSet }, protection: Protection, touched: Set<string>): number {
+export function narrow(document: Y.Doc, stackItem: { insertions: DeleteSet; deletions: DeleteSet }, protection: Protection, touched: Set<string>): number {
   let count = 0;
   const keep = (set: DeleteSet): DeleteSet => {
     const narrowed = Y.createDeleteSet();
     Y.transact(document, (tr) => {
       Y.iterateDeletedStructs(tr, set, (struct) => {
         if (!(struct instanceof Y.Item)) return;
-        const scope = scopeOf(document, struct, protection);
+        const scope = scopeOf(struct, protection);
         if (scope === null) return;
         count++;
         if (protection.kind === 'locked-slides') touched.add(scope);
