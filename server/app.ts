@@ -21,8 +21,11 @@ import { RedisLockStore } from './collab/locks/redis-lock-store.js';
 import { registerCollabRoute } from './collab/route.js';
 import type { Config } from './config.js';
 import { registerErrorHandling } from './http/errors.js';
+import { Metrics } from './metrics.js';
+import { createRealtime, registerRealtimeRoutes, type RealtimeService } from './realtime/index.js';
 import { createRedisClient } from './redis.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerLockRoutes } from './routes/locks.js';
 import { registerPresentationRoutes } from './routes/presentations.js';
 import type { Db } from './store/db.js';
 import { openStore } from './store/index.js';
@@ -38,6 +41,10 @@ export interface Services {
   bus: Bus;
   /** A general-purpose Redis client (rate limits, readiness), when REDIS_URL is set. */
   redis: Redis | undefined;
+  /** Prometheus registry of this app (GET /metrics) and the counters behind GET /realtime/stats. */
+  metrics: Metrics;
+  /** Job progress and notifications (server/realtime); `realtime.policy` authorizes notification channels. */
+  realtime: RealtimeService;
   startedAt: number;
 }
 
@@ -79,7 +86,12 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   const bus = createBus(config, app.log);
   const lockStore = redis ? new RedisLockStore(redis, config.redisPrefix) : new MemoryLockStore();
   const collab = createCollab({ config, db, verifier, presentations, logger: app.log, bus, lockStore });
-  const services: Services = { config, db, verifier, presentations, collab, bus, redis, startedAt: Date.now() };
+  const metrics = new Metrics({
+    documents: () => collab.hocuspocus.getDocumentsCount(),
+    connections: () => collab.hocuspocus.getConnectionsCount(),
+  });
+  const realtime = createRealtime({ config, db, verifier, bus, metrics, log: app.log });
+  const services: Services = { config, db, verifier, presentations, collab, bus, redis, metrics, realtime, startedAt: Date.now() };
   app.decorate('deckhand', services);
   app.decorateRequest('principal', null);
 
@@ -133,6 +145,8 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     presentations,
     onRoleChange: (presentationId, userId, role) => collab.publishRoleChange(presentationId, userId, role),
   });
+  registerLockRoutes(app, { verifier, presentations, locks: collab.locks });
+  registerRealtimeRoutes(app, realtime, collab);
 
   app.addHook('onClose', async () => {
     await Promise.allSettled([db.close(), bus.close(), redis?.quit()]);

@@ -132,6 +132,40 @@ describe('slide locks and the write guard', () => {
     await waitFor(() => lastLocks(owner)?.length === 0, 5000, 'unlocked');
   });
 
+  it('REST locks: taken on one instance, enforced and shown on the other; released by the holder or forced by an owner', async () => {
+    const owner = await deck('rest', ['s1', 's2'], { hana: 'editor', ivan: 'editor', vic: 'viewer' });
+    const ivan = open(b, 'ivan', 'rest');
+    await waitSynced(ivan);
+    const call = async (method: string, path: string, user: string, body?: unknown) => {
+      const res = await fetch(`${a.url}/api/v1/presentations/rest/locks${path}`, {
+        method,
+        headers: { authorization: `Bearer ${mintToken(user, { name: user.toUpperCase() })}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null };
+    };
+    const taken = await call('POST', '/s1', 'hana');
+    expect(taken.status).toBe(201);
+    expect(taken.body).toMatchObject({ slide_id: 's1', user_id: 'hana', name: 'HANA' });
+    await waitFor(() => lastLocks(ivan)?.some((l) => l.slide_id === 's1') === true, 5000, 'REST lock reaches B');
+    const refused = await call('POST', '', 'ivan', { slide_id: 's1' });
+    expect(refused.status).toBe(423);
+    expect(refused.body).toMatchObject({ error_code: 'LOCKED', details: { holder: { user_id: 'hana' } } });
+    expect((await call('POST', '/s2', 'vic')).status).toBe(403);
+    expect((await call('GET', '', 'vic')).body.locks.map((l: SlideLock) => l.slide_id)).toEqual(['s1']);
+    expect((await call('GET', '/s2', 'vic')).status).toBe(404);
+
+    slideText(findSlide(ivan.doc, 's1')!, 'title').insert(0, 'nope ');
+    await waitFor(() => errorsOf(ivan, 'LOCKED').length > 0, 5000, 'LOCKED on B');
+    await waitFor(() => title(owner, 's1') === 'title s1' && title(ivan, 's1') === 'title s1', 5000, 'rolled back');
+
+    expect((await call('DELETE', '/s1', 'ivan')).status).toBe(403);
+    expect((await call('DELETE', '/s1', 'olga')).status).toBe(204);
+    await waitFor(() => lastLocks(ivan)?.length === 0, 5000, 'forced release reaches B');
+    expect((await call('DELETE', '/s1', 'olga')).status).toBe(404);
+  });
+
   it('lets a commenter add a comment but rolls back its title change', async () => {
     const owner = await deck('comments', ['s1'], { cleo: 'commenter' });
     const cleo = open(b, 'cleo', 'comments');
