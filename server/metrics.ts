@@ -1,0 +1,147 @@
+/**
+ * Prometheus metrics (`GET /metrics`) and the counters behind `GET /realtime/stats`, on a registry per app instance
+ * (never prom-client's global one, so several apps in one process never mix their numbers).
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export type Manager = 'generation' | 'notifications';
+export type Transport = 'ws' | 'sse';
+export type DisconnectReason = 'slow_consumer' | 'token_expired' | 'payload_too_large' | 'shutdown';
+
+export interface ManagerStats {
+  connections: number;
+  messages_sent: number;
+  errors: number;
+}
+
+/** What one connection reports; label lookups are done once per connection, not per message. */
+export interface ConnectionMeter {
+  sent(count?: number): void;
+  error(code: string): void;
+  disconnected(reason: DisconnectReason): void;
+  closed(): void;
+}
+
+export interface CollabGauges {
+  documents(): number;
+  connections(): number;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly connections: Gauge<'manager' | 'transport'>;
+  private readonly messagesSent: Counter<'manager' | 'transport'>;
+  private readonly errors: Counter<'manager' | 'code'>;
+  private readonly disconnects: Counter<'manager' | 'reason'>;
+  private readonly latency: Histogram<'channel_kind'>;
+  private readonly busPublishes: Counter<'result'>;
+  private readonly stats: Record<Manager, ManagerStats> = {
+    generation: { connections: 0, messages_sent: 0, errors: 0 },
+    notifications: { connections: 0, messages_sent: 0, errors: 0 },
+  };
+
+  constructor(collab: CollabGauges) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'deckhand_' });
+    this.connections = new Gauge({
+      name: 'deckhand_realtime_connections',
+      help: 'Open job-progress and notification connections, by manager and transport',
+      labelNames: ['manager', 'transport'],
+      registers,
+    });
+    this.messagesSent = new Counter({
+      name: 'deckhand_realtime_messages_sent_total',
+      help: 'Messages written to job-progress and notification connections',
+      labelNames: ['manager', 'transport'],
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'deckhand_realtime_errors_total',
+      help: 'Error messages sent to clients, by error code',
+      labelNames: ['manager', 'code'],
+      registers,
+    });
+    this.disconnects = new Counter({
+      name: 'deckhand_realtime_disconnects_total',
+      help: 'Connections closed by the server, by reason',
+      labelNames: ['manager', 'reason'],
+      registers,
+    });
+    this.latency = new Histogram({
+      name: 'deckhand_realtime_delivery_latency_seconds',
+      help: 'From publish (bus event id time) to delivery to this instance’s subscribers',
+      labelNames: ['channel_kind'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.busPublishes = new Counter({
+      name: 'deckhand_bus_publishes_total',
+      help: 'Bus publishes by result (ok, stale: dropped by seq, failed)',
+      labelNames: ['result'],
+      registers,
+    });
+    new Gauge({
+      name: 'deckhand_collab_documents',
+      help: 'Collaboration documents loaded on this instance',
+      registers,
+      collect() {
+        this.set(collab.documents());
+      },
+    });
+    new Gauge({
+      name: 'deckhand_collab_connections',
+      help: 'Collaboration document connections on this instance',
+      registers,
+      collect() {
+        this.set(collab.connections());
+      },
+    });
+  }
+
+  /** Counts a new connection; the meter counts its messages and errors and must be closed once. */
+  connection(manager: Manager, transport: Transport): ConnectionMeter {
+    const stats = this.stats[manager];
+    const sentCounter = this.messagesSent.labels(manager, transport);
+    const gauge = this.connections.labels(manager, transport);
+    gauge.inc();
+    stats.connections++;
+    let open = true;
+    return {
+      sent: (count = 1) => {
+        sentCounter.inc(count);
+        stats.messages_sent += count;
+      },
+      error: (code) => {
+        this.errors.labels(manager, code).inc();
+        stats.errors++;
+      },
+      disconnected: (reason) => {
+        this.disconnects.labels(manager, reason).inc();
+      },
+      closed: () => {
+        if (!open) return;
+        open = false;
+        gauge.dec();
+        stats.connections--;
+      },
+    };
+  }
+
+  /** An error outside any connection (e.g. a refused upgrade before the connection was counted). */
+  error(manager: Manager, code: string): void {
+    this.errors.labels(manager, code).inc();
+    this.stats[manager].errors++;
+  }
+
+  observeDelivery(channelKind: string, seconds: number): void {
+    this.latency.labels(channelKind).observe(Math.max(0, seconds));
+  }
+
+  busPublish(result: 'ok' | 'stale' | 'failed'): void {
+    this.busPublishes.labels(result).inc();
+  }
+
+  managerStats(manager: Manager): ManagerStats {
+    return { ...this.stats[manager] };
+  }
+}

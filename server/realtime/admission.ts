@@ -1,0 +1,69 @@
+/**
+ * Who gets a realtime connection (design §3, §7): the Origin must be allowed, the token valid, and the user under
+ * the per-user connection limit for the endpoint kind. WebSockets are refused with an error message and a close code
+ * (the browser API cannot see an HTTP status); SSE requests with the JSON error and its HTTP status.
+ */
+import type { FastifyRequest } from 'fastify';
+import { CLOSE_CODES } from '../../shared/errors.js';
+import { AuthError, type Principal, type TokenVerifier } from '../auth/jwt.js';
+import { tokenFromRequest } from '../auth/request-token.js';
+import { AppError } from '../http/errors.js';
+import { isOriginAllowed } from '../http/origin.js';
+import type { EndpointKind } from './connection-limiter.js';
+import type { RealtimeContext } from './context.js';
+import type { JsonSocket } from './json-socket.js';
+
+export interface Admission {
+  principal: Principal;
+  /** Frees the connection slot (idempotent). */
+  release: () => void;
+}
+
+/** Verifies a token from any source; throws AppError(AUTHENTICATION_FAILED) with a reason that never holds the token. */
+export function verifyToken(verifier: TokenVerifier, token: string | undefined): Principal {
+  if (!token) throw new AppError('AUTHENTICATION_FAILED', 'missing token: send Authorization: Bearer <jwt> or ?token=');
+  try {
+    return verifier.verify(token);
+  } catch (err) {
+    throw new AppError('AUTHENTICATION_FAILED', err instanceof AuthError ? err.message : 'invalid token');
+  }
+}
+
+function limitMessage(ctx: RealtimeContext, kind: EndpointKind): string {
+  return `too many ${kind} connections for this user (at most ${ctx.config.limits.maxConnectionsPerUser})`;
+}
+
+/** Admits a WebSocket, or refuses it (error message, then close) and returns null. */
+export function admitSocket<M>(conn: JsonSocket<M>, request: FastifyRequest, ctx: RealtimeContext, kind: EndpointKind): Admission | null {
+  if (!isOriginAllowed(ctx.config.corsOrigins, request.headers.origin)) {
+    conn.fail('PERMISSION_DENIED', 'origin not allowed', CLOSE_CODES.ORIGIN_NOT_ALLOWED.code, CLOSE_CODES.ORIGIN_NOT_ALLOWED.reason);
+    return null;
+  }
+  let principal: Principal;
+  try {
+    principal = verifyToken(ctx.verifier, tokenFromRequest(request));
+  } catch (err) {
+    const message = err instanceof AppError ? err.message : 'invalid token';
+    conn.fail('AUTHENTICATION_FAILED', message, CLOSE_CODES.AUTHENTICATION_FAILED.code, CLOSE_CODES.AUTHENTICATION_FAILED.reason);
+    return null;
+  }
+  const release = ctx.limiter.acquire(kind, principal.userId);
+  if (!release) {
+    conn.fail('RATE_LIMIT_EXCEEDED', limitMessage(ctx, kind), CLOSE_CODES.RATE_LIMIT_EXCEEDED.code, CLOSE_CODES.RATE_LIMIT_EXCEEDED.reason);
+    return null;
+  }
+  conn.onClose(release);
+  return { principal, release };
+}
+
+/** Origin check for SSE requests (a preHandler, before authentication). */
+export function checkSseOrigin(ctx: RealtimeContext, request: FastifyRequest): void {
+  if (!isOriginAllowed(ctx.config.corsOrigins, request.headers.origin)) throw new AppError('PERMISSION_DENIED', 'origin not allowed');
+}
+
+/** Takes an SSE connection slot for the (already authenticated) user, or throws 429. */
+export function acquireSseSlot(ctx: RealtimeContext, kind: EndpointKind, principal: Principal): () => void {
+  const release = ctx.limiter.acquire(kind, principal.userId);
+  if (!release) throw new AppError('RATE_LIMIT_EXCEEDED', limitMessage(ctx, kind));
+  return release;
+}

@@ -1,0 +1,80 @@
+/**
+ * `GET /api/v1/realtime/sse/generation/{job_id}`: the job's events as SSE, each with the bus event id as its `id`.
+ * - no Last-Event-ID: the current state (`job_progress`) first, then every later state;
+ * - Last-Event-ID (header, or `?last_event_id=` for a fresh EventSource) still covered by the history: exactly the
+ *   events after it (no gap, no repeat), then live;
+ * - otherwise (too old, another epoch, garbage): a `reset` event with the current state, then live.
+ * Errors before the stream opens are JSON (401, 403, 404, 429); an expired token ends the stream after an `error`.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { jobChannel } from '../../shared/channels.js';
+import { errorMessage } from '../../shared/errors.js';
+import { principalOf } from '../http/auth.js';
+import { acquireSseSlot } from './admission.js';
+import type { RealtimeContext } from './context.js';
+import { ChannelFollower } from './follower.js';
+import { sseFrame, sseFrameWithId } from './frames.js';
+import { progressMessage, resetMessage } from './jobs.js';
+import { observeDelivery } from './socket-session.js';
+import { SseStream } from './sse.js';
+import { lastEventIdOf } from './sse-request.js';
+import { TokenLease } from './token-lease.js';
+
+export async function streamGeneration(request: FastifyRequest, reply: FastifyReply, jobId: string, ctx: RealtimeContext): Promise<void> {
+  const principal = principalOf(request);
+  const job = await ctx.jobs.readable(principal, jobId);
+  const release = acquireSseSlot(ctx, 'generation-sse', principal);
+  const lastEventId = lastEventIdOf(request);
+  const channel = jobChannel(jobId);
+
+  const meter = ctx.metrics.connection('generation', 'sse');
+  const stream = new SseStream(reply, ctx.config.limits.outboundBufferBytes, meter, request.log);
+  ctx.sse.add(stream);
+  const follower = new ChannelFollower(
+    ctx.bus,
+    channel,
+    (event) => {
+      observeDelivery(ctx.metrics, event);
+      stream.write(sseFrameWithId(event));
+    },
+    () => void snapshot('reset', undefined, false).catch((err: unknown) => request.log.warn({ err, jobId }, 'job stream resync failed')),
+  );
+  const lease = new TokenLease(principal, () => {
+    meter.disconnected('token_expired');
+    meter.error('AUTHENTICATION_FAILED');
+    stream.write(sseFrame(undefined, errorMessage('AUTHENTICATION_FAILED', 'token expired: reconnect with a fresh token')));
+    stream.end();
+  });
+  stream.onClose(() => {
+    follower.stop();
+    lease.dispose();
+    release();
+  });
+
+  /** The current state with the channel's head as its id; the follower forwards what comes after. */
+  async function snapshot(kind: 'job_progress' | 'reset', knownHead?: string, first = true): Promise<void> {
+    const head = knownHead ?? (await ctx.bus.head(channel));
+    const current = (await ctx.jobs.current(jobId)) ?? job;
+    stream.write(sseFrame(head, kind === 'reset' ? resetMessage(current) : progressMessage(current)));
+    if (first) follower.release({ afterId: head, afterSeq: current.version });
+    else follower.advance(head, current.version);
+  }
+
+  try {
+    await follower.start();
+    if (lastEventId === undefined) return await snapshot('job_progress');
+    const history = await ctx.bus.history(channel, lastEventId);
+    if (!history.complete) return await snapshot('reset', history.head);
+    let last = lastEventId;
+    for (const event of history.events) {
+      stream.write(sseFrameWithId(event));
+      last = event.id;
+    }
+    follower.release({ afterId: last });
+  } catch (err) {
+    request.log.error({ err, jobId }, 'job stream failed');
+    meter.error('INTERNAL_ERROR');
+    stream.write(sseFrame(undefined, errorMessage('INTERNAL_ERROR', 'stream failed, reconnect')));
+    stream.end();
+  }
+}

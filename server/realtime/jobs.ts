@@ -1,0 +1,120 @@
+/**
+ * Job progress: the state lives in Postgres (JobStore); every accepted update is then published on `jobs.{id}` with
+ * the job's version as the bus `seq`, so subscribers on every instance see the job's states in version order.
+ * Who may read and follow a job: its owner (user_id) and service tokens (`jobs:write` or `admin`).
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import { jobChannel } from '../../shared/channels.js';
+import type { CreateJobBody, JobProgressBody, JobProgressData, JobProgressMessage, JobResponse, JobResetMessage } from '../../shared/messages.js';
+import { hasScope, type Principal } from '../auth/jwt.js';
+import type { Bus } from '../bus/types.js';
+import { AppError } from '../http/errors.js';
+import type { Metrics } from '../metrics.js';
+import type { Job, JobStore } from '../store/jobs.js';
+
+export function progressData(job: Job): JobProgressData {
+  return {
+    status: job.status,
+    progress: job.progress,
+    current_step: job.currentStep,
+    message: job.message,
+    estimated_completion: job.estimatedCompletion,
+  };
+}
+
+export function progressMessage(job: Job): JobProgressMessage {
+  return { type: 'job_progress', job_id: job.id, data: progressData(job), timestamp: job.updatedAt };
+}
+
+export function resetMessage(job: Job): JobResetMessage {
+  return { type: 'reset', job_id: job.id, data: progressData(job), timestamp: new Date().toISOString() };
+}
+
+export function jobResponse(job: Job): JobResponse {
+  return {
+    job_id: job.id,
+    user_id: job.userId,
+    kind: job.kind,
+    title: job.title,
+    status: job.status,
+    progress: job.progress,
+    current_step: job.currentStep,
+    message: job.message,
+    estimated_completion: job.estimatedCompletion,
+    result: job.result,
+    error: job.error,
+    created_at: job.createdAt,
+    updated_at: job.updatedAt,
+    completed_at: job.completedAt,
+  };
+}
+
+export function isJobService(principal: Principal): boolean {
+  return hasScope(principal, 'jobs:write');
+}
+
+export class JobsService {
+  constructor(
+    private readonly store: JobStore,
+    private readonly bus: Bus,
+    private readonly metrics: Metrics,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  async create(body: CreateJobBody): Promise<Job> {
+    const id = body.job_id ?? randomUUID();
+    const job = await this.store.create({ id, userId: body.user_id, kind: body.kind, title: body.title ?? null });
+    if (!job) throw new AppError('CONFLICT', `job ${id} already exists`);
+    return job;
+  }
+
+  /** The job, if `principal` may read it: 404 when missing, 403 for anyone but its owner and job services. */
+  async readable(principal: Principal, id: string): Promise<Job> {
+    const job = await this.store.get(id);
+    if (!job) throw new AppError('NOT_FOUND', `job ${id} not found`);
+    if (job.userId !== principal.userId && !isJobService(principal)) {
+      throw new AppError('PERMISSION_DENIED', 'only the job’s owner and job services may read this job');
+    }
+    return job;
+  }
+
+  /** The current state, without an access check (the caller checked with `readable`). */
+  async current(id: string): Promise<Job | null> {
+    return this.store.get(id);
+  }
+
+  /** Stores an update (409 once terminal), then publishes it. */
+  async progress(id: string, body: JobProgressBody): Promise<Job> {
+    const result = await this.store.update(id, {
+      status: body.status,
+      progress: body.progress,
+      currentStep: body.current_step,
+      message: body.message,
+      estimatedCompletion: body.estimated_completion,
+      result: body.result,
+      error: body.error,
+    });
+    if (!result.ok) {
+      if (result.reason === 'not_found') throw new AppError('NOT_FOUND', `job ${id} not found`);
+      throw new AppError('CONFLICT', `job ${id} is ${result.job.status}: terminal states are final`, { status: result.job.status });
+    }
+    await this.publish(result.job);
+    return result.job;
+  }
+
+  async countActive(): Promise<number> {
+    return this.store.countActive();
+  }
+
+  /** Postgres holds the state already: a failed publish is logged, and followers catch up on their next resync. */
+  private async publish(job: Job): Promise<void> {
+    try {
+      const event = await this.bus.publish(jobChannel(job.id), JSON.stringify(progressMessage(job)), { seq: job.version });
+      this.metrics.busPublish(event ? 'ok' : 'stale');
+    } catch (err) {
+      this.metrics.busPublish('failed');
+      this.log.warn({ err, jobId: job.id }, 'job progress stored but not published');
+    }
+  }
+}

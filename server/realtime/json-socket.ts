@@ -1,0 +1,160 @@
+/**
+ * A JSON WebSocket connection (job progress, notifications) with the limits of design §7:
+ * - a frame over maxFrameBytes gets PAYLOAD_TOO_LARGE and close 1009 (the shared ws server's maxPayload is the
+ *   larger collaboration limit, so the JSON limit is enforced here);
+ * - a token bucket per connection: a message without a token is dropped with RATE_LIMIT_EXCEEDED (at most one such
+ *   error per second, so a flood does not double itself);
+ * - anything that is not a valid message (binary, not JSON, wrong shape) gets INVALID_MESSAGE and the socket lives on;
+ * - outbound: when the socket's unsent bytes (ws bufferedAmount) pass outboundCap the reader is too slow: it is
+ *   closed with 4429 (and cut after a grace second if it does not read the close frame) instead of growing memory.
+ * Messages are handled one at a time, in order. Every message sent carries `timestamp`.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import WebSocket from 'ws';
+import { CLOSE_CODES, errorMessage, type ErrorCode } from '../../shared/errors.js';
+import type { ConnectionMeter } from '../metrics.js';
+import type { ParseResult } from './message-parser.js';
+import { TokenBucket } from './token-bucket.js';
+
+export interface JsonSocketLimits {
+  maxFrameBytes: number;
+  outboundCap: number;
+  rateBurst: number;
+  ratePerSec: number;
+}
+
+const SLOW_READER_GRACE_MS = 1000;
+const RATE_ERROR_INTERVAL_MS = 1000;
+
+export class JsonSocket<M> {
+  private readonly bucket: TokenBucket;
+  private handler: ((message: M) => Promise<void> | void) | undefined;
+  private startHandling!: () => void;
+  private chain: Promise<void>;
+  private lastRateError = 0;
+  private closing = false;
+  private readonly closeCallbacks: (() => void)[] = [];
+
+  constructor(
+    readonly socket: WebSocket,
+    private readonly limits: JsonSocketLimits,
+    private readonly parse: (text: string) => ParseResult<M>,
+    private readonly meter: ConnectionMeter,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    this.bucket = new TokenBucket(limits.rateBurst, limits.ratePerSec);
+    // Messages that arrive before the session is ready wait, in order, until handle() is called.
+    this.chain = new Promise<void>((resolve) => (this.startHandling = resolve));
+    socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => this.receive(data, isBinary));
+    socket.on('close', () => {
+      this.closing = true;
+      this.meter.closed();
+      for (const callback of this.closeCallbacks.splice(0)) {
+        try {
+          callback();
+        } catch (err) {
+          this.log.error({ err }, 'realtime socket cleanup failed');
+        }
+      }
+    });
+    socket.on('error', (err) => this.log.debug({ err: { message: err.message } }, 'realtime socket error'));
+  }
+
+  get isOpen(): boolean {
+    return !this.closing && this.socket.readyState === WebSocket.OPEN;
+  }
+
+  onClose(callback: () => void): void {
+    if (this.socket.readyState === WebSocket.CLOSED) callback();
+    else this.closeCallbacks.push(callback);
+  }
+
+  /** Starts handling messages (those received so far first). */
+  handle(handler: (message: M) => Promise<void> | void): void {
+    this.handler = handler;
+    this.startHandling();
+  }
+
+  /** Serializes and sends one message of this connection. */
+  send(message: object): boolean {
+    return this.sendFrame(JSON.stringify(message));
+  }
+
+  /** Sends an already serialized frame (shared by every subscriber of an event). */
+  sendFrame(frame: Buffer | string): boolean {
+    if (!this.isOpen) return false;
+    if (this.socket.bufferedAmount > this.limits.outboundCap) {
+      this.cutSlowReader();
+      return false;
+    }
+    this.socket.send(frame, { binary: false });
+    this.meter.sent();
+    return true;
+  }
+
+  sendError(code: ErrorCode, message: string, details?: unknown): void {
+    this.meter.error(code);
+    this.send(errorMessage(code, message, details));
+  }
+
+  /** Sends an error, then closes with `closeCode`. */
+  fail(code: ErrorCode, message: string, closeCode: number, closeReason: string = code): void {
+    this.sendError(code, message);
+    this.close(closeCode, closeReason);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.socket.close(code, reason.slice(0, 120));
+  }
+
+  private receive(data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+    if (this.closing) return;
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    if (bytes.length > this.limits.maxFrameBytes) {
+      this.meter.disconnected('payload_too_large');
+      this.fail(
+        'PAYLOAD_TOO_LARGE',
+        `message of ${bytes.length} bytes is over the ${this.limits.maxFrameBytes}-byte limit`,
+        CLOSE_CODES.MESSAGE_TOO_BIG.code,
+        CLOSE_CODES.MESSAGE_TOO_BIG.reason,
+      );
+      return;
+    }
+    if (!this.bucket.take()) {
+      const now = Date.now();
+      if (now - this.lastRateError >= RATE_ERROR_INTERVAL_MS) {
+        this.lastRateError = now;
+        this.sendError('RATE_LIMIT_EXCEEDED', `too many messages: at most ${this.limits.ratePerSec}/s (bursts of ${this.limits.rateBurst}); message dropped`);
+      }
+      return;
+    }
+    if (isBinary) {
+      this.sendError('INVALID_MESSAGE', 'binary frames are not accepted: send JSON text');
+      return;
+    }
+    const parsed = this.parse(bytes.toString('utf8'));
+    if (!parsed.ok) {
+      this.sendError('INVALID_MESSAGE', parsed.message, parsed.details);
+      return;
+    }
+    this.chain = this.chain
+      .then(() => (this.isOpen ? this.handler?.(parsed.message) : undefined))
+      .catch((err: unknown) => {
+        this.log.error({ err }, 'realtime message handler failed');
+        if (this.isOpen) this.sendError('INTERNAL_ERROR', 'the message could not be handled');
+      });
+  }
+
+  private cutSlowReader(): void {
+    if (this.closing) return;
+    this.meter.disconnected('slow_consumer');
+    this.meter.error('RATE_LIMIT_EXCEEDED');
+    this.log.info({ buffered: this.socket.bufferedAmount }, 'slow reader disconnected: outbound buffer over the cap');
+    this.close(CLOSE_CODES.RATE_LIMIT_EXCEEDED.code, 'RATE_LIMIT_EXCEEDED: slow reader');
+    setTimeout(() => {
+      if (this.socket.readyState !== WebSocket.CLOSED) this.socket.terminate();
+    }, SLOW_READER_GRACE_MS).unref();
+  }
+}

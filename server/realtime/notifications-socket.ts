@@ -1,0 +1,171 @@
+/**
+ * `WS /api/v1/realtime/notifications`: subscribed to `general` and `user_{id}` on connect; the user's unread
+ * notifications (the most recent UNREAD_ON_CONNECT, oldest first) are delivered right after `connected`, and none of
+ * them twice. client → server: `subscribe_channel`, `unsubscribe_channel` (channel-policy.ts decides), `mark_read`,
+ * `ping`, `auth`. server → client: `connected`, `notification`, `notification_read`, `subscribed`, `unsubscribed`,
+ * `pong`, `authenticated`, `error`.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
+import { busChannel, channelName, parseChannelName, type ChannelRef } from '../../shared/channels.js';
+import { CLOSE_CODES } from '../../shared/errors.js';
+import {
+  AuthMessage,
+  MarkReadMessage,
+  PingMessage,
+  SubscribeChannelMessage,
+  UnsubscribeChannelMessage,
+  type NotificationsClientMessage,
+} from '../../shared/messages.js';
+import type { BusEvent } from '../bus/types.js';
+import { AppError } from '../http/errors.js';
+import { admitSocket } from './admission.js';
+import type { RealtimeContext } from './context.js';
+import { ChannelFollower } from './follower.js';
+import { JsonSocket } from './json-socket.js';
+import { createMessageParser } from './message-parser.js';
+import { notificationIdOf, notificationMessage } from './notifications.js';
+import { SocketSession } from './socket-session.js';
+
+/** Channels one socket may follow at once (the two automatic ones included). */
+export const MAX_CHANNELS_PER_SOCKET = 32;
+/** Notification ids remembered per connection to never deliver one twice around a (re)sync. */
+const DELIVERED_MEMORY = 1000;
+
+const parseMessage = createMessageParser<NotificationsClientMessage>({
+  ping: PingMessage,
+  auth: AuthMessage,
+  subscribe_channel: SubscribeChannelMessage,
+  unsubscribe_channel: UnsubscribeChannelMessage,
+  mark_read: MarkReadMessage,
+});
+
+export function openNotificationsSocket(socket: WebSocket, request: FastifyRequest, ctx: RealtimeContext): void {
+  const meter = ctx.metrics.connection('notifications', 'ws');
+  const conn = new JsonSocket(socket, ctx.socketLimits, parseMessage, meter, request.log);
+  const admission = admitSocket(conn, request, ctx, 'notifications-ws');
+  if (!admission) return;
+  const session = new NotificationsSession(conn, admission.principal, ctx, meter, request.log);
+  conn.onClose(() => session.dispose());
+  void session.start();
+}
+
+class NotificationsSession extends SocketSession<NotificationsClientMessage> {
+  /** Followed channels by client name. */
+  private readonly follows = new Map<string, ChannelFollower>();
+  private readonly delivered = new Set<string>();
+
+  async start(): Promise<void> {
+    const automatic: ChannelRef[] = [{ kind: 'general' }, { kind: 'user', userId: this.principal.userId }];
+    try {
+      const followers = automatic.map((ref) => this.follower(ref));
+      await Promise.all(followers.map((f) => f.start()));
+      if (this.disposed) return;
+      this.conn.send({
+        type: 'connected',
+        user_id: this.principal.userId,
+        channels: automatic.map(channelName),
+        token_expires_at: new Date(this.principal.expiresAt).toISOString(),
+        timestamp: new Date().toISOString(),
+      });
+      await this.sendUnread();
+      for (const follower of followers) follower.release({ skipHeld: (event) => this.wasDelivered(event) });
+    } catch (err) {
+      this.sendFailure(err);
+      this.conn.close(CLOSE_CODES.TRY_AGAIN_LATER.code, CLOSE_CODES.TRY_AGAIN_LATER.reason);
+      return;
+    }
+    this.conn.handle((message) => this.onMessage(message));
+  }
+
+  override dispose(): void {
+    super.dispose();
+    for (const follower of this.follows.values()) follower.stop();
+    this.follows.clear();
+  }
+
+  private async onMessage(message: NotificationsClientMessage): Promise<void> {
+    if (this.handleCommon(message)) return;
+    try {
+      switch (message.type) {
+        case 'subscribe_channel':
+          return await this.subscribe(message.channel);
+        case 'unsubscribe_channel':
+          return this.unsubscribe(message.channel);
+        case 'mark_read': {
+          const { changed } = await this.ctx.notifications.markRead(this.principal, message.id);
+          // A change is announced on the user's channel (to every tab); an already read one is confirmed here.
+          if (!changed) this.conn.send({ type: 'notification_read', id: message.id, timestamp: new Date().toISOString() });
+          return;
+        }
+      }
+    } catch (err) {
+      this.sendFailure(err);
+    }
+  }
+
+  private async subscribe(name: string): Promise<void> {
+    const ref = parseChannelName(name);
+    if (!ref) throw new AppError('INVALID_MESSAGE', `not a channel name: ${JSON.stringify(name.slice(0, 80))}`);
+    const normalized = channelName(ref);
+    if (!this.follows.has(normalized)) {
+      const decision = await this.ctx.policy.authorize(this.principal, ref);
+      if (!decision.ok) throw new AppError(decision.code, decision.message);
+      if (this.follows.size >= MAX_CHANNELS_PER_SOCKET) {
+        throw new AppError('RATE_LIMIT_EXCEEDED', `at most ${MAX_CHANNELS_PER_SOCKET} channels per connection`);
+      }
+      const follower = this.follower(ref);
+      try {
+        await follower.start();
+      } catch (err) {
+        this.follows.delete(normalized);
+        follower.stop();
+        throw err;
+      }
+      follower.release();
+    }
+    this.conn.send({ type: 'subscribed', channel: normalized, timestamp: new Date().toISOString() });
+  }
+
+  private unsubscribe(name: string): void {
+    const ref = parseChannelName(name);
+    if (!ref) throw new AppError('INVALID_MESSAGE', `not a channel name: ${JSON.stringify(name.slice(0, 80))}`);
+    const normalized = channelName(ref);
+    this.follows.get(normalized)?.stop();
+    this.follows.delete(normalized);
+    this.conn.send({ type: 'unsubscribed', channel: normalized, timestamp: new Date().toISOString() });
+  }
+
+  private follower(ref: ChannelRef): ChannelFollower {
+    const follower = new ChannelFollower(
+      this.ctx.bus,
+      busChannel(ref),
+      (event) => this.deliver(event),
+      // Only the user's own channel has state to resync (unread notifications); broadcasts are live only.
+      () => (ref.kind === 'user' ? void this.sendUnread().catch((err: unknown) => this.log.warn({ err }, 'unread resync failed')) : undefined),
+    );
+    this.follows.set(channelName(ref), follower);
+    return follower;
+  }
+
+  /** Sends the unread notifications not delivered on this connection yet. */
+  private async sendUnread(): Promise<void> {
+    const unread = await this.ctx.notifications.unreadForDelivery(this.principal.userId);
+    if (this.disposed) return;
+    for (const n of unread) {
+      if (this.delivered.has(n.id)) continue;
+      this.remember(n.id);
+      this.conn.send(notificationMessage(n));
+    }
+  }
+
+  private wasDelivered(event: BusEvent): boolean {
+    const id = notificationIdOf(event.json());
+    return id !== undefined && this.delivered.has(id);
+  }
+
+  private remember(id: string): void {
+    if (this.delivered.size >= DELIVERED_MEMORY) this.delivered.delete(this.delivered.values().next().value!);
+    this.delivered.add(id);
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * Notifications: stored in Postgres first, then published: to `user.{id}` for each recipient (one row each, with its
+ * own read state), or once to a channel (`general` or `custom.{name}`) for a broadcast. Reading one publishes
+ * `notification_read` on the user's channel, so every open tab of the user hears it. A timer purges read
+ * notifications (and broadcasts) older than NOTIFICATION_RETENTION_HOURS.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import { busChannel, channelName, GENERAL_CHANNEL, isCustomChannelName, userChannel, type ChannelRef } from '../../shared/channels.js';
+import type { CreateNotificationBody, NotificationData, NotificationMessage, NotificationReadMessage } from '../../shared/messages.js';
+import type { Principal } from '../auth/jwt.js';
+import type { Bus } from '../bus/types.js';
+import { AppError } from '../http/errors.js';
+import type { Metrics } from '../metrics.js';
+import type { NotificationContent, NotificationStore, StoredNotification } from '../store/notifications.js';
+
+/** Unread notifications sent on connect (the most recent ones; the rest stay listed by GET /notifications). */
+export const UNREAD_ON_CONNECT = 100;
+const PURGE_EVERY_MS = 10 * 60 * 1000;
+
+function channelRefOf(n: StoredNotification): ChannelRef {
+  if (n.userId !== null) return { kind: 'user', userId: n.userId };
+  return n.channel === GENERAL_CHANNEL ? { kind: 'general' } : { kind: 'custom', name: n.channel ?? '' };
+}
+
+export function notificationData(n: StoredNotification): NotificationData {
+  return {
+    id: n.id,
+    user_id: n.userId,
+    channel: channelName(channelRefOf(n)),
+    notification_type: n.notificationType,
+    title: n.title,
+    message: n.message,
+    data: n.data,
+    priority: n.priority,
+    category: n.category,
+    action_url: n.actionUrl,
+    action_text: n.actionText,
+    created_at: n.createdAt,
+    read: n.readAt !== null,
+    read_at: n.readAt,
+  };
+}
+
+export function notificationMessage(n: StoredNotification): NotificationMessage {
+  const data = notificationData(n);
+  return { type: 'notification', channel: data.channel, data, timestamp: new Date().toISOString() };
+}
+
+/** The notification id a bus event carries, if it is a `notification` message. */
+export function notificationIdOf(json: unknown): string | undefined {
+  const message = json as { type?: unknown; data?: { id?: unknown } } | undefined;
+  return message?.type === 'notification' && typeof message.data?.id === 'string' ? message.data.id : undefined;
+}
+
+export class NotificationsService {
+  private purgeTimer: NodeJS.Timeout | undefined;
+  private firstPurge: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: NotificationStore,
+    private readonly bus: Bus,
+    private readonly metrics: Metrics,
+    private readonly log: FastifyBaseLogger,
+    private readonly retentionHours: number,
+  ) {}
+
+  /** Stores and publishes a notification for exactly one of: user_id, user_ids, channel. */
+  async send(body: CreateNotificationBody): Promise<StoredNotification[]> {
+    const targets = [body.user_id, body.user_ids, body.channel].filter((t) => t !== undefined).length;
+    if (targets !== 1) throw new AppError('INVALID_MESSAGE', 'give exactly one of user_id, user_ids, channel');
+    const content: NotificationContent = {
+      notificationType: body.notification_type ?? 'info',
+      title: body.title,
+      message: body.message,
+      data: body.data ?? null,
+      priority: body.priority ?? 'normal',
+      category: body.category ?? null,
+      actionUrl: body.action_url ?? null,
+      actionText: body.action_text ?? null,
+    };
+    if (body.channel !== undefined) {
+      if (body.channel !== GENERAL_CHANNEL && !isCustomChannelName(body.channel)) {
+        throw new AppError('INVALID_MESSAGE', 'channel must be "general" or a custom channel name (use user_id for a user)');
+      }
+      const stored = await this.store.createForChannel(body.channel, content);
+      await this.publish(busChannel(channelRefOf(stored)), notificationMessage(stored));
+      return [stored];
+    }
+    const userIds = body.user_ids ?? [body.user_id!];
+    const stored = await this.store.createForUsers(userIds, content);
+    await Promise.all(stored.map((n) => this.publish(userChannel(n.userId!), notificationMessage(n))));
+    return stored;
+  }
+
+  /** Marks the caller's notification read: 404 when missing, 403 when it is someone else's (or a broadcast). */
+  async markRead(principal: Principal, id: string): Promise<{ notification: StoredNotification; changed: boolean }> {
+    const result = await this.store.markRead(principal.userId, id);
+    if (!result.ok) {
+      if (result.reason === 'not_found') throw new AppError('NOT_FOUND', `notification ${id} not found`);
+      throw new AppError('PERMISSION_DENIED', 'not your notification');
+    }
+    if (result.changed) {
+      const message: NotificationReadMessage = { type: 'notification_read', id, timestamp: new Date().toISOString() };
+      await this.publish(userChannel(principal.userId), message);
+    }
+    return { notification: result.notification, changed: result.changed };
+  }
+
+  list(userId: string, options: { unreadOnly: boolean; limit: number }): Promise<StoredNotification[]> {
+    return this.store.listForUser(userId, options);
+  }
+
+  unreadForDelivery(userId: string): Promise<StoredNotification[]> {
+    return this.store.unreadForDelivery(userId, UNREAD_ON_CONNECT);
+  }
+
+  unreadCount(userId: string): Promise<number> {
+    return this.store.unreadCount(userId);
+  }
+
+  async purgeExpired(): Promise<number> {
+    const purged = await this.store.purgeOlderThan(this.retentionHours);
+    if (purged > 0) this.log.info({ purged, retentionHours: this.retentionHours }, 'old notifications purged');
+    return purged;
+  }
+
+  /** Purges now and every 10 minutes (every instance does; the DELETE is idempotent). */
+  startRetention(): void {
+    const run = () => void this.purgeExpired().catch((err: unknown) => this.log.warn({ err }, 'notification purge failed'));
+    this.purgeTimer = setInterval(run, PURGE_EVERY_MS).unref();
+    this.firstPurge = setTimeout(run, 1000).unref();
+  }
+
+  stopRetention(): void {
+    clearInterval(this.purgeTimer);
+    clearTimeout(this.firstPurge);
+    this.purgeTimer = this.firstPurge = undefined;
+  }
+
+  private async publish(channel: string, message: object): Promise<void> {
+    try {
+      await this.bus.publish(channel, JSON.stringify(message));
+      this.metrics.busPublish('ok');
+    } catch (err) {
+      this.metrics.busPublish('failed');
+      this.log.warn({ err, channel }, 'notification stored but not published');
+    }
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * A small Server-Sent Events writer on Fastify's raw response (the route hijacks the reply after auth, so errors
+ * before the stream opens are ordinary JSON responses):
+ * - headers from Fastify's hooks (CORS, helmet, rate-limit) are kept, plus `text/event-stream`, no caching, no proxy
+ *   buffering; a `retry:` hint first;
+ * - frames are strings or shared Buffers (see frames.ts); a write when the response's unsent bytes
+ *   (writableLength: the response's and its socket's buffers) are over the cap disconnects the slow reader;
+ * - one keepalive timer for all streams (SseHub) writes a comment line every SSE_KEEPALIVE_INTERVAL;
+ * - SseHub.closeAll() ends every stream on shutdown (EventSource then reconnects, to another instance).
+ */
+import type { FastifyBaseLogger, FastifyReply } from 'fastify';
+import type { ConnectionMeter } from '../metrics.js';
+
+const RETRY_MS = 2000;
+const KEEPALIVE = Buffer.from(': keepalive\n\n');
+
+export class SseStream {
+  private closed = false;
+  private readonly closeCallbacks: (() => void)[] = [];
+
+  constructor(
+    private readonly reply: FastifyReply,
+    private readonly outboundCap: number,
+    private readonly meter: ConnectionMeter,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    const res = reply.raw;
+    reply.hijack();
+    const headers: Record<string, string | number | string[]> = {};
+    for (const [name, value] of Object.entries(reply.getHeaders())) {
+      if (value !== undefined) headers[name] = value as string | number | string[];
+    }
+    delete headers['content-length'];
+    res.writeHead(200, {
+      ...headers,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.on('close', () => this.finish());
+    res.on('error', (err) => this.log.debug({ err: { message: err.message } }, 'sse stream error'));
+    res.socket?.setNoDelay(true);
+    res.write(`retry: ${RETRY_MS}\n\n`);
+  }
+
+  get isOpen(): boolean {
+    return !this.closed && !this.reply.raw.destroyed;
+  }
+
+  onClose(callback: () => void): void {
+    if (this.closed) callback();
+    else this.closeCallbacks.push(callback);
+  }
+
+  /** Writes one frame (optionally prefixed by a per-stream `id:` line); false when closed or cut for slowness. */
+  write(frame: string | Buffer, idLine?: string): boolean {
+    if (!this.isOpen) return false;
+    const res = this.reply.raw;
+    if (res.writableLength > this.outboundCap) {
+      this.meter.disconnected('slow_consumer');
+      this.meter.error('RATE_LIMIT_EXCEEDED');
+      this.log.info({ buffered: res.writableLength }, 'slow SSE reader disconnected: outbound buffer over the cap');
+      res.destroy();
+      return false;
+    }
+    if (idLine) {
+      res.cork();
+      res.write(idLine);
+      res.write(frame);
+      process.nextTick(() => res.uncork());
+    } else {
+      res.write(frame);
+    }
+    this.meter.sent();
+    return true;
+  }
+
+  keepalive(): void {
+    if (this.isOpen && this.reply.raw.writableLength <= this.outboundCap) this.reply.raw.write(KEEPALIVE);
+  }
+
+  /** Ends the stream (the client's EventSource reconnects after `retry`). */
+  end(): void {
+    if (this.closed) return;
+    this.reply.raw.end();
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.meter.closed();
+    for (const callback of this.closeCallbacks.splice(0)) {
+      try {
+        callback();
+      } catch (err) {
+        this.log.error({ err }, 'sse cleanup failed');
+      }
+    }
+  }
+}
+
+/** The open streams of an app: one keepalive timer for all of them, and shutdown. */
+export class SseHub {
+  private readonly streams = new Set<SseStream>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly keepaliveMs: number) {}
+
+  add(stream: SseStream): void {
+    this.streams.add(stream);
+    stream.onClose(() => this.streams.delete(stream));
+    this.timer ??= setInterval(() => {
+      for (const s of this.streams) s.keepalive();
+    }, this.keepaliveMs).unref();
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  closeAll(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    for (const stream of [...this.streams]) stream.end();
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * `GET /metrics`: Prometheus text from this app's registry. Needs a token with scope `metrics:read` or `admin`
+ * (Prometheus sends it with `authorization: {credentials: …}` in the scrape config). Not rate limited.
+ */
+import type { FastifyInstance } from 'fastify';
+import { requireScope } from '../http/auth.js';
+import { ErrorResponseSchema } from '../http/errors.js';
+import type { RealtimeContext } from '../realtime/context.js';
+
+export function registerMetricsRoute(app: FastifyInstance, ctx: RealtimeContext): void {
+  const registry = ctx.metrics.registry;
+  app.get(
+    '/metrics',
+    {
+      preHandler: requireScope(ctx.verifier, 'metrics:read'),
+      config: { rateLimit: false },
+      schema: {
+        tags: ['operations'],
+        summary: 'Prometheus metrics (token with scope metrics:read or admin)',
+        response: {
+          200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } },
+          401: ErrorResponseSchema,
+          403: ErrorResponseSchema,
+        },
+      },
+    },
+    async (_request, reply) => {
+      const body = await registry.metrics();
+      return reply.header('content-type', registry.contentType).send(body);
+    },
+  );
+}

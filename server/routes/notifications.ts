@@ -1,0 +1,78 @@
+/**
+ * Notifications (design §6 "Notifications"): services send them (`notifications:write` or `admin`) to a user, to
+ * several users, or to a channel; users list and read their own. Live delivery: /realtime/notifications (WS) and
+ * /realtime/sse/notifications (SSE), see server/realtime.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from 'typebox';
+import { CreateNotificationBody, NotificationIdSchema, NotificationSchema } from '../../shared/messages.js';
+import { principalOf, requireScope, requireUser } from '../http/auth.js';
+import { ErrorResponseSchema } from '../http/errors.js';
+import type { RealtimeContext } from '../realtime/context.js';
+import { notificationData } from '../realtime/notifications.js';
+
+const IdParams = Type.Object({ id: NotificationIdSchema });
+const ListQuery = Type.Object({
+  unread: Type.Optional(Type.Boolean({ default: false, description: 'only unread notifications' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+});
+const errors = { 400: ErrorResponseSchema, 401: ErrorResponseSchema, 403: ErrorResponseSchema, 404: ErrorResponseSchema, 429: ErrorResponseSchema };
+
+export function registerNotificationRoutes(app: FastifyInstance, ctx: RealtimeContext): void {
+  const user = requireUser(ctx.verifier);
+
+  app.post<{ Body: Static<typeof CreateNotificationBody> }>(
+    '/api/v1/notifications',
+    {
+      preHandler: requireScope(ctx.verifier, 'notifications:write'),
+      schema: {
+        tags: ['notifications'],
+        summary: 'Send a notification to user_id, user_ids or a channel (service token: notifications:write); stored, then delivered',
+        body: CreateNotificationBody,
+        response: { 201: Type.Object({ notifications: Type.Array(NotificationSchema) }), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const stored = await ctx.notifications.send(request.body);
+      return reply.status(201).send({ notifications: stored.map(notificationData) });
+    },
+  );
+
+  app.get<{ Querystring: Static<typeof ListQuery> }>(
+    '/api/v1/notifications',
+    {
+      preHandler: user,
+      schema: {
+        tags: ['notifications'],
+        summary: 'The caller’s notifications, newest first',
+        querystring: ListQuery,
+        response: { 200: Type.Object({ notifications: Type.Array(NotificationSchema), unread_count: Type.Integer() }), ...errors },
+      },
+    },
+    async (request) => {
+      const { userId } = principalOf(request);
+      const [notifications, unreadCount] = await Promise.all([
+        ctx.notifications.list(userId, { unreadOnly: request.query.unread ?? false, limit: request.query.limit ?? 50 }),
+        ctx.notifications.unreadCount(userId),
+      ]);
+      return { notifications: notifications.map(notificationData), unread_count: unreadCount };
+    },
+  );
+
+  app.post<{ Params: Static<typeof IdParams> }>(
+    '/api/v1/notifications/:id/read',
+    {
+      preHandler: user,
+      schema: {
+        tags: ['notifications'],
+        summary: 'Mark one of the caller’s notifications read (idempotent)',
+        params: IdParams,
+        response: { 200: Type.Object({ notification: NotificationSchema }), ...errors },
+      },
+    },
+    async (request) => {
+      const { notification } = await ctx.notifications.markRead(principalOf(request), request.params.id);
+      return { notification: notificationData(notification) };
+    },
+  );
+}

@@ -1,0 +1,96 @@
+/**
+ * The realtime endpoints (design §6): JSON WebSockets and SSE streams for job progress and notifications.
+ * Tokens come as `?token=` (browsers) or `Authorization: Bearer`. Behaviour: server/realtime/*-socket.ts, *-sse.ts.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type, type Static } from 'typebox';
+import type { WebSocket } from 'ws';
+import { JobIdSchema } from '../../shared/messages.js';
+import { requireUser } from '../http/auth.js';
+import { ErrorResponseSchema } from '../http/errors.js';
+import { checkSseOrigin } from '../realtime/admission.js';
+import type { RealtimeContext } from '../realtime/context.js';
+import { openGenerationSocket } from '../realtime/generation-socket.js';
+import { streamGeneration } from '../realtime/generation-sse.js';
+import { openNotificationsSocket } from '../realtime/notifications-socket.js';
+import { streamNotifications } from '../realtime/notifications-sse.js';
+
+const JobParams = Type.Object({ job_id: JobIdSchema });
+const TokenQuery = Type.Object({ token: Type.Optional(Type.String({ description: 'JWT, for clients that cannot set headers' })) });
+const SseQuery = Type.Object({
+  token: Type.Optional(Type.String({ description: 'JWT (EventSource cannot set headers)' })),
+  last_event_id: Type.Optional(Type.String({ description: 'resume point, for a new EventSource (else the Last-Event-ID header)' })),
+});
+const NotificationsSseQuery = Type.Object({
+  ...SseQuery.properties,
+  channels: Type.Optional(Type.String({ description: 'extra custom channels, comma-separated' })),
+});
+const sseResponses = {
+  200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+  400: ErrorResponseSchema,
+  401: ErrorResponseSchema,
+  403: ErrorResponseSchema,
+  404: ErrorResponseSchema,
+  429: ErrorResponseSchema,
+};
+
+export function registerRealtimeStreamRoutes(app: FastifyInstance, ctx: RealtimeContext): void {
+  const sseGuards = [async (request: FastifyRequest) => checkSseOrigin(ctx, request), requireUser(ctx.verifier)];
+
+  app.get<{ Params: Static<typeof JobParams> }>(
+    '/api/v1/realtime/generation/:job_id',
+    {
+      websocket: true,
+      schema: {
+        tags: ['realtime'],
+        summary: 'WebSocket: follow job progress (connected, job_progress, pong, error; ping, subscribe_job, unsubscribe_job)',
+        params: JobParams,
+        querystring: TokenQuery,
+      },
+    },
+    (socket: WebSocket, request: FastifyRequest<{ Params: Static<typeof JobParams> }>) =>
+      openGenerationSocket(socket, request, request.params.job_id, ctx),
+  );
+
+  app.get(
+    '/api/v1/realtime/notifications',
+    {
+      websocket: true,
+      schema: {
+        tags: ['realtime'],
+        summary: 'WebSocket: notifications (general and user_{id}; subscribe_channel, unsubscribe_channel, mark_read, ping)',
+        querystring: TokenQuery,
+      },
+    },
+    (socket: WebSocket, request: FastifyRequest) => openNotificationsSocket(socket, request, ctx),
+  );
+
+  app.get<{ Params: Static<typeof JobParams>; Querystring: Static<typeof SseQuery> }>(
+    '/api/v1/realtime/sse/generation/:job_id',
+    {
+      preHandler: sseGuards,
+      schema: {
+        tags: ['realtime'],
+        summary: 'SSE: follow job progress; Last-Event-ID resumes, `reset` when the gap is older than the history',
+        params: JobParams,
+        querystring: SseQuery,
+        response: sseResponses,
+      },
+    },
+    (request, reply) => streamGeneration(request, reply, request.params.job_id, ctx),
+  );
+
+  app.get<{ Querystring: Static<typeof NotificationsSseQuery> }>(
+    '/api/v1/realtime/sse/notifications',
+    {
+      preHandler: sseGuards,
+      schema: {
+        tags: ['realtime'],
+        summary: 'SSE: notifications (general, user_{id}, ?channels=); Last-Event-ID resumes every channel',
+        querystring: NotificationsSseQuery,
+        response: sseResponses,
+      },
+    },
+    (request, reply) => streamNotifications(request, reply, ctx),
+  );
+}

@@ -1,0 +1,63 @@
+/** `GET /api/v1/realtime/stats` (design §6 "Operations"): this instance's managers, plus cluster-wide active jobs. */
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { CollabService } from '../collab/index.js';
+import { requireScope } from '../http/auth.js';
+import { ErrorResponseSchema } from '../http/errors.js';
+import type { RealtimeContext } from '../realtime/context.js';
+
+const ManagerStats = Type.Object({
+  connections: Type.Integer(),
+  messages_sent: Type.Union([Type.Integer(), Type.Null()], { description: 'null: not counted for this manager' }),
+  errors: Type.Integer(),
+});
+const StatsResponse = Type.Object({
+  uptime_seconds: Type.Number(),
+  managers: Type.Object({ generation: ManagerStats, collaboration: ManagerStats, notifications: ManagerStats }),
+  active_jobs: Type.Integer({ description: 'queued or processing, every instance' }),
+  documents: Type.Integer({ description: 'collaboration documents loaded on this instance' }),
+  locks: Type.Integer(),
+  sse_streams: Type.Integer(),
+  bus: Type.String(),
+  timestamp: Type.String(),
+});
+
+interface CollabRouteStats {
+  slowReaders?: number;
+  refusedFrames?: number;
+}
+
+export function registerStatsRoute(app: FastifyInstance, ctx: RealtimeContext, collab: CollabService): void {
+  app.get(
+    '/api/v1/realtime/stats',
+    {
+      preHandler: requireScope(ctx.verifier, 'admin'),
+      schema: {
+        tags: ['operations'],
+        summary: 'Connections, messages and errors per manager on this instance (admin token)',
+        response: { 200: StatsResponse, 401: ErrorResponseSchema, 403: ErrorResponseSchema, 429: ErrorResponseSchema },
+      },
+    },
+    async () => {
+      const collabStats = (app as unknown as { collabRouteStats?: CollabRouteStats }).collabRouteStats;
+      return {
+        uptime_seconds: Math.round((Date.now() - app.deckhand.startedAt) / 1000),
+        managers: {
+          generation: ctx.metrics.managerStats('generation'),
+          notifications: ctx.metrics.managerStats('notifications'),
+          collaboration: {
+            connections: collab.hocuspocus.getConnectionsCount(),
+            messages_sent: null,
+            errors: (collabStats?.slowReaders ?? 0) + (collabStats?.refusedFrames ?? 0),
+          },
+        },
+        active_jobs: await ctx.jobs.countActive(),
+        documents: collab.hocuspocus.getDocumentsCount(),
+        locks: 0,
+        sse_streams: ctx.sse.size,
+        bus: ctx.bus.kind,
+        timestamp: new Date().toISOString(),
+      };
+    },
+  );
+}
