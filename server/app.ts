@@ -12,12 +12,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Redis } from 'ioredis';
 import { resolveDevSecret } from './auth/dev-secret.js';
-import { createTokenVerifier, type TokenVerifier } from './auth/jwt.js';
+import { createTokenVerifier, hasScope, type TokenVerifier } from './auth/jwt.js';
 import { redactTokenInUrl } from './auth/request-token.js';
 import { createBus, type Bus } from './bus/index.js';
 import { createCollab, type CollabService } from './collab/index.js';
 import { MemoryLockStore } from './collab/locks/memory-lock-store.js';
 import { RedisLockStore } from './collab/locks/redis-lock-store.js';
+import { MemoryPresenceStore, RedisPresenceStore } from './collab/presence/presence-store.js';
 import { registerCollabRoute } from './collab/route.js';
 import type { Config } from './config.js';
 import { registerErrorHandling } from './http/errors.js';
@@ -26,6 +27,7 @@ import { createRealtime, registerRealtimeRoutes, type RealtimeService } from './
 import { createRedisClient } from './redis.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerLockRoutes } from './routes/locks.js';
+import { registerPresenceRoutes } from './routes/presence.js';
 import { registerPresentationRoutes } from './routes/presentations.js';
 import type { Db } from './store/db.js';
 import { openStore } from './store/index.js';
@@ -85,7 +87,8 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   const redis = config.redisUrl ? createRedisClient(config.redisUrl, 'app') : undefined;
   const bus = createBus(config, app.log);
   const lockStore = redis ? new RedisLockStore(redis, config.redisPrefix) : new MemoryLockStore();
-  const collab = createCollab({ config, db, verifier, presentations, logger: app.log, bus, lockStore });
+  const presenceStore = redis ? new RedisPresenceStore(redis, config.redisPrefix) : new MemoryPresenceStore();
+  const collab = createCollab({ config, db, verifier, presentations, logger: app.log, bus, lockStore, presenceStore });
   const metrics = new Metrics({
     documents: () => collab.hocuspocus.getDocumentsCount(),
     connections: () => collab.hocuspocus.getConnectionsCount(),
@@ -146,6 +149,11 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     onRoleChange: (presentationId, userId, role) => collab.publishRoleChange(presentationId, userId, role),
   });
   registerLockRoutes(app, { verifier, presentations, locks: collab.locks });
+  registerPresenceRoutes(app, { verifier, presentations, presence: collab.presence });
+  // Dashboards may follow `presence.{id}` on the notifications socket when they are members of the presentation.
+  realtime.policy.setPresenceAuthorizer(
+    async (principal, presentationId) => hasScope(principal, 'admin') || (await presentations.roleOf(presentationId, principal.userId)) !== null,
+  );
   registerRealtimeRoutes(app, realtime, collab);
 
   app.addHook('onClose', async () => {

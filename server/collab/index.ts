@@ -24,6 +24,8 @@ import { LockExtension } from './locks/lock-extension.js';
 import { LockService } from './locks/lock-service.js';
 import type { LockStore } from './locks/lock-store.js';
 import { MembershipSync } from './membership-sync.js';
+import type { PresenceStore } from './presence/presence-store.js';
+import { PresenceTracker } from './presence/presence-tracker.js';
 import { WriteGuard } from './write-guard.js';
 import { UpdateLog } from './update-log.js';
 
@@ -38,6 +40,7 @@ export interface CollabDeps {
   logger: FastifyBaseLogger;
   bus: Bus;
   lockStore: LockStore;
+  presenceStore: PresenceStore;
   /** Extensions added by later features (locks, presence): the seam for the write guard. */
   extensions?: Extension[];
 }
@@ -50,6 +53,7 @@ export interface CollabService {
   sockets: Map<WebSocket, ClientConnection>;
   locks: LockService;
   guard: WriteGuard;
+  presence: PresenceTracker;
   /** Applies a role change (or revocation, role = null) to this instance's open connections. */
   applyRoleChange(presentationId: string, userId: string, role: Role | null): number;
   /** Announces a role change to every instance (each applies it to its own connections). */
@@ -86,6 +90,7 @@ export function createCollab(deps: CollabDeps): CollabService {
     logger,
   });
   const guard = new WriteGuard({ locks, logger });
+  const presence = new PresenceTracker(deps.presenceStore, deps.bus, logger);
   const membership = new MembershipSync(deps.bus, (id, user, role) => applyRoleChange(id, user, role), logger);
   const extensions: Extension[] = [
     persistence,
@@ -99,6 +104,7 @@ export function createCollab(deps: CollabDeps): CollabService {
     new LockExtension(locks, logger),
     guard,
     membership,
+    presence,
     ...(deps.extensions ?? []),
   ];
   if (config.redisUrl) {
@@ -151,6 +157,7 @@ export function createCollab(deps: CollabDeps): CollabService {
     connectionsOf,
     locks,
     guard,
+    presence,
     applyRoleChange,
     async publishRoleChange(presentationId, userId, role) {
       try {

@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import WebSocket from 'ws';
+import type { PresenceEvent, PresenceSnapshot } from '../../shared/presence.js';
+import { openClient, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
+import { createTestDatabase } from '../helpers/database.js';
+import { mintToken, startServer, type TestServer } from '../helpers/server.js';
+
+describe('presence across instances', () => {
+  let a: TestServer;
+  let b: TestServer;
+  const clients: CollabClient[] = [];
+  const sockets: WebSocket[] = [];
+
+  beforeAll(async () => {
+    const env = { DATABASE_URL: await createTestDatabase('presence'), REDIS_URL: inject('redisUrl'), REDIS_PREFIX: `presence${Date.now()}` };
+    a = await startServer(env);
+    b = await startServer(env);
+    const res = await fetch(`${a.url}/api/v1/presentations/deck`, { method: 'PUT', headers: { authorization: `Bearer ${mintToken('olga')}` } });
+    expect(res.status).toBe(201);
+    for (const user of ['hana', 'ivan']) {
+      await fetch(`${a.url}/api/v1/presentations/deck/members/${user}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${mintToken('olga')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ role: 'editor' }),
+      });
+    }
+  });
+  afterAll(async () => {
+    for (const c of clients) c.destroy();
+    for (const s of sockets) s.close();
+    await a?.close();
+    await b?.close();
+  });
+
+  async function presence(server: TestServer, user = 'olga'): Promise<{ status: number; body: PresenceSnapshot }> {
+    const res = await fetch(`${server.url}/api/v1/presentations/deck/presence`, { headers: { authorization: `Bearer ${mintToken(user)}` } });
+    return { status: res.status, body: (await res.json()) as PresenceSnapshot };
+  }
+
+  it('lists who is connected with status and slide, and streams joins, updates and leaves to a dashboard', async () => {
+    // A JSON dashboard (no Yjs) follows presence.deck on the notifications socket of instance B.
+    const events: PresenceEvent[] = [];
+    const replies: Array<{ type: string; error_code?: string; channel?: string }> = [];
+    const dash = new WebSocket(`${b.wsUrl.replace('/collab', '/realtime/notifications')}?token=${mintToken('olga')}`);
+    sockets.push(dash);
+    dash.on('message', (data) => {
+      const m = JSON.parse(String(data));
+      if (['user_joined', 'user_left', 'presence_update'].includes(m.type)) events.push(m);
+      else replies.push(m);
+    });
+    await new Promise((r) => dash.once('open', r));
+    dash.send(JSON.stringify({ type: 'subscribe_channel', channel: 'presence.deck' }));
+    await waitFor(() => replies.some((m) => m.type === 'subscribed' && m.channel === 'presence.deck'), 5000, 'subscribed');
+
+    const hana = openClient({ url: a.wsUrl, presentationId: 'deck', token: mintToken('hana', { name: 'Hana' }) });
+    const ivan = openClient({ url: b.wsUrl, presentationId: 'deck', token: mintToken('ivan', { name: 'Ivan' }) });
+    clients.push(hana, ivan);
+    await Promise.all([waitSynced(hana), waitSynced(ivan)]);
+    hana.provider.setAwarenessField('presence', { slide_id: 's2', status: 'active' });
+    ivan.provider.setAwarenessField('presence', { slide_id: 's5', status: 'idle' });
+
+    await waitFor(() => events.filter((e) => e.type === 'user_joined').length >= 2, 5000, 'two joins');
+    for (const server of [a, b]) {
+      let snapshot: PresenceSnapshot | undefined;
+      const deadline = Date.now() + 5000;
+      do {
+        snapshot = (await presence(server)).body;
+        if (snapshot.users.length === 2 && snapshot.users.every((u) => u.slide_id)) break;
+        await new Promise((r) => setTimeout(r, 50));
+      } while (Date.now() < deadline);
+      expect(snapshot!.users.map((u) => [u.user_id, u.name, u.status, u.slide_id, u.connections])).toEqual([
+        ['hana', 'Hana', 'active', 's2', 1],
+        ['ivan', 'Ivan', 'idle', 's5', 1],
+      ]);
+    }
+
+    hana.provider.setAwarenessField('presence', { slide_id: 's3', status: 'active' });
+    await waitFor(() => events.some((e) => e.type === 'presence_update' && e.user.user_id === 'hana' && e.slide_id === 's3'), 5000, 'slide change');
+    // Cursor moves are not presence changes.
+    const before = events.length;
+    for (let i = 0; i < 5; i++) hana.provider.setAwarenessField('cursor', { index: i });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(events.length).toBe(before);
+
+    ivan.destroy();
+    await waitFor(() => events.some((e) => e.type === 'user_left' && e.user.user_id === 'ivan'), 5000, 'ivan left');
+    expect((await presence(a)).body.users.map((u) => u.user_id)).toEqual(['hana']);
+  });
+
+  it('is for members only', async () => {
+    expect((await presence(a, 'mallory')).status).toBe(403);
+    const replies: Array<{ type: string; error_code?: string }> = [];
+    const ws = new WebSocket(`${a.wsUrl.replace('/collab', '/realtime/notifications')}?token=${mintToken('mallory')}`);
+    sockets.push(ws);
+    ws.on('message', (data) => replies.push(JSON.parse(String(data))));
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'subscribe_channel', channel: 'presence.deck' }));
+    await waitFor(() => replies.some((m) => m.error_code === 'PERMISSION_DENIED'), 5000, 'refused');
+  });
+});
