@@ -27,7 +27,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: RealtimeContext): v
   app.post<{ Body: Static<typeof CreateJobBody> }>(
     '/api/v1/jobs',
     {
-      preHandler: service,
+      onRequest: service,
       schema: {
         tags: ['jobs'],
         summary: 'Create a job (service token: jobs:write); job_id is generated when omitted',
@@ -41,7 +41,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: RealtimeContext): v
   app.get<{ Params: Static<typeof IdParams> }>(
     '/api/v1/jobs/:id',
     {
-      preHandler: requireUser(ctx.verifier),
+      onRequest: requireUser(ctx.verifier),
       schema: {
         tags: ['jobs'],
         summary: 'A job’s current state (its owner, or a service token)',
@@ -55,7 +55,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: RealtimeContext): v
   app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof JobProgressBody> }>(
     '/api/v1/jobs/:id/progress',
     {
-      preHandler: service,
+      onRequest: service,
       schema: {
         tags: ['jobs'],
         summary: 'Report progress (service token: jobs:write); 409 once the job is completed, failed or cancelled',

@@ -12,7 +12,7 @@ export function registerMetricsRoute(app: FastifyInstance, ctx: RealtimeContext)
   app.get(
     '/metrics',
     {
-      preHandler: requireScope(ctx.verifier, 'metrics:read'),
+      onRequest: requireScope(ctx.verifier, 'metrics:read'),
       config: { rateLimit: false },
       schema: {
         tags: ['operations'],

@@ -24,7 +24,7 @@ export function registerNotificationRoutes(app: FastifyInstance, ctx: RealtimeCo
   app.post<{ Body: Static<typeof CreateNotificationBody> }>(
     '/api/v1/notifications',
     {
-      preHandler: requireScope(ctx.verifier, 'notifications:write'),
+      onRequest: requireScope(ctx.verifier, 'notifications:write'),
       schema: {
         tags: ['notifications'],
         summary: 'Send a notification to user_id, user_ids or a channel (service token: notifications:write); stored, then delivered',
@@ -41,7 +41,7 @@ export function registerNotificationRoutes(app: FastifyInstance, ctx: RealtimeCo
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/api/v1/notifications',
     {
-      preHandler: user,
+      onRequest: user,
       schema: {
         tags: ['notifications'],
         summary: 'The caller’s notifications, newest first',
@@ -62,7 +62,7 @@ export function registerNotificationRoutes(app: FastifyInstance, ctx: RealtimeCo
   app.post<{ Params: Static<typeof IdParams> }>(
     '/api/v1/notifications/:id/read',
     {
-      preHandler: user,
+      onRequest: user,
       schema: {
         tags: ['notifications'],
         summary: 'Mark one of the caller’s notifications read (idempotent)',

@@ -68,7 +68,7 @@ export function registerRealtimeStreamRoutes(app: FastifyInstance, ctx: Realtime
   app.get<{ Params: Static<typeof JobParams>; Querystring: Static<typeof SseQuery> }>(
     '/api/v1/realtime/sse/generation/:job_id',
     {
-      preHandler: sseGuards,
+      onRequest: sseGuards,
       schema: {
         tags: ['realtime'],
         summary: 'SSE: follow job progress; Last-Event-ID resumes, `reset` when the gap is older than the history',
@@ -83,7 +83,7 @@ export function registerRealtimeStreamRoutes(app: FastifyInstance, ctx: Realtime
   app.get<{ Querystring: Static<typeof NotificationsSseQuery> }>(
     '/api/v1/realtime/sse/notifications',
     {
-      preHandler: sseGuards,
+      onRequest: sseGuards,
       schema: {
         tags: ['realtime'],
         summary: 'SSE: notifications (general, user_{id}, ?channels=); Last-Event-ID resumes every channel',

@@ -31,7 +31,7 @@ export function registerStatsRoute(app: FastifyInstance, ctx: RealtimeContext, c
   app.get(
     '/api/v1/realtime/stats',
     {
-      preHandler: requireScope(ctx.verifier, 'admin'),
+      onRequest: requireScope(ctx.verifier, 'admin'),
       schema: {
         tags: ['operations'],
         summary: 'Connections, messages and errors per manager on this instance (admin token)',
