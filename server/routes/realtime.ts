@@ -7,7 +7,7 @@ import { Type, type Static } from 'typebox';
 import type { WebSocket } from 'ws';
 import { JobIdSchema } from '../../shared/messages.js';
 import { requireUser } from '../http/auth.js';
-import { ErrorResponseSchema } from '../http/errors.js';
+import { AppError, ErrorResponseSchema } from '../http/errors.js';
 import { checkSseOrigin } from '../realtime/admission.js';
 import type { RealtimeContext } from '../realtime/context.js';
 import { openGenerationSocket } from '../realtime/generation-socket.js';
@@ -34,36 +34,41 @@ const sseResponses = {
   429: ErrorResponseSchema,
 };
 
+async function notAnUpgrade(): Promise<never> {
+  throw new AppError('INVALID_MESSAGE', 'this is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)');
+}
+
 export function registerRealtimeStreamRoutes(app: FastifyInstance, ctx: RealtimeContext): void {
   const sseGuards = [async (request: FastifyRequest) => checkSseOrigin(ctx, request), requireUser(ctx.verifier)];
 
-  app.get<{ Params: Static<typeof JobParams> }>(
-    '/api/v1/realtime/generation/:job_id',
-    {
-      websocket: true,
-      schema: {
-        tags: ['realtime'],
-        summary: 'WebSocket: follow job progress (connected, job_progress, pong, error; ping, subscribe_job, unsubscribe_job)',
-        params: JobParams,
-        querystring: TokenQuery,
-      },
+  // `wsHandler` (rather than `websocket: true`, which hides the route from OpenAPI) takes the upgrade; `handler`
+  // answers a plain GET.
+  app.route<{ Params: Static<typeof JobParams> }>({
+    method: 'GET',
+    url: '/api/v1/realtime/generation/:job_id',
+    schema: {
+      tags: ['realtime'],
+      summary: 'WebSocket: follow job progress (connected, job_progress, pong, error; ping, subscribe_job, unsubscribe_job)',
+      params: JobParams,
+      querystring: TokenQuery,
+      response: { 400: ErrorResponseSchema },
     },
-    (socket: WebSocket, request: FastifyRequest<{ Params: Static<typeof JobParams> }>) =>
-      openGenerationSocket(socket, request, request.params.job_id, ctx),
-  );
+    wsHandler: (socket: WebSocket, request) => openGenerationSocket(socket, request, request.params.job_id, ctx),
+    handler: notAnUpgrade,
+  });
 
-  app.get(
-    '/api/v1/realtime/notifications',
-    {
-      websocket: true,
-      schema: {
-        tags: ['realtime'],
-        summary: 'WebSocket: notifications (general and user_{id}; subscribe_channel, unsubscribe_channel, mark_read, ping)',
-        querystring: TokenQuery,
-      },
+  app.route({
+    method: 'GET',
+    url: '/api/v1/realtime/notifications',
+    schema: {
+      tags: ['realtime'],
+      summary: 'WebSocket: notifications (general and user_{id}; subscribe_channel, unsubscribe_channel, mark_read, ping)',
+      querystring: TokenQuery,
+      response: { 400: ErrorResponseSchema },
     },
-    (socket: WebSocket, request: FastifyRequest) => openNotificationsSocket(socket, request, ctx),
-  );
+    wsHandler: (socket: WebSocket, request) => openNotificationsSocket(socket, request, ctx),
+    handler: notAnUpgrade,
+  });
 
   app.get<{ Params: Static<typeof JobParams>; Querystring: Static<typeof SseQuery> }>(
     '/api/v1/realtime/sse/generation/:job_id',
