@@ -33,12 +33,23 @@ export const JSON_SOCKET_CLOSE_CODES = {
   INVALID_REQUEST: { code: 4400, reason: 'INVALID_MESSAGE' },
 } as const;
 
-const Literals = <T extends readonly string[]>(values: T) => Type.Union(values.map((v) => Type.Literal(v)));
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
-export const JobStatusSchema = Literals(JOB_STATUSES);
-export const NotificationTypeSchema = Literals(NOTIFICATION_TYPES);
-export const NotificationPrioritySchema = Literals(NOTIFICATION_PRIORITIES);
+export const JobStatusSchema = Type.Union([
+  Type.Literal('queued'),
+  Type.Literal('processing'),
+  Type.Literal('completed'),
+  Type.Literal('failed'),
+  Type.Literal('cancelled'),
+]);
+export const NotificationTypeSchema = Type.Union([
+  Type.Literal('info'),
+  Type.Literal('success'),
+  Type.Literal('warning'),
+  Type.Literal('error'),
+  Type.Literal('alert'),
+]);
+export const NotificationPrioritySchema = Type.Union([Type.Literal('low'), Type.Literal('normal'), Type.Literal('high'), Type.Literal('urgent')]);
 export const JobIdSchema = Type.String({ pattern: JOB_ID_PATTERN, description: 'letters, digits and _.:- (max 128)' });
 export const UserIdSchema = Type.String({ minLength: 1, maxLength: USER_ID_MAX_LENGTH });
 export const NotificationIdSchema = Type.String({ pattern: NOTIFICATION_ID_PATTERN });

@@ -69,6 +69,7 @@ export async function streamGeneration(request: FastifyRequest, reply: FastifyRe
     for (const event of history.events) {
       stream.write(sseFrameWithId(event));
       last = event.id;
+      await stream.drained();
     }
     follower.release({ afterId: last });
   } catch (err) {

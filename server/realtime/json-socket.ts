@@ -81,15 +81,26 @@ export class JsonSocket<M> {
   }
 
   /** Sends an already serialized frame (shared by every subscriber of an event). */
-  sendFrame(frame: Buffer | string): boolean {
+  sendFrame(frame: Buffer | string, onWritten?: (err?: Error) => void): boolean {
     if (!this.isOpen) return false;
     if (this.socket.bufferedAmount > this.limits.outboundCap) {
       this.cutSlowReader();
       return false;
     }
-    this.socket.send(frame, { binary: false });
+    this.socket.send(frame, { binary: false }, onWritten);
     this.meter.sent();
     return true;
+  }
+
+  /**
+   * Sends a message of a backlog (e.g. unread notifications on connect) and, when the outbound buffer is past half
+   * the cap, waits until this frame is written: a long backlog is paced by the reader instead of cut as slow.
+   */
+  async sendPaced(message: object): Promise<void> {
+    let written!: () => void;
+    const flushed = new Promise<void>((resolve) => (written = resolve));
+    if (!this.sendFrame(JSON.stringify(message), () => written())) return;
+    if (this.socket.bufferedAmount > this.limits.outboundCap / 2) await flushed;
   }
 
   sendError(code: ErrorCode, message: string, details?: unknown): void {

@@ -155,7 +155,7 @@ class NotificationsSession extends SocketSession<NotificationsClientMessage> {
     for (const n of unread) {
       if (this.delivered.has(n.id)) continue;
       this.remember(n.id);
-      this.conn.send(notificationMessage(n));
+      await this.conn.sendPaced(notificationMessage(n));
     }
   }
 

@@ -91,6 +91,7 @@ export async function streamNotifications(
       if (delivered.has(n.id)) continue;
       delivered.add(n.id);
       stream.write(sseFrame(encodeCursor(positions), notificationMessage(n)));
+      await stream.drained();
     }
   }
 
@@ -136,10 +137,13 @@ export async function streamNotifications(
     );
     if (!histories.every((h) => h.complete)) return await fromCurrentState(histories.map((h) => h.head), true);
     refs.forEach((ref, i) => positions.set(busChannel(ref), cursor.get(busChannel(ref)) ?? histories[i]!.head));
-    followers.forEach((follower, i) => {
-      for (const event of histories[i]!.events) write(event);
+    for (const [i, follower] of followers.entries()) {
+      for (const event of histories[i]!.events) {
+        write(event);
+        await stream.drained();
+      }
       follower.release({ afterId: positions.get(busChannel(refs[i]!)) });
-    });
+    }
   } catch (err) {
     request.log.error({ err }, 'notification stream failed');
     meter.error('INTERNAL_ERROR');

@@ -76,6 +76,25 @@ export class SseStream {
     return true;
   }
 
+  /**
+   * Resolves once the unsent bytes are under half the cap (or the stream closed). Replays and backlogs await it
+   * between frames, so a long catch-up is paced by the reader instead of tripping the slow-reader cut.
+   */
+  async drained(): Promise<void> {
+    const res = this.reply.raw;
+    while (this.isOpen && res.writableLength > this.outboundCap / 2) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    }
+  }
+
   keepalive(): void {
     if (this.isOpen && this.reply.raw.writableLength <= this.outboundCap) this.reply.raw.write(KEEPALIVE);
   }

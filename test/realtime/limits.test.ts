@@ -180,6 +180,21 @@ describe('realtime limits', () => {
     await again.waitForType('connected', 5000);
   });
 
+  it('a backlog larger than the cap (unread on connect) is paced by the reader, not cut as slow', async () => {
+    const pad = 'y'.repeat(100 * 1024);
+    for (let i = 0; i < 60; i++) expect((await notify(server.url, { user_id: 'backlog', title: `b${i}`, data: { pad } })).status).toBe(201);
+    const socket = await ws(notificationsWs(server.url, mintToken('backlog')));
+    await socket.waitFor(() => socket.messages.filter((m) => m.type === 'notification').length === 60, 20_000, 'the backlog');
+    const stream = await openSse(notificationsSse(server.url, mintToken('backlog')));
+    streams.push(stream);
+    await stream.waitForCount(60, 20_000);
+    expect(stream.events.map((e) => e.json.data.title)).toEqual(Array.from({ length: 60 }, (_, i) => `b${i}`));
+    socket.send({ type: 'ping' });
+    await socket.waitForType('pong');
+    expect(socket.closeInfo).toBeUndefined();
+    expect(stream.isEnded()).toBe(false);
+  });
+
   it('a reader that stops reading is cut off at the outbound buffer cap; the others receive everything', async () => {
     const slowWs = await ws(notificationsWs(server.url, mintToken('slow')));
     await slowWs.waitForType('connected');
