@@ -18,6 +18,7 @@ import { CollabAuth, isReadOnly } from './auth.js';
 import { AwarenessStamp } from './awareness.js';
 import { isCollabContext } from './context.js';
 import { PostgresPersistence } from './persistence.js';
+import { resyncLoadedDocuments, watchReconnects } from './redis-resync.js';
 import { withSafeUnawaitedHooks } from './safe-hooks.js';
 import type { Bus } from '../bus/types.js';
 import { LockExtension } from './locks/lock-extension.js';
@@ -107,14 +108,17 @@ export function createCollab(deps: CollabDeps): CollabService {
     presence,
     ...(deps.extensions ?? []),
   ];
+  let redisExtension: RedisExtension | undefined;
   if (config.redisUrl) {
     const url = config.redisUrl;
-    extensions.push(
-      new RedisExtension({
-        createClient: () => createRedisClient(url, 'collab'),
-        prefix: `${config.redisPrefix}:collab`,
-      }),
-    );
+    const watch = watchReconnects(() => {
+      if (redisExtension && hocuspocusRef) resyncLoadedDocuments(hocuspocusRef, redisExtension, logger);
+    });
+    redisExtension = new RedisExtension({
+      createClient: () => watch(createRedisClient(url, 'collab')),
+      prefix: `${config.redisPrefix}:collab`,
+    });
+    extensions.push(redisExtension);
   }
 
   const hocuspocus = new Hocuspocus({
