@@ -12,7 +12,12 @@ import { freePort } from './ports.js';
 export interface PostgresServer {
   url: string;
   port: number;
+  /** Stops the server and deletes its data. */
   stop(): void;
+  /** Stops the server (fast shutdown), keeping its data: an outage. */
+  pause(): void;
+  /** Starts it again on the same port after pause(). */
+  resume(): void;
 }
 
 function binDir(): string {
@@ -42,13 +47,17 @@ export async function startPostgres(): Promise<PostgresServer> {
     if (result.status !== 0) throw new Error(`${cmd} failed: ${result.stderr || result.stdout}`);
   };
   run(tool('initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
-  run(tool('pg_ctl'), [
-    '-D', data, '-l', join(dir, 'log'), '-w', '-t', '60',
-    '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300`,
-    'start',
-  ]);
+  const start = () =>
+    run(tool('pg_ctl'), [
+      '-D', data, '-l', join(dir, 'log'), '-w', '-t', '60',
+      '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300`,
+      'start',
+    ]);
+  start();
   return {
     port,
+    pause: () => run(tool('pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']),
+    resume: start,
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     stop() {
       try {
