@@ -52,10 +52,13 @@ export function compareIds(a: { ms: number; seq: number }, b: { ms: number; seq:
  */
 export function isAfter(id: string, previous: string | undefined): boolean {
   if (previous === undefined) return true;
-  const a = parseEventId(id);
-  const b = parseEventId(previous);
-  if (!a || !b || a.epoch !== b.epoch) return true;
-  return compareIds(a, b) > 0;
+  return isAfterParsed(parseEventId(id), parseEventId(previous));
+}
+
+/** `isAfter` on parsed ids (null: unparseable, counts as after). */
+export function isAfterParsed(id: ParsedEventId | null, previous: ParsedEventId | null | undefined): boolean {
+  if (!previous || !id || id.epoch !== previous.epoch) return true;
+  return compareIds(id, previous) > 0;
 }
 
 /** Monotonic `ms-seq` ids for the in-process bus (the same shape Redis gives its stream entries). */

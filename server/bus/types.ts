@@ -21,6 +21,7 @@
  * and resync, and SSE resumes from ids of the old epoch get a `reset`.
  * Payloads are opaque strings (JSON text serialized once by the publisher), delivered as they are.
  */
+import { parseEventId, type ParsedEventId } from './event-id.js';
 
 export interface BusListener {
   /** An event of the channel; called synchronously, in order. Must not throw (errors are logged and swallowed). */
@@ -79,6 +80,7 @@ export const DEFAULT_HISTORY_TTL_MS = 24 * 60 * 60 * 1000;
 export class BusEvent {
   private parsed: unknown;
   private isParsed = false;
+  private position: ParsedEventId | null | undefined;
   private cache: Map<string, unknown> | undefined;
 
   constructor(
@@ -88,6 +90,12 @@ export class BusEvent {
     readonly payload: string,
     readonly seq: number | undefined,
   ) {}
+
+  /** The id parsed once (every subscriber compares it with its position). */
+  get parsedId(): ParsedEventId | null {
+    if (this.position === undefined) this.position = parseEventId(this.id);
+    return this.position;
+  }
 
   /** The payload parsed once (undefined when it is not JSON). */
   json(): unknown {

@@ -4,7 +4,7 @@
  * replayed history) and then calls `release()`, which forwards the held events that come after the snapshot and
  * every later event, each at most once and in order.
  */
-import { isAfter } from '../bus/event-id.js';
+import { isAfterParsed, parseEventId, type ParsedEventId } from '../bus/event-id.js';
 import type { Bus, BusEvent, Unsubscribe } from '../bus/types.js';
 
 /** More held events than this while a snapshot loads means the snapshot is stale anyway: resync instead. */
@@ -23,7 +23,8 @@ export class ChannelFollower {
   private held: BusEvent[] | null = [];
   private overflowed = false;
   private gapWhileHeld = false;
-  private lastId: string | undefined;
+  /** The position: the id of the last event forwarded (or the snapshot's), parsed. */
+  private last: ParsedEventId | null | undefined;
   private afterSeq: number | undefined;
   private unsubscribe: Unsubscribe | undefined;
   private stopped = false;
@@ -49,7 +50,7 @@ export class ChannelFollower {
   }
 
   release(options: ReleaseOptions = {}): void {
-    if (options.afterId !== undefined) this.lastId = options.afterId;
+    if (options.afterId !== undefined) this.last = parseEventId(options.afterId);
     if (options.afterSeq !== undefined) this.afterSeq = options.afterSeq;
     const held = this.held ?? [];
     this.held = null;
@@ -60,7 +61,7 @@ export class ChannelFollower {
     }
     for (const event of held) {
       if (options.skipHeld?.(event)) {
-        if (isAfter(event.id, this.lastId)) this.lastId = event.id;
+        if (isAfterParsed(event.parsedId, this.last)) this.last = event.parsedId;
         continue;
       }
       this.forward(event);
@@ -69,7 +70,8 @@ export class ChannelFollower {
 
   /** Moves the resume point forward (after a resync sent a fresh snapshot). */
   advance(afterId: string | undefined, afterSeq: number | undefined): void {
-    if (afterId !== undefined && isAfter(afterId, this.lastId)) this.lastId = afterId;
+    const parsed = afterId === undefined ? undefined : parseEventId(afterId);
+    if (parsed && isAfterParsed(parsed, this.last)) this.last = parsed;
     if (afterSeq !== undefined) this.afterSeq = afterSeq;
   }
 
@@ -91,8 +93,8 @@ export class ChannelFollower {
   }
 
   private forward(event: BusEvent): void {
-    if (!isAfter(event.id, this.lastId)) return;
-    this.lastId = event.id;
+    if (!isAfterParsed(event.parsedId, this.last)) return;
+    this.last = event.parsedId;
     if (this.afterSeq !== undefined && event.seq !== undefined && event.seq <= this.afterSeq) return;
     this.deliver(event);
   }

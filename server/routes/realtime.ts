@@ -73,6 +73,7 @@ export function registerRealtimeStreamRoutes(app: FastifyInstance, ctx: Realtime
   app.get<{ Params: Static<typeof JobParams>; Querystring: Static<typeof SseQuery> }>(
     '/api/v1/realtime/sse/generation/:job_id',
     {
+      exposeHeadRoute: false,
       onRequest: sseGuards,
       schema: {
         tags: ['realtime'],
@@ -88,6 +89,7 @@ export function registerRealtimeStreamRoutes(app: FastifyInstance, ctx: Realtime
   app.get<{ Querystring: Static<typeof NotificationsSseQuery> }>(
     '/api/v1/realtime/sse/notifications',
     {
+      exposeHeadRoute: false,
       onRequest: sseGuards,
       schema: {
         tags: ['realtime'],
