@@ -1,0 +1,74 @@
+/**
+ * The Deckhand client: one per server. Presentations share one collaboration socket (a HocuspocusProviderWebsocket
+ * that carries every open document); job followers and notifications use the realtime endpoints.
+ */
+import { HocuspocusProviderWebsocket } from '@hocuspocus/provider';
+import { isPresentationId } from '../shared/presentation.js';
+import { createContext, type ClientContext, type DeckhandClientOptions } from './context.js';
+import { JobFollower, type FollowJobOptions, type JobEvent } from './jobs.js';
+import type { TransportMode } from './live/live-stream.js';
+import { Notifications } from './notifications.js';
+import { PresentationSession } from './presentation/session.js';
+
+export interface DeckhandClient {
+  /** Opens (or returns the already open) presentation `id`, on the shared collaboration socket. */
+  openPresentation(id: string): PresentationSession;
+  /** Follows a job's progress until it ends (or `stop()`); see JobFollower. */
+  followJob(jobId: string, onEvent: (event: JobEvent) => void, options?: FollowJobOptions): JobFollower;
+  readonly notifications: Notifications;
+  /** The shared collaboration socket (created by the first openPresentation). */
+  readonly collabSocket: HocuspocusProviderWebsocket | undefined;
+  /** Closes every presentation, follower and stream, and the shared socket. */
+  destroy(): void;
+}
+
+export interface ClientOptions extends DeckhandClientOptions {
+  /** Transport of notifications (`auto`: WebSocket, SSE when a WebSocket cannot be opened). */
+  notificationsTransport?: TransportMode;
+}
+
+export function createDeckhandClient(options: ClientOptions): DeckhandClient {
+  const ctx: ClientContext = createContext(options);
+  const sessions = new Map<string, PresentationSession>();
+  const followers = new Set<JobFollower>();
+  const notifications = new Notifications(ctx, options.notificationsTransport);
+  let socket: HocuspocusProviderWebsocket | undefined;
+
+  const sharedSocket = (): HocuspocusProviderWebsocket =>
+    (socket ??= new HocuspocusProviderWebsocket({
+      url: ctx.wsUrl('/api/v1/collab'),
+      WebSocketPolyfill: ctx.WebSocket,
+      delay: ctx.backoff.minDelayMs,
+      minDelay: ctx.backoff.minDelayMs,
+      maxDelay: ctx.backoff.maxDelayMs,
+    }));
+
+  return {
+    openPresentation(id) {
+      if (!isPresentationId(id)) throw new TypeError(`not a presentation id: ${JSON.stringify(id)}`);
+      const open = sessions.get(id);
+      if (open) return open;
+      const session = new PresentationSession(id, sharedSocket(), ctx.token, () => sessions.delete(id));
+      sessions.set(id, session);
+      return session;
+    },
+    followJob(jobId, onEvent, followOptions) {
+      const follower = new JobFollower(ctx, jobId, onEvent, followOptions);
+      followers.add(follower);
+      follower.done.finally(() => followers.delete(follower)).catch(() => undefined);
+      return follower;
+    },
+    notifications,
+    get collabSocket() {
+      return socket;
+    },
+    destroy() {
+      for (const session of [...sessions.values()]) session.close();
+      for (const follower of followers) follower.stop();
+      followers.clear();
+      notifications.close();
+      socket?.destroy();
+      socket = undefined;
+    },
+  };
+}

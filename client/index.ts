@@ -1,0 +1,20 @@
+/**
+ * Deckhand client SDK (browsers and Node 22+): collaborative presentations over Hocuspocus, job progress and
+ * notifications over WebSocket with an SSE fallback. Start with `createDeckhandClient`.
+ */
+export { createDeckhandClient, type ClientOptions, type DeckhandClient } from './client.js';
+export type { DeckhandClientOptions, WebSocketConstructor } from './context.js';
+export { DeckhandError } from './errors.js';
+export { JobFollower, type FollowJobOptions, type JobEvent } from './jobs.js';
+export type { LiveStatus, TransportKind, TransportMode } from './live/live-stream.js';
+export { Notifications, type NotificationList } from './notifications.js';
+export type { Comment } from './presentation/comments.js';
+export type { Locks } from './presentation/locks.js';
+export type { Peer, PeerUser, Presence } from './presentation/presence.js';
+export { PresentationSession, type ConnectionStatus, type SessionState } from './presentation/session.js';
+export type { NewSlide, SlideSummary, Slides } from './presentation/slides.js';
+export { readClaims, type TokenSource } from './token.js';
+export type { ErrorCode } from '../shared/errors.js';
+export type { SlideLock } from '../shared/locks.js';
+export type { PresenceStatus } from '../shared/presence.js';
+export type { JobProgressData, JobStatus, NotificationData } from '../shared/messages.js';

@@ -1,0 +1,100 @@
+/**
+ * Following a job's progress (`WS /api/v1/realtime/generation/{job_id}`, SSE `/api/v1/realtime/sse/generation/{job_id}`
+ * as the fallback). Every message is the job's whole state, so the follower hands each state to `onEvent` once:
+ * a state equal to the last one delivered (the current state a reconnection starts with) or older than it is
+ * dropped. Over SSE the stream resumes from the last event id, so no state is skipped either; over WebSocket a
+ * reconnection starts from the current state (states that came and went while disconnected are not replayed).
+ * The follower stops by itself at a terminal state (completed, failed, cancelled).
+ */
+import { isJobId } from '../shared/channels.js';
+import { isTerminalStatus, type JobProgressData, type JobProgressMessage, type JobResetMessage } from '../shared/messages.js';
+import type { ClientContext } from './context.js';
+import { DeckhandError } from './errors.js';
+import { asJobEvent } from './live/messages.js';
+import { LiveStream, type LiveStatus, type TransportKind, type TransportMode } from './live/live-stream.js';
+
+/** `job_progress`: a new state. `reset`: the stream could not replay what was missed; `data` is the current state. */
+export type JobEvent = JobProgressMessage | JobResetMessage;
+
+export interface FollowJobOptions {
+  /** `auto` (default): WebSocket, then SSE if a WebSocket cannot be opened. */
+  transport?: TransportMode;
+  /** Errors; `fatal` ones (not found, permission denied, token refused) stopped the follower. */
+  onError?(error: DeckhandError, fatal: boolean): void;
+  onStatus?(status: LiveStatus): void;
+}
+
+function sameState(a: JobEvent, b: JobEvent): boolean {
+  const { data: x } = a;
+  const { data: y } = b;
+  return (
+    x.status === y.status &&
+    x.progress === y.progress &&
+    x.current_step === y.current_step &&
+    x.message === y.message &&
+    x.estimated_completion === y.estimated_completion
+  );
+}
+
+export class JobFollower {
+  private last: JobEvent | undefined;
+  private readonly stream: LiveStream;
+  private settle!: { resolve(data: JobProgressData): void; reject(error: DeckhandError): void };
+  /** Resolves with the terminal state; rejects when the follower stops on a fatal error. */
+  readonly done: Promise<JobProgressData>;
+
+  constructor(
+    ctx: ClientContext,
+    readonly jobId: string,
+    private readonly onEvent: (event: JobEvent) => void,
+    options: FollowJobOptions = {},
+  ) {
+    if (!isJobId(jobId)) throw new TypeError(`not a job id: ${JSON.stringify(jobId)}`);
+    this.done = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
+    // Callers that only use onEvent need not handle the rejection.
+    this.done.catch(() => undefined);
+    const encoded = encodeURIComponent(jobId);
+    this.stream = new LiveStream(ctx, {
+      wsPath: `/api/v1/realtime/generation/${encoded}`,
+      ssePath: `/api/v1/realtime/sse/generation/${encoded}`,
+      mode: options.transport ?? 'auto',
+      onMessage: (message) => {
+        const event = asJobEvent(message, jobId);
+        if (event) this.receive(event);
+      },
+      onError: (error, fatal) => {
+        options.onError?.(error, fatal);
+        if (fatal) this.settle.reject(error);
+      },
+      onStatus: options.onStatus,
+    });
+    this.stream.start();
+  }
+
+  /** The last state delivered, or null before the first. */
+  get state(): JobProgressData | null {
+    return this.last?.data ?? null;
+  }
+
+  get transport(): TransportKind {
+    return this.stream.currentTransport;
+  }
+
+  stop(): void {
+    this.stream.stop();
+  }
+
+  private receive(event: JobEvent): void {
+    const last = this.last;
+    if (last) {
+      if (sameState(event, last) && (event.type === 'reset' || event.timestamp === last.timestamp)) return;
+      if (event.type === 'job_progress' && last.type === 'job_progress' && Date.parse(event.timestamp) < Date.parse(last.timestamp)) return;
+    }
+    this.last = event;
+    this.onEvent(event);
+    if (isTerminalStatus(event.data.status)) {
+      this.stream.stop();
+      this.settle.resolve(event.data);
+    }
+  }
+}

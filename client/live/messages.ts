@@ -1,0 +1,75 @@
+/**
+ * Validation of what the realtime endpoints send (shared/messages.ts): nothing from the wire reaches application
+ * code without passing these checks. Unknown message types are ignored by the callers (forward compatibility).
+ */
+import {
+  JOB_STATUSES,
+  NOTIFICATION_PRIORITIES,
+  NOTIFICATION_TYPES,
+  type JobProgressData,
+  type JobProgressMessage,
+  type JobResetMessage,
+  type NotificationData,
+} from '../../shared/messages.js';
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isStringOrNull = (value: unknown): value is string | null => value === null || typeof value === 'string';
+const isOneOf = <T extends string>(values: readonly T[], value: unknown): value is T => (values as readonly unknown[]).includes(value);
+
+/** A message of a JSON socket or SSE stream: an object with a string `type`. */
+export function parseMessage(text: string): Json | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    return isObject(value) && typeof value.type === 'string' ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+export function isJobProgressData(value: unknown): value is JobProgressData {
+  return (
+    isObject(value) &&
+    isOneOf(JOB_STATUSES, value.status) &&
+    typeof value.progress === 'number' &&
+    value.progress >= 0 &&
+    value.progress <= 1 &&
+    isStringOrNull(value.current_step) &&
+    isStringOrNull(value.message) &&
+    isStringOrNull(value.estimated_completion)
+  );
+}
+
+/** A `job_progress` or `reset` message of the job `jobId`, or null. */
+export function asJobEvent(message: Json, jobId: string): JobProgressMessage | JobResetMessage | null {
+  if (message.type !== 'job_progress' && message.type !== 'reset') return null;
+  if (message.job_id !== jobId || !isJobProgressData(message.data) || typeof message.timestamp !== 'string') return null;
+  return message as unknown as JobProgressMessage | JobResetMessage;
+}
+
+export function isNotificationData(value: unknown): value is NotificationData {
+  return (
+    isObject(value) &&
+    typeof value.id === 'string' &&
+    isStringOrNull(value.user_id) &&
+    typeof value.channel === 'string' &&
+    isOneOf(NOTIFICATION_TYPES, value.notification_type) &&
+    typeof value.title === 'string' &&
+    typeof value.message === 'string' &&
+    isOneOf(NOTIFICATION_PRIORITIES, value.priority) &&
+    isStringOrNull(value.category) &&
+    isStringOrNull(value.action_url) &&
+    isStringOrNull(value.action_text) &&
+    typeof value.created_at === 'string' &&
+    typeof value.read === 'boolean' &&
+    isStringOrNull(value.read_at)
+  );
+}
+
+/** When the connection's token expires, from `connected` / `authenticated` (ms since the epoch), or undefined. */
+export function tokenExpiryOf(message: Json): number | undefined {
+  if (message.type !== 'connected' && message.type !== 'authenticated') return undefined;
+  const at = typeof message.token_expires_at === 'string' ? Date.parse(message.token_expires_at) : NaN;
+  return Number.isFinite(at) ? at : undefined;
+}

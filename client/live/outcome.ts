@@ -1,0 +1,20 @@
+/** What a transport reports while a connection lives, and how it ended (which decides the next attempt). */
+import type { DeckhandError } from '../errors.js';
+
+export interface ConnectionHandlers {
+  /** The connection is established (WebSocket open, SSE answered 200). */
+  opened(): void;
+  /** A validated server message (errors excluded). `eventId` is the SSE id it came with. */
+  message(message: Record<string, unknown>, eventId?: string): void;
+  /** An error message that does not end the connection. */
+  error(error: DeckhandError): void;
+}
+
+export interface ConnectionOutcome {
+  /** The connection was established before it ended. */
+  opened: boolean;
+  /** The token was refused or expired: reconnect with a fresh one. */
+  authFailed?: boolean;
+  /** Refused for good (permission, not found, bad request): do not reconnect. */
+  fatal?: DeckhandError;
+}

@@ -1,0 +1,94 @@
+/**
+ * One JSON WebSocket connection (job progress or notifications), from open to close:
+ * - the token goes in `?token=` (browsers cannot set headers on a WebSocket);
+ * - before the token expires (`token_expires_at` of `connected` / `authenticated`) a fresh one is sent as
+ *   `{"type":"auth","token"}`, so the connection outlives its tokens;
+ * - a `ping` every heartbeat interval; no message at all for a whole interval after one means the connection is
+ *   dead (half-open TCP), and it is closed so the caller reconnects;
+ * - the close code says what to do next (shared/errors.ts CLOSE_CODES, shared/messages.ts JSON_SOCKET_CLOSE_CODES).
+ */
+import { JSON_SOCKET_CLOSE_CODES } from '../../shared/messages.js';
+import { CLOSE_CODES, type ErrorCode } from '../../shared/errors.js';
+import type { ClientContext } from '../context.js';
+import { DeckhandError, isErrorMessage } from '../errors.js';
+import { refreshDelay, resolveToken } from '../token.js';
+import { parseMessage, tokenExpiryOf } from './messages.js';
+import type { ConnectionHandlers, ConnectionOutcome } from './outcome.js';
+
+const HEARTBEAT_MS = 25_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Close codes after which reconnecting cannot help. */
+const FATAL_CLOSE_CODES: ReadonlyMap<number, ErrorCode> = new Map([
+  [CLOSE_CODES.PERMISSION_DENIED.code, 'PERMISSION_DENIED'],
+  [JSON_SOCKET_CLOSE_CODES.NOT_FOUND.code, 'NOT_FOUND'],
+  [1003, 'INVALID_MESSAGE'],
+  [1007, 'INVALID_MESSAGE'],
+  [1008, 'PERMISSION_DENIED'],
+]);
+
+export function runWebSocket(
+  ctx: ClientContext,
+  path: string,
+  token: string,
+  handlers: ConnectionHandlers,
+  signal: AbortSignal,
+): Promise<ConnectionOutcome> {
+  return new Promise((resolve) => {
+    const socket = new ctx.WebSocket(`${ctx.wsUrl(path)}?token=${encodeURIComponent(token)}`);
+    let opened = false;
+    let lastError: DeckhandError | undefined;
+    let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+    let heardSincePing = true;
+    const heartbeat = setInterval(() => {
+      if (socket.readyState !== socket.OPEN) return;
+      if (!heardSincePing) return socket.close();
+      heardSincePing = false;
+      socket.send(JSON.stringify({ type: 'ping' }));
+    }, HEARTBEAT_MS);
+
+    const scheduleRefresh = (expiresAt: number) => {
+      clearTimeout(refreshTimer);
+      refreshTimer = setTimeout(() => void sendFreshToken(), Math.min(refreshDelay(expiresAt), MAX_TIMER_MS));
+    };
+    const sendFreshToken = async () => {
+      try {
+        const fresh = await resolveToken(ctx.token);
+        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ type: 'auth', token: fresh }));
+      } catch (err) {
+        handlers.error(new DeckhandError('AUTHENTICATION_FAILED', `could not get a fresh token: ${(err as Error).message}`));
+      }
+    };
+    const onAbort = () => socket.close(1000, 'client stopped');
+    signal.addEventListener('abort', onAbort, { once: true });
+
+    socket.addEventListener('open', () => {
+      opened = true;
+      handlers.opened();
+    });
+    socket.addEventListener('message', (event: MessageEvent) => {
+      heardSincePing = true;
+      if (typeof event.data !== 'string') return;
+      const message = parseMessage(event.data);
+      if (!message) return;
+      const expiresAt = tokenExpiryOf(message);
+      if (expiresAt !== undefined) scheduleRefresh(expiresAt);
+      if (isErrorMessage(message)) {
+        lastError = DeckhandError.fromMessage(message);
+        // An expired token is answered by closing with 4401; the caller reconnects with a fresh one.
+        if (message.error_code !== 'AUTHENTICATION_FAILED') handlers.error(lastError);
+        return;
+      }
+      handlers.message(message);
+    });
+    socket.addEventListener('close', (event: CloseEvent) => {
+      clearInterval(heartbeat);
+      clearTimeout(refreshTimer);
+      signal.removeEventListener('abort', onAbort);
+      if (event.code === CLOSE_CODES.AUTHENTICATION_FAILED.code) return resolve({ opened, authFailed: true });
+      const fatalCode = FATAL_CLOSE_CODES.get(event.code);
+      if (fatalCode) return resolve({ opened, fatal: lastError ?? new DeckhandError(fatalCode, event.reason || `closed with ${event.code}`) });
+      resolve({ opened });
+    });
+  });
+}

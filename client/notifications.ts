@@ -1,0 +1,128 @@
+/**
+ * Notifications of the signed-in user: live ones (`WS /api/v1/realtime/notifications`, SSE
+ * `/api/v1/realtime/sse/notifications` as the fallback; channels `general` and `user_{id}`), the stored list and
+ * marking read (REST). The live stream runs while someone is subscribed. Unread notifications missed while
+ * offline arrive on (re)connect; each notification reaches the subscribers once, however often it is re-sent.
+ */
+import { NOTIFICATION_ID_PATTERN, type NotificationData } from '../shared/messages.js';
+import type { ClientContext } from './context.js';
+import { DeckhandError } from './errors.js';
+import { Emitter } from './emitter.js';
+import { isNotificationData } from './live/messages.js';
+import { LiveStream, type LiveStatus, type TransportMode } from './live/live-stream.js';
+import { requestJson } from './rest.js';
+
+const SEEN_MEMORY = 1000;
+const notificationIdRe = new RegExp(NOTIFICATION_ID_PATTERN);
+
+interface NotificationEvents {
+  notification: NotificationData;
+  read: string;
+  error: DeckhandError;
+  status: LiveStatus;
+}
+
+export interface NotificationList {
+  notifications: NotificationData[];
+  unread_count: number;
+}
+
+export class Notifications {
+  private readonly events = new Emitter<NotificationEvents>();
+  private readonly seen = new Set<string>();
+  private stream: LiveStream | undefined;
+  private subscribers = 0;
+
+  constructor(
+    private readonly ctx: ClientContext,
+    private readonly mode: TransportMode = 'auto',
+  ) {}
+
+  /**
+   * Calls `onNotification` for every new notification, and `onRead` when one is marked read (by any tab or device
+   * of the user, this one included); returns the function that unsubscribes.
+   */
+  subscribe(onNotification: (notification: NotificationData) => void, onRead?: (id: string) => void): () => void {
+    const offs = [this.events.on('notification', onNotification)];
+    if (onRead) offs.push(this.events.on('read', onRead));
+    if (this.subscribers++ === 0) this.open();
+    let active = true;
+    return () => {
+      if (!active) return;
+      active = false;
+      offs.forEach((off) => off());
+      if (--this.subscribers === 0) this.closeStream();
+    };
+  }
+
+  /** Errors of the live stream (a fatal one stops it until the next subscribe). */
+  onError(listener: (error: DeckhandError) => void): () => void {
+    return this.events.on('error', listener);
+  }
+
+  onStatus(listener: (status: LiveStatus) => void): () => void {
+    return this.events.on('status', listener);
+  }
+
+  async list(options: { unread?: boolean; limit?: number } = {}): Promise<NotificationList> {
+    const query = new URLSearchParams();
+    if (options.unread) query.set('unread', 'true');
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    const search = query.toString();
+    const body = await requestJson(this.ctx, 'GET', `/api/v1/notifications${search ? `?${search}` : ''}`);
+    const { notifications, unread_count: unreadCount } = (body ?? {}) as Record<string, unknown>;
+    if (!Array.isArray(notifications) || !notifications.every(isNotificationData) || typeof unreadCount !== 'number') {
+      throw new DeckhandError('INTERNAL_ERROR', 'unexpected notifications list from the server');
+    }
+    return { notifications, unread_count: unreadCount };
+  }
+
+  async markRead(id: string): Promise<NotificationData> {
+    if (!notificationIdRe.test(id)) throw new TypeError(`not a notification id: ${JSON.stringify(id)}`);
+    const body = (await requestJson(this.ctx, 'POST', `/api/v1/notifications/${id}/read`)) as Record<string, unknown> | undefined;
+    if (!isNotificationData(body?.notification)) throw new DeckhandError('INTERNAL_ERROR', 'unexpected answer to mark read');
+    return body.notification;
+  }
+
+  close(): void {
+    this.closeStream();
+    this.events.clear();
+    this.subscribers = 0;
+  }
+
+  private open(): void {
+    this.stream = new LiveStream(this.ctx, {
+      wsPath: '/api/v1/realtime/notifications',
+      ssePath: '/api/v1/realtime/sse/notifications',
+      mode: this.mode,
+      onMessage: (message) => this.receive(message),
+      onError: (error, fatal) => {
+        this.events.emit('error', error);
+        if (fatal) this.stream = undefined;
+      },
+      onStatus: (status) => this.events.emit('status', status),
+    });
+    this.stream.start();
+  }
+
+  private closeStream(): void {
+    this.stream?.stop();
+    this.stream = undefined;
+  }
+
+  private receive(message: Record<string, unknown>): void {
+    if (message.type === 'notification' && isNotificationData(message.data)) {
+      const notification = message.data;
+      if (this.seen.has(notification.id)) return;
+      this.remember(notification.id);
+      this.events.emit('notification', notification);
+    } else if (message.type === 'notification_read' && typeof message.id === 'string') {
+      this.events.emit('read', message.id);
+    }
+  }
+
+  private remember(id: string): void {
+    this.seen.add(id);
+    if (this.seen.size > SEEN_MEMORY) this.seen.delete(this.seen.values().next().value as string);
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The stateless messages the server sends on a document's collaboration connection (shared/locks.ts): the lock
+ * table (`locks`) and errors (`error`: LOCKED, PERMISSION_DENIED, AUTHENTICATION_FAILED…). Validated before use.
+ */
+import { isSlideId, type SlideLock } from '../../shared/locks.js';
+import { DeckhandError, isErrorMessage } from '../errors.js';
+
+export type StatelessMessage = { kind: 'locks'; locks: SlideLock[] } | { kind: 'error'; error: DeckhandError };
+
+const MAX_PAYLOAD = 1024 * 1024;
+
+function isSlideLock(value: unknown): value is SlideLock {
+  if (typeof value !== 'object' || value === null) return false;
+  const lock = value as Record<string, unknown>;
+  return (
+    isSlideId(lock.slide_id) &&
+    typeof lock.user_id === 'string' &&
+    typeof lock.name === 'string' &&
+    typeof lock.color === 'string' &&
+    typeof lock.expires_at === 'string' &&
+    typeof lock.acquired_at === 'string'
+  );
+}
+
+/** The message in a stateless payload, or null for anything else (other extensions' messages, garbage). */
+export function parseStateless(payload: string): StatelessMessage | null {
+  if (payload.length > MAX_PAYLOAD) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(payload);
+  } catch {
+    return null;
+  }
+  if (isErrorMessage(value)) return { kind: 'error', error: DeckhandError.fromMessage(value) };
+  const message = value as { type?: unknown; locks?: unknown } | null;
+  if (message?.type === 'locks' && Array.isArray(message.locks) && message.locks.every(isSlideLock)) {
+    return { kind: 'locks', locks: message.locks };
+  }
+  return null;
+}
+
+/** The slide ids an error is about (`details.slide_id`, or `details.slide_ids` for a rolled-back edit). */
+export function slideIdsOf(error: DeckhandError): string[] {
+  const details = error.details as { slide_id?: unknown; slide_ids?: unknown } | undefined;
+  if (isSlideId(details?.slide_id)) return [details.slide_id];
+  return Array.isArray(details?.slide_ids) ? details.slide_ids.filter(isSlideId) : [];
+}
