@@ -7,7 +7,7 @@
  * - Resume: over SSE every message's event id is remembered and sent as `Last-Event-ID` on reconnect, so nothing is
  *   missed or repeated (the server sends `reset` when the gap is older than its history). Over WebSocket the server
  *   starts every connection with the current state; the consumer drops what it has already seen.
- * - Tokens: a fresh one on every attempt; one refused three times in a row stops the stream with
+ * - Tokens: a fresh one on every attempt; tokens refused at connect three times in a row stop the stream with
  *   AUTHENTICATION_FAILED. Permission, not-found and malformed-request refusals stop it at once.
  */
 import { Backoff, sleep } from '../backoff.js';
@@ -102,7 +102,8 @@ export class LiveStream {
         this.stop();
         return;
       }
-      authFailures = outcome.authFailed ? authFailures + 1 : 0;
+      // A token that expired on an open connection is routine; one refused at connect three times in a row is not.
+      authFailures = outcome.authFailed && !outcome.opened ? authFailures + 1 : 0;
       if (authFailures >= MAX_AUTH_FAILURES) {
         this.options.onError(new DeckhandError('AUTHENTICATION_FAILED', 'the server refused the token repeatedly'), true);
         this.stop();

@@ -2,7 +2,7 @@
 import type { DeckhandError } from '../errors.js';
 
 export interface ConnectionHandlers {
-  /** The connection is established (WebSocket open, SSE answered 200). */
+  /** The server accepted the connection (WebSocket: its `connected` message; SSE: 200). */
   opened(): void;
   /** A validated server message (errors excluded). `eventId` is the SSE id it came with. */
   message(message: Record<string, unknown>, eventId?: string): void;
@@ -11,9 +11,9 @@ export interface ConnectionHandlers {
 }
 
 export interface ConnectionOutcome {
-  /** The connection was established before it ended. */
+  /** The server accepted the connection before it ended. */
   opened: boolean;
-  /** The token was refused or expired: reconnect with a fresh one. */
+  /** The token was refused (not opened) or expired (opened): reconnect with a fresh one. */
   authFailed?: boolean;
   /** Refused for good (permission, not found, bad request): do not reconnect. */
   fatal?: DeckhandError;

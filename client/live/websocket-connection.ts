@@ -1,11 +1,14 @@
 /**
  * One JSON WebSocket connection (job progress or notifications), from open to close:
- * - the token goes in `?token=` (browsers cannot set headers on a WebSocket);
+ * - the token goes in `?token=` (browsers cannot set headers on a WebSocket); the connection counts as open once the
+ *   server accepted it (its `connected` message);
  * - before the token expires (`token_expires_at` of `connected` / `authenticated`) a fresh one is sent as
  *   `{"type":"auth","token"}`, so the connection outlives its tokens;
  * - a `ping` every heartbeat interval; no message at all for a whole interval after one means the connection is
  *   dead (half-open TCP), and it is closed so the caller reconnects;
  * - the close code says what to do next (shared/errors.ts CLOSE_CODES, shared/messages.ts JSON_SOCKET_CLOSE_CODES).
+ *   The server explains a refusal with an `error` message just before closing: an error is reported once the
+ *   connection goes on (a later message, or a moment without close), or as the fatal reason when it closes.
  */
 import { JSON_SOCKET_CLOSE_CODES } from '../../shared/messages.js';
 import { CLOSE_CODES, type ErrorCode } from '../../shared/errors.js';
@@ -16,6 +19,8 @@ import { parseMessage, tokenExpiryOf } from './messages.js';
 import type { ConnectionHandlers, ConnectionOutcome } from './outcome.js';
 
 const HEARTBEAT_MS = 25_000;
+/** How long an error waits for the close that may follow it. */
+const ERROR_SETTLE_MS = 500;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Close codes after which reconnecting cannot help. */
@@ -37,7 +42,13 @@ export function runWebSocket(
   return new Promise((resolve) => {
     const socket = new ctx.WebSocket(`${ctx.wsUrl(path)}?token=${encodeURIComponent(token)}`);
     let opened = false;
-    let lastError: DeckhandError | undefined;
+    let pendingError: DeckhandError | undefined;
+    let errorTimer: ReturnType<typeof setTimeout> | undefined;
+    const flushError = () => {
+      clearTimeout(errorTimer);
+      if (pendingError) handlers.error(pendingError);
+      pendingError = undefined;
+    };
     let refreshTimer: ReturnType<typeof setTimeout> | undefined;
     let heardSincePing = true;
     const heartbeat = setInterval(() => {
@@ -62,21 +73,21 @@ export function runWebSocket(
     const onAbort = () => socket.close(1000, 'client stopped');
     signal.addEventListener('abort', onAbort, { once: true });
 
-    socket.addEventListener('open', () => {
-      opened = true;
-      handlers.opened();
-    });
     socket.addEventListener('message', (event: MessageEvent) => {
       heardSincePing = true;
       if (typeof event.data !== 'string') return;
       const message = parseMessage(event.data);
       if (!message) return;
+      flushError();
       const expiresAt = tokenExpiryOf(message);
       if (expiresAt !== undefined) scheduleRefresh(expiresAt);
+      if (message.type === 'connected' && !opened) {
+        opened = true;
+        handlers.opened();
+      }
       if (isErrorMessage(message)) {
-        lastError = DeckhandError.fromMessage(message);
-        // An expired token is answered by closing with 4401; the caller reconnects with a fresh one.
-        if (message.error_code !== 'AUTHENTICATION_FAILED') handlers.error(lastError);
+        pendingError = DeckhandError.fromMessage(message);
+        errorTimer = setTimeout(flushError, ERROR_SETTLE_MS);
         return;
       }
       handlers.message(message);
@@ -84,10 +95,13 @@ export function runWebSocket(
     socket.addEventListener('close', (event: CloseEvent) => {
       clearInterval(heartbeat);
       clearTimeout(refreshTimer);
+      clearTimeout(errorTimer);
       signal.removeEventListener('abort', onAbort);
+      // An expired or refused token: the caller reconnects with a fresh one.
       if (event.code === CLOSE_CODES.AUTHENTICATION_FAILED.code) return resolve({ opened, authFailed: true });
       const fatalCode = FATAL_CLOSE_CODES.get(event.code);
-      if (fatalCode) return resolve({ opened, fatal: lastError ?? new DeckhandError(fatalCode, event.reason || `closed with ${event.code}`) });
+      if (fatalCode) return resolve({ opened, fatal: pendingError ?? new DeckhandError(fatalCode, event.reason || `closed with ${event.code}`) });
+      flushError();
       resolve({ opened });
     });
   });

@@ -1,13 +1,16 @@
 /**
  * A TCP proxy in front of a test server, to break the network the way the real world does: `dropAll()` cuts every
- * open connection (a Wi-Fi drop, a load balancer restart), `refuseWebSockets` answers every WebSocket upgrade with
- * 403 while plain HTTP (SSE) passes (a proxy that does not speak WebSocket).
+ * open connection (a Wi-Fi drop, a load balancer restart), `blocked` cuts new ones (still offline), and
+ * `refuseWebSockets` answers every WebSocket upgrade with 403 while plain HTTP (SSE) passes (a proxy that does not
+ * speak WebSocket).
  */
 import net from 'node:net';
 
 export interface TestProxy {
   url: string;
   refuseWebSockets: boolean;
+  /** New connections are cut at once (the server is unreachable). */
+  blocked: boolean;
   /** Open connections, WebSocket upgrades included. */
   readonly connections: number;
   dropAll(): void;
@@ -28,6 +31,7 @@ export async function startProxy(targetUrl: string): Promise<TestProxy> {
   const proxy: TestProxy = {
     url: '',
     refuseWebSockets: false,
+    blocked: false,
     get connections() {
       return clients.size;
     },
@@ -37,6 +41,10 @@ export async function startProxy(targetUrl: string): Promise<TestProxy> {
     close: () => new Promise((resolve) => (proxy.dropAll(), server.close(() => resolve()))),
   };
   const server = net.createServer((client) => {
+    if (proxy.blocked) {
+      client.destroy();
+      return;
+    }
     track(clients, client);
     let head = '';
     const chunks: Buffer[] = [];
