@@ -128,6 +128,10 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
       perMessageDeflate: false,
     },
     preClose: async function preClose(this: FastifyInstance) {
+      // Stop taking WebSocket upgrades first: clients told to reconnect must not come back to this instance while
+      // it drains (the plugin's default preClose does this too; this one replaces it).
+      this.server.removeAllListeners('upgrade');
+      collab.closing = true;
       const deadline = Date.now() + Math.max(100, config.shutdownTimeoutMs - 1000);
       const result = await collab.shutdown(deadline);
       if (result.documentsLeft > 0 || result.appendsLeft > 0) {

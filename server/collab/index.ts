@@ -50,6 +50,8 @@ export interface CollabService {
   hocuspocus: Hocuspocus;
   persistence: PostgresPersistence;
   updateLog: UpdateLog;
+  /** Set when shutdown begins: new sockets are turned away with 1012. */
+  closing: boolean;
   /** Open /collab sockets and their Hocuspocus connections, closed with "server shutting down" on shutdown. */
   sockets: Map<WebSocket, ClientConnection>;
   locks: LockService;
@@ -154,6 +156,7 @@ export function createCollab(deps: CollabDeps): CollabService {
   }
 
   return {
+    closing: false,
     hocuspocus,
     persistence,
     updateLog,

@@ -54,6 +54,10 @@ export function registerCollabRoute(app: FastifyInstance, collab: CollabService,
     '/api/v1/collab',
     { websocket: true, schema: { hide: true } },
     (socket: WebSocket, request: FastifyRequest) => {
+      if (collab.closing) {
+        socket.close(CLOSE_CODES.SERVER_SHUTDOWN.code, CLOSE_CODES.SERVER_SHUTDOWN.reason);
+        return;
+      }
       if (!isOriginAllowed(config.corsOrigins, request.headers.origin)) {
         socket.close(CLOSE_CODES.ORIGIN_NOT_ALLOWED.code, CLOSE_CODES.ORIGIN_NOT_ALLOWED.reason);
         return;
