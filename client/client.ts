@@ -5,7 +5,8 @@
 import { HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import { isPresentationId } from '../shared/presentation.js';
 import { createContext, type ClientContext, type DeckhandClientOptions } from './context.js';
-import { JobFollower, type FollowJobOptions, type JobEvent } from './jobs.js';
+import type { JobResponse } from '../shared/messages.js';
+import { fetchJob, JobFollower, type FollowJobOptions, type JobEvent } from './jobs.js';
 import type { TransportMode } from './live/live-stream.js';
 import { Notifications } from './notifications.js';
 import { PresentationSession } from './presentation/session.js';
@@ -15,6 +16,8 @@ export interface DeckhandClient {
   openPresentation(id: string): PresentationSession;
   /** Follows a job's progress until it ends (or `stop()`); see JobFollower. */
   followJob(jobId: string, onEvent: (event: JobEvent) => void, options?: FollowJobOptions): JobFollower;
+  /** A job's whole record, `result` included (its owner or a job service). */
+  getJob(jobId: string): Promise<JobResponse>;
   readonly notifications: Notifications;
   /** The shared collaboration socket (created by the first openPresentation). */
   readonly collabSocket: HocuspocusProviderWebsocket | undefined;
@@ -58,6 +61,7 @@ export function createDeckhandClient(options: ClientOptions): DeckhandClient {
       follower.done.finally(() => followers.delete(follower)).catch(() => undefined);
       return follower;
     },
+    getJob: (jobId) => fetchJob(ctx, jobId),
     notifications,
     get collabSocket() {
       return socket;

@@ -4,6 +4,7 @@
  */
 export { createDeckhandClient, type ClientOptions, type DeckhandClient } from './client.js';
 export type { DeckhandClientOptions, WebSocketConstructor } from './context.js';
+export { bindTextInput } from './dom/bind-text-input.js';
 export { DeckhandError } from './errors.js';
 export { JobFollower, type FollowJobOptions, type JobEvent } from './jobs.js';
 export type { LiveStatus, TransportKind, TransportMode } from './live/live-stream.js';
@@ -17,4 +18,4 @@ export { readClaims, type TokenSource } from './token.js';
 export type { ErrorCode } from '../shared/errors.js';
 export type { SlideLock } from '../shared/locks.js';
 export type { PresenceStatus } from '../shared/presence.js';
-export type { JobProgressData, JobStatus, NotificationData } from '../shared/messages.js';
+export type { JobProgressData, JobResponse, JobStatus, NotificationData } from '../shared/messages.js';

@@ -7,11 +7,13 @@
  * The follower stops by itself at a terminal state (completed, failed, cancelled).
  */
 import { isJobId } from '../shared/channels.js';
-import { isTerminalStatus, type JobProgressData, type JobProgressMessage, type JobResetMessage } from '../shared/messages.js';
+import type { JobProgressData, JobProgressMessage, JobResetMessage, JobResponse } from '../shared/messages.js';
 import type { ClientContext } from './context.js';
 import { DeckhandError } from './errors.js';
-import { asJobEvent } from './live/messages.js';
+import { asJobEvent, isJobProgressData } from './live/messages.js';
 import { LiveStream, type LiveStatus, type TransportKind, type TransportMode } from './live/live-stream.js';
+import { isTerminal } from './live/vocabulary.js';
+import { requestJson } from './rest.js';
 
 /** `job_progress`: a new state. `reset`: the stream could not replay what was missed; `data` is the current state. */
 export type JobEvent = JobProgressMessage | JobResetMessage;
@@ -92,9 +94,19 @@ export class JobFollower {
     }
     this.last = event;
     this.onEvent(event);
-    if (isTerminalStatus(event.data.status)) {
+    if (isTerminal(event.data.status)) {
       this.stream.stop();
       this.settle.resolve(event.data);
     }
   }
+}
+
+/** The job's whole record (`GET /api/v1/jobs/{id}`: its owner or a job service), `result` included. */
+export async function fetchJob(ctx: ClientContext, jobId: string): Promise<JobResponse> {
+  if (!isJobId(jobId)) throw new TypeError(`not a job id: ${JSON.stringify(jobId)}`);
+  const body = (await requestJson(ctx, 'GET', `/api/v1/jobs/${encodeURIComponent(jobId)}`)) as Record<string, unknown> | undefined;
+  if (body?.job_id !== jobId || !isJobProgressData(body) || typeof body.user_id !== 'string') {
+    throw new DeckhandError('INTERNAL_ERROR', `unexpected answer for job ${jobId}`);
+  }
+  return body as unknown as JobResponse;
 }

@@ -4,7 +4,7 @@
  * marking read (REST). The live stream runs while someone is subscribed. Unread notifications missed while
  * offline arrive on (re)connect; each notification reaches the subscribers once, however often it is re-sent.
  */
-import { NOTIFICATION_ID_PATTERN, type NotificationData } from '../shared/messages.js';
+import type { NotificationData } from '../shared/messages.js';
 import type { ClientContext } from './context.js';
 import { DeckhandError } from './errors.js';
 import { Emitter } from './emitter.js';
@@ -13,7 +13,8 @@ import { LiveStream, type LiveStatus, type TransportMode } from './live/live-str
 import { requestJson } from './rest.js';
 
 const SEEN_MEMORY = 1000;
-const notificationIdRe = new RegExp(NOTIFICATION_ID_PATTERN);
+/** Notification ids are UUIDs (the server checks the exact pattern). */
+const notificationIdRe = /^[0-9a-f-]{36}$/;
 
 interface NotificationEvents {
   notification: NotificationData;

@@ -2,21 +2,13 @@
  * Validation of what the realtime endpoints send (shared/messages.ts): nothing from the wire reaches application
  * code without passing these checks. Unknown message types are ignored by the callers (forward compatibility).
  */
-import {
-  JOB_STATUSES,
-  NOTIFICATION_PRIORITIES,
-  NOTIFICATION_TYPES,
-  type JobProgressData,
-  type JobProgressMessage,
-  type JobResetMessage,
-  type NotificationData,
-} from '../../shared/messages.js';
+import type { JobProgressData, JobProgressMessage, JobResetMessage, NotificationData } from '../../shared/messages.js';
+import { isJobStatus, isNotificationPriority, isNotificationType } from './vocabulary.js';
 
 type Json = Record<string, unknown>;
 
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isStringOrNull = (value: unknown): value is string | null => value === null || typeof value === 'string';
-const isOneOf = <T extends string>(values: readonly T[], value: unknown): value is T => (values as readonly unknown[]).includes(value);
 
 /** A message of a JSON socket or SSE stream: an object with a string `type`. */
 export function parseMessage(text: string): Json | null {
@@ -31,7 +23,7 @@ export function parseMessage(text: string): Json | null {
 export function isJobProgressData(value: unknown): value is JobProgressData {
   return (
     isObject(value) &&
-    isOneOf(JOB_STATUSES, value.status) &&
+    isJobStatus(value.status) &&
     typeof value.progress === 'number' &&
     value.progress >= 0 &&
     value.progress <= 1 &&
@@ -54,10 +46,10 @@ export function isNotificationData(value: unknown): value is NotificationData {
     typeof value.id === 'string' &&
     isStringOrNull(value.user_id) &&
     typeof value.channel === 'string' &&
-    isOneOf(NOTIFICATION_TYPES, value.notification_type) &&
+    isNotificationType(value.notification_type) &&
     typeof value.title === 'string' &&
     typeof value.message === 'string' &&
-    isOneOf(NOTIFICATION_PRIORITIES, value.priority) &&
+    isNotificationPriority(value.priority) &&
     isStringOrNull(value.category) &&
     isStringOrNull(value.action_url) &&
     isStringOrNull(value.action_text) &&

@@ -10,7 +10,7 @@
  *   The server explains a refusal with an `error` message just before closing: an error is reported once the
  *   connection goes on (a later message, or a moment without close), or as the fatal reason when it closes.
  */
-import { JSON_SOCKET_CLOSE_CODES } from '../../shared/messages.js';
+import type { JSON_SOCKET_CLOSE_CODES } from '../../shared/messages.js';
 import { CLOSE_CODES, type ErrorCode } from '../../shared/errors.js';
 import type { ClientContext } from '../context.js';
 import { DeckhandError, isErrorMessage } from '../errors.js';
@@ -23,10 +23,13 @@ const HEARTBEAT_MS = 25_000;
 const ERROR_SETTLE_MS = 500;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** 4404: the URL's job does not exist (typed against the shared constant, which is not imported: see vocabulary.ts). */
+const JOB_NOT_FOUND: (typeof JSON_SOCKET_CLOSE_CODES)['NOT_FOUND']['code'] = 4404;
+
 /** Close codes after which reconnecting cannot help. */
 const FATAL_CLOSE_CODES: ReadonlyMap<number, ErrorCode> = new Map([
   [CLOSE_CODES.PERMISSION_DENIED.code, 'PERMISSION_DENIED'],
-  [JSON_SOCKET_CLOSE_CODES.NOT_FOUND.code, 'NOT_FOUND'],
+  [JOB_NOT_FOUND, 'NOT_FOUND'],
   [1003, 'INVALID_MESSAGE'],
   [1007, 'INVALID_MESSAGE'],
   [1008, 'PERMISSION_DENIED'],
