@@ -21,6 +21,7 @@ import { RedisLockStore } from './collab/locks/redis-lock-store.js';
 import { MemoryPresenceStore, RedisPresenceStore } from './collab/presence/presence-store.js';
 import { registerCollabRoute } from './collab/route.js';
 import type { Config } from './config.js';
+import { registerDemo } from './demo/index.js';
 import { registerErrorHandling } from './http/errors.js';
 import { Metrics } from './metrics.js';
 import { createRealtime, registerRealtimeRoutes, type RealtimeService } from './realtime/index.js';
@@ -159,6 +160,8 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     async (principal, presentationId) => hasScope(principal, 'admin') || (await presentations.roleOf(presentationId, principal.userId)) !== null,
   );
   registerRealtimeRoutes(app, realtime, collab);
+  // Outside production: the demo page at / and its dev-only token and generation routes.
+  registerDemo(app);
 
   app.addHook('onClose', async () => {
     await Promise.allSettled([db.close(), bus.close(), redis?.quit()]);

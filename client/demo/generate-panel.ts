@@ -1,0 +1,55 @@
+/**
+ * "Generate slides": starts the server's simulated generation job, follows its progress over SSE with the SDK
+ * (resuming after drops), and when it completes adds the generated slides (the job's `result`) to the deck.
+ */
+import type { DeckhandClient, JobProgressData } from '../index.js';
+import type { DevApi } from './dev-api.js';
+import { h } from './dom.js';
+
+export interface GeneratedSlide {
+  title: string;
+  body: string;
+}
+
+function slidesOf(result: unknown): GeneratedSlide[] {
+  const slides = (result as { slides?: unknown } | null)?.slides;
+  if (!Array.isArray(slides)) return [];
+  return slides.filter((s): s is GeneratedSlide => typeof s?.title === 'string' && typeof s?.body === 'string');
+}
+
+export class GeneratePanel {
+  private readonly topic = h('input', { value: 'Quarterly review', maxlength: 120, 'aria-label': 'Topic' });
+  private readonly button = h('button', { 'data-testid': 'generate' }, 'Generate slides');
+  private readonly bar = h('div', { class: 'bar' });
+  private readonly progress = h('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'data-testid': 'progress' }, this.bar);
+  private readonly label = h('span', { class: 'progress-label', 'data-testid': 'progress-label' }, 'Idle');
+
+  constructor(
+    root: HTMLElement,
+    private readonly client: DeckhandClient,
+    private readonly devApi: DevApi,
+    private readonly onSlides: (slides: GeneratedSlide[]) => void,
+    private readonly onError: (error: unknown) => void,
+  ) {
+    this.button.addEventListener('click', () => void this.generate().catch(onError).finally(() => (this.button.disabled = false)));
+    root.replaceChildren(h('h2', {}, 'Generate'), this.topic, this.button, this.progress, this.label);
+  }
+
+  private show(data: JobProgressData): void {
+    const percent = Math.round(data.progress * 100);
+    this.bar.style.width = `${percent}%`;
+    this.progress.setAttribute('aria-valuenow', String(percent));
+    this.progress.dataset.status = data.status;
+    this.label.textContent = `${percent}% · ${data.current_step ?? data.status}`;
+  }
+
+  private async generate(): Promise<void> {
+    this.button.disabled = true;
+    this.label.textContent = 'Starting…';
+    const jobId = await this.devApi.startGeneration(this.topic.value.trim() || 'Quarterly review');
+    const follower = this.client.followJob(jobId, (event) => this.show(event.data), { transport: 'sse' });
+    const final = await follower.done;
+    if (final.status !== 'completed') throw new Error(`generation ${final.status}`);
+    this.onSlides(slidesOf((await this.client.getJob(jobId)).result));
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * A pretend slide generator for the demo: it walks a job through the real jobs service (stored, published on the
+ * bus, delivered over WebSocket and SSE like any worker's progress), completes it with the generated slides as its
+ * `result`, and tells the user through the real notifications service. Runs in this process; stops on app close.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { JobsService } from '../realtime/jobs.js';
+import type { NotificationsService } from '../realtime/notifications.js';
+
+export interface GeneratedSlide {
+  title: string;
+  body: string;
+}
+
+const ANGLES = ['Why it matters', 'Where we stand', 'What we propose', 'Risks and mitigations', 'Timeline', 'Next steps', 'Open questions', 'Summary'];
+
+export function draftSlides(topic: string, count: number): GeneratedSlide[] {
+  return ANGLES.slice(0, count).map((angle, i) => ({
+    title: `${topic}: ${angle}`,
+    body: `Point ${i + 1} about ${topic.toLowerCase()}.\nDrafted by the demo generator.`,
+  }));
+}
+
+export class GenerationSimulator {
+  private readonly running = new Set<AbortController>();
+
+  constructor(
+    private readonly jobs: JobsService,
+    private readonly notifications: NotificationsService,
+    private readonly log: FastifyBaseLogger,
+    private readonly stepMs = 300,
+  ) {}
+
+  /** Starts the simulation of job `jobId` for `userId` (returns at once). */
+  start(jobId: string, userId: string, topic: string, count: number): void {
+    const controller = new AbortController();
+    this.running.add(controller);
+    void this.run(jobId, userId, topic, count, controller.signal)
+      .catch(async (err: unknown) => {
+        if (controller.signal.aborted) return;
+        this.log.warn({ err, jobId }, 'demo generation failed');
+        await this.jobs.progress(jobId, { status: 'failed', error: 'the demo generator failed' }).catch(() => undefined);
+      })
+      .finally(() => this.running.delete(controller));
+  }
+
+  /** Stops every running simulation (their jobs stay where they were). */
+  stopAll(): void {
+    for (const controller of this.running) controller.abort();
+    this.running.clear();
+  }
+
+  private async run(jobId: string, userId: string, topic: string, count: number, signal: AbortSignal): Promise<void> {
+    const slides = draftSlides(topic, count);
+    const steps = ['Outlining', ...slides.map((_, i) => `Drafting slide ${i + 1} of ${slides.length}`), 'Polishing'];
+    for (const [i, step] of steps.entries()) {
+      await this.pause(signal);
+      await this.jobs.progress(jobId, { status: 'processing', progress: i / steps.length, current_step: step, message: `${step}…` });
+    }
+    await this.pause(signal);
+    await this.jobs.progress(jobId, { status: 'completed', current_step: 'Done', message: `${slides.length} slides ready`, result: { slides } });
+    await this.notifications.send({
+      user_id: userId,
+      notification_type: 'success',
+      title: 'Slides generated',
+      message: `${slides.length} slides about “${topic}” are ready.`,
+      category: 'generation',
+      data: { job_id: jobId },
+    });
+  }
+
+  private pause(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      const timer = setTimeout(resolve, this.stepMs);
+      signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+    });
+  }
+}

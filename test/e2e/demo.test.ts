@@ -1,0 +1,124 @@
+/**
+ * The demo page in headless Chromium (playwright-core, Debian's /usr/bin/chromium): two browser contexts are two
+ * users on one deck. Everything is checked through what the pages show. Screenshots go to test/artifacts/.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../helpers/database.js';
+import { ROOT, startServer, type TestServer } from '../helpers/server.js';
+
+const ARTIFACTS = join(ROOT, 'test', 'artifacts');
+const VIEWPORT = { width: 1100, height: 680 };
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const editor = (page: Page) => page.locator('[data-testid=editor] .ProseMirror');
+const toast = (page: Page, kind: string, text: string) => page.locator(`[data-testid=toast][data-kind=${kind}]`, { hasText: text });
+
+/** Both pages side by side in one PNG, composed by the browser itself. */
+async function sideBySide(browser: Browser, pages: Page[], path: string): Promise<void> {
+  const shots = await Promise.all(pages.map((page) => page.screenshot()));
+  const context = await browser.newContext({ viewport: { width: VIEWPORT.width * 2 + 12, height: VIEWPORT.height + 12 } });
+  const composer = await context.newPage();
+  const images = shots.map((png) => `<img src="data:image/png;base64,${png.toString('base64')}" style="width:${VIEWPORT.width}px">`).join('');
+  await composer.setContent(`<body style="margin:0;padding:6px;display:flex;gap:12px;background:#2b2f3a">${images}</body>`);
+  await composer.screenshot({ path });
+  await context.close();
+}
+
+describe('demo page: two users in two browser contexts', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let alice: Page;
+  let bob: Page;
+  const deck = `e2e-${Date.now()}`;
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    server = await startServer({ DATABASE_URL: await createTestDatabase('e2e') });
+    // launch() runs Chromium on a fresh temporary profile (user-data dir), removed on close.
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    const open = async (name: string) => {
+      const context = await browser.newContext({ viewport: VIEWPORT });
+      const page = await context.newPage();
+      await page.goto(`${server.url}/?name=${name}&deck=${deck}`);
+      await editor(page).waitFor();
+      return page;
+    };
+    alice = await open('Alice'); // first in: owner, creates the Welcome slide
+    bob = await open('Bob'); // joins as editor
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it("shows each user the other's text, comments, avatar and cursor", async () => {
+    await bob.getByTestId('comment-input').fill('Nice opening line');
+    await bob.getByTestId('comment-add').click();
+    await alice.getByTestId('comment').filter({ hasText: 'Nice opening line' }).filter({ hasText: 'Bob' }).waitFor();
+
+    await editor(alice).click();
+    await alice.keyboard.press('End');
+    await alice.keyboard.type(' Alice was here.');
+    await bob.getByTestId('title-input').click();
+    await bob.keyboard.press('End');
+    await bob.keyboard.type(' from Bob');
+
+    await editor(bob).filter({ hasText: 'Alice was here.' }).waitFor();
+    await alice.waitForFunction(() => (document.querySelector('[data-testid=title-input]') as HTMLInputElement).value === 'Welcome from Bob');
+    await alice.locator('[data-testid=avatar][data-name=Bob]').waitFor();
+    await bob.locator('[data-testid=avatar][data-name=Alice]').waitFor();
+    // Alice's caret in Bob's editor (TipTap CollaborationCaret), and Bob's in the title on Alice's page.
+    await bob.locator('.collaboration-carets__label', { hasText: 'Alice' }).waitFor();
+    await alice.getByText('Bob editing the title').waitFor();
+    await alice.locator('[data-testid=status]', { hasText: 'Saved' }).waitFor();
+
+    await sideBySide(browser, [alice, bob], join(ARTIFACTS, 'two-users.png'));
+  });
+
+  it("refuses the other user's edit on a locked slide, and shows why", async () => {
+    await alice.getByTestId('lock-button').click();
+    await alice.getByTestId('lock-button').filter({ hasText: 'Unlock slide' }).waitFor();
+    await bob.getByTestId('lock-badge').filter({ hasText: 'Locked by Alice' }).waitFor();
+    await bob.getByTestId('lock-banner').waitFor();
+    expect(await bob.getByTestId('lock-button').isDisabled()).toBe(true);
+
+    await editor(bob).click();
+    await bob.keyboard.press('End');
+    await bob.keyboard.type(' INTRUDER');
+    await toast(bob, 'error', 'locked by Alice').waitFor();
+    // Rolled back by the server on every replica: Bob's own editor converges to the text without it.
+    await bob.waitForFunction(() => !document.querySelector('[data-testid=editor]')!.textContent!.includes('INTRUDER'));
+    expect(await editor(alice).textContent()).not.toContain('INTRUDER');
+    await bob.screenshot({ path: join(ARTIFACTS, 'lock-refused.png') });
+
+    await alice.getByTestId('lock-button').click();
+    await bob.getByTestId('lock-badge').waitFor({ state: 'detached' });
+  });
+
+  it('follows a generation job to 100 %, adds its slides for everyone, and shows the notification', async () => {
+    const slidesBefore = await bob.getByTestId('slide-item').count();
+    await alice.getByTestId('generate').click();
+    await alice.locator('[data-testid=progress][aria-valuenow="100"][data-status=completed]').waitFor();
+    expect(await alice.getByTestId('progress-label').textContent()).toContain('100%');
+    await bob.waitForFunction((n) => document.querySelectorAll('[data-testid=slide-item]').length === n + 4, slidesBefore);
+    await bob.getByTestId('slide-item').filter({ hasText: 'Quarterly review: Why it matters' }).waitFor();
+
+    const notification = toast(alice, 'success', 'Slides generated');
+    await notification.waitFor();
+    await alice.screenshot({ path: join(ARTIFACTS, 'generation.png') });
+    await notification.getByRole('button', { name: 'Mark read' }).click();
+    await notification.waitFor({ state: 'detached' });
+  });
+});
