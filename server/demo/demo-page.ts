@@ -20,7 +20,10 @@ export function registerDemoPage(app: FastifyInstance): void {
   };
   const serve = async (path: string, reply: FastifyReply) => {
     const file = (await files()).get(path);
-    if (!file) return reply.callNotFound();
+    if (!file) {
+      reply.callNotFound();
+      return reply;
+    }
     return reply.header('content-type', file.contentType).header('cache-control', 'no-cache').send(Buffer.from(file.contents));
   };
 
