@@ -1,0 +1,112 @@
+/** The servers under test: which launcher, which environment. Every target runs with NODE_ENV=production, logging off. */
+import type { TargetKind } from './protocol.js';
+import { BENCH_SECRET } from './tokens.js';
+
+export interface Infra {
+  /** Database URL for this target run (a fresh database), when the target needs one. */
+  dbUrl: string | undefined;
+  redisUrl: string;
+}
+
+export interface TargetDef {
+  label: string;
+  kind: TargetKind;
+  transport?: 'ws' | 'sse';
+  script: string;
+  needsDb: boolean;
+  env(infra: Infra): Record<string, string>;
+}
+
+const deckhandEnv = (infra: Infra, redis: boolean): Record<string, string> => ({
+  JWT_SECRET: BENCH_SECRET,
+  AUTO_CREATE_PRESENTATIONS: 'true',
+  LOG_LEVEL: 'silent',
+  DATABASE_URL: infra.dbUrl!,
+  ...(redis ? { REDIS_URL: infra.redisUrl } : {}),
+  // The limiter stays on (with its Redis store when REDIS_URL is set); its budget is raised past the load.
+  HTTP_RATE_LIMIT_MAX: '10000000',
+});
+
+export const TARGETS: Record<string, TargetDef> = {
+  deckhand: {
+    label: 'Deckhand',
+    kind: 'deckhand',
+    script: 'deckhand.ts',
+    needsDb: true,
+    env: (infra) => deckhandEnv(infra, false),
+  },
+  hocuspocus: {
+    label: 'Hocuspocus Server',
+    kind: 'hocuspocus',
+    script: 'hocuspocus.ts',
+    needsDb: false,
+    env: () => ({}),
+  },
+  'hocuspocus-db': {
+    label: 'Hocuspocus + extension-database',
+    kind: 'hocuspocus',
+    script: 'hocuspocus.ts',
+    needsDb: true,
+    env: (infra) => ({ BENCH_DB_URL: infra.dbUrl! }),
+  },
+  'y-websocket': {
+    label: '@y/websocket-server',
+    kind: 'y-websocket',
+    script: 'y-websocket.ts',
+    needsDb: false,
+    env: () => ({}),
+  },
+  'y-websocket-pg': {
+    label: '@y/websocket-server + Postgres',
+    kind: 'y-websocket',
+    script: 'y-websocket.ts',
+    needsDb: true,
+    env: (infra) => ({ BENCH_DB_URL: infra.dbUrl! }),
+  },
+  'deckhand-ws': {
+    label: 'Deckhand WS',
+    kind: 'deckhand',
+    transport: 'ws',
+    script: 'deckhand.ts',
+    needsDb: true,
+    env: (infra) => deckhandEnv(infra, true),
+  },
+  'deckhand-sse': {
+    label: 'Deckhand SSE',
+    kind: 'deckhand',
+    transport: 'sse',
+    script: 'deckhand.ts',
+    needsDb: true,
+    env: (infra) => deckhandEnv(infra, true),
+  },
+  socketio: {
+    label: 'Socket.IO',
+    kind: 'socketio',
+    script: 'socketio.ts',
+    needsDb: false,
+    env: () => ({}),
+  },
+  'socketio-redis': {
+    label: 'Socket.IO + redis-adapter',
+    kind: 'socketio',
+    script: 'socketio.ts',
+    needsDb: false,
+    env: (infra) => ({ BENCH_REDIS_ADAPTER: '1', REDIS_URL: infra.redisUrl }),
+  },
+  'raw-ws': {
+    label: 'raw ws',
+    kind: 'raw-ws',
+    transport: 'ws',
+    script: 'raw-ws.ts',
+    needsDb: false,
+    env: (infra) => ({ REDIS_URL: infra.redisUrl }),
+  },
+  'raw-sse': {
+    label: 'raw SSE',
+    kind: 'raw-sse',
+    transport: 'sse',
+    script: 'raw-sse.ts',
+    needsDb: false,
+    env: (infra) => ({ REDIS_URL: infra.redisUrl }),
+  },
+};

@@ -1,0 +1,92 @@
+/**
+ * 1e. Durability cost: edit → ack latency. Deckhand acknowledges an update (SyncStatus) only once it is appended to
+ * Postgres (group commit); bare Hocuspocus acknowledges it once applied in memory. Lean Hocuspocus-protocol writers,
+ * open loop: 1 writer at 50 updates/s, and 100 writers over 10 documents at 10 updates/s each (1,000 updates/s).
+ * Acks of one connection come in order (Hocuspocus handles a connection's messages one at a time), so each ack is
+ * matched with the oldest unacknowledged send.
+ */
+import { leanClient, marker, type DocClient } from '../lib/doc-clients.js';
+import { presentationsWithEditors } from '../lib/deckhand-setup.js';
+import { cpuWindow, docEndpoint, generatorFlags, latencyMetrics, metric } from '../lib/measure.js';
+import type { GenContext, Metric, ScenarioOutput } from '../lib/protocol.js';
+import { openLoop, sleep, until } from '../lib/schedule.js';
+import { Latency } from '../lib/stats.js';
+
+export async function run(ctx: GenContext): Promise<ScenarioOutput> {
+  const measureMs = ctx.quick ? 3000 : 6000;
+  const ep = docEndpoint(ctx);
+  const metrics: Record<string, Metric> = {};
+  const details: unknown[] = [];
+  const configs = [
+    { writers: 1, docs: 1, perWriter: 50 },
+    { writers: 100, docs: 10, perWriter: 10 },
+  ];
+  for (const [n, cfg] of configs.entries()) {
+    const perDoc = cfg.writers / cfg.docs;
+    const decks = Array.from({ length: cfg.docs }, (_, d) => ({
+      id: `dur${n}-${d}`,
+      owner: `d${n}-${d}-0`,
+      editors: Array.from({ length: perDoc - 1 }, (_, c) => `d${n}-${d}-${c + 1}`),
+    }));
+    if (ep.needsMembers) await presentationsWithEditors(ctx.target.http, decks);
+    const writers: DocClient[] = [];
+    for (const deck of decks) {
+      for (const user of [deck.owner, ...deck.editors]) {
+        const w = leanClient({ protocol: ep.protocol, url: ep.url, docName: ep.docName(deck.id), token: ep.token(user), writer: true, writerId: `w-${user}` });
+        writers.push(w);
+        if (user === deck.owner) await w.synced;
+      }
+    }
+    await Promise.all(writers.map((w) => w.synced));
+    // The handshake's SyncStep2 is acknowledged too: start matching acks only after that one arrived.
+    await until(() => writers.every((w) => w.acks >= 1), 10_000, 'handshake acks');
+
+    const latency = new Latency();
+    let windowStart = Infinity;
+    let windowEnd = Infinity;
+    let acked = 0;
+    let sentInWindow = 0;
+    let refused = 0;
+    const inflight = writers.map(() => [] as number[]);
+    writers.forEach((w, k) => {
+      w.onAck = (ok, at) => {
+        const sentAt = inflight[k]!.shift();
+        if (sentAt === undefined) return;
+        if (!ok) refused++;
+        if (sentAt < windowStart || sentAt >= windowEnd) return;
+        latency.recordMs(at - sentAt);
+        acked++;
+      };
+    });
+    const loop = openLoop(cfg.writers * cfg.perWriter, (i) => {
+      const k = i % writers.length;
+      const now = performance.now();
+      if (now >= windowStart && now < windowEnd) sentInWindow++;
+      inflight[k]!.push(now);
+      writers[k]!.type(marker(now));
+    });
+    await sleep(2000);
+    const a = await ctx.mark(`ack-${cfg.writers}-start`);
+    windowStart = performance.now();
+    await sleep(measureMs);
+    windowEnd = performance.now();
+    const b = await ctx.mark(`ack-${cfg.writers}-end`);
+    loop.stop();
+    await sleep(1000);
+    const cpu = cpuWindow(a, b);
+    const flags = generatorFlags(cpu);
+    const s = latency.summary();
+    const label = `${cfg.writers} writer${cfg.writers > 1 ? 's' : ''} (${cfg.writers * cfg.perWriter}/s)`;
+    const all = latencyMetrics(`${label} ack`, s, sentInWindow ? acked / sentInWindow : 0, flags);
+    delete all[`${label} ack delivered`];
+    Object.assign(metrics, all);
+    metrics[`${label} acked`] = metric(Math.floor((sentInWindow ? acked / sentInWindow : 0) * 100_000) / 1000, '%', 'higher', flags);
+    metrics[`${label} server CPU per update`] = metric(Math.round(cpu.totalUs / Math.max(1, sentInWindow)), 'µs', 'lower', flags);
+    const stats = await ctx.stats();
+    details.push({ config: label, summary: s, sent: sentInWindow, acked, refused, cpu, scheduleLagMs: loop.lag.summary(), targetStats: stats });
+    ctx.log(`${label}: ack p50 ${s.p50} p99 ${s.p99} p99.9 ${s.p999} ms, acked ${acked}/${sentInWindow}, gen ${(cpu.generatorUtil * 100).toFixed(0)} % ${stats ? JSON.stringify((stats as { updateLog: unknown }).updateLog) : ''}`);
+    for (const w of writers) w.close();
+    await sleep(300);
+  }
+  return { metrics, details };
+}

@@ -1,0 +1,130 @@
+/**
+ * 1b. Max sustainable update rate on one document: 10 writers + 40 readers (lean protocol clients), open loop,
+ * stepping the total rate 200 → 400 → 800 → 1,600 → 3,200 updates/s. A step passes while p99 ≤ 100 ms and ≥ 99.9 %
+ * of the updates reach every reader; the run stops at the first failing step. Server CPU (process + Postgres + Redis)
+ * per applied update and per update delivered to a reader, at every step.
+ */
+import { leanClient, marker, scanTimestamps, type DocClient } from '../lib/doc-clients.js';
+import { presentationWithEditors } from '../lib/deckhand-setup.js';
+import { cpuWindow, docEndpoint, generatorFlags, metric } from '../lib/measure.js';
+import type { GenContext, Metric, ScenarioOutput } from '../lib/protocol.js';
+import { openLoop, sleep } from '../lib/schedule.js';
+import { Latency } from '../lib/stats.js';
+
+const WRITERS = 10;
+const READERS = 40;
+const STEPS = [200, 400, 800, 1600, 3200];
+/** CPU per update is compared at this rate (every target reaches it). */
+export const COMPARE_RATE = 800;
+const P99_LIMIT_MS = 100;
+const DELIVERY_FLOOR = 0.999;
+
+export async function run(ctx: GenContext): Promise<ScenarioOutput> {
+  const warmupMs = 2000;
+  const settleMs = ctx.quick ? 500 : 1000;
+  const measureMs = ctx.quick ? 1500 : 3000;
+  const ep = docEndpoint(ctx);
+  const id = 'rate';
+  const users = Array.from({ length: WRITERS + READERS }, (_, i) => `r${i}`);
+  if (ep.needsMembers) await presentationWithEditors(ctx.target.http, id, users[0]!, users.slice(1));
+  const docName = ep.docName(id);
+  const writers: DocClient[] = [];
+  const readers: DocClient[] = [];
+  for (const [i, user] of users.entries()) {
+    const writer = i < WRITERS;
+    const client = leanClient({ protocol: ep.protocol, url: ep.url, docName, token: ep.token(user), writer, writerId: `w-${user}` });
+    (writer ? writers : readers).push(client);
+    if (i === 0) await client.synced; // the owner opens the document first
+  }
+  await Promise.all([...writers, ...readers].map((c) => c.synced));
+
+  let latency = new Latency();
+  let windowStart = Infinity;
+  let windowEnd = Infinity;
+  let received = 0;
+  /** Update frames readers received in the window: how many updates each broadcast frame carried. */
+  let frames = 0;
+  for (const reader of readers) {
+    reader.onUpdate = (update, at) => {
+      if (at >= windowStart && at < windowEnd) frames++;
+      scanTimestamps(update, (sentAt) => {
+        if (sentAt < windowStart || sentAt >= windowEnd) return;
+        latency.recordMs(at - sentAt);
+        received++;
+      });
+    };
+  }
+
+  const steps: Record<string, unknown>[] = [];
+  const metrics: Record<string, Metric> = {};
+  let maxSustained = 0;
+  let firstStep = true;
+  for (const rate of STEPS) {
+    let sentInWindow = 0;
+    const loop = openLoop(rate, (i) => {
+      const now = performance.now();
+      if (now >= windowStart && now < windowEnd) sentInWindow++;
+      writers[i % WRITERS]!.type(marker(now));
+    });
+    await sleep(firstStep ? warmupMs : settleMs);
+    firstStep = false;
+    latency = new Latency();
+    received = 0;
+    frames = 0;
+    const a = await ctx.mark(`rate-${rate}-start`);
+    windowStart = performance.now();
+    await sleep(measureMs);
+    windowEnd = performance.now();
+    const b = await ctx.mark(`rate-${rate}-end`);
+    loop.stop();
+    // In-window updates may still be on their way: wait until they stop arriving (at most 2 s).
+    let last = -1;
+    for (let waited = 0; waited < 2000 && received !== last; waited += 250) {
+      last = received;
+      await sleep(250);
+    }
+    windowStart = windowEnd = Infinity;
+    const cpu = cpuWindow(a, b);
+    const s = latency.summary();
+    const expected = sentInWindow * READERS;
+    const delivered = expected ? received / expected : 0;
+    const pass = s.p99 <= P99_LIMIT_MS && delivered >= DELIVERY_FLOOR;
+    const step = {
+      rate,
+      achievedRate: Math.round((sentInWindow / cpu.wallMs) * 1000),
+      p50: s.p50,
+      p99: s.p99,
+      p999: s.p999,
+      max: s.max,
+      delivered,
+      pass,
+      updatesPerFrame: frames ? (sentInWindow * READERS) / frames : 0,
+      cpuUsPerUpdate: cpu.totalUs / Math.max(1, sentInWindow),
+      serverUsPerUpdate: cpu.serverUs / Math.max(1, sentInWindow),
+      cpuUsPerDelivery: cpu.totalUs / Math.max(1, received),
+      serverUtil: cpu.serverUtil,
+      generatorUtil: cpu.generatorUtil,
+      scheduleLagP99: loop.lag.summary().p99,
+      targetStats: await ctx.stats(),
+      flags: generatorFlags(cpu),
+    };
+    steps.push(step);
+    ctx.log(
+      `${rate}/s: ${step.updatesPerFrame.toFixed(2)} updates/frame, p50 ${s.p50} p99 ${s.p99} ms, delivered ${(delivered * 100).toFixed(2)} %, ${step.cpuUsPerUpdate.toFixed(0)} µs/update, server ${(cpu.serverUtil * 100).toFixed(0)} %, gen ${(cpu.generatorUtil * 100).toFixed(0)} %`,
+    );
+    if (rate === COMPARE_RATE) {
+      metrics[`server CPU per update @ ${rate}/s`] = metric(Math.round(step.cpuUsPerUpdate), 'µs', 'lower', step.flags);
+      metrics[`server CPU per delivered update @ ${rate}/s`] = metric(Math.round(step.cpuUsPerDelivery * 10) / 10, 'µs', 'lower', step.flags);
+      metrics[`  of which the server process @ ${rate}/s`] = metric(Math.round(step.serverUsPerUpdate), 'µs/update', 'lower', step.flags);
+      metrics[`p50 @ ${rate}/s`] = metric(s.p50, 'ms', 'lower', step.flags);
+      metrics[`p99 @ ${rate}/s`] = metric(s.p99, 'ms', 'lower', step.flags);
+    }
+    if (!pass) break;
+    maxSustained = rate;
+    await sleep(200);
+  }
+  const flags = steps.some((s) => (s.flags as string[]).length) ? ['generator-bound at some step'] : [];
+  metrics['max sustained rate'] = metric(maxSustained, 'updates/s', 'higher', flags);
+  for (const c of [...writers, ...readers]) c.close();
+  return { metrics, details: { steps } };
+}

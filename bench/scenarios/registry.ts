@@ -1,0 +1,79 @@
+/** The scenarios, in run order: which targets each runs against and which ratios its table shows. */
+export interface ScenarioDef {
+  id: string;
+  title: string;
+  /** What the rows mean, printed under the table. */
+  description: string;
+  targets: string[];
+  /** [numerator, denominator] column pairs. */
+  ratios: [string, string][];
+}
+
+/** Run order: memory first, while the doc targets' processes are fresh (they then serve 1a, 1b, 1e). */
+export const SCENARIOS: ScenarioDef[] = [
+  {
+    id: 'doc-memory',
+    title: '1c. Memory — idle collaboration connections and loaded documents',
+    description:
+      'Target process after full GCs (--expose-gc). 1,000 idle real providers over 100 documents; then 50 documents of ~200 KB (encoded) each with its one client (the per-connection figure is subtracted).',
+    targets: ['deckhand', 'hocuspocus', 'y-websocket'],
+    ratios: [
+      ['deckhand', 'hocuspocus'],
+      ['deckhand', 'y-websocket'],
+    ],
+  },
+  {
+    id: 'doc-fanout',
+    title: '1a. Document sync — fan-out latency (one writer per document at 20 updates/s)',
+    description:
+      'Real providers (@hocuspocus/provider; y-websocket\'s WebsocketProvider). Latency = the writer typed a timestamp → a reader\'s Y.Doc applied the update. Open loop, 2 s warm-up discarded.',
+    targets: ['deckhand', 'hocuspocus', 'y-websocket'],
+    ratios: [
+      ['deckhand', 'hocuspocus'],
+      ['deckhand', 'y-websocket'],
+    ],
+  },
+  {
+    id: 'doc-rate',
+    title: '1b. Document sync — max sustainable update rate (10 writers + 40 readers, one document)',
+    description:
+      'Lean protocol clients. Steps 200→3,200 updates/s until p99 > 100 ms or delivery < 99.9 %. Server CPU = the server process + its Postgres + Redis, per applied update and per update delivered to a reader.',
+    targets: ['deckhand', 'hocuspocus', 'y-websocket'],
+    ratios: [
+      ['deckhand', 'hocuspocus'],
+      ['deckhand', 'y-websocket'],
+    ],
+  },
+  {
+    id: 'doc-durability',
+    title: '1e. Durability cost — edit-to-ack latency (Deckhand: appended to Postgres before the ack; Hocuspocus: in memory)',
+    description:
+      'Lean Hocuspocus-protocol writers; latency = update sent → SyncStatus received. 1 writer at 50 updates/s; 100 writers over 10 documents at 10 updates/s each. Postgres runs with fsync=on, synchronous_commit=on.',
+    targets: ['deckhand', 'hocuspocus'],
+    ratios: [['deckhand', 'hocuspocus']],
+  },
+  {
+    id: 'cold-load',
+    title: '1d. Cold load of a 10 MB document from Postgres to the first client\'s sync',
+    description:
+      'Deterministic 10 MB fixture (bench/.cache). Deckhand: snapshot row; Hocuspocus: extension-database `fetch`; y-websocket: y-leveldb-style update rows. fetch / apply / encode are timed inside each server; "rest" = connect, auth, transfer of the SyncStep2 (the client does not parse it). Median of the runs.',
+    targets: ['deckhand', 'hocuspocus-db', 'y-websocket-pg'],
+    ratios: [
+      ['deckhand', 'hocuspocus-db'],
+      ['deckhand', 'y-websocket-pg'],
+    ],
+  },
+  {
+    id: 'events',
+    title: '2. Event fan-out — job progress to 1,000 subscribers (HTTP → Redis → subscribers)',
+    description:
+      'One job/room/channel followed by 1,000 subscribers; publishes are HTTP POSTs (Deckhand: POST /jobs/{id}/progress, stored in Postgres then published on the Redis bus). Socket.IO without the adapter emits in process (no Redis). Ingest: autocannon, 16 connections, on another job followed by 10 subscribers while the 1,000 stay attached.',
+    targets: ['deckhand-ws', 'deckhand-sse', 'socketio', 'socketio-redis', 'raw-ws', 'raw-sse'],
+    ratios: [
+      ['deckhand-ws', 'raw-ws'],
+      ['deckhand-sse', 'raw-sse'],
+      ['deckhand-ws', 'socketio'],
+      ['deckhand-ws', 'socketio-redis'],
+    ],
+  },
+];

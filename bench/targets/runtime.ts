@@ -1,0 +1,76 @@
+/**
+ * What every target launcher shares: it is started by bench/run.ts under `taskset -c 0` with an IPC channel, tells
+ * the runner its port once listening, and answers:
+ *   {type:'mem'}     → process.memoryUsage() after two full GCs (launched with --expose-gc)
+ *   {type:'phases'}  → the target's own phase timings (cold load), if it records any
+ *   {type:'stop'}    → closes and exits
+ */
+export interface TargetHandle {
+  port: number;
+  close(): Promise<void>;
+  phases?: () => unknown;
+  /** Target-specific counters (e.g. Deckhand's appends and batches). */
+  stats?: () => unknown;
+}
+
+interface Request {
+  type: string;
+  id?: number;
+}
+
+export function serve(handle: TargetHandle): void {
+  const send = (message: object) => process.send?.(message);
+  process.on('message', (raw: unknown) => {
+    const msg = raw as Request;
+    if (msg.type === 'mem') {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      gc?.();
+      gc?.();
+      // Let finalizers and freed sockets settle, then collect once more.
+      setTimeout(() => {
+        gc?.();
+        send({ type: 'reply', id: msg.id, value: process.memoryUsage() });
+      }, 100);
+    } else if (msg.type === 'phases') {
+      send({ type: 'reply', id: msg.id, value: handle.phases?.() ?? null });
+    } else if (msg.type === 'stats') {
+      send({ type: 'reply', id: msg.id, value: handle.stats?.() ?? null });
+    } else if (msg.type === 'stop') {
+      const timer = setTimeout(() => process.exit(0), 3000);
+      timer.unref();
+      handle
+        .close()
+        .catch(() => {})
+        .finally(() => process.exit(0));
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+  send({ type: 'ready', port: handle.port });
+}
+
+/** Phase timings of a cold load, recorded inside the target (ms, performance.now()). */
+export class PhaseClock {
+  private readonly marks = new Map<string, number>();
+  readonly durations: Record<string, number> = {};
+
+  start(phase: string): void {
+    this.marks.set(phase, performance.now());
+  }
+
+  end(phase: string): void {
+    const started = this.marks.get(phase);
+    if (started === undefined) return;
+    this.durations[phase] = (this.durations[phase] ?? 0) + performance.now() - started;
+    this.marks.delete(phase);
+  }
+
+  add(phase: string, ms: number): void {
+    this.durations[phase] = (this.durations[phase] ?? 0) + ms;
+  }
+
+  take(): Record<string, number> {
+    const copy = { ...this.durations };
+    for (const key of Object.keys(this.durations)) delete this.durations[key];
+    return copy;
+  }
+}
