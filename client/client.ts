@@ -56,9 +56,8 @@ export function createDeckhandClient(options: ClientOptions): DeckhandClient {
       return session;
     },
     followJob(jobId, onEvent, followOptions) {
-      const follower = new JobFollower(ctx, jobId, onEvent, followOptions);
+      const follower = new JobFollower(ctx, jobId, onEvent, followOptions, () => followers.delete(follower));
       followers.add(follower);
-      follower.done.finally(() => followers.delete(follower)).catch(() => undefined);
       return follower;
     },
     getJob: (jobId) => fetchJob(ctx, jobId),
@@ -68,8 +67,7 @@ export function createDeckhandClient(options: ClientOptions): DeckhandClient {
     },
     destroy() {
       for (const session of [...sessions.values()]) session.close();
-      for (const follower of followers) follower.stop();
-      followers.clear();
+      for (const follower of [...followers]) follower.stop();
       notifications.close();
       socket?.destroy();
       socket = undefined;

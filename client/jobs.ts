@@ -50,6 +50,8 @@ export class JobFollower {
     readonly jobId: string,
     private readonly onEvent: (event: JobEvent) => void,
     options: FollowJobOptions = {},
+    /** Called once when the follower stops, whatever the reason. */
+    onStopped: () => void = () => {},
   ) {
     if (!isJobId(jobId)) throw new TypeError(`not a job id: ${JSON.stringify(jobId)}`);
     this.done = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
@@ -68,7 +70,10 @@ export class JobFollower {
         options.onError?.(error, fatal);
         if (fatal) this.settle.reject(error);
       },
-      onStatus: options.onStatus,
+      onStatus: (status) => {
+        options.onStatus?.(status);
+        if (status.state === 'stopped') onStopped();
+      },
     });
     this.stream.start();
   }
@@ -93,7 +98,14 @@ export class JobFollower {
       if (event.type === 'job_progress' && last.type === 'job_progress' && Date.parse(event.timestamp) < Date.parse(last.timestamp)) return;
     }
     this.last = event;
-    this.onEvent(event);
+    try {
+      this.onEvent(event);
+    } catch (err) {
+      // The application's error: report it without breaking the stream (or losing its resume point).
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
     if (isTerminal(event.data.status)) {
       this.stream.stop();
       this.settle.resolve(event.data);

@@ -46,7 +46,8 @@ export class Notifications {
   subscribe(onNotification: (notification: NotificationData) => void, onRead?: (id: string) => void): () => void {
     const offs = [this.events.on('notification', onNotification)];
     if (onRead) offs.push(this.events.on('read', onRead));
-    if (this.subscribers++ === 0) this.open();
+    this.subscribers++;
+    if (!this.stream) this.open();
     let active = true;
     return () => {
       if (!active) return;
@@ -56,7 +57,7 @@ export class Notifications {
     };
   }
 
-  /** Errors of the live stream (a fatal one stops it until the next subscribe). */
+  /** Errors of the live stream; after a fatal one it is stopped, and the next subscribe starts it again. */
   onError(listener: (error: DeckhandError) => void): () => void {
     return this.events.on('error', listener);
   }

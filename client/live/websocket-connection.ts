@@ -43,7 +43,12 @@ export function runWebSocket(
   signal: AbortSignal,
 ): Promise<ConnectionOutcome> {
   return new Promise((resolve) => {
-    const socket = new ctx.WebSocket(`${ctx.wsUrl(path)}?token=${encodeURIComponent(token)}`);
+    let socket: WebSocket;
+    try {
+      socket = new ctx.WebSocket(`${ctx.wsUrl(path)}?token=${encodeURIComponent(token)}`);
+    } catch {
+      return resolve({ opened: false });
+    }
     let opened = false;
     let pendingError: DeckhandError | undefined;
     let errorTimer: ReturnType<typeof setTimeout> | undefined;

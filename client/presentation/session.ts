@@ -48,6 +48,7 @@ export class PresentationSession {
   private current: SessionState;
   private identity: TokenClaims | null = null;
   private closed = false;
+  private readonly syncWaiters = new Set<{ resolve(): void; reject(error: DeckhandError): void }>();
 
   constructor(
     readonly id: string,
@@ -113,22 +114,17 @@ export class PresentationSession {
 
   /** Resolves once the document is synced with the server (at once when it is). */
   whenSynced(): Promise<void> {
-    if (this.closed) return Promise.reject(new DeckhandError('CONFLICT', `presentation ${this.id} is closed`));
-    if (this.provider.isSynced) return Promise.resolve();
-    return new Promise((resolve) => {
-      const off = this.onState((state) => {
-        if (state.synced) {
-          off();
-          resolve();
-        }
-      });
-    });
+    if (this.closed) return Promise.reject(this.closedError());
+    if (this.current.synced) return Promise.resolve();
+    return new Promise((resolve, reject) => this.syncWaiters.add({ resolve, reject }));
   }
 
   /** Leaves the presentation (the shared socket stays open for the others). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const waiter of this.syncWaiters) waiter.reject(this.closedError());
+    this.syncWaiters.clear();
     this.locks.dispose();
     this.presence.dispose();
     this.slides.dispose();
@@ -136,6 +132,10 @@ export class PresentationSession {
     this.provider.destroy();
     this.events.clear();
     this.release();
+  }
+
+  private closedError(): DeckhandError {
+    return new DeckhandError('CONFLICT', `presentation ${this.id} is closed`);
   }
 
   private snapshot(): SessionState {
@@ -148,6 +148,10 @@ export class PresentationSession {
     const next = this.snapshot();
     if (sameState(next, this.current)) return;
     this.current = next;
+    if (next.synced) {
+      for (const waiter of this.syncWaiters) waiter.resolve();
+      this.syncWaiters.clear();
+    }
     this.events.emit('state', next);
   }
 
