@@ -45,6 +45,10 @@ export class UpdateLog {
   private queuedBytes = 0;
   private flushing: Promise<void> | null = null;
   private closed = false;
+  /** Rows of the batch being written (or waiting to be retried). */
+  private inFlight = 0;
+  /** Ends the current retry back-off early (on close). */
+  private wake: (() => void) | undefined;
   private readonly options: UpdateLogOptions;
   /** Counters for stats and metrics. */
   readonly stats = { appended: 0, batches: 0, failed: 0, retries: 0 };
@@ -56,8 +60,9 @@ export class UpdateLog {
     this.options = { ...DEFAULTS, ...options };
   }
 
+  /** Appends not yet written: queued, and the batch in flight. */
   get pending(): number {
-    return this.queue.length;
+    return this.queue.length + this.inFlight;
   }
 
   append(name: string, update: Uint8Array): Promise<void> {
@@ -81,6 +86,7 @@ export class UpdateLog {
   /** Stops retrying and refuses new appends: what cannot be written now rejects. */
   close(): void {
     this.closed = true;
+    this.wake?.();
   }
 
   private takeBatch(): PendingAppend[] {
@@ -102,6 +108,7 @@ export class UpdateLog {
     try {
       while (this.queue.length > 0) {
         const batch = this.takeBatch();
+        this.inFlight = batch.length;
         try {
           await this.insertWithRetry(batch);
           this.stats.appended += batch.length;
@@ -113,6 +120,8 @@ export class UpdateLog {
           const error =
             err instanceof StoreUnavailableError ? err : new StoreUnavailableError('could not append update', { cause: err });
           for (const p of batch) p.reject(error);
+        } finally {
+          this.inFlight = 0;
         }
       }
     } finally {
@@ -132,7 +141,15 @@ export class UpdateLog {
         this.stats.retries++;
         this.options.onRetry?.(err, attempt, batch.length);
         const delay = Math.min(2000, 50 * 2 ** Math.min(attempt, 6), this.options.retryWindowMs - elapsed);
-        await new Promise((r) => setTimeout(r, delay));
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, delay);
+          this.wake = () => {
+            clearTimeout(timer);
+            r();
+          };
+        });
+        this.wake = undefined;
+        if (this.closed) throw err;
       }
     }
   }

@@ -62,6 +62,8 @@ export async function startPostgres(): Promise<PostgresServer> {
     stop() {
       try {
         run(tool('pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      } catch {
+        // already stopped (paused)
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
