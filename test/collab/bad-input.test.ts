@@ -6,6 +6,7 @@ import * as encoding from 'lib0/encoding';
 import { insertSlide } from '../../shared/presentation.js';
 import { openClient, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
 import { createTestDatabase, queryDb } from '../helpers/database.js';
+import { frame } from '../helpers/hocuspocus-frames.js';
 import { mintToken, startServer, type TestServer } from '../helpers/server.js';
 
 function rawSocket(url: string): Promise<WebSocket> {
@@ -14,15 +15,6 @@ function rawSocket(url: string): Promise<WebSocket> {
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
   });
-}
-
-/** A Hocuspocus frame: document name, message type, then the payload bytes. */
-function frame(documentName: string, type: number, write: (e: encoding.Encoder) => void): Uint8Array {
-  const e = encoding.createEncoder();
-  encoding.writeVarString(e, documentName);
-  encoding.writeVarUint(e, type);
-  write(e);
-  return encoding.toUint8Array(e);
 }
 
 describe('collaboration: malformed and oversized frames', () => {

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as Y from 'yjs';
 import { getSlides, insertSlide, slideText } from '../../shared/presentation.js';
 import { openClient, jsonOf, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
-import { createTestDatabase, queryDb } from '../helpers/database.js';
+import { createTestDatabase, loadFromDatabase } from '../helpers/database.js';
 import { mintToken, startServer, type TestServer } from '../helpers/server.js';
 
 /** A seeded PRNG (mulberry32), so a failing run can be replayed. */
@@ -77,14 +76,7 @@ describe('collaboration: convergence and durability of acked edits', () => {
     await waitFor(() => new Set(all.map((c) => jsonOf(c.doc))).size === 1, 10_000, `convergence (seed ${seed})`);
 
     // What Postgres holds (snapshot + log) is the same document.
-    const rows = await queryDb<{ update: Buffer }>(
-      databaseUrl,
-      `SELECT snapshot AS update FROM documents WHERE name = $1 AND snapshot IS NOT NULL
-       UNION ALL SELECT update FROM document_updates WHERE name = $1`,
-      ['presentation:conv1'],
-    );
-    const fromDb = new Y.Doc();
-    for (const r of rows) Y.applyUpdate(fromDb, r.update);
+    const fromDb = await loadFromDatabase(databaseUrl, 'presentation:conv1');
     expect(jsonOf(fromDb)).toBe(jsonOf(first.doc));
     expect(getSlides(fromDb).length).toBeGreaterThan(1);
   });

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import * as Y from 'yjs';
 import { getSlides, insertSlide, slideText } from '../../shared/presentation.js';
 import { openClient, jsonOf, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
-import { createTestDatabase, queryDb } from '../helpers/database.js';
+import { createTestDatabase, loadFromDatabase } from '../helpers/database.js';
 import { mintToken, startServer, type TestServer } from '../helpers/server.js';
 
 describe('two instances sharing Redis and Postgres', () => {
@@ -64,14 +63,7 @@ describe('two instances sharing Redis and Postgres', () => {
     await a.close();
     await b.close();
 
-    const rows = await queryDb<{ update: Buffer }>(
-      databaseUrl,
-      `SELECT snapshot AS update FROM documents WHERE name = $1 AND snapshot IS NOT NULL
-       UNION ALL SELECT update FROM document_updates WHERE name = $1`,
-      ['presentation:shared'],
-    );
-    const fromDb = new Y.Doc();
-    for (const r of rows) Y.applyUpdate(fromDb, r.update);
+    const fromDb = await loadFromDatabase(databaseUrl, 'presentation:shared');
     expect(jsonOf(fromDb)).toBe(expected);
   });
 });

@@ -1,6 +1,7 @@
 /** A fresh database per test file on the run's Postgres, so files never see each other's rows. */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import * as Y from 'yjs';
 import { inject } from 'vitest';
 
 export async function createTestDatabase(prefix = 't'): Promise<string> {
@@ -25,4 +26,20 @@ export async function queryDb<R = Record<string, unknown>>(url: string, sql: str
   } finally {
     await client.end();
   }
+}
+
+/**
+ * The document as Postgres holds it (snapshot plus every log row), read directly: what a fresh load would see,
+ * with no server involved.
+ */
+export async function loadFromDatabase(url: string, documentName: string): Promise<Y.Doc> {
+  const rows = await queryDb<{ update: Buffer }>(
+    url,
+    `SELECT snapshot AS update FROM documents WHERE name = $1 AND snapshot IS NOT NULL
+     UNION ALL SELECT update FROM document_updates WHERE name = $1`,
+    [documentName],
+  );
+  const doc = new Y.Doc();
+  for (const row of rows) Y.applyUpdate(doc, row.update);
+  return doc;
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { findSlide, getSlides, insertSlide, slideText } from '../../shared/presentation.js';
 import { jsonOf, openClient, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
-import { createTestDatabase, queryDb } from '../helpers/database.js';
+import { createTestDatabase, loadFromDatabase } from '../helpers/database.js';
 import { authFrame, awarenessFrame, awarenessUpdate, frame, MessageType, rawClient, syncFrame, typeOf } from '../helpers/hocuspocus-frames.js';
 import { mintToken, startServer, type TestServer } from '../helpers/server.js';
 
@@ -131,14 +131,7 @@ describe(`collab fuzzing and abuse bounds (seed ${SEED})`, () => {
     await waitFor(() => jsonOf(fresh.doc) === jsonOf(healthy.doc), 5000, 'fresh client equals the healthy one');
     expect(slideText(findSlide(fresh.doc, 'keep')!, 'title').toString()).toBe('still healthy');
     // What Postgres holds (skipping nothing: every stored row decodes) is what the server serves.
-    const rows = await queryDb<{ update: Buffer }>(
-      databaseUrl,
-      `SELECT snapshot AS update FROM documents WHERE name = $1 AND snapshot IS NOT NULL
-       UNION ALL SELECT update FROM document_updates WHERE name = $1`,
-      ['presentation:fuzzdoc'],
-    );
-    const fromDb = new Y.Doc();
-    for (const row of rows) Y.applyUpdate(fromDb, row.update);
+    const fromDb = await loadFromDatabase(databaseUrl, 'presentation:fuzzdoc');
     expect(jsonOf(fromDb)).toBe(jsonOf(healthy.doc));
   });
 

@@ -1,9 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import * as Y from 'yjs';
 import { findSlide, getSlides, insertSlide, slideText } from '../../shared/presentation.js';
 import { jsonOf, openClient, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
-import { createTestDatabase, queryDb } from '../helpers/database.js';
+import { createTestDatabase, loadFromDatabase } from '../helpers/database.js';
 import { startBalancer, type Balancer } from '../helpers/tcp-balancer.js';
 import { mintToken, startServerProcess, type ServerProcess } from '../helpers/server.js';
 
@@ -70,14 +69,7 @@ describe(`crash: kill -9 one of two instances mid-edit (seed ${SEED})`, () => {
     expect(ackedBeforeKill).toBeGreaterThan(0);
 
     // A fresh load from Postgres (no live instance involved) holds every edit, acknowledged ones included.
-    const rows = await queryDb<{ update: Buffer }>(
-      databaseUrl,
-      `SELECT snapshot AS update FROM documents WHERE name = $1 AND snapshot IS NOT NULL
-       UNION ALL SELECT update FROM document_updates WHERE name = $1`,
-      ['presentation:crash'],
-    );
-    const fromDb = new Y.Doc();
-    for (const r of rows) Y.applyUpdate(fromDb, r.update);
+    const fromDb = await loadFromDatabase(databaseUrl, 'presentation:crash');
     for (let i = 0; i < writers.length; i++) {
       const body = slideText(findSlide(fromDb, `c${i}`)!, 'body').toString();
       for (const token of acked[i]!) expect(body, `client ${i} lost acknowledged ${token} (seed ${SEED})`).toContain(token);

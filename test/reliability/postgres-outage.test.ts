@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import * as Y from 'yjs';
 import { findSlide, insertSlide, slideText } from '../../shared/presentation.js';
 import { jsonOf, openClient, waitAcked, waitSynced, type CollabClient } from '../helpers/collab-client.js';
-import { queryDb } from '../helpers/database.js';
+import { loadFromDatabase } from '../helpers/database.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { mintToken, startServerProcess, type ServerProcess } from '../helpers/server.js';
 
@@ -66,14 +65,7 @@ describe(`Postgres down for ${OUTAGE_MS / 1000} s during edits`, () => {
     // Bounded: the server holds at most the edits in flight, not a growing backlog (RSS in KiB).
     expect(rssDuring - rssBefore).toBeLessThan(100 * 1024);
 
-    const rows = await queryDb<{ update: Buffer }>(
-      pg.url,
-      `SELECT snapshot AS update FROM documents WHERE name = $1 AND snapshot IS NOT NULL
-       UNION ALL SELECT update FROM document_updates WHERE name = $1`,
-      ['presentation:outage'],
-    );
-    const fromDb = new Y.Doc();
-    for (const r of rows) Y.applyUpdate(fromDb, r.update);
+    const fromDb = await loadFromDatabase(pg.url, 'presentation:outage');
     for (let i = 0; i < 3; i++) {
       const body = slideText(findSlide(fromDb, `w${i}`)!, 'body').toString();
       for (const token of written[i]!) expect(body).toContain(token);
