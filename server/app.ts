@@ -23,6 +23,7 @@ import { registerCollabRoute } from './collab/route.js';
 import type { Config } from './config.js';
 import { registerDemo } from './demo/index.js';
 import { registerErrorHandling } from './http/errors.js';
+import { createConnectionCounter, type ConnectionCounter } from './limits/index.js';
 import { Metrics } from './metrics.js';
 import { createRealtime, registerRealtimeRoutes, type RealtimeService } from './realtime/index.js';
 import { createRedisClient } from './redis.js';
@@ -48,6 +49,8 @@ export interface Services {
   metrics: Metrics;
   /** Job progress and notifications (server/realtime); `realtime.policy` authorizes notification channels. */
   realtime: RealtimeService;
+  /** Connections per user per endpoint kind, across instances when REDIS_URL is set (server/limits). */
+  connections: ConnectionCounter;
   startedAt: number;
 }
 
@@ -94,8 +97,9 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     documents: () => collab.hocuspocus.getDocumentsCount(),
     connections: () => collab.hocuspocus.getConnectionsCount(),
   });
-  const realtime = createRealtime({ config, db, verifier, bus, metrics, log: app.log });
-  const services: Services = { config, db, verifier, presentations, collab, bus, redis, metrics, realtime, startedAt: Date.now() };
+  const connections = createConnectionCounter({ maxPerUser: config.limits.maxConnectionsPerUser, redis, prefix: config.redisPrefix, logger: app.log });
+  const realtime = createRealtime({ config, db, verifier, bus, metrics, log: app.log, connections });
+  const services: Services = { config, db, verifier, presentations, collab, bus, redis, metrics, realtime, connections, startedAt: Date.now() };
   app.decorate('deckhand', services);
   app.decorateRequest('principal', null);
 
@@ -164,7 +168,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   registerDemo(app);
 
   app.addHook('onClose', async () => {
-    await Promise.allSettled([db.close(), bus.close(), redis?.quit()]);
+    await Promise.allSettled([db.close(), bus.close(), connections.close().then(() => redis?.quit())]);
   });
   return app;
 }

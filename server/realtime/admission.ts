@@ -33,8 +33,11 @@ function limitMessage(ctx: RealtimeContext, kind: EndpointKind): string {
   return `too many ${kind} connections for this user (at most ${ctx.config.limits.maxConnectionsPerUser})`;
 }
 
-/** Admits a WebSocket, or refuses it (error message, then close) and returns null. */
-export function admitSocket<M>(conn: JsonSocket<M>, request: FastifyRequest, ctx: RealtimeContext, kind: EndpointKind): Admission | null {
+/**
+ * Admits a WebSocket, or refuses it (error message, then close) and resolves with null. Origin and token are checked
+ * synchronously; the connection slot may take a Redis round trip. Never rejects.
+ */
+export async function admitSocket<M>(conn: JsonSocket<M>, request: FastifyRequest, ctx: RealtimeContext, kind: EndpointKind): Promise<Admission | null> {
   if (!isOriginAllowed(ctx.config.corsOrigins, request.headers.origin)) {
     conn.fail('PERMISSION_DENIED', 'origin not allowed', CLOSE_CODES.ORIGIN_NOT_ALLOWED.code, CLOSE_CODES.ORIGIN_NOT_ALLOWED.reason);
     return null;
@@ -47,12 +50,14 @@ export function admitSocket<M>(conn: JsonSocket<M>, request: FastifyRequest, ctx
     conn.fail('AUTHENTICATION_FAILED', message, CLOSE_CODES.AUTHENTICATION_FAILED.code, CLOSE_CODES.AUTHENTICATION_FAILED.reason);
     return null;
   }
-  const release = ctx.limiter.acquire(kind, principal.userId);
+  const release = await ctx.limiter.acquire(kind, principal.userId);
   if (!release) {
     conn.fail('RATE_LIMIT_EXCEEDED', limitMessage(ctx, kind), CLOSE_CODES.RATE_LIMIT_EXCEEDED.code, CLOSE_CODES.RATE_LIMIT_EXCEEDED.reason);
     return null;
   }
+  // Closed while the slot was being taken: onClose runs the release at once.
   conn.onClose(release);
+  if (!conn.isOpen) return null;
   return { principal, release };
 }
 
@@ -62,8 +67,8 @@ export function checkSseOrigin(ctx: RealtimeContext, request: FastifyRequest): v
 }
 
 /** Takes an SSE connection slot for the (already authenticated) user, or throws 429. */
-export function acquireSseSlot(ctx: RealtimeContext, kind: EndpointKind, principal: Principal): () => void {
-  const release = ctx.limiter.acquire(kind, principal.userId);
+export async function acquireSseSlot(ctx: RealtimeContext, kind: EndpointKind, principal: Principal): Promise<() => void> {
+  const release = await ctx.limiter.acquire(kind, principal.userId);
   if (!release) throw new AppError('RATE_LIMIT_EXCEEDED', limitMessage(ctx, kind));
   return release;
 }

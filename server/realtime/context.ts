@@ -3,9 +3,9 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { TokenVerifier } from '../auth/jwt.js';
 import type { Bus } from '../bus/types.js';
 import type { Config } from '../config.js';
+import type { ConnectionCounter } from '../limits/index.js';
 import type { Metrics } from '../metrics.js';
 import type { ChannelPolicy } from './channel-policy.js';
-import type { ConnectionLimiter } from './connection-limiter.js';
 import type { JobsService } from './jobs.js';
 import type { JsonSocketLimits } from './json-socket.js';
 import type { NotificationsService } from './notifications.js';
@@ -18,7 +18,8 @@ export interface RealtimeContext {
   jobs: JobsService;
   notifications: NotificationsService;
   policy: ChannelPolicy;
-  limiter: ConnectionLimiter;
+  /** Connections per user per endpoint kind (shared by every instance when Redis is configured). */
+  limiter: ConnectionCounter;
   metrics: Metrics;
   sse: SseHub;
   socketLimits: JsonSocketLimits;

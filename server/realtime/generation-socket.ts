@@ -39,11 +39,18 @@ const parseMessage = createMessageParser<GenerationClientMessage>({
 export function openGenerationSocket(socket: WebSocket, request: FastifyRequest, jobId: string, ctx: RealtimeContext): void {
   const meter = ctx.metrics.connection('generation', 'ws');
   const conn = new JsonSocket(socket, ctx.socketLimits, parseMessage, meter, request.log);
-  const admission = admitSocket(conn, request, ctx, 'generation-ws');
-  if (!admission) return;
-  const session = new GenerationSession(conn, admission.principal, ctx, meter, request.log);
-  conn.onClose(() => session.dispose());
-  void session.start(jobId);
+  void admitSocket(conn, request, ctx, 'generation-ws').then(
+    (admission) => {
+      if (!admission) return;
+      const session = new GenerationSession(conn, admission.principal, ctx, meter, request.log);
+      conn.onClose(() => session.dispose());
+      session.start(jobId).catch((err: unknown) => request.log.error({ err }, 'realtime session failed'));
+    },
+    (err: unknown) => {
+      request.log.error({ err }, 'realtime admission failed');
+      conn.fail('INTERNAL_ERROR', 'internal error', CLOSE_CODES.TRY_AGAIN_LATER.code, CLOSE_CODES.TRY_AGAIN_LATER.reason);
+    },
+  );
 }
 
 class GenerationSession extends SocketSession<GenerationClientMessage> {

@@ -23,7 +23,7 @@ import { TokenLease } from './token-lease.js';
 export async function streamGeneration(request: FastifyRequest, reply: FastifyReply, jobId: string, ctx: RealtimeContext): Promise<void> {
   const principal = principalOf(request);
   const job = await ctx.jobs.readable(principal, jobId);
-  const release = acquireSseSlot(ctx, 'generation-sse', principal);
+  const release = await acquireSseSlot(ctx, 'generation-sse', principal);
   const lastEventId = lastEventIdOf(request);
   const channel = jobChannel(jobId);
 

@@ -7,6 +7,7 @@ import type { TokenVerifier } from '../auth/jwt.js';
 import type { Bus } from '../bus/types.js';
 import type { CollabService } from '../collab/index.js';
 import type { Config } from '../config.js';
+import { MemoryConnectionCounter, type ConnectionCounter } from '../limits/index.js';
 import type { Metrics } from '../metrics.js';
 import { registerJobRoutes } from '../routes/jobs.js';
 import { registerMetricsRoute } from '../routes/metrics.js';
@@ -17,7 +18,6 @@ import type { Db } from '../store/db.js';
 import { JobStore } from '../store/jobs.js';
 import { NotificationStore } from '../store/notifications.js';
 import { ChannelPolicy } from './channel-policy.js';
-import { ConnectionLimiter } from './connection-limiter.js';
 import type { RealtimeContext } from './context.js';
 import { JobsService } from './jobs.js';
 import { NotificationsService } from './notifications.js';
@@ -41,6 +41,8 @@ export interface RealtimeDeps {
   bus: Bus;
   metrics: Metrics;
   log: FastifyBaseLogger;
+  /** Per-user connection counter (server/limits); in-process when omitted. */
+  connections?: ConnectionCounter;
 }
 
 export function createRealtime(deps: RealtimeDeps): RealtimeService {
@@ -55,7 +57,7 @@ export function createRealtime(deps: RealtimeDeps): RealtimeService {
     jobs,
     notifications,
     policy,
-    limiter: new ConnectionLimiter(config.limits.maxConnectionsPerUser),
+    limiter: deps.connections ?? new MemoryConnectionCounter(config.limits.maxConnectionsPerUser),
     metrics,
     sse: new SseHub(config.sseKeepaliveMs),
     socketLimits: {

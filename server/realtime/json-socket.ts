@@ -3,8 +3,12 @@
  * - a frame over maxFrameBytes gets PAYLOAD_TOO_LARGE and close 1009 (the shared ws server's maxPayload is the
  *   larger collaboration limit, so the JSON limit is enforced here);
  * - a token bucket per connection: a message without a token is dropped with RATE_LIMIT_EXCEEDED (at most one such
- *   error per second, so a flood does not double itself);
- * - anything that is not a valid message (binary, not JSON, wrong shape) gets INVALID_MESSAGE and the socket lives on;
+ *   error per second, so a flood does not double itself); a connection that goes on flooding (more than
+ *   FLOOD_FACTOR × burst messages dropped within FLOOD_WINDOW_MS) is closed with RATE_LIMIT_EXCEEDED (4429);
+ * - frames wait for their turn as raw bytes (parsed only when handled, so nothing is parsed before the connection is
+ *   admitted), at most QUEUED_FRAMES_FACTOR × maxFrameBytes of them: past that a frame is dropped as over the rate;
+ * - anything that is not a valid message (binary, not JSON, wrong shape) gets INVALID_MESSAGE, in order with the
+ *   answers to the messages before it, and the socket lives on;
  * - outbound: when the socket's unsent bytes (ws bufferedAmount) pass outboundCap the reader is too slow: it is
  *   closed with 4429 (and cut after a grace second if it does not read the close frame) instead of growing memory.
  * Messages are handled one at a time, in order. Every message sent carries `timestamp`.
@@ -25,6 +29,11 @@ export interface JsonSocketLimits {
 
 const SLOW_READER_GRACE_MS = 1000;
 const RATE_ERROR_INTERVAL_MS = 1000;
+/** A connection that had more than FLOOD_FACTOR × burst messages dropped within FLOOD_WINDOW_MS is disconnected. */
+export const FLOOD_WINDOW_MS = 10_000;
+export const FLOOD_FACTOR = 10;
+/** Bytes of frames waiting to be handled, in max frames. */
+const QUEUED_FRAMES_FACTOR = 4;
 
 export class JsonSocket<M> {
   private readonly bucket: TokenBucket;
@@ -32,6 +41,9 @@ export class JsonSocket<M> {
   private startHandling!: () => void;
   private chain: Promise<void>;
   private lastRateError = 0;
+  private floodWindowStart = 0;
+  private droppedInWindow = 0;
+  private queuedBytes = 0;
   private closing = false;
   private readonly closeCallbacks: (() => void)[] = [];
 
@@ -133,14 +145,54 @@ export class JsonSocket<M> {
       );
       return;
     }
-    if (!this.bucket.take()) {
-      const now = Date.now();
-      if (now - this.lastRateError >= RATE_ERROR_INTERVAL_MS) {
-        this.lastRateError = now;
-        this.sendError('RATE_LIMIT_EXCEEDED', `too many messages: at most ${this.limits.ratePerSec}/s (bursts of ${this.limits.rateBurst}); message dropped`);
-      }
+    if (!this.bucket.take() || this.queuedBytes + bytes.length > QUEUED_FRAMES_FACTOR * this.limits.maxFrameBytes) {
+      this.dropped();
       return;
     }
+    this.queuedBytes += bytes.length;
+    this.enqueue(() => {
+      this.queuedBytes -= bytes.length;
+      return this.process(bytes, isBinary);
+    });
+  }
+
+  /** Runs `task` after every frame received before it (skipped once the socket is closing). */
+  private enqueue(task: () => Promise<void> | void): void {
+    this.chain = this.chain
+      .then(() => (this.isOpen ? task() : undefined))
+      .catch((err: unknown) => {
+        this.log.error({ err }, 'realtime message handler failed');
+        if (this.isOpen) this.sendError('INTERNAL_ERROR', 'the message could not be handled');
+      });
+  }
+
+  /** A frame over the rate: dropped with an error (at most one a second); a connection that goes on is closed. */
+  private dropped(): void {
+    const now = Date.now();
+    if (now - this.floodWindowStart > FLOOD_WINDOW_MS) {
+      this.floodWindowStart = now;
+      this.droppedInWindow = 0;
+    }
+    if (++this.droppedInWindow > FLOOD_FACTOR * this.limits.rateBurst) {
+      this.meter.disconnected('flood');
+      this.fail(
+        'RATE_LIMIT_EXCEEDED',
+        `too many messages dropped (over ${FLOOD_FACTOR * this.limits.rateBurst} in ${FLOOD_WINDOW_MS / 1000} s): disconnected`,
+        CLOSE_CODES.RATE_LIMIT_EXCEEDED.code,
+        CLOSE_CODES.RATE_LIMIT_EXCEEDED.reason,
+      );
+      return;
+    }
+    if (now - this.lastRateError >= RATE_ERROR_INTERVAL_MS) {
+      this.lastRateError = now;
+      // In order with the answers to the frames before the dropped one.
+      const message = `too many messages: at most ${this.limits.ratePerSec}/s (bursts of ${this.limits.rateBurst}); message dropped`;
+      this.enqueue(() => this.sendError('RATE_LIMIT_EXCEEDED', message));
+    }
+  }
+
+  /** Parses and handles one frame, in order with the others. */
+  private async process(bytes: Buffer, isBinary: boolean): Promise<void> {
     if (isBinary) {
       this.sendError('INVALID_MESSAGE', 'binary frames are not accepted: send JSON text');
       return;
@@ -150,12 +202,7 @@ export class JsonSocket<M> {
       this.sendError('INVALID_MESSAGE', parsed.message, parsed.details);
       return;
     }
-    this.chain = this.chain
-      .then(() => (this.isOpen ? this.handler?.(parsed.message) : undefined))
-      .catch((err: unknown) => {
-        this.log.error({ err }, 'realtime message handler failed');
-        if (this.isOpen) this.sendError('INTERNAL_ERROR', 'the message could not be handled');
-      });
+    await this.handler?.(parsed.message);
   }
 
   private cutSlowReader(): void {

