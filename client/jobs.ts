@@ -26,9 +26,7 @@ export interface FollowJobOptions {
   onStatus?(status: LiveStatus): void;
 }
 
-function sameState(a: JobEvent, b: JobEvent): boolean {
-  const { data: x } = a;
-  const { data: y } = b;
+function sameState(x: JobProgressData, y: JobProgressData): boolean {
   return (
     x.status === y.status &&
     x.progress === y.progress &&
@@ -42,7 +40,7 @@ export class JobFollower {
   private last: JobEvent | undefined;
   private readonly stream: LiveStream;
   private settle!: { resolve(data: JobProgressData): void; reject(error: DeckhandError): void };
-  /** Resolves with the terminal state; rejects when the follower stops on a fatal error. */
+  /** Resolves with the terminal state; rejects when the follower stops on a fatal error; stays pending after stop(). */
   readonly done: Promise<JobProgressData>;
 
   constructor(
@@ -94,7 +92,7 @@ export class JobFollower {
   private receive(event: JobEvent): void {
     const last = this.last;
     if (last) {
-      if (sameState(event, last) && (event.type === 'reset' || event.timestamp === last.timestamp)) return;
+      if (sameState(event.data, last.data) && (event.type === 'reset' || event.timestamp === last.timestamp)) return;
       if (event.type === 'job_progress' && last.type === 'job_progress' && Date.parse(event.timestamp) < Date.parse(last.timestamp)) return;
     }
     this.last = event;
