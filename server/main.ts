@@ -36,6 +36,7 @@ const base = address.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost'
 const { deckhand } = app;
 const lines = [
   `Deckhand listening on ${base}`,
+  ...(config.nodeEnv !== 'production' ? [`  demo           ${base}/  (open it in two windows with two names)`] : []),
   `  collaboration  ${base.replace(/^http/, 'ws')}/api/v1/collab`,
   `  API docs       ${base}/docs`,
   `  health         ${base}/health  ${base}/health/ready`,
