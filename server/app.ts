@@ -92,12 +92,12 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   const bus = createBus(config, app.log);
   const lockStore = redis ? new RedisLockStore(redis, config.redisPrefix) : new MemoryLockStore();
   const presenceStore = redis ? new RedisPresenceStore(redis, config.redisPrefix) : new MemoryPresenceStore();
-  const collab = createCollab({ config, db, verifier, presentations, logger: app.log, bus, lockStore, presenceStore });
+  const connections = createConnectionCounter({ maxPerUser: config.limits.maxConnectionsPerUser, redis, prefix: config.redisPrefix, logger: app.log });
+  const collab = createCollab({ config, db, verifier, presentations, logger: app.log, bus, lockStore, presenceStore, connections });
   const metrics = new Metrics({
     documents: () => collab.hocuspocus.getDocumentsCount(),
     connections: () => collab.hocuspocus.getConnectionsCount(),
   });
-  const connections = createConnectionCounter({ maxPerUser: config.limits.maxConnectionsPerUser, redis, prefix: config.redisPrefix, logger: app.log });
   const realtime = createRealtime({ config, db, verifier, bus, metrics, log: app.log, connections });
   const services: Services = { config, db, verifier, presentations, collab, bus, redis, metrics, realtime, connections, startedAt: Date.now() };
   app.decorate('deckhand', services);
@@ -111,6 +111,8 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     max: config.limits.httpRateMax,
     timeWindow: config.limits.httpRateWindowMs,
     ...(redis ? { redis, nameSpace: `${config.redisPrefix}:rl:` } : {}),
+    // Redis down must not take the whole HTTP API down with it (Postgres holds the state): count nothing meanwhile.
+    skipOnError: true,
     errorResponseBuilder: (_req, ctx) => ({
       statusCode: 429,
       type: 'error',

@@ -24,6 +24,7 @@ import { bearerToken } from '../auth/request-token.js';
 import { AuthError, hasScope, type Principal, type TokenVerifier } from '../auth/jwt.js';
 import type { PresentationStore, Role } from '../store/presentations.js';
 import { isCollabContext, type CollabContext } from './context.js';
+import type { SocketSlots } from './socket-slots.js';
 
 /**
  * Thrown from onAuthenticate: Hocuspocus sends `reason` to the provider (its authenticationFailed event).
@@ -56,6 +57,8 @@ export interface CollabAuthOptions {
   logger: FastifyBaseLogger;
   /** How long before `exp` the server asks for a fresh token. */
   refreshLeadMs?: number;
+  /** Per-user connection slots (WEBSOCKET_MAX_CONNECTIONS_PER_USER); none means no limit. */
+  slots?: SocketSlots;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -94,6 +97,10 @@ export class CollabAuth implements Extension {
     }
     const role = await this.resolveRole(presentationId, principal);
     if (!role) throw new Refusal('PERMISSION_DENIED', 'not a member of this presentation');
+    const socketKey = (data.context as { socketKey?: unknown } | undefined)?.socketKey;
+    if (this.options.slots && typeof socketKey === 'string' && !(await this.options.slots.admit(socketKey, principal.userId))) {
+      throw new Refusal('RATE_LIMIT_EXCEEDED', 'too many open collaboration connections for this user');
+    }
     if (isReadOnly(role)) data.connectionConfig.readOnly = true;
     return { principal, presentationId, role };
   }

@@ -25,6 +25,8 @@ import { LockExtension } from './locks/lock-extension.js';
 import { LockService } from './locks/lock-service.js';
 import type { LockStore } from './locks/lock-store.js';
 import { MembershipSync } from './membership-sync.js';
+import type { ConnectionCounter } from '../limits/index.js';
+import { SocketSlots } from './socket-slots.js';
 import type { PresenceStore } from './presence/presence-store.js';
 import { PresenceTracker } from './presence/presence-tracker.js';
 import { WriteGuard } from './write-guard.js';
@@ -42,6 +44,8 @@ export interface CollabDeps {
   bus: Bus;
   lockStore: LockStore;
   presenceStore: PresenceStore;
+  /** Per-user connection counter (shared with the realtime endpoints); none means no per-user limit. */
+  connections?: ConnectionCounter;
   /** Extensions added by later features (locks, presence): the seam for the write guard. */
   extensions?: Extension[];
 }
@@ -50,6 +54,8 @@ export interface CollabService {
   hocuspocus: Hocuspocus;
   persistence: PostgresPersistence;
   updateLog: UpdateLog;
+  /** Per-user socket slots; the route releases a socket's slots when it closes. */
+  slots: SocketSlots | undefined;
   /** Set when shutdown begins: new sockets are turned away with 1012. */
   closing: boolean;
   /** Open /collab sockets and their Hocuspocus connections, closed with "server shutting down" on shutdown. */
@@ -84,6 +90,7 @@ export function createCollab(deps: CollabDeps): CollabService {
     logger,
     compactAfterUpdates: config.compactAfterUpdates,
   });
+  const slots = deps.connections ? new SocketSlots(deps.connections) : undefined;
   let hocuspocusRef: Hocuspocus | undefined;
   const locks = new LockService({
     store: deps.lockStore,
@@ -98,6 +105,7 @@ export function createCollab(deps: CollabDeps): CollabService {
   const extensions: Extension[] = [
     persistence,
     new CollabAuth({
+      slots,
       verifier: deps.verifier,
       presentations: deps.presentations,
       autoCreatePresentations: config.autoCreatePresentations,
@@ -156,6 +164,7 @@ export function createCollab(deps: CollabDeps): CollabService {
   }
 
   return {
+    slots,
     closing: false,
     hocuspocus,
     persistence,

@@ -4,6 +4,7 @@
  * maxPayload, here past COLLAB_MAX_FRAME_BYTES), text frames are refused (1003), and a reader whose outbound buffer
  * passes the cap is disconnected.
  */
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { CLOSE_CODES } from '../../shared/errors.js';
@@ -62,10 +63,12 @@ export function registerCollabRoute(app: FastifyInstance, collab: CollabService,
         socket.close(CLOSE_CODES.ORIGIN_NOT_ALLOWED.code, CLOSE_CODES.ORIGIN_NOT_ALLOWED.reason);
         return;
       }
+      // A key of our own per socket: hooks see it in their context (per-user slots are per socket).
+      const socketKey = randomUUID();
       const client = collab.hocuspocus.handleConnection(
         guardedSocket(socket, outboundCap, () => stats.slowReaders++),
         toWebRequest(request),
-        {},
+        { socketKey },
       );
       collab.sockets.set(socket, client);
       socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
@@ -91,6 +94,7 @@ export function registerCollabRoute(app: FastifyInstance, collab: CollabService,
       });
       socket.on('close', (code: number, reason: Buffer) => {
         collab.sockets.delete(socket);
+        collab.slots?.release(socketKey);
         client.handleClose({ code, reason: reason.toString() });
       });
       socket.on('error', (err) => {

@@ -23,7 +23,14 @@ describe(`crash: kill -9 one of two instances mid-edit (seed ${SEED})`, () => {
     let state = SEED;
     const random = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
     const databaseUrl = await createTestDatabase('crash');
-    const env = { DATABASE_URL: databaseUrl, REDIS_URL: inject('redisUrl'), REDIS_PREFIX: `crash${SEED}${Date.now()}`, LOG_LEVEL: 'warn' };
+    const env = {
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: inject('redisUrl'),
+      REDIS_PREFIX: `crash${SEED}${Date.now()}`,
+      LOG_LEVEL: 'warn',
+      // 21 editor sockets of one user.
+      WEBSOCKET_MAX_CONNECTIONS_PER_USER: '50',
+    };
     const [a, b] = await Promise.all([startServerProcess(env), startServerProcess(env)]);
     processes.push(a!, b!);
     balancer = await startBalancer([Number(new URL(a!.url).port), Number(new URL(b!.url).port)]);
