@@ -4,7 +4,7 @@
  * the database hold the same document. `npm test` runs 3 seeds; `npm run test:soak` runs 200 (SOAK_SEEDS).
  * Replay one: SEEDS=1234 npx vitest run test/reliability/random-convergence.test.ts
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { inject } from 'vitest';
 import { createSlide, getSlides, insertSlide, slideText } from '../../shared/presentation.js';
 import { jsonOf, openClient, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
@@ -46,6 +46,8 @@ describe('randomized convergence over two instances', () => {
 
   it.each(seeds)('seed %i: all replicas and the database end equal', async (seed) => {
     const r = prng(seed);
+    let phase = 'setup';
+    onTestFailed(() => console.error(`seed ${seed} failed during: ${phase}`));
     const presentationId = `rand-${seed}`;
     const users = ['u0', 'u1', 'u2', 'u3'];
     const owner = mintToken('owner');
@@ -62,10 +64,12 @@ describe('randomized convergence over two instances', () => {
       openClient({ url: `ws://127.0.0.1:${ports[i % 2]}/api/v1/collab`, presentationId, token: () => mintToken(u) }),
     );
     try {
+      phase = 'initial sync';
       await Promise.all(clients.map((c) => waitSynced(c, 15_000)));
       insertSlide(clients[0]!.doc, { id: 'first', title: 'first' });
       let restarts = 0;
       for (let step = 0; step < 80; step++) {
+        phase = `step ${step}`;
         const c = r.pick(clients);
         const slides = getSlides(c.doc);
         const op = r.next();
@@ -97,7 +101,9 @@ describe('randomized convergence over two instances', () => {
         } else if (op < 0.44 && restarts < 2) {
           restarts++;
           const i = r.int(2);
+          phase = `step ${step}: closing instance ${i}`;
           await servers[i]?.close();
+          phase = `step ${step}: starting instance ${i}`;
           servers[i] = await startServer({ ...env, PORT: String(ports[i]) });
         } else if (slides.length > 0) {
           const slide = slides.get(r.int(slides.length));
@@ -108,8 +114,11 @@ describe('randomized convergence over two instances', () => {
         if (r.next() < 0.3) await new Promise((res) => setTimeout(res, r.int(30)));
       }
       // Every client reconnects and gets every ack; then all replicas converge.
+      phase = 'reconnecting clients';
       for (const c of clients) if (c.socket.status !== 'connected') await c.socket.connect();
+      phase = 'waiting for acks';
       await Promise.all(clients.map((c) => waitAcked(c, 30_000)));
+      phase = 'converging';
       await waitFor(() => new Set(clients.map((c) => jsonOf(c.doc))).size === 1, 20_000, `convergence (seed ${seed})`);
       const expected = jsonOf(clients[0]!.doc);
 
