@@ -2,6 +2,7 @@
  * JWT verification (design §3): algorithms pinned by key type, `exp` required, audience and issuer checked when
  * configured. Claims: `sub` (user id), `name`, optional space-separated `scope`.
  */
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Config } from '../config.js';
 
@@ -33,9 +34,27 @@ export interface TokenVerifier {
   sign(claims: { sub: string; name?: string; scope?: string }, expiresInSeconds?: number): string;
 }
 
+/**
+ * The key as jsonwebtoken would convert it, converted once: given a string, `jwt.verify` tries `createPublicKey`
+ * (which throws for a secret) and then `createSecretKey` on every call, ~60 µs per verify; with a KeyObject it
+ * skips both (~13 µs). Key material neither accepts stays a string, so jsonwebtoken reports it as before.
+ */
+function toKeyObject(key: string): KeyObject | string {
+  try {
+    return createPublicKey(key);
+  } catch {
+    try {
+      return createSecretKey(Buffer.from(key));
+    } catch {
+      return key;
+    }
+  }
+}
+
 export function createTokenVerifier(jwtConfig: Config['jwt']): TokenVerifier {
-  const key = jwtConfig.publicKey ?? jwtConfig.secret;
-  if (!key) throw new Error('JWT key not configured');
+  const rawKey = jwtConfig.publicKey ?? jwtConfig.secret;
+  if (!rawKey) throw new Error('JWT key not configured');
+  const key = toKeyObject(rawKey);
   const algorithms = jwtConfig.publicKey ? PUBLIC_KEY_ALGORITHMS : HMAC_ALGORITHMS;
   const options: jwt.VerifyOptions = { algorithms, complete: false };
   if (jwtConfig.audience) options.audience = jwtConfig.audience;
