@@ -29,7 +29,10 @@ const quick = args.includes('--quick');
 const onlyArg = args.find((a) => a.startsWith('--only'));
 const only = onlyArg ? (onlyArg.includes('=') ? onlyArg.split('=')[1] : args[args.indexOf(onlyArg) + 1])?.split(',') : undefined;
 const targetsArg = args.find((a) => a.startsWith('--targets='))?.split('=')[1]?.split(',');
-/** `--profile`: targets run with --cpu-prof, profiles in bench/results/profiles/. */
+/**
+ * `--profile`: a CPU profile of the server for every measurement window (from the generator's `…-start` mark to
+ * its `…-end` mark), in bench/results/profiles/<target>-<window>.cpuprofile (read with bench/tools/profile-summary.ts).
+ */
 const profile = args.includes('--profile');
 const verbose = args.includes('--verbose');
 
@@ -54,7 +57,7 @@ interface RunningTarget {
   port: number;
   dbUrl: string | undefined;
   output: () => string;
-  request(type: string): Promise<unknown>;
+  request(type: string, extra?: Record<string, unknown>): Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -63,8 +66,7 @@ async function startTarget(id: string, pg: BenchPostgres, redis: BenchRedis): Pr
   const startedAt = performance.now();
   const dbUrl = def.needsDb ? await createDatabase(pg.url, `bench_${id}`.replace(/[^a-z0-9_]/g, '_')) : undefined;
   const env = def.env({ dbUrl, redisUrl: redis.url });
-  const profileArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${join(BENCH, 'results', 'profiles')}`, `--cpu-prof-name=${id}-${Date.now()}.cpuprofile`] : [];
-  const proc = spawnPinned(SERVER_CPU, join(BENCH, 'targets', def.script), env, ['--expose-gc', ...profileArgs]);
+  const proc = spawnPinned(SERVER_CPU, join(BENCH, 'targets', def.script), env, ['--expose-gc']);
   let out = '';
   proc.stdout?.on('data', (d) => (out += d));
   proc.stderr?.on('data', (d) => (out += d));
@@ -93,11 +95,11 @@ async function startTarget(id: string, pg: BenchPostgres, redis: BenchRedis): Pr
     port,
     dbUrl,
     output: () => out,
-    request: (type) =>
+    request: (type, extra = {}) =>
       new Promise((resolve) => {
         const rid = ++nextId;
         waiting.set(rid, resolve);
-        proc.send({ type, id: rid });
+        proc.send({ type, id: rid, ...extra });
       }),
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
@@ -154,9 +156,20 @@ async function runScenario(
         if (first && verbose) log(`  ${targetId}: generator up in ${(performance.now() - spawnedAt).toFixed(0)} ms`);
         first = false;
         if (msg.type === 'mark') {
-          const snap = snapshot();
-          marks[msg.label] = snap;
-          gen.send({ type: 'reply', id: msg.id, value: snap });
+          const reply = () => {
+            const snap = snapshot();
+            marks[msg.label] = snap;
+            gen.send({ type: 'reply', id: msg.id, value: snap });
+          };
+          if (!profile) return reply();
+          if (msg.label.endsWith('-start')) {
+            void target.request('profile-start').then(reply);
+          } else if (msg.label.endsWith('-end')) {
+            reply();
+            mkdirSync(join(BENCH, 'results', 'profiles'), { recursive: true });
+            const file = join(BENCH, 'results', 'profiles', `${targetId}-${msg.label.replace(/-end$/, '').replace(/[^A-Za-z0-9_.-]/g, '_')}.cpuprofile`);
+            void target.request('profile-stop', { file });
+          } else reply();
         } else if (msg.type === 'target') {
           void target.request(msg.request).then((value) => gen.send({ type: 'reply', id: msg.id, value }));
         } else if (msg.type === 'log') {

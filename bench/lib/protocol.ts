@@ -1,7 +1,7 @@
 /** Types shared by the runner (bench/run.ts), the load generator (bench/gen.ts) and the scenarios. */
 import type { CpuSnapshot } from './proc.js';
 
-export type TargetKind = 'deckhand' | 'hocuspocus' | 'y-websocket' | 'socketio' | 'raw-ws' | 'raw-sse';
+export type TargetKind = 'deckhand' | 'hocuspocus' | 'y-websocket' | 'socketio' | 'raw-ws' | 'raw-sse' | 'yjs';
 
 export interface TargetInfo {
   /** Column id in the results, e.g. `deckhand`, `deckhand-sse`, `socketio-redis`. */

@@ -63,6 +63,13 @@ export const TARGETS: Record<string, TargetDef> = {
     needsDb: true,
     env: (infra) => ({ BENCH_DB_URL: infra.dbUrl! }),
   },
+  'yjs-parse': {
+    label: 'Yjs alone (applyUpdate)',
+    kind: 'yjs',
+    script: 'yjs-parse.ts',
+    needsDb: false,
+    env: () => ({}),
+  },
   'deckhand-ws': {
     label: 'Deckhand WS',
     kind: 'deckhand',

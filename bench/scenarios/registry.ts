@@ -56,11 +56,12 @@ export const SCENARIOS: ScenarioDef[] = [
     id: 'cold-load',
     title: '1d. Cold load of a 10 MB document from Postgres to the first client\'s sync',
     description:
-      'Deterministic 10 MB fixture (bench/.cache). Deckhand: snapshot row; Hocuspocus: extension-database `fetch`; y-websocket: y-leveldb-style update rows. fetch / apply / encode are timed inside each server; "rest" = connect, auth, transfer of the SyncStep2 (the client does not parse it). Median of the runs.',
-    targets: ['deckhand', 'hocuspocus-db', 'y-websocket-pg'],
+      'Deterministic 10 MB fixture (bench/.cache). Deckhand: snapshot row; Hocuspocus: extension-database `fetch`; y-websocket: y-leveldb-style update rows. fetch / apply / encode are timed inside each server; "rest" = connect, auth, the transfer of the SyncStep2 (the client does not parse it). "Yjs alone" is Y.applyUpdate (+ encodeStateAsUpdate) of the same bytes in a process on the same core, no server: the target compares Deckhand’s time-to-synced with its parse. Median of the runs.',
+    targets: ['deckhand', 'hocuspocus-db', 'y-websocket-pg', 'yjs-parse'],
     ratios: [
       ['deckhand', 'hocuspocus-db'],
       ['deckhand', 'y-websocket-pg'],
+      ['deckhand', 'yjs-parse'],
     ],
   },
   {

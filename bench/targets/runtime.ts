@@ -4,7 +4,11 @@
  *   {type:'mem'}     → process.memoryUsage() after two full GCs (launched with --expose-gc)
  *   {type:'phases'}  → the target's own phase timings (cold load), if it records any
  *   {type:'stop'}    → closes and exits
+ *   {type:'profile-start'} / {type:'profile-stop', file} → a CPU profile of one measurement window
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+
 export interface TargetHandle {
   port: number;
   close(): Promise<void>;
@@ -20,9 +24,25 @@ interface Request {
 
 export function serve(handle: TargetHandle): void {
   const send = (message: object) => process.send?.(message);
+  let session: Session | undefined;
   process.on('message', (raw: unknown) => {
-    const msg = raw as Request;
-    if (msg.type === 'mem') {
+    const msg = raw as Request & { file?: string };
+    if (msg.type === 'profile-start') {
+      // CPU profile of one measurement window (bench/run.ts --profile), via the inspector.
+      session ??= new Session();
+      session.connect();
+      session.post('Profiler.enable', () =>
+        session!.post('Profiler.setSamplingInterval', { interval: 200 }, () =>
+          session!.post('Profiler.start', () => send({ type: 'reply', id: msg.id, value: true })),
+        ),
+      );
+    } else if (msg.type === 'profile-stop') {
+      session?.post('Profiler.stop', (err, result) => {
+        if (!err && msg.file) writeFileSync(msg.file, JSON.stringify(result.profile));
+        session?.disconnect();
+        send({ type: 'reply', id: msg.id, value: !err });
+      });
+    } else if (msg.type === 'mem') {
       const gc = (globalThis as { gc?: () => void }).gc;
       gc?.();
       gc?.();

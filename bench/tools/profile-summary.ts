@@ -76,3 +76,23 @@ console.log('\n-- self time by function --');
 for (const [k, v] of [...fn].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(v)}  ${k}`);
 console.log('\n-- inclusive time of server/ and shared/ functions --');
 for (const [k, v] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(v)}  ${k}`);
+
+// `--callers <function name>`: the call paths (5 frames up) that lead to a function, by self time.
+const callersArg = process.argv.indexOf('--callers');
+if (callersArg > 0) {
+  const name = process.argv[callersArg + 1];
+  const paths = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    const n = byId.get(id)!;
+    if (n.callFrame.functionName !== name) continue;
+    const chain: string[] = [];
+    for (let cur = parent.get(id), depth = 0; cur !== undefined && depth < 12; cur = parent.get(cur), depth++) {
+      const p = byId.get(cur)!;
+      chain.push(`${p.callFrame.functionName || '(anon)'}@${area(p.callFrame.url)}:${p.callFrame.lineNumber + 1}`);
+    }
+    const key = chain.join(' < ');
+    paths.set(key, (paths.get(key) ?? 0) + us);
+  }
+  console.log(`\n-- callers of ${name} --`);
+  for (const [k, v] of [...paths].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`${pct(v)}  ${k}`);
+}

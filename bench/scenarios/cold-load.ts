@@ -1,0 +1,78 @@
+/**
+ * 1d. Cold load of a 10 MB document from Postgres to the first client's sync. The fixture (deterministic, cached in
+ * bench/.cache) is stored the way each server stores documents, the server starts with nothing in memory, and a
+ * lean client opens the document: time from `new WebSocket` to the SyncStep2 fully received. The servers report
+ * their own phase timings (fetch, apply, encode); "rest" is what remains (connect, auth, transfer). Repeated with
+ * the document unloaded in between; medians.
+ */
+import pg from 'pg';
+import { leanClient } from '../lib/doc-clients.js';
+import { cachedFixture } from '../lib/fixture.js';
+import { docEndpoint, metric } from '../lib/measure.js';
+import type { GenContext, Metric, ScenarioOutput } from '../lib/protocol.js';
+import { sleep } from '../lib/schedule.js';
+import { median } from '../lib/stats.js';
+import { mintToken } from '../lib/tokens.js';
+
+const DOC = 'cold';
+const OWNER = 'cold-owner';
+
+async function store(ctx: GenContext, fixture: Uint8Array): Promise<void> {
+  const client = new pg.Client({ connectionString: ctx.target.dbUrl });
+  await client.connect();
+  try {
+    const bytes = Buffer.from(fixture);
+    if (ctx.target.kind === 'deckhand') {
+      await client.query(`INSERT INTO presentations (id, title, created_by) VALUES ($1, 'cold', $2) ON CONFLICT DO NOTHING`, [DOC, OWNER]);
+      await client.query(`INSERT INTO presentation_members (presentation_id, user_id, role) VALUES ($1, $2, 'owner') ON CONFLICT DO NOTHING`, [DOC, OWNER]);
+      await client.query(`INSERT INTO documents (name, snapshot) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET snapshot = EXCLUDED.snapshot`, [`presentation:${DOC}`, bytes]);
+    } else if (ctx.target.kind === 'hocuspocus') {
+      await client.query(`INSERT INTO hp_documents (name, data) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET data = EXCLUDED.data`, [`presentation:${DOC}`, bytes]);
+    } else {
+      await client.query('DELETE FROM yws_updates WHERE name = $1', [`presentation-${DOC}`]);
+      await client.query('INSERT INTO yws_updates (name, data) VALUES ($1, $2)', [`presentation-${DOC}`, bytes]);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+export async function run(ctx: GenContext): Promise<ScenarioOutput> {
+  const reps = ctx.quick ? 1 : 3;
+  const fixture = cachedFixture(10 * 1024 * 1024, 1);
+  const runs: Record<string, number>[] = [];
+  if (ctx.target.kind === 'yjs') {
+    for (let i = 0; i < reps; i++) {
+      const p = (await ctx.phases()) as Record<string, number>;
+      runs.push({ total: p.apply!, fetch: 0, apply: p.apply!, encode: p.encode!, rest: 0 });
+      ctx.log(`parse ${p.apply!.toFixed(0)} ms, encode ${p.encode!.toFixed(0)} ms`);
+    }
+  } else {
+    await store(ctx, fixture);
+    const ep = docEndpoint(ctx);
+    for (let i = 0; i < reps; i++) {
+      await ctx.phases(); // clears anything recorded so far
+      const started = performance.now();
+      const client = leanClient({ protocol: ep.protocol, url: ep.url, docName: ep.docName(DOC), token: mintToken(OWNER, undefined, ctx.target.secret) });
+      await client.synced;
+      const total = performance.now() - started;
+      client.close();
+      const p = ((await ctx.phases()) ?? {}) as Record<string, number>;
+      const fetch = p.fetch ?? NaN;
+      const apply = p.apply ?? NaN;
+      const encode = p.encode ?? NaN;
+      runs.push({ total, fetch, apply, encode, rest: total - fetch - apply - encode });
+      ctx.log(`cold load ${total.toFixed(0)} ms: fetch ${fetch.toFixed(0)}, apply ${apply.toFixed(0)}, encode ${encode.toFixed(0)}`);
+      await sleep(1500); // the document unloads once its last client left
+    }
+  }
+  const m = (k: string) => Math.round(median(runs.map((r) => r[k]!)));
+  const metrics: Record<string, Metric> = {
+    [`time to synced (${(fixture.byteLength / 1024 / 1024).toFixed(1)} MiB)`]: metric(m('total'), 'ms', 'lower'),
+    'fetch (Postgres)': metric(m('fetch'), 'ms', 'lower'),
+    'apply (Yjs parse + integrate)': metric(m('apply'), 'ms', 'lower'),
+    'encode (SyncStep2) + hand to socket': metric(m('encode'), 'ms', 'lower'),
+    'rest (connect, auth, transfer)': metric(m('rest'), 'ms', 'lower'),
+  };
+  return { metrics, details: { runs, fixtureBytes: fixture.byteLength } };
+}
