@@ -111,8 +111,10 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     max: config.limits.httpRateMax,
     timeWindow: config.limits.httpRateWindowMs,
     ...(redis ? { redis, nameSpace: `${config.redisPrefix}:rl:` } : {}),
-    // Redis down must not take the whole HTTP API down with it (Postgres holds the state): count nothing meanwhile.
+    // Redis down must not take the whole HTTP API down with it (Postgres holds the state): while it is not connected
+    // nothing is counted, and requests do not wait for ioredis's reconnect attempts.
     skipOnError: true,
+    ...(redis ? { allowList: () => redis.status !== 'ready' } : {}),
     errorResponseBuilder: (_req, ctx) => ({
       statusCode: 429,
       type: 'error',

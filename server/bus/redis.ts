@@ -106,6 +106,7 @@ export class RedisBus implements Bus {
   private readonly onListenerError: (err: unknown, channel: string) => void;
   private readonly logger: RedisBusOptions['logger'];
   private everReady = false;
+  private pubEverReady = false;
   private refillRound = 0;
   private closed = false;
 
@@ -120,6 +121,7 @@ export class RedisBus implements Bus {
     pub.defineCommand('deckhandBusPublish', { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
     pub.defineCommand('deckhandBusHistory', { numberOfKeys: 2, lua: HISTORY_SCRIPT });
     this.pub = pub as Redis & BusCommands;
+    this.pub.once('ready', () => (this.pubEverReady = true));
     this.sub = createRedisClient(options.url, 'bus-sub');
     this.sub.on('message', (pubsubChannel: string, message: string) => this.onMessage(pubsubChannel, message));
     this.sub.on('ready', () => {
@@ -134,6 +136,9 @@ export class RedisBus implements Bus {
 
   async publish(channel: string, payload: string, options: PublishOptions = {}): Promise<BusEvent | null> {
     if (this.closed) throw new Error('bus closed');
+    // Lost the connection: fail now rather than after ioredis's reconnect attempts (seconds): publishers keep the
+    // state (Postgres) and publish again once Redis is back (jobs.ts, notifications.ts).
+    if (this.pubEverReady && this.pub.status !== 'ready') throw new Error(`bus unavailable: Redis ${this.pub.status}`);
     const seq = options.seq === undefined ? '' : String(options.seq);
     const id = await this.pub.deckhandBusPublish(
       this.streamKey(channel),

@@ -84,6 +84,7 @@ export class RedisConnectionCounter implements ConnectionCounter {
   private readonly local: MemoryConnectionCounter;
   private readonly timer: NodeJS.Timeout;
   private lastWarning = 0;
+  private everReady: boolean;
   private closed = false;
 
   constructor(options: RedisConnectionCounterOptions) {
@@ -100,6 +101,8 @@ export class RedisConnectionCounter implements ConnectionCounter {
       redis.defineCommand('deckhandConnCount', { numberOfKeys: 1, lua: COUNT_SCRIPT });
     }
     this.redis = redis;
+    this.everReady = redis.status === 'ready';
+    if (!this.everReady) redis.once('ready', () => (this.everReady = true));
     this.timer = setInterval(() => void this.refresh(), Math.max(50, Math.floor(this.ttlMs / 3)));
     this.timer.unref();
   }
@@ -114,6 +117,8 @@ export class RedisConnectionCounter implements ConnectionCounter {
     const member = `${this.instanceId}:${(this.next++).toString(36)}`;
     let releaseLocal: (() => void) | null;
     try {
+      // Connected once and lost it: do not wait for ioredis's reconnect attempts.
+      if (this.everReady && this.redis.status !== 'ready') throw new Error(`redis ${this.redis.status}`);
       const admitted = await withTimeout(this.redis.deckhandConnAcquire(key, member, max, this.ttlMs), this.timeoutMs);
       if (admitted !== 1) return null;
       releaseLocal = this.local.tryAcquire(kind, userId, Number.MAX_SAFE_INTEGER);

@@ -2,7 +2,8 @@
  * Following one bus channel for one connection without gaps or repeats around a snapshot:
  * `start()` subscribes and holds live events back; the caller sends its snapshot (current state from Postgres, or
  * replayed history) and then calls `release()`, which forwards the held events that come after the snapshot and
- * every later event, each at most once and in order.
+ * every later event, each at most once and in order. When the bus reports a gap, live events are held again while the
+ * caller's resync sends the current state (a reset), then released after it: a resync is never overtaken.
  */
 import { isAfterParsed, parseEventId, type ParsedEventId } from '../bus/event-id.js';
 import type { Bus, BusEvent, Unsubscribe } from '../bus/types.js';
@@ -33,8 +34,11 @@ export class ChannelFollower {
     private readonly bus: Bus,
     readonly channel: string,
     private readonly deliver: (event: BusEvent) => void,
-    /** The bus may have missed events: resend the current state. */
-    private readonly resync: () => void,
+    /**
+     * The bus may have missed events: send the current state (marked as a reset) and resolve with where the held
+     * live events resume, as for `release`. Live events are held meanwhile, so none overtakes the resync.
+     */
+    private readonly resync: () => Promise<ReleaseOptions | void> | ReleaseOptions | void,
   ) {}
 
   async start(): Promise<void> {
@@ -42,7 +46,7 @@ export class ChannelFollower {
       event: (event) => this.receive(event),
       gap: () => {
         if (this.held) this.gapWhileHeld = true;
-        else this.resync();
+        else void this.runResync();
       },
     });
     if (this.stopped) unsubscribe();
@@ -50,15 +54,18 @@ export class ChannelFollower {
   }
 
   release(options: ReleaseOptions = {}): void {
+    if (this.stopped) return;
     if (options.afterId !== undefined) this.last = parseEventId(options.afterId);
     if (options.afterSeq !== undefined) this.afterSeq = options.afterSeq;
-    const held = this.held ?? [];
-    this.held = null;
     if (this.overflowed || this.gapWhileHeld) {
+      // The snapshot may predate what the bus missed: take another (the held events wait for it, unless too many).
+      if (this.overflowed) this.held = [];
       this.overflowed = this.gapWhileHeld = false;
-      this.resync();
+      void this.runResync();
       return;
     }
+    const held = this.held ?? [];
+    this.held = null;
     for (const event of held) {
       if (options.skipHeld?.(event)) {
         if (isAfterParsed(event.parsedId, this.last)) this.last = event.parsedId;
@@ -68,7 +75,7 @@ export class ChannelFollower {
     }
   }
 
-  /** Moves the resume point forward (after a resync sent a fresh snapshot). */
+  /** Moves the resume point forward (after a fresh snapshot was sent). */
   advance(afterId: string | undefined, afterSeq: number | undefined): void {
     const parsed = afterId === undefined ? undefined : parseEventId(afterId);
     if (parsed && isAfterParsed(parsed, this.last)) this.last = parsed;
@@ -80,6 +87,19 @@ export class ChannelFollower {
     this.held = null;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+  }
+
+  /** Holds live events, runs the resync, then releases them after its snapshot. */
+  private async runResync(): Promise<void> {
+    if (this.stopped) return;
+    this.held ??= [];
+    let options: ReleaseOptions = {};
+    try {
+      options = (await this.resync()) ?? {};
+    } catch {
+      // The resync reports its own failures; the held events go on regardless.
+    }
+    this.release(options);
   }
 
   private receive(event: BusEvent): void {

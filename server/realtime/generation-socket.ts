@@ -1,7 +1,8 @@
 /**
  * `WS /api/v1/realtime/generation/{job_id}`: follows the job in the URL, and more with `subscribe_job`.
  * server → client: `connected`, then for every subscribed job its current state (`job_progress`) followed by every
- * later state in order; `unsubscribed`, `pong`, `authenticated`, `error`.
+ * later state in order; `reset` (the current state, when the bus lost events: states may have been skipped);
+ * `unsubscribed`, `pong`, `authenticated`, `error`.
  * A job that does not exist or that the user may not read: for the URL's job, an error then close 4404 / 4403;
  * for `subscribe_job`, an error and the socket lives on.
  */
@@ -20,8 +21,8 @@ import {
 import { AppError } from '../http/errors.js';
 import { admitSocket } from './admission.js';
 import type { RealtimeContext } from './context.js';
-import { ChannelFollower } from './follower.js';
-import { progressMessage } from './jobs.js';
+import { ChannelFollower, type ReleaseOptions } from './follower.js';
+import { progressMessage, resetMessage } from './jobs.js';
 import { JsonSocket } from './json-socket.js';
 import { createMessageParser } from './message-parser.js';
 import { SocketSession } from './socket-session.js';
@@ -112,7 +113,7 @@ class GenerationSession extends SocketSession<GenerationClientMessage> {
       this.ctx.bus,
       jobChannel(jobId),
       (event) => this.deliver(event),
-      () => void this.resync(jobId),
+      () => this.resync(jobId),
     );
     this.follows.set(jobId, follower);
     try {
@@ -135,16 +136,19 @@ class GenerationSession extends SocketSession<GenerationClientMessage> {
     this.conn.send({ type: 'unsubscribed', job_id: jobId, timestamp: new Date().toISOString() });
   }
 
-  /** The bus lost events (Redis restart): send the current state from Postgres. */
-  private async resync(jobId: string): Promise<void> {
+  /**
+   * The bus lost events (Redis restart): the current state from Postgres, as a `reset` (states may have been skipped),
+   * before any live event that arrived meanwhile.
+   */
+  private async resync(jobId: string): Promise<ReleaseOptions> {
     try {
       const job = await this.ctx.jobs.current(jobId);
-      const follower = this.follows.get(jobId);
-      if (!job || !follower || this.disposed) return;
-      this.conn.send(progressMessage(job));
-      follower.advance(undefined, job.version);
+      if (!job || this.disposed || !this.follows.has(jobId)) return {};
+      this.conn.send(resetMessage(job));
+      return { afterSeq: job.version };
     } catch (err) {
       this.log.warn({ err, jobId }, 'job resync failed');
+      return {};
     }
   }
 }

@@ -12,7 +12,7 @@ import { errorMessage } from '../../shared/errors.js';
 import { principalOf } from '../http/auth.js';
 import { acquireSseSlot } from './admission.js';
 import type { RealtimeContext } from './context.js';
-import { ChannelFollower } from './follower.js';
+import { ChannelFollower, type ReleaseOptions } from './follower.js';
 import { sseFrame, sseFrameWithId } from './frames.js';
 import { progressMessage, resetMessage } from './jobs.js';
 import { observeDelivery } from './socket-session.js';
@@ -37,7 +37,11 @@ export async function streamGeneration(request: FastifyRequest, reply: FastifyRe
       observeDelivery(ctx.metrics, event);
       stream.write(sseFrameWithId(event));
     },
-    () => void snapshot('reset', undefined, false).catch((err: unknown) => request.log.warn({ err, jobId }, 'job stream resync failed')),
+    () =>
+      snapshot('reset').catch((err: unknown) => {
+        request.log.warn({ err, jobId }, 'job stream resync failed');
+        return {};
+      }),
   );
   const lease = new TokenLease(principal, () => {
     meter.disconnected('token_expired');
@@ -51,20 +55,19 @@ export async function streamGeneration(request: FastifyRequest, reply: FastifyRe
     release();
   });
 
-  /** The current state with the channel's head as its id; the follower forwards what comes after. */
-  async function snapshot(kind: 'job_progress' | 'reset', knownHead?: string, first = true): Promise<void> {
+  /** Writes the current state with the channel's head as its id; resolves with where the follower resumes. */
+  async function snapshot(kind: 'job_progress' | 'reset', knownHead?: string): Promise<ReleaseOptions> {
     const head = knownHead ?? (await ctx.bus.head(channel));
     const current = (await ctx.jobs.current(jobId)) ?? job;
     stream.write(sseFrame(head, kind === 'reset' ? resetMessage(current) : progressMessage(current)));
-    if (first) follower.release({ afterId: head, afterSeq: current.version });
-    else follower.advance(head, current.version);
+    return { afterId: head, afterSeq: current.version };
   }
 
   try {
     await follower.start();
-    if (lastEventId === undefined) return await snapshot('job_progress');
+    if (lastEventId === undefined) return follower.release(await snapshot('job_progress'));
     const history = await ctx.bus.history(channel, lastEventId);
-    if (!history.complete) return await snapshot('reset', history.head);
+    if (!history.complete) return follower.release(await snapshot('reset', history.head));
     let last = lastEventId;
     for (const event of history.events) {
       stream.write(sseFrameWithId(event));

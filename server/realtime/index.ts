@@ -86,6 +86,7 @@ export function registerRealtimeRoutes(app: FastifyInstance, realtime: RealtimeS
   realtime.notifications.startRetention();
   app.addHook('preClose', async () => {
     realtime.notifications.stopRetention();
+    realtime.jobs.stop();
     ctx.sse.closeAll();
   });
 }

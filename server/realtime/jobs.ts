@@ -1,6 +1,7 @@
 /**
  * Job progress: the state lives in Postgres (JobStore); every accepted update is then published on `jobs.{id}` with
- * the job's version as the bus `seq`, so subscribers on every instance see the job's states in version order.
+ * the job's version as the bus `seq`, so subscribers on every instance see the job's states in version order. When the
+ * bus is down the update still succeeds; the job's current state is published as a `reset` once the bus is back.
  * Who may read and follow a job: its owner (user_id) and service tokens (`jobs:write` or `admin`).
  */
 import { randomUUID } from 'node:crypto';
@@ -12,6 +13,7 @@ import type { Bus } from '../bus/types.js';
 import { AppError } from '../http/errors.js';
 import type { Metrics } from '../metrics.js';
 import type { Job, JobStore } from '../store/jobs.js';
+import { RETRY_MS } from './publish-retry.js';
 
 export function progressData(job: Job): JobProgressData {
   return {
@@ -54,7 +56,16 @@ export function isJobService(principal: Principal): boolean {
   return hasScope(principal, 'jobs:write');
 }
 
+/** Jobs whose latest state could not be published, kept for a retry at most. */
+const MAX_UNPUBLISHED = 10_000;
+
 export class JobsService {
+  /** Jobs with a state Postgres holds but the bus never carried (Redis was down): published again as a `reset`. */
+  private readonly unpublished = new Set<string>();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retrying = false;
+  private stopped = false;
+
   constructor(
     private readonly store: JobStore,
     private readonly bus: Bus,
@@ -107,14 +118,72 @@ export class JobsService {
     return this.store.countActive();
   }
 
-  /** Postgres holds the state already: a failed publish is logged, and followers catch up on their next resync. */
+  /** Stops the retries of unpublished states (shutdown). */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  /**
+   * Publishes the stored state. Postgres holds it already: when the bus is down the job is remembered, and its current
+   * state is published as a `reset` once the bus is back (also when the next update comes first), so followers learn
+   * that states were skipped instead of silently missing them.
+   */
   private async publish(job: Job): Promise<void> {
+    const message = this.unpublished.has(job.id) ? resetMessage(job) : progressMessage(job);
     try {
-      const event = await this.bus.publish(jobChannel(job.id), JSON.stringify(progressMessage(job)), { seq: job.version });
+      const event = await this.bus.publish(jobChannel(job.id), JSON.stringify(message), { seq: job.version });
+      this.unpublished.delete(job.id);
       this.metrics.busPublish(event ? 'ok' : 'stale');
     } catch (err) {
       this.metrics.busPublish('failed');
-      this.log.warn({ err, jobId: job.id }, 'job progress stored but not published');
+      this.log.warn({ err, jobId: job.id }, 'job progress stored but not published yet: retrying while the bus is down');
+      this.remember(job.id);
+    }
+  }
+
+  private remember(id: string): void {
+    this.unpublished.delete(id);
+    this.unpublished.add(id);
+    if (this.unpublished.size > MAX_UNPUBLISHED) {
+      const oldest = this.unpublished.values().next().value!;
+      this.unpublished.delete(oldest);
+      this.log.error({ jobId: oldest }, 'too many unpublished jobs: followers of this one catch up on their next connection');
+    }
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.stopped) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.retry();
+    }, RETRY_MS);
+    this.retryTimer.unref();
+  }
+
+  private async retry(): Promise<void> {
+    if (this.retrying) return;
+    this.retrying = true;
+    try {
+      for (const id of [...this.unpublished]) {
+        if (this.stopped) return;
+        const job = await this.store.get(id);
+        if (!job) {
+          this.unpublished.delete(id);
+          continue;
+        }
+        // seq: a newer state published meanwhile (by this instance or another) makes this one stale: nothing to do.
+        const event = await this.bus.publish(jobChannel(id), JSON.stringify(resetMessage(job)), { seq: job.version });
+        this.unpublished.delete(id);
+        this.metrics.busPublish(event ? 'ok' : 'stale');
+      }
+    } catch {
+      // The bus (or Postgres) is still down: the next round retries.
+    } finally {
+      this.retrying = false;
+      if (this.unpublished.size > 0) this.scheduleRetry();
     }
   }
 }

@@ -3,6 +3,7 @@
  * notifications (the most recent UNREAD_ON_CONNECT, oldest first) are delivered right after `connected`, and none of
  * them twice. client → server: `subscribe_channel`, `unsubscribe_channel` (channel-policy.ts decides), `mark_read`,
  * `ping`, `auth`. server → client: `connected`, `notification`, `notification_read`, `subscribed`, `unsubscribed`,
+ * `reset` (`{channels, unread_count}`: the bus lost events of those channels; the unread notifications follow),
  * `pong`, `authenticated`, `error`.
  */
 import type { FastifyRequest } from 'fastify';
@@ -13,6 +14,7 @@ import {
   AuthMessage,
   MarkReadMessage,
   PingMessage,
+  type NotificationResetMessage,
   SubscribeChannelMessage,
   UnsubscribeChannelMessage,
   type NotificationsClientMessage,
@@ -21,10 +23,11 @@ import type { BusEvent } from '../bus/types.js';
 import { AppError } from '../http/errors.js';
 import { admitSocket } from './admission.js';
 import type { RealtimeContext } from './context.js';
-import { ChannelFollower } from './follower.js';
+import { ChannelFollower, type ReleaseOptions } from './follower.js';
 import { JsonSocket } from './json-socket.js';
 import { createMessageParser } from './message-parser.js';
 import { notificationIdOf, notificationMessage } from './notifications.js';
+import { RecentIds } from './recent-ids.js';
 import { SocketSession } from './socket-session.js';
 
 /** Channels one socket may follow at once (the two automatic ones included). */
@@ -60,7 +63,7 @@ export function openNotificationsSocket(socket: WebSocket, request: FastifyReque
 class NotificationsSession extends SocketSession<NotificationsClientMessage> {
   /** Followed channels by client name. */
   private readonly follows = new Map<string, ChannelFollower>();
-  private readonly delivered = new Set<string>();
+  private readonly delivered = new RecentIds(DELIVERED_MEMORY);
 
   async start(): Promise<void> {
     const automatic: ChannelRef[] = [{ kind: 'general' }, { kind: 'user', userId: this.principal.userId }];
@@ -147,12 +150,37 @@ class NotificationsSession extends SocketSession<NotificationsClientMessage> {
     const follower = new ChannelFollower(
       this.ctx.bus,
       busChannel(ref),
-      (event) => this.deliver(event),
-      // Only the user's own channel has state to resync (unread notifications); broadcasts are live only.
-      () => (ref.kind === 'user' ? void this.sendUnread().catch((err: unknown) => this.log.warn({ err }, 'unread resync failed')) : undefined),
+      (event) => {
+        // A notification may come twice (sent as unread, then published late): deliver it once.
+        const id = notificationIdOf(event.json());
+        if (id !== undefined) {
+          if (this.delivered.has(id)) return;
+          this.delivered.add(id);
+        }
+        this.deliver(event);
+      },
+      () => this.resync(ref),
     );
     this.follows.set(channelName(ref), follower);
     return follower;
+  }
+
+  /**
+   * The bus lost events of a channel (Redis restart): a `reset` for it (what was missed is not replayed), then, for
+   * the user's own channel, the unread notifications not delivered yet, before the live events that arrived meanwhile.
+   */
+  private async resync(ref: ChannelRef): Promise<ReleaseOptions> {
+    const skipHeld = (event: BusEvent) => this.wasDelivered(event);
+    try {
+      const unreadCount = await this.ctx.notifications.unreadCount(this.principal.userId);
+      if (this.disposed) return {};
+      const reset: NotificationResetMessage = { type: 'reset', channels: [channelName(ref)], unread_count: unreadCount, timestamp: new Date().toISOString() };
+      this.conn.send(reset);
+      if (ref.kind === 'user') await this.sendUnread();
+    } catch (err) {
+      this.log.warn({ err, channel: channelName(ref) }, 'notification resync failed');
+    }
+    return { skipHeld };
   }
 
   /** Sends the unread notifications not delivered on this connection yet. */
@@ -161,7 +189,7 @@ class NotificationsSession extends SocketSession<NotificationsClientMessage> {
     if (this.disposed) return;
     for (const n of unread) {
       if (this.delivered.has(n.id)) continue;
-      this.remember(n.id);
+      this.delivered.add(n.id);
       await this.conn.sendPaced(notificationMessage(n));
     }
   }
@@ -169,10 +197,5 @@ class NotificationsSession extends SocketSession<NotificationsClientMessage> {
   private wasDelivered(event: BusEvent): boolean {
     const id = notificationIdOf(event.json());
     return id !== undefined && this.delivered.has(id);
-  }
-
-  private remember(id: string): void {
-    if (this.delivered.size >= DELIVERED_MEMORY) this.delivered.delete(this.delivered.values().next().value!);
-    this.delivered.add(id);
   }
 }

@@ -5,6 +5,8 @@
  * - no Last-Event-ID: the unread notifications first (as on the socket), then live;
  * - a Last-Event-ID whose every channel is still covered by history: exactly what was missed on each, then live;
  * - otherwise: a `reset` event (`unread_count`), the unread notifications, then live.
+ * While streaming, a channel whose events the bus lost (Redis restart) gets a `reset` event for that channel (then the
+ * unread notifications, for the user's channel): never a silent gap. No notification is delivered twice.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { busChannel, channelName, parseChannelName, type ChannelRef } from '../../shared/channels.js';
@@ -16,15 +18,19 @@ import { principalOf } from '../http/auth.js';
 import { AppError } from '../http/errors.js';
 import { acquireSseSlot } from './admission.js';
 import type { RealtimeContext } from './context.js';
-import { ChannelFollower } from './follower.js';
+import { ChannelFollower, type ReleaseOptions } from './follower.js';
 import { sseFrame, sseFrameBody, sseIdLine } from './frames.js';
 import { notificationIdOf, notificationMessage } from './notifications.js';
 import { MAX_CHANNELS_PER_SOCKET } from './notifications-socket.js';
+import { RecentIds } from './recent-ids.js';
 import { observeDelivery } from './socket-session.js';
 import { SseStream } from './sse.js';
 import { decodeCursor, encodeCursor } from './sse-cursor.js';
 import { lastEventIdOf } from './sse-request.js';
 import { TokenLease } from './token-lease.js';
+
+/** Notification ids remembered per stream to never deliver one twice. */
+const DELIVERED_MEMORY = 1000;
 
 /** `general`, the user's channel, and the authorized custom channels of `?channels=`. */
 async function channelsFor(ctx: RealtimeContext, principal: Principal, requested: string | undefined): Promise<ChannelRef[]> {
@@ -56,10 +62,20 @@ export async function streamNotifications(
   const stream = new SseStream(reply, ctx.config.limits.outboundBufferBytes, meter, request.log);
   ctx.sse.add(stream);
   const positions = new Map<string, string>();
-  const delivered = new Set<string>();
+  const delivered = new RecentIds(DELIVERED_MEMORY);
+  const wasDelivered = (event: BusEvent) => {
+    const id = notificationIdOf(event.json());
+    return id !== undefined && delivered.has(id);
+  };
 
   const write = (event: BusEvent) => {
     positions.set(event.channel, event.id);
+    // A notification may come twice (sent as unread, then published late): deliver it once, keep the position.
+    const id = notificationIdOf(event.json());
+    if (id !== undefined) {
+      if (delivered.has(id)) return;
+      delivered.add(id);
+    }
     stream.write(sseFrameBody(event), sseIdLine(encodeCursor(positions)));
   };
   const followers = refs.map(
@@ -71,7 +87,7 @@ export async function streamNotifications(
           observeDelivery(ctx.metrics, event);
           write(event);
         },
-        () => (ref.kind === 'user' ? void sendUnread().catch((err: unknown) => request.log.warn({ err }, 'unread resync failed')) : undefined),
+        () => resync(ref),
       ),
   );
   const lease = new TokenLease(principal, () => {
@@ -85,6 +101,30 @@ export async function streamNotifications(
     lease.dispose();
     release();
   });
+
+  /**
+   * The bus lost events of a channel (Redis restart): a `reset` for it with the channel's new position in the cursor,
+   * then, for the user's channel, the unread notifications not delivered yet; live events wait for both.
+   */
+  async function resync(ref: ChannelRef): Promise<ReleaseOptions> {
+    try {
+      const channel = busChannel(ref);
+      const head = await ctx.bus.head(channel);
+      positions.set(channel, head);
+      const message: NotificationResetMessage = {
+        type: 'reset',
+        channels: [channelName(ref)],
+        unread_count: await ctx.notifications.unreadCount(principal.userId),
+        timestamp: new Date().toISOString(),
+      };
+      stream.write(sseFrame(encodeCursor(positions), message));
+      if (ref.kind === 'user') await sendUnread();
+      return { afterId: head, skipHeld: wasDelivered };
+    } catch (err) {
+      request.log.warn({ err, channel: channelName(ref) }, 'notification stream resync failed');
+      return { skipHeld: wasDelivered };
+    }
+  }
 
   async function sendUnread(): Promise<void> {
     for (const n of await ctx.notifications.unreadForDelivery(principal.userId)) {
@@ -108,15 +148,7 @@ export async function streamNotifications(
       stream.write(sseFrame(encodeCursor(positions), message));
     }
     await sendUnread();
-    followers.forEach((follower, i) =>
-      follower.release({
-        afterId: heads[i],
-        skipHeld: (event) => {
-          const id = notificationIdOf(event.json());
-          return id !== undefined && delivered.has(id);
-        },
-      }),
-    );
+    followers.forEach((follower, i) => follower.release({ afterId: heads[i], skipHeld: wasDelivered }));
   }
 
   try {

@@ -12,6 +12,7 @@ import type { Bus } from '../bus/types.js';
 import { AppError } from '../http/errors.js';
 import type { Metrics } from '../metrics.js';
 import type { NotificationContent, NotificationStore, StoredNotification } from '../store/notifications.js';
+import { MessageRetry } from './publish-retry.js';
 
 /** Unread notifications sent on connect (the most recent ones; the rest stay listed by GET /notifications). */
 export const UNREAD_ON_CONNECT = 100;
@@ -56,13 +57,18 @@ export class NotificationsService {
   private purgeTimer: NodeJS.Timeout | undefined;
   private firstPurge: NodeJS.Timeout | undefined;
 
+  /** Messages the bus could not take (Redis down), published in order once it is back. */
+  private readonly retry: MessageRetry;
+
   constructor(
     private readonly store: NotificationStore,
-    private readonly bus: Bus,
-    private readonly metrics: Metrics,
+    bus: Bus,
+    metrics: Metrics,
     private readonly log: FastifyBaseLogger,
     private readonly retentionHours: number,
-  ) {}
+  ) {
+    this.retry = new MessageRetry(bus, metrics, log);
+  }
 
   /** Stores and publishes a notification for exactly one of: user_id, user_ids, channel. */
   async send(body: CreateNotificationBody): Promise<StoredNotification[]> {
@@ -135,15 +141,11 @@ export class NotificationsService {
     clearInterval(this.purgeTimer);
     clearTimeout(this.firstPurge);
     this.purgeTimer = this.firstPurge = undefined;
+    this.retry.stop();
   }
 
+  /** Postgres holds the notification already: when the bus is down it is published once the bus is back. */
   private async publish(channel: string, message: object): Promise<void> {
-    try {
-      await this.bus.publish(channel, JSON.stringify(message));
-      this.metrics.busPublish('ok');
-    } catch (err) {
-      this.metrics.busPublish('failed');
-      this.log.warn({ err, channel }, 'notification stored but not published');
-    }
+    await this.retry.publish(channel, JSON.stringify(message));
   }
 }

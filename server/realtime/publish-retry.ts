@@ -1,0 +1,98 @@
+/**
+ * Publishes that failed because the bus (Redis) was unreachable are not dropped: Postgres already holds the state, and
+ * the publisher publishes again once Redis is back, so a subscriber never stays silently behind (README "The bus and
+ * its guarantees").
+ *
+ * - `MessageRetry` (notifications): the failed messages themselves, retried in order; while some wait, later
+ *   messages queue behind them (the channel order is kept). Subscribers deliver each notification once (by id).
+ * - Jobs keep no queue: JobsService remembers which jobs have an unpublished state and publishes their *current*
+ *   state as a `reset` (see jobs.ts), since intermediate states cannot be replayed in order any more.
+ *
+ * A retry runs every RETRY_MS while something waits. Both are per instance: if the instance dies first, subscribers
+ * catch up on their next (re)connection or resync.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { Bus } from '../bus/types.js';
+import type { Metrics } from '../metrics.js';
+
+export const RETRY_MS = 500;
+/** Messages kept for a retry at most; past that the oldest are dropped (and logged). */
+const MAX_QUEUED = 10_000;
+
+export class MessageRetry {
+  private readonly queue: { channel: string; payload: string }[] = [];
+  private flushing = false;
+  private timer: NodeJS.Timeout | undefined;
+  private dropped = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly metrics: Metrics,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  get size(): number {
+    return this.queue.length;
+  }
+
+  /** Publishes `payload` now, or after the messages already waiting; a failure queues it for a retry. */
+  async publish(channel: string, payload: string): Promise<void> {
+    if (this.queue.length === 0 && !this.flushing) {
+      try {
+        await this.bus.publish(channel, payload);
+        this.metrics.busPublish('ok');
+        return;
+      } catch (err) {
+        this.metrics.busPublish('failed');
+        this.log.warn({ err, channel }, 'notification stored but not published yet: retrying while the bus is down');
+      }
+    }
+    this.enqueue(channel, payload);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private enqueue(channel: string, payload: string): void {
+    this.queue.push({ channel, payload });
+    if (this.queue.length > MAX_QUEUED) {
+      this.queue.shift();
+      if (this.dropped++ % 1000 === 0) this.log.error({ dropped: this.dropped }, 'too many unpublished notifications: the oldest are dropped (they stay in Postgres)');
+    }
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, RETRY_MS);
+    this.timer.unref();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0 && !this.stopped) {
+        const next = this.queue[0]!;
+        try {
+          await this.bus.publish(next.channel, next.payload);
+        } catch {
+          break; // still down: the next round retries
+        }
+        this.queue.shift();
+        this.metrics.busPublish('ok');
+      }
+    } finally {
+      this.flushing = false;
+      if (this.queue.length > 0) this.schedule();
+      else this.log.info('every notification stored while the bus was down is published');
+    }
+  }
+}
