@@ -52,6 +52,8 @@ describe('slide locks and the write guard', () => {
       REDIS_URL: inject('redisUrl'),
       REDIS_PREFIX: `locks${Date.now()}`,
       LOCK_TTL_MS: '1500',
+      // The owner keeps one editor socket open per deck this file creates.
+      WEBSOCKET_MAX_CONNECTIONS_PER_USER: '20',
     };
     a = await startServer(env);
     b = await startServer(env);

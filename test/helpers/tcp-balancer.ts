@@ -21,22 +21,21 @@ export async function startBalancer(backendPorts: number[]): Promise<Balancer> {
     const port = backendPorts[next++ % backendPorts.length] as number;
     const upstream = createConnection({ port, host: '127.0.0.1' });
     sockets.add(upstream);
+    let piped = false;
     upstream.once('connect', () => {
+      piped = true;
       client.pipe(upstream);
       upstream.pipe(client);
       client.resume();
     });
-    upstream.once('error', () => {
-      if (!upstream.readyState.startsWith('open') && client.readable && !client.destroyed && upstream.bytesRead === 0 && upstream.bytesWritten === 0) {
-        sockets.delete(upstream);
-        connect(client, attempt + 1);
-      } else client.destroy();
-    });
-    upstream.on('close', () => {
+    upstream.on('error', () => {});
+    upstream.once('close', () => {
       sockets.delete(upstream);
-      client.destroy();
+      // A backend that refused the connection: try the next one; one that dropped it: drop the client.
+      if (piped) client.destroy();
+      else if (!client.destroyed) connect(client, attempt + 1);
     });
-    client.on('close', () => upstream.destroy());
+    client.once('close', () => upstream.destroy());
   };
   const server: Server = createServer({ pauseOnConnect: true }, (client) => {
     sockets.add(client);

@@ -70,7 +70,12 @@ describe(`crash: kill -9 one of two instances mid-edit (seed ${SEED})`, () => {
     const ackedBeforeKill = acked.reduce((n, s) => n + s.size, 0);
     await a!.kill9();
     await Promise.all(editing);
-    await Promise.all(writers.map((w) => waitAcked(w, 30_000)));
+    try {
+      await Promise.all(writers.map((w) => waitAcked(w, 30_000)));
+    } catch (err) {
+      const state = writers.map((w, i) => `${i}:${w.socket.status}/${w.provider.isSynced ? 'synced' : 'unsynced'}/${w.provider.unsyncedChanges}/${w.authFailures.join('|')}`);
+      throw new Error(`${(err as Error).message}; clients ${state.join(' ')}; server B: ${b!.output().slice(-3000)}`);
+    }
     const everyone = [seedClient, ...writers];
     await waitFor(() => new Set(everyone.map((c) => jsonOf(c.doc))).size === 1, 15_000, 'replicas converge');
     expect(ackedBeforeKill).toBeGreaterThan(0);
