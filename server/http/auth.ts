@@ -1,4 +1,4 @@
-/** HTTP authentication: preHandlers that verify the caller's JWT and put its principal on the request. */
+/** HTTP authentication: hooks (onRequest, so before the body is read) that verify the JWT and set the principal. */
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { AuthError, hasScope, type Principal, type Scope, type TokenVerifier } from '../auth/jwt.js';
 import { tokenFromRequest } from '../auth/request-token.js';

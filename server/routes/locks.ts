@@ -69,7 +69,7 @@ export function registerLockRoutes(app: FastifyInstance, deps: LockRoutesDeps): 
   app.get<{ Params: Static<typeof IdParams> }>(
     '/api/v1/presentations/:id/locks',
     {
-      preHandler: auth,
+      onRequest: auth,
       schema: { tags: ['locks'], summary: 'Current slide locks', params: IdParams, response: { 200: Type.Object({ locks: Type.Array(LockSchema) }), ...errors } },
     },
     async (request) => {
@@ -81,7 +81,7 @@ export function registerLockRoutes(app: FastifyInstance, deps: LockRoutesDeps): 
   app.get<{ Params: Static<typeof SlideParams> }>(
     '/api/v1/presentations/:id/locks/:slide_id',
     {
-      preHandler: auth,
+      onRequest: auth,
       schema: { tags: ['locks'], summary: 'One slide’s lock', params: SlideParams, response: { 200: LockSchema, ...errors } },
     },
     async (request) => {
@@ -95,7 +95,7 @@ export function registerLockRoutes(app: FastifyInstance, deps: LockRoutesDeps): 
   app.post<{ Params: Static<typeof SlideParams> }>(
     '/api/v1/presentations/:id/locks/:slide_id',
     {
-      preHandler: auth,
+      onRequest: auth,
       schema: {
         tags: ['locks'],
         summary: 'Lock a slide (editor or owner); renews a lock the caller holds; 423 LOCKED when another user holds it',
@@ -109,7 +109,7 @@ export function registerLockRoutes(app: FastifyInstance, deps: LockRoutesDeps): 
   app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof LockBody> }>(
     '/api/v1/presentations/:id/locks',
     {
-      preHandler: auth,
+      onRequest: auth,
       schema: { tags: ['locks'], summary: 'Lock a slide (body form)', params: IdParams, body: LockBody, response: { 201: LockSchema, ...errors } },
     },
     async (request, reply) => reply.status(201).send(await acquire(request.params.id, request.body.slide_id, principalOf(request))),
@@ -118,7 +118,7 @@ export function registerLockRoutes(app: FastifyInstance, deps: LockRoutesDeps): 
   app.delete<{ Params: Static<typeof SlideParams> }>(
     '/api/v1/presentations/:id/locks/:slide_id',
     {
-      preHandler: auth,
+      onRequest: auth,
       schema: {
         tags: ['locks'],
         summary: 'Release a lock (its holder, or an owner to force it)',

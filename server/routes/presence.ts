@@ -32,7 +32,7 @@ export function registerPresenceRoutes(
   app.get<{ Params: Static<typeof IdParams> }>(
     '/api/v1/presentations/:id/presence',
     {
-      preHandler: requireUser(deps.verifier),
+      onRequest: requireUser(deps.verifier),
       schema: {
         tags: ['presentations'],
         summary: 'Who is connected, with status and current slide (members only)',

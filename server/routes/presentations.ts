@@ -58,7 +58,7 @@ export function registerPresentationRoutes(app: FastifyInstance, deps: Presentat
   app.put<{ Params: Static<typeof IdParams>; Body: Static<typeof CreateBody> }>(
     '/api/v1/presentations/:id',
     {
-      preHandler: auth,
+      onRequest: auth,
       schema: {
         tags: ['presentations'],
         summary: 'Create a presentation (the caller becomes its owner); idempotent for its owner',
@@ -87,7 +87,7 @@ export function registerPresentationRoutes(app: FastifyInstance, deps: Presentat
   app.get<{ Params: Static<typeof IdParams> }>(
     '/api/v1/presentations/:id',
     {
-      preHandler: auth,
+      onRequest: auth,
       schema: { tags: ['presentations'], summary: 'A presentation and the caller’s role', params: IdParams, response: { 200: PresentationResponse, ...errors } },
     },
     async (request) => {
@@ -99,7 +99,7 @@ export function registerPresentationRoutes(app: FastifyInstance, deps: Presentat
   app.get<{ Params: Static<typeof IdParams> }>(
     '/api/v1/presentations/:id/members',
     {
-      preHandler: auth,
+      onRequest: auth,
       schema: {
         tags: ['presentations'],
         summary: 'Members and their roles (any member may list)',
@@ -117,7 +117,7 @@ export function registerPresentationRoutes(app: FastifyInstance, deps: Presentat
   app.put<{ Params: Static<typeof MemberParams>; Body: Static<typeof SetRoleBody> }>(
     '/api/v1/presentations/:id/members/:user_id',
     {
-      preHandler: auth,
+      onRequest: auth,
       schema: {
         tags: ['presentations'],
         summary: 'Set a member’s role (owner only)',
@@ -144,7 +144,7 @@ export function registerPresentationRoutes(app: FastifyInstance, deps: Presentat
   app.delete<{ Params: Static<typeof MemberParams> }>(
     '/api/v1/presentations/:id/members/:user_id',
     {
-      preHandler: auth,
+      onRequest: auth,
       schema: {
         tags: ['presentations'],
         summary: 'Remove a member (owner, or the member itself)',

@@ -57,6 +57,10 @@ describe('presentations and members API', () => {
     expect(badRole.body.error_code).toBe('INVALID_MESSAGE');
     expect((await call('PUT', '/presentations/bad%20id', 'olga')).status).toBe(400);
     expect((await call('PUT', `/presentations/${'x'.repeat(200)}`, 'olga')).status).toBe(400);
+    // Authentication comes before the body is read: a bad body from a stranger is a 401, not a schema error.
+    const anonymousBadBody = await call('PUT', '/presentations/team/members/x', null, { role: 'god' });
+    expect(anonymousBadBody.status).toBe(401);
+    expect(anonymousBadBody.body.details).toBeUndefined();
     const noToken = await call('GET', '/presentations/team', null);
     expect(noToken.status).toBe(401);
     expect(noToken.body.error_code).toBe('AUTHENTICATION_FAILED');
