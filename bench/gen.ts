@@ -39,6 +39,7 @@ async function run(req: RunRequest): Promise<void> {
     memory: () => request<MemoryUsage>((id) => ({ type: 'target', id, request: 'mem' })),
     phases: () => request<Record<string, number> | null>((id) => ({ type: 'target', id, request: 'phases' })),
     stats: () => request<unknown>((id) => ({ type: 'target', id, request: 'stats' })),
+    request: (type, args) => request<unknown>((id) => ({ type: 'target', id, request: type, ...(args ? { args } : {}) })),
     log: (message) => send({ type: 'log', message }),
   };
   try {

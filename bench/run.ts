@@ -14,6 +14,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildDist, distPath } from './lib/build.js';
+import { cachedFixture } from './lib/fixture.js';
 import { createDatabase, GENERATOR_CPU, hasTaskset, SERVER_CPU, startBenchPostgres, startBenchRedis, type BenchPostgres, type BenchRedis } from './lib/infra.js';
 import { cpuMicros, treeCpuMicros, type CpuSnapshot } from './lib/proc.js';
 import type { GenMessage, RunRequest, ScenarioOutput, TargetInfo } from './lib/protocol.js';
@@ -171,7 +172,7 @@ async function runScenario(
             void target.request('profile-stop', { file });
           } else reply();
         } else if (msg.type === 'target') {
-          void target.request(msg.request).then((value) => gen.send({ type: 'reply', id: msg.id, value }));
+          void target.request(msg.request, msg.args ? { args: msg.args } : {}).then((value) => gen.send({ type: 'reply', id: msg.id, value }));
         } else if (msg.type === 'log') {
           log(`  ${targetId}: ${msg.message}`);
         } else if (msg.type === 'result') {
@@ -194,8 +195,13 @@ async function main(): Promise<void> {
   if (cpus().length < 2) throw new Error('the benchmark needs 2 cores (server on CPU 0, generator on CPU 1)');
   const scenarios = SCENARIOS.filter((s) => !only || only.includes(s.id));
   log(`${quick ? 'quick' : 'full'} run: ${scenarios.map((s) => s.id).join(', ')}; Node ${process.version}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  const [pg, redis] = await Promise.all([startBenchPostgres(), startBenchRedis()]);
-  dist = await buildDist(ROOT);
+  const [pg, redis, built] = await Promise.all([startBenchPostgres(), startBenchRedis(), buildDist(ROOT)]);
+  dist = built;
+  // Deterministic fixtures, built once and cached in bench/.cache (the first run spends ~25 s here).
+  const fixtureStarted = performance.now();
+  cachedFixture(200 * 1024, 2);
+  cachedFixture(quick ? 2 * 1024 * 1024 : 10 * 1024 * 1024, 1);
+  if (performance.now() - fixtureStarted > 1000) log(`fixtures built in ${((performance.now() - fixtureStarted) / 1000).toFixed(1)} s`);
   const results: RunResults = {
     startedAt: new Date().toISOString(),
     quick,
@@ -209,13 +215,13 @@ async function main(): Promise<void> {
   // Targets start on first use and stay up (idle) until the last scenario that uses them: one start per target.
   const running = new Map<string, RunningTarget>();
   const lastUse = new Map<string, number>();
-  scenarios.forEach((s, i) => s.targets.forEach((t) => lastUse.set(t, i)));
+  const targetsOf = (s: (typeof scenarios)[number]) => (quick ? s.quickTargets : s.targets).filter((t) => !targetsArg || targetsArg.includes(t));
+  scenarios.forEach((s, i) => targetsOf(s).forEach((t) => lastUse.set(t, i)));
   try {
     for (const [index, scenario] of scenarios.entries()) {
       log(`scenario ${scenario.id}`);
       results.scenarios[scenario.id] = { targets: {} };
-      for (const targetId of scenario.targets) {
-        if (targetsArg && !targetsArg.includes(targetId)) continue;
+      for (const targetId of targetsOf(scenario)) {
         const started = performance.now();
         try {
           let target = running.get(targetId);

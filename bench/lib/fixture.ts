@@ -4,12 +4,15 @@
  * and size → the same bytes (cached in bench/.cache/, which git ignores).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as Y from 'yjs';
 import { getSlides, insertSlide, slideText } from '../../shared/presentation.js';
 
-const CACHE = join(dirname(fileURLToPath(import.meta.url)), '..', '.cache');
+const HERE = dirname(fileURLToPath(import.meta.url));
+// bench/.cache, also when this module runs from the transpiled copy in bench/.cache/dist/bench/lib.
+const DIST = `${sep}bench${sep}.cache${sep}dist${sep}`;
+const CACHE = HERE.includes(DIST) ? join(HERE.slice(0, HERE.indexOf(DIST)), 'bench', '.cache') : join(HERE, '..', '.cache');
 const VERSION = 2;
 const WORDS =
   'revenue growth quarter roadmap launch customer market team design review budget pipeline churn onboarding pricing partner strategy hiring metrics retention forecast platform mobile latency release feedback survey margin product sales'.split(

@@ -1,4 +1,4 @@
-/** The issue's targets, evaluated from a run's results. */
+/** The issue's targets, evaluated from a run's results (each row: what was measured, the goal, met or missed). */
 import type { RunResults } from './report.js';
 
 export interface GoalResult {
@@ -8,6 +8,106 @@ export interface GoalResult {
   status: 'met' | 'missed' | 'not measured';
 }
 
-export function evaluateGoals(_results: RunResults): GoalResult[] {
-  return [];
+/** The value of the first metric whose name starts with `prefix`. */
+export function value(results: RunResults, scenario: string, target: string, prefix: string): number | undefined {
+  const metrics = results.scenarios[scenario]?.targets[target]?.metrics;
+  if (!metrics) return undefined;
+  const key = Object.keys(metrics).find((k) => k.startsWith(prefix));
+  const v = key ? metrics[key]!.value : undefined;
+  return v !== undefined && Number.isFinite(v) ? v : undefined;
+}
+
+const x = (r: number) => `${r.toFixed(2)}×`;
+
+function ratioGoal(
+  results: RunResults,
+  name: string,
+  scenario: string,
+  prefix: string,
+  a: string,
+  b: string,
+  goal: string,
+  ok: (r: number) => boolean,
+  unit = '',
+): GoalResult {
+  const va = value(results, scenario, a, prefix);
+  const vb = value(results, scenario, b, prefix);
+  if (va === undefined || vb === undefined || vb === 0) return { name, measured: '—', goal, status: 'not measured' };
+  const r = va / vb;
+  return { name, measured: `${x(r)} (${fmtN(va)} vs ${fmtN(vb)}${unit})`, goal, status: ok(r) ? 'met' : 'missed' };
+}
+
+function fmtN(v: number): string {
+  return Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+export function evaluateGoals(results: RunResults): GoalResult[] {
+  const goals: GoalResult[] = [];
+  // 1. Document sync latency within 1.1× of bare Hocuspocus (every configuration, p50 and p99).
+  const fan = results.scenarios['doc-fanout'];
+  if (fan?.targets.deckhand && fan.targets.hocuspocus) {
+    const ratios: string[] = [];
+    let worst = 0;
+    for (const cfg of ['1×10', '1×100', '10×10']) {
+      for (const p of ['p50', 'p99']) {
+        const d = value(results, 'doc-fanout', 'deckhand', `${cfg} latency ${p}`);
+        const h = value(results, 'doc-fanout', 'hocuspocus', `${cfg} latency ${p}`);
+        if (d === undefined || h === undefined) continue;
+        worst = Math.max(worst, d / h);
+        ratios.push(`${cfg} ${p} ${x(d / h)}`);
+      }
+    }
+    goals.push({
+      name: 'Document sync latency vs bare Hocuspocus (1a)',
+      measured: ratios.join(', ') || '—',
+      goal: '≤ 1.1× everywhere',
+      status: ratios.length ? (worst <= 1.1 ? 'met' : 'missed') : 'not measured',
+    });
+  }
+  goals.push(
+    ratioGoal(results, 'Document sync CPU per update vs bare Hocuspocus (1b, at 800 updates/s)', 'doc-rate', 'server CPU per update @', 'deckhand', 'hocuspocus', '≤ 1.1×', (r) => r <= 1.1, ' µs'),
+  );
+  const ack = value(results, 'doc-durability', 'deckhand', '100 writers (1000/s) ack p99');
+  goals.push({
+    name: 'Durable acks: p99 edit-to-ack at 100 writers (1e)',
+    measured: ack === undefined ? '—' : `${fmtN(ack)} ms (bare Hocuspocus, in memory: ${fmtN(value(results, 'doc-durability', 'hocuspocus', '100 writers (1000/s) ack p99') ?? NaN)} ms)`,
+    goal: '< 5 ms',
+    status: ack === undefined ? 'not measured' : ack < 5 ? 'met' : 'missed',
+  });
+  goals.push(
+    ratioGoal(results, 'Update throughput vs bare Hocuspocus (1b, max sustained rate)', 'doc-rate', 'max sustained rate', 'deckhand', 'hocuspocus', '≥ 0.9×', (r) => r >= 0.9, ' updates/s'),
+  );
+  goals.push(
+    ratioGoal(results, 'Fan-out CPU per delivery vs raw ws, all-in (2: HTTP + Postgres + Redis + fan-out)', 'events', 'server CPU per delivery @', 'deckhand-ws', 'raw-ws', '≤ 1.5×', (r) => r <= 1.5, ' µs'),
+  );
+  goals.push(
+    ratioGoal(results, 'Fan-out CPU per delivery vs raw ws, marginal (2: the fan-out alone)', 'events', 'marginal server CPU per delivery', 'deckhand-ws', 'raw-ws', '≤ 1.5×', (r) => r <= 1.5, ' µs'),
+  );
+  for (const peer of ['socketio', 'socketio-redis']) {
+    goals.push(
+      ratioGoal(
+        results,
+        `Deliveries per CPU-second vs ${peer === 'socketio' ? 'Socket.IO' : 'Socket.IO + redis-adapter'} (2)`,
+        'events',
+        'deliveries per server CPU-second',
+        'deckhand-ws',
+        peer,
+        '≥ 2×',
+        (r) => r >= 2,
+      ),
+    );
+  }
+  goals.push(
+    ratioGoal(results, 'Memory per idle subscriber vs raw ws (2, heap+external)', 'events', 'heap+external per idle subscriber', 'deckhand-ws', 'raw-ws', '≤ 2×', (r) => r <= 2, ' B'),
+  );
+  goals.push(
+    ratioGoal(results, 'Memory per idle subscriber vs raw ws (2, RSS)', 'events', 'RSS per idle subscriber', 'deckhand-ws', 'raw-ws', '≤ 2×', (r) => r <= 2, ' B'),
+  );
+  goals.push(
+    ratioGoal(results, 'Memory per idle collaboration connection vs Hocuspocus (1c, heap+external)', 'doc-memory', 'heap+external per idle connection', 'deckhand', 'hocuspocus', '≤ 1.5×', (r) => r <= 1.5, ' B'),
+  );
+  goals.push(
+    ratioGoal(results, 'Cold load vs Yjs’ own parse of the same document (1d, time to synced)', 'cold-load', 'time to synced', 'deckhand', 'yjs-parse', '≤ 1.5×', (r) => r <= 1.5, ' ms'),
+  );
+  return goals;
 }

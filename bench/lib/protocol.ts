@@ -60,13 +60,15 @@ export interface GenContext {
   phases(): Promise<Record<string, number> | null>;
   /** Target-specific counters, or null. */
   stats(): Promise<unknown>;
+  /** Any other request the target answers (TargetHandle.custom). */
+  request(type: string, args?: Record<string, unknown>): Promise<unknown>;
   log(message: string): void;
 }
 
 /** Generator → runner messages. */
 export type GenMessage =
   | { type: 'mark'; id: number; label: string }
-  | { type: 'target'; id: number; request: 'mem' | 'phases' | 'stats' }
+  | { type: 'target'; id: number; request: string; args?: Record<string, unknown> }
   | { type: 'log'; message: string }
   | { type: 'result'; output: ScenarioOutput }
   | { type: 'error'; message: string };

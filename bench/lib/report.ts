@@ -47,6 +47,12 @@ export function renderMarkdown(results: RunResults): string {
     'Server under test + its Postgres + Redis on CPU 0, one load generator on CPU 1 (taskset). Other work shares this 2-core machine, so absolute numbers are noisy: compare the ratios, which come from the same run under the same load. "Server CPU" is the server process plus its Postgres and Redis (from /proc/{pid}/stat). ⚠ marks a figure measured while the generator used more than 85 % of its core.',
   );
   lines.push('');
+  if (results.quick) {
+    lines.push(
+      '**Quick run: a smoke test, not a measurement.** Deckhand against its main peer only, 1 s warm-ups, 1 s windows, 100 idle clients, 200 subscribers, a 2 MB cold-load fixture. Run `npm run bench` for the figures.',
+    );
+    lines.push('');
+  }
   const goals = evaluateGoals(results);
   if (goals.length) {
     lines.push('## Targets');
@@ -56,7 +62,8 @@ export function renderMarkdown(results: RunResults): string {
     for (const g of goals) lines.push(`| ${g.name} | ${g.measured} | ${g.goal} | ${g.status === 'met' ? '✅ met' : g.status === 'missed' ? '❌ missed' : '— not measured'} |`);
     lines.push('');
   }
-  for (const scenario of SCENARIOS) {
+  // Display order 1a…1e, 2 (the run order starts with memory, while the servers are fresh).
+  for (const scenario of [...SCENARIOS].sort((a, b) => a.title.localeCompare(b.title))) {
     const r = results.scenarios[scenario.id];
     if (!r) continue;
     const targetIds = scenario.targets.filter((t) => r.targets[t]);

@@ -13,12 +13,13 @@ import { openLoop, sleep, until } from '../lib/schedule.js';
 import { Latency } from '../lib/stats.js';
 
 export async function run(ctx: GenContext): Promise<ScenarioOutput> {
-  const measureMs = ctx.quick ? 3000 : 6000;
+  const warmupMs = ctx.quick ? 1000 : 2000;
+  const measureMs = ctx.quick ? 1000 : 4000;
   const ep = docEndpoint(ctx);
   const metrics: Record<string, Metric> = {};
   const details: unknown[] = [];
   const configs = [
-    { writers: 1, docs: 1, perWriter: 50 },
+    ...(ctx.quick ? [] : [{ writers: 1, docs: 1, perWriter: 50 }]),
     { writers: 100, docs: 10, perWriter: 10 },
   ];
   for (const [n, cfg] of configs.entries()) {
@@ -65,14 +66,14 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
       inflight[k]!.push(now);
       writers[k]!.type(marker(now));
     });
-    await sleep(2000);
+    await sleep(warmupMs);
     const a = await ctx.mark(`ack-${cfg.writers}-start`);
     windowStart = performance.now();
     await sleep(measureMs);
     windowEnd = performance.now();
     const b = await ctx.mark(`ack-${cfg.writers}-end`);
     loop.stop();
-    await sleep(1000);
+    await sleep(ctx.quick ? 400 : 700);
     const cpu = cpuWindow(a, b);
     const flags = generatorFlags(cpu);
     const s = latency.summary();

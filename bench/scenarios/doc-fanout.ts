@@ -13,15 +13,17 @@ import { openLoop, pool, sleep } from '../lib/schedule.js';
 import { Latency } from '../lib/stats.js';
 
 const RATE_PER_WRITER = 20;
-const WARMUP_MS = 2000;
 
 export async function run(ctx: GenContext): Promise<ScenarioOutput> {
-  const measureMs = ctx.quick ? 3000 : 6000;
-  const configs = [
-    { docs: 1, clients: 10 },
-    { docs: 1, clients: 100 },
-    { docs: 10, clients: 10 },
-  ];
+  const warmupMs = ctx.quick ? 1000 : 2000;
+  const measureMs = ctx.quick ? 1000 : 4000;
+  const configs = ctx.quick
+    ? [{ docs: 10, clients: 10 }]
+    : [
+        { docs: 1, clients: 10 },
+        { docs: 1, clients: 100 },
+        { docs: 10, clients: 10 },
+      ];
   const ep = docEndpoint(ctx);
   const metrics: Record<string, Metric> = {};
   const details: unknown[] = [];
@@ -61,14 +63,14 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
       if (now >= windowStart && now < windowEnd) sentInWindow++;
       writers[i % writers.length]!.type(marker(now));
     });
-    await sleep(WARMUP_MS);
+    await sleep(warmupMs);
     const a = await ctx.mark(`fanout-${label}-start`);
     windowStart = performance.now();
     await sleep(measureMs);
     windowEnd = performance.now();
     const b = await ctx.mark(`fanout-${label}-end`);
     loop.stop();
-    await sleep(1000); // late deliveries of in-window updates still count
+    await sleep(ctx.quick ? 400 : 700); // late deliveries of in-window updates still count
     const cpu = cpuWindow(a, b);
     const expected = sentInWindow * (cfg.clients - 1);
     const summary = latency.summary();

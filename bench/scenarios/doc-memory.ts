@@ -14,9 +14,10 @@ import { pool, sleep, until } from '../lib/schedule.js';
 const js = (m: MemoryUsage) => m.heapUsed + m.external;
 
 export async function run(ctx: GenContext): Promise<ScenarioOutput> {
-  const docs = ctx.quick ? 20 : 100;
+  const docs = ctx.quick ? 10 : 100;
   const perDoc = 10;
-  const loadedDocs = ctx.quick ? 10 : 50;
+  const loadedDocs = ctx.quick ? 5 : 50;
+  const settle = ctx.quick ? 200 : 1000;
   const ep = docEndpoint(ctx);
   const decks = Array.from({ length: docs }, (_, d) => ({
     id: `idle-${d}`,
@@ -27,7 +28,7 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   if (ep.needsMembers) await presentationsWithEditors(ctx.target.http, [...decks, ...heavy]);
   const fixture = cachedFixture(200 * 1024, 2);
 
-  await sleep(500);
+  await sleep(settle);
   const base = await ctx.memory();
   const clients: ProviderClient[] = [];
   const all = decks.flatMap((deck) => [deck.owner, ...deck.editors].map((user) => ({ deck, user })));
@@ -36,14 +37,14 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
     clients.push(c);
     await c.synced;
   });
-  await sleep(1500); // awareness settles
+  await sleep(settle); // awareness settles
   const idle = await ctx.memory();
   const n = clients.length;
   const perConnRss = (idle.rss - base.rss) / n;
   const perConnJs = (js(idle) - js(base)) / n;
   ctx.log(`${n} idle: ${(perConnRss / 1024).toFixed(1)} KiB RSS, ${(perConnJs / 1024).toFixed(1)} KiB heap+external per connection`);
   for (const c of clients) c.destroy();
-  await sleep(1500);
+  await sleep(settle);
 
   const before = await ctx.memory();
   const loaders: DocClient[] = [];
@@ -56,7 +57,7 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
     if (ep.protocol === 'hocuspocus') await until(() => c.acks >= 2, 30_000, 'fixture ack');
     else await until(() => c.bufferedAmount === 0, 30_000, 'fixture sent');
   });
-  await sleep(1000);
+  await sleep(settle);
   const loaded = await ctx.memory();
   const perDocRss = (loaded.rss - before.rss) / loadedDocs - perConnRss;
   const perDocJs = (js(loaded) - js(before)) / loadedDocs - perConnJs;

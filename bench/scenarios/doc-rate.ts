@@ -20,9 +20,10 @@ const P99_LIMIT_MS = 100;
 const DELIVERY_FLOOR = 0.999;
 
 export async function run(ctx: GenContext): Promise<ScenarioOutput> {
-  const warmupMs = 2000;
-  const settleMs = ctx.quick ? 500 : 1000;
-  const measureMs = ctx.quick ? 1500 : 3000;
+  const warmupMs = ctx.quick ? 1000 : 2000;
+  const settleMs = ctx.quick ? 300 : 500;
+  const measureMs = ctx.quick ? 1200 : 2500;
+  const rates = ctx.quick ? [COMPARE_RATE] : STEPS;
   const ep = docEndpoint(ctx);
   const id = 'rate';
   const users = Array.from({ length: WRITERS + READERS }, (_, i) => `r${i}`);
@@ -59,7 +60,7 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   const metrics: Record<string, Metric> = {};
   let maxSustained = 0;
   let firstStep = true;
-  for (const rate of STEPS) {
+  for (const rate of rates) {
     let sentInWindow = 0;
     const loop = openLoop(rate, (i) => {
       const now = performance.now();
@@ -79,9 +80,9 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
     loop.stop();
     // In-window updates may still be on their way: wait until they stop arriving (at most 2 s).
     let last = -1;
-    for (let waited = 0; waited < 2000 && received !== last; waited += 250) {
+    for (let waited = 0; waited < 1500 && received !== last; waited += 150) {
       last = received;
-      await sleep(250);
+      await sleep(150);
     }
     windowStart = windowEnd = Infinity;
     const cpu = cpuWindow(a, b);
@@ -121,7 +122,7 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
     }
     if (!pass) break;
     maxSustained = rate;
-    await sleep(200);
+    await sleep(100);
   }
   const flags = steps.some((s) => (s.flags as string[]).length) ? ['generator-bound at some step'] : [];
   metrics['max sustained rate'] = metric(maxSustained, 'updates/s', 'higher', flags);

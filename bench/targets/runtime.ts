@@ -15,6 +15,8 @@ export interface TargetHandle {
   phases?: () => unknown;
   /** Target-specific counters (e.g. Deckhand's appends and batches). */
   stats?: () => unknown;
+  /** Other requests this target answers (`ctx.request(type, args)` in a scenario). */
+  custom?: Record<string, (args: Record<string, unknown>) => unknown>;
 }
 
 interface Request {
@@ -53,6 +55,13 @@ export function serve(handle: TargetHandle): void {
       }, 100);
     } else if (msg.type === 'phases') {
       send({ type: 'reply', id: msg.id, value: handle.phases?.() ?? null });
+    } else if (handle.custom?.[msg.type]) {
+      Promise.resolve()
+        .then(() => handle.custom![msg.type]!((msg as { args?: Record<string, unknown> }).args ?? {}))
+        .then(
+          (value) => send({ type: 'reply', id: msg.id, value }),
+          (err: unknown) => send({ type: 'reply', id: msg.id, value: { error: String(err) } }),
+        );
     } else if (msg.type === 'stats') {
       send({ type: 'reply', id: msg.id, value: handle.stats?.() ?? null });
     } else if (msg.type === 'stop') {

@@ -1,25 +1,27 @@
 /**
- * The cold-load baseline: no server, just Yjs. Pinned to the server's core like the servers; every `phases` request
- * parses the 10 MB fixture into a fresh Y.Doc (`Y.applyUpdate`) and encodes it back (`Y.encodeStateAsUpdate`, what a
- * server does to answer a client's SyncStep1), and reports both times.
+ * The cold-load baseline: no server, just Yjs. Pinned to the server's core like the servers; every `parse`
+ * request parses the fixture of the given size into a fresh Y.Doc (`Y.applyUpdate`) and encodes it back
+ * (`Y.encodeStateAsUpdate`, what a server does to answer a client's SyncStep1), and reports both times.
  */
 import * as Y from 'yjs';
 import { cachedFixture } from '../lib/fixture.js';
 import { serve } from './runtime.js';
 
-const fixture = cachedFixture(Number(process.env.BENCH_FIXTURE_BYTES ?? 10 * 1024 * 1024), 1);
 serve({
   port: 0,
   close: async () => {},
-  phases: () => {
-    let started = performance.now();
-    const doc = new Y.Doc();
-    Y.applyUpdate(doc, fixture);
-    const apply = performance.now() - started;
-    started = performance.now();
-    Y.encodeStateAsUpdate(doc);
-    const encode = performance.now() - started;
-    doc.destroy();
-    return { fetch: 0, apply, encode };
+  custom: {
+    parse: ({ bytes }) => {
+      const fixture = cachedFixture(Number(bytes), 1);
+      let started = performance.now();
+      const doc = new Y.Doc();
+      Y.applyUpdate(doc, fixture);
+      const apply = performance.now() - started;
+      started = performance.now();
+      Y.encodeStateAsUpdate(doc);
+      const encode = performance.now() - started;
+      doc.destroy();
+      return { fetch: 0, apply, encode };
+    },
   },
 });
