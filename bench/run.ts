@@ -36,6 +36,8 @@ const targetsArg = args.find((a) => a.startsWith('--targets='))?.split('=')[1]?.
  */
 const profile = args.includes('--profile');
 const verbose = args.includes('--verbose');
+/** `--heap`: targets write a heap snapshot at every memory reading, in bench/results/profiles/. */
+const heap = args.includes('--heap');
 
 function log(message: string): void {
   process.stdout.write(`[bench ${((performance.now() - t0) / 1000).toFixed(1)}s] ${message}\n`);
@@ -66,7 +68,12 @@ async function startTarget(id: string, pg: BenchPostgres, redis: BenchRedis): Pr
   const def = TARGETS[id]!;
   const startedAt = performance.now();
   const dbUrl = def.needsDb ? await createDatabase(pg.url, `bench_${id}`.replace(/[^a-z0-9_]/g, '_')) : undefined;
-  const env = def.env({ dbUrl, redisUrl: redis.url });
+  const env = {
+    ...def.env({ dbUrl, redisUrl: redis.url }),
+    BENCH_TARGET_ID: id,
+    ...(heap ? { BENCH_HEAP_DIR: join(BENCH, 'results', 'profiles') } : {}),
+  };
+  if (heap) mkdirSync(join(BENCH, 'results', 'profiles'), { recursive: true });
   const proc = spawnPinned(SERVER_CPU, join(BENCH, 'targets', def.script), env, ['--expose-gc']);
   let out = '';
   proc.stdout?.on('data', (d) => (out += d));

@@ -5,12 +5,36 @@
  * Acks of one connection come in order (Hocuspocus handles a connection's messages one at a time), so each ack is
  * matched with the oldest unacknowledged send.
  */
+import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { leanClient, marker, type DocClient } from '../lib/doc-clients.js';
 import { presentationsWithEditors } from '../lib/deckhand-setup.js';
 import { cpuWindow, docEndpoint, generatorFlags, latencyMetrics, metric } from '../lib/measure.js';
 import type { GenContext, Metric, ScenarioOutput } from '../lib/protocol.js';
 import { openLoop, sleep, until } from '../lib/schedule.js';
 import { Latency } from '../lib/stats.js';
+
+/** fdatasync latency of 8 KiB writes on the filesystem of the bench Postgres (its data dir is under the tmpdir). */
+function fsyncProbe(ms: number): Latency {
+  const file = join(tmpdir(), `deckhand-bench-fsync-${process.pid}`);
+  const fd = openSync(file, 'w');
+  const block = Buffer.alloc(8192, 1);
+  const latency = new Latency();
+  try {
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      writeSync(fd, block);
+      const t = performance.now();
+      fdatasyncSync(fd);
+      latency.recordMs(performance.now() - t);
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(file, { force: true });
+  }
+  return latency;
+}
 
 export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   const warmupMs = ctx.quick ? 1000 : 2000;
@@ -22,6 +46,11 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
     ...(ctx.quick ? [] : [{ writers: 1, docs: 1, perWriter: 50 }]),
     { writers: 100, docs: 10, perWriter: 10 },
   ];
+  // What a commit costs at the disk, measured in the same run (Postgres commits wait for one fdatasync).
+  const disk = fsyncProbe(ctx.quick ? 300 : 1000).summary();
+  metrics['reference: disk fdatasync p50'] = metric(disk.p50, 'ms', 'lower');
+  metrics['reference: disk fdatasync p99'] = metric(disk.p99, 'ms', 'lower');
+  ctx.log(`disk fdatasync (8 KiB): p50 ${disk.p50} p99 ${disk.p99} max ${disk.max} ms`);
   for (const [n, cfg] of configs.entries()) {
     const perDoc = cfg.writers / cfg.docs;
     const decks = Array.from({ length: cfg.docs }, (_, d) => ({

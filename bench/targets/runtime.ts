@@ -8,6 +8,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
+import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 
 export interface TargetHandle {
   port: number;
@@ -27,6 +29,7 @@ interface Request {
 export function serve(handle: TargetHandle): void {
   const send = (message: object) => process.send?.(message);
   let session: Session | undefined;
+  let snapshots = 0;
   process.on('message', (raw: unknown) => {
     const msg = raw as Request & { file?: string };
     if (msg.type === 'profile-start') {
@@ -51,7 +54,10 @@ export function serve(handle: TargetHandle): void {
       // Let finalizers and freed sockets settle, then collect once more.
       setTimeout(() => {
         gc?.();
-        send({ type: 'reply', id: msg.id, value: process.memoryUsage() });
+        const usage = process.memoryUsage();
+        // bench/run.ts --heap: a heap snapshot at every memory reading (compare them with bench/tools/heap-diff.ts).
+        if (process.env.BENCH_HEAP_DIR) writeHeapSnapshot(join(process.env.BENCH_HEAP_DIR, `${process.env.BENCH_TARGET_ID}-${++snapshots}.heapsnapshot`));
+        send({ type: 'reply', id: msg.id, value: usage });
       }, 100);
     } else if (msg.type === 'phases') {
       send({ type: 'reply', id: msg.id, value: handle.phases?.() ?? null });
