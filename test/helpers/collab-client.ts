@@ -3,6 +3,18 @@ import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/pro
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 
+/**
+ * `ws` with an error listener of its own: the provider removes its listeners and then closes a socket that is still
+ * connecting (when connect() is called during an attempt), and `ws` reports that as an 'error' event, which without
+ * a listener becomes an uncaught exception. Browsers' WebSocket does not throw there.
+ */
+class QuietWebSocket extends WebSocket {
+  constructor(...args: ConstructorParameters<typeof WebSocket>) {
+    super(...args);
+    this.on('error', () => {});
+  }
+}
+
 export interface CollabClient {
   doc: Y.Doc;
   provider: HocuspocusProvider;
@@ -26,7 +38,7 @@ export function openClient(options: ClientOptions): CollabClient {
   const doc = options.doc ?? new Y.Doc();
   const socket = new HocuspocusProviderWebsocket({
     url: options.url,
-    WebSocketPolyfill: WebSocket,
+    WebSocketPolyfill: QuietWebSocket,
     delay: options.delay ?? 100,
     minDelay: options.delay ?? 100,
     maxDelay: 1000,

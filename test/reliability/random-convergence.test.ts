@@ -47,7 +47,14 @@ describe('randomized convergence over two instances', () => {
   it.each(seeds)('seed %i: all replicas and the database end equal', async (seed) => {
     const r = prng(seed);
     let phase = 'setup';
-    onTestFailed(() => console.error(`seed ${seed} failed during: ${phase}`));
+    let clientsForReport: CollabClient[] = [];
+    onTestFailed(() =>
+      console.error(
+        `seed ${seed} failed during: ${phase}; clients ${clientsForReport
+          .map((c, i) => `${i}:${c.socket.status}/${c.provider.isSynced ? 'synced' : 'unsynced'}/${c.provider.unsyncedChanges}/${c.authFailures.join('|')}/${jsonOf(c.doc).length}`)
+          .join(' ')}`,
+      ),
+    );
     const presentationId = `rand-${seed}`;
     const users = ['u0', 'u1', 'u2', 'u3'];
     const owner = mintToken('owner');
@@ -63,11 +70,13 @@ describe('randomized convergence over two instances', () => {
     const clients: CollabClient[] = users.map((u, i) =>
       openClient({ url: `ws://127.0.0.1:${ports[i % 2]}/api/v1/collab`, presentationId, token: () => mintToken(u) }),
     );
+    clientsForReport = clients;
     try {
       phase = 'initial sync';
       await Promise.all(clients.map((c) => waitSynced(c, 15_000)));
       insertSlide(clients[0]!.doc, { id: 'first', title: 'first' });
       let restarts = 0;
+      const reconnects: NodeJS.Timeout[] = [];
       for (let step = 0; step < 80; step++) {
         phase = `step ${step}`;
         const c = r.pick(clients);
@@ -97,7 +106,7 @@ describe('randomized convergence over two instances', () => {
         } else if (op < 0.42) {
           c.socket.disconnect();
           const delay = 50 + r.int(200);
-          setTimeout(() => void c.socket.connect(), delay);
+          reconnects.push(setTimeout(() => void c.socket.connect(), delay));
         } else if (op < 0.44 && restarts < 2) {
           restarts++;
           const i = r.int(2);
@@ -117,7 +126,9 @@ describe('randomized convergence over two instances', () => {
       phase = 'reconnecting clients';
       // Not awaited: connect() resolves only with its own attempt, which a pending reconnect from a random
       // disconnect may supersede; being synced and acknowledged is what counts.
-      for (const c of clients) if (c.socket.status !== 'connected') void c.socket.connect();
+      for (const t of reconnects) clearTimeout(t);
+      // A client disconnected on purpose whose reconnect timer was just cleared (its close may still be in flight).
+      for (const c of clients) if (!c.socket.shouldConnect || c.socket.status === 'disconnected') void c.socket.connect();
       phase = 'waiting for acks';
       await Promise.all(clients.map((c) => waitAcked(c, 60_000)));
       phase = 'converging';
