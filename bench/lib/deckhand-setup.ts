@@ -1,17 +1,35 @@
-/** Setting Deckhand up through its own REST API: presentations with an owner and editors (distinct users). */
-import { expectOk, httpJson } from './http.js';
-import { pool } from './schedule.js';
-import { mintToken } from './tokens.js';
+/**
+ * Deckhand's presentations and members for a scenario: owner + editors (distinct users), written straight into the
+ * target's database (two statements, not timed) rather than through a thousand REST calls, which would take longer
+ * than the measurement. The rows are exactly what `PUT /presentations/{id}` and `PUT …/members/{user}` write.
+ */
+import pg from 'pg';
+import type { TargetInfo } from './protocol.js';
 
-/** Creates `presentation:{id}` owned by `owner` with every other user as an editor. */
-export async function presentationWithEditors(base: string, id: string, owner: string, editors: string[]): Promise<void> {
-  const auth = { authorization: `Bearer ${mintToken(owner)}` };
-  await expectOk(httpJson('PUT', `${base}/api/v1/presentations/${id}`, { title: id }, auth), `create ${id}`);
-  await pool(editors, 16, (user) =>
-    expectOk(httpJson('PUT', `${base}/api/v1/presentations/${id}/members/${user}`, { role: 'editor' }, auth), `member ${user}`),
-  );
+export interface Deck {
+  id: string;
+  owner: string;
+  editors: string[];
 }
 
-export async function presentationsWithEditors(base: string, decks: { id: string; owner: string; editors: string[] }[]): Promise<void> {
-  await pool(decks, 4, (d) => presentationWithEditors(base, d.id, d.owner, d.editors));
+export async function presentationsWithEditors(target: TargetInfo, decks: Deck[]): Promise<void> {
+  if (target.kind !== 'deckhand') return;
+  const client = new pg.Client({ connectionString: target.dbUrl });
+  await client.connect();
+  try {
+    await client.query(
+      'INSERT INTO presentations (id, title, created_by) SELECT id, id, owner FROM unnest($1::text[], $2::text[]) AS t(id, owner) ON CONFLICT (id) DO NOTHING',
+      [decks.map((d) => d.id), decks.map((d) => d.owner)],
+    );
+    const members = decks.flatMap((d) => [
+      [d.id, d.owner, 'owner'],
+      ...d.editors.map((e) => [d.id, e, 'editor']),
+    ]);
+    await client.query(
+      'INSERT INTO presentation_members (presentation_id, user_id, role) SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING',
+      [members.map((m) => m[0]), members.map((m) => m[1]), members.map((m) => m[2])],
+    );
+  } finally {
+    await client.end();
+  }
 }

@@ -9,6 +9,7 @@ import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { scanTimestamps } from './doc-clients.js';
 import { agent, expectOk, httpJson } from './http.js';
+import { pool } from './schedule.js';
 import type { TargetInfo } from './protocol.js';
 import { mintToken } from './tokens.js';
 
@@ -188,8 +189,8 @@ export function publisher(target: TargetInfo): Publisher {
 export async function createJobs(target: TargetInfo, ids: string[]): Promise<void> {
   if (target.kind !== 'deckhand') return;
   const auth = { authorization: `Bearer ${serviceToken(target)}` };
-  for (const id of ids) {
+  await pool(ids, 8, async (id) => {
     await expectOk(httpJson('POST', `${target.http}/api/v1/jobs`, { job_id: id, user_id: 'bench-owner', kind: 'render', title: id }, auth), `create job ${id}`);
     await expectOk(httpJson('POST', `${target.http}/api/v1/jobs/${id}/progress`, { status: 'processing', progress: 0 }, auth), `start job ${id}`);
-  }
+  });
 }

@@ -38,7 +38,7 @@ function fsyncProbe(ms: number): Latency {
 
 export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   const warmupMs = ctx.quick ? 1000 : 2000;
-  const measureMs = ctx.quick ? 1000 : 4000;
+  const measureMs = ctx.quick ? 1000 : 3000;
   const ep = docEndpoint(ctx);
   const metrics: Record<string, Metric> = {};
   const details: unknown[] = [];
@@ -58,7 +58,7 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
       owner: `d${n}-${d}-0`,
       editors: Array.from({ length: perDoc - 1 }, (_, c) => `d${n}-${d}-${c + 1}`),
     }));
-    if (ep.needsMembers) await presentationsWithEditors(ctx.target.http, decks);
+    if (ep.needsMembers) await presentationsWithEditors(ctx.target, decks);
     const writers: DocClient[] = [];
     for (const deck of decks) {
       for (const user of [deck.owner, ...deck.editors]) {

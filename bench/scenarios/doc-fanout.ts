@@ -16,7 +16,7 @@ const RATE_PER_WRITER = 20;
 
 export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   const warmupMs = ctx.quick ? 1000 : 2000;
-  const measureMs = ctx.quick ? 1000 : 4000;
+  const measureMs = ctx.quick ? 1000 : 3000;
   const configs = ctx.quick
     ? [{ docs: 10, clients: 10 }]
     : [
@@ -34,7 +34,7 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
       owner: `u${n}-${d}-0`,
       editors: Array.from({ length: cfg.clients - 1 }, (_, c) => `u${n}-${d}-${c + 1}`),
     }));
-    if (ep.needsMembers) await presentationsWithEditors(ctx.target.http, decks);
+    if (ep.needsMembers) await presentationsWithEditors(ctx.target, decks);
     const writers: ProviderClient[] = [];
     const readers: DocClient[] = [];
     for (const deck of decks) {

@@ -25,7 +25,7 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
     editors: Array.from({ length: perDoc - 1 }, (_, c) => `m${d}-${c + 1}`),
   }));
   const heavy = Array.from({ length: loadedDocs }, (_, d) => ({ id: `heavy-${d}`, owner: `h${d}`, editors: [] as string[] }));
-  if (ep.needsMembers) await presentationsWithEditors(ctx.target.http, [...decks, ...heavy]);
+  if (ep.needsMembers) await presentationsWithEditors(ctx.target, [...decks, ...heavy]);
   const fixture = cachedFixture(200 * 1024, 2);
 
   await sleep(settle);

@@ -5,7 +5,7 @@
  * per applied update and per update delivered to a reader, at every step.
  */
 import { leanClient, marker, scanTimestamps, type DocClient } from '../lib/doc-clients.js';
-import { presentationWithEditors } from '../lib/deckhand-setup.js';
+import { presentationsWithEditors } from '../lib/deckhand-setup.js';
 import { cpuWindow, docEndpoint, generatorFlags, metric } from '../lib/measure.js';
 import type { GenContext, Metric, ScenarioOutput } from '../lib/protocol.js';
 import { openLoop, sleep } from '../lib/schedule.js';
@@ -27,7 +27,7 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   const ep = docEndpoint(ctx);
   const id = 'rate';
   const users = Array.from({ length: WRITERS + READERS }, (_, i) => `r${i}`);
-  if (ep.needsMembers) await presentationWithEditors(ctx.target.http, id, users[0]!, users.slice(1));
+  if (ep.needsMembers) await presentationsWithEditors(ctx.target, [{ id, owner: users[0]!, editors: users.slice(1) }]);
   const docName = ep.docName(id);
   const writers: DocClient[] = [];
   const readers: DocClient[] = [];

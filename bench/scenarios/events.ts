@@ -38,7 +38,7 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   const subscribers = ctx.quick ? 200 : 1000;
   const idleSubscribers = ctx.quick ? 100 : 1000;
   const warmupMs = ctx.quick ? 1000 : 2000;
-  const fixedMs = ctx.quick ? 1000 : 4000;
+  const fixedMs = ctx.quick ? 1000 : 3000;
   const singleMs = ctx.quick ? 800 : 2500;
   const stepMs = ctx.quick ? 1000 : 2000;
   const rampRates = ctx.quick ? [] : [50, 200, 400];
