@@ -39,10 +39,10 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   const idleSubscribers = ctx.quick ? 100 : 1000;
   const warmupMs = ctx.quick ? 1000 : 2000;
   const fixedMs = ctx.quick ? 1000 : 3000;
-  const singleMs = ctx.quick ? 800 : 2500;
-  const stepMs = ctx.quick ? 1000 : 2000;
+  const singleMs = ctx.quick ? 800 : 2000;
+  const stepMs = ctx.quick ? 1000 : 1500;
   const rampRates = ctx.quick ? [] : [50, 200, 400];
-  const ingestS = ctx.quick ? 1 : 3;
+  const ingestS = ctx.quick ? 1 : 2;
   const ingestJobs = Array.from({ length: INGEST_JOBS }, (_, i) => `bench-ingest-${i}`);
   await createJobs(target, [...MAIN, IDLE, ...ingestJobs]);
   const metrics: Record<string, Metric> = {};
@@ -61,7 +61,7 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
     p.list.push(s);
     await s.ready;
   });
-  await sleep(ctx.quick ? 300 : 1000);
+  await sleep(ctx.quick ? 300 : 500);
   const mem = await ctx.memory();
   const n = main.length + idle.length;
   metrics[`heap+external per idle subscriber (${n})`] = metric(Math.round((js(mem) - js(base)) / n), 'bytes', 'lower');

@@ -75,7 +75,7 @@ export const SCENARIOS: ScenarioDef[] = [
     id: 'events',
     title: '2. Event fan-out — job progress to 1,000 subscribers (HTTP → Redis → subscribers)',
     description:
-      'One job/room/channel followed by 1,000 subscribers; publishes are HTTP POSTs (Deckhand: POST /jobs/{id}/progress, stored in Postgres then published on the Redis bus). Socket.IO without the adapter emits in process (no Redis). Ingest: autocannon, 16 connections, on another job followed by 10 subscribers while the 1,000 stay attached.',
+      '1,000 subscribers, 100 on each of 10 jobs (rooms, channels); 100 publishes/s round-robin over the jobs = 10,000 deliveries/s (all 1,000 on one job would be 100,000/s, more than this shared core carries for any target). Publishes are HTTP POSTs: Deckhand `POST /jobs/{id}/progress` (service token, rate limiter in Redis, stored in Postgres, then the Redis bus: Lua XADD + PUBLISH); the peers `POST /publish/{room}` → Redis PUBLISH (Socket.IO without the adapter: an in-process emit). "Publish alone" is the same rate to jobs with one subscriber each; "marginal" = (CPU at 100 subscribers − CPU at 1) / extra deliveries, the cost of the fan-out itself. Memory: 2,000 idle subscribers. Ingest: autocannon, 16 connections, round-robin over 16 jobs with one subscriber each, the 2,000 attached.',
     targets: ['deckhand-ws', 'deckhand-sse', 'socketio', 'socketio-redis', 'raw-ws', 'raw-sse'],
     quickTargets: ['deckhand-ws', 'socketio-redis', 'raw-ws'],
     ratios: [

@@ -1,7 +1,8 @@
 /**
  * The cold-load baseline: no server, just Yjs. Pinned to the server's core like the servers; every `parse`
- * request parses the fixture of the given size into a fresh Y.Doc (`Y.applyUpdate`) and encodes it back
- * (`Y.encodeStateAsUpdate`, what a server does to answer a client's SyncStep1), and reports both times.
+ * request decodes the fixture of the given size (`Y.decodeUpdate`, a validation pass), parses it into a fresh Y.Doc
+ * (`Y.applyUpdate`) and encodes it back (`Y.encodeStateAsUpdate`, what a server does to answer a client's
+ * SyncStep1), and reports the three times.
  */
 import * as Y from 'yjs';
 import { cachedFixture } from '../lib/fixture.js';
@@ -13,7 +14,11 @@ serve({
   custom: {
     parse: ({ bytes }) => {
       const fixture = cachedFixture(Number(bytes), 1);
+      // What validating the bytes first costs (Deckhand decodes every stored part before applying it).
       let started = performance.now();
+      Y.decodeUpdate(fixture);
+      const validate = performance.now() - started;
+      started = performance.now();
       const doc = new Y.Doc();
       Y.applyUpdate(doc, fixture);
       const apply = performance.now() - started;
@@ -21,7 +26,7 @@ serve({
       Y.encodeStateAsUpdate(doc);
       const encode = performance.now() - started;
       doc.destroy();
-      return { fetch: 0, apply, encode };
+      return { fetch: 0, apply, encode, validate };
     },
   },
 });
