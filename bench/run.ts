@@ -232,6 +232,11 @@ async function main(): Promise<void> {
         const started = performance.now();
         try {
           let target = running.get(targetId);
+          if (target && scenario.fresh) {
+            await target.stop();
+            running.delete(targetId);
+            target = undefined;
+          }
           if (!target) {
             await redis.flush();
             target = await startTarget(targetId, pg, redis);

@@ -7,6 +7,8 @@ export interface ScenarioDef {
   targets: string[];
   /** `--quick` (a smoke test under 60 s) runs Deckhand against its main peer only. */
   quickTargets: string[];
+  /** Start every target afresh for this scenario (peers that appear only here are fresh anyway). */
+  fresh?: boolean;
   /** [numerator, denominator] column pairs. */
   ratios: [string, string][];
 }
@@ -60,6 +62,7 @@ export const SCENARIOS: ScenarioDef[] = [
   },
   {
     id: 'cold-load',
+    fresh: true,
     title: '1d. Cold load of a 10 MB document from Postgres to the first client\'s sync',
     description:
       'Deterministic 10 MB fixture (bench/.cache). Deckhand: snapshot row; Hocuspocus: extension-database `fetch`; y-websocket: y-leveldb-style update rows. fetch / apply / encode are timed inside each server; "rest" = connect, auth, the transfer of the SyncStep2 (the client does not parse it). "Yjs alone" is Y.applyUpdate (+ encodeStateAsUpdate) of the same bytes in a process on the same core, no server: the target compares Deckhand’s time-to-synced with its parse. Median of the runs.',
