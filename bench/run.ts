@@ -232,7 +232,8 @@ async function main(): Promise<void> {
         const started = performance.now();
         try {
           let target = running.get(targetId);
-          if (target && scenario.fresh) {
+          // (Not in --quick: a smoke test does not need a fresh process, and a restart costs seconds.)
+          if (target && scenario.fresh && !quick) {
             await target.stop();
             running.delete(targetId);
             target = undefined;

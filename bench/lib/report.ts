@@ -49,7 +49,7 @@ export function renderMarkdown(results: RunResults): string {
   lines.push('');
   if (results.quick) {
     lines.push(
-      '**Quick run: a smoke test, not a measurement.** Deckhand against its main peer only, 1 s warm-ups, 1 s windows, 100 idle clients, 200 subscribers, a 2 MB cold-load fixture. Run `npm run bench` for the figures.',
+      '**Quick run: a smoke test, not a measurement.** Deckhand against its main peer only, 0.6 s warm-ups, 1 s windows, 100 idle clients, 200 subscribers, a 2 MB cold-load fixture. Run `npm run bench` for the figures.',
     );
     lines.push('');
   }

@@ -37,7 +37,7 @@ function fsyncProbe(ms: number): Latency {
 }
 
 export async function run(ctx: GenContext): Promise<ScenarioOutput> {
-  const warmupMs = ctx.quick ? 1000 : 2000;
+  const warmupMs = ctx.quick ? 600 : 2000;
   const measureMs = ctx.quick ? 1000 : 3000;
   const ep = docEndpoint(ctx);
   const metrics: Record<string, Metric> = {};

@@ -15,7 +15,7 @@ import { Latency } from '../lib/stats.js';
 const RATE_PER_WRITER = 20;
 
 export async function run(ctx: GenContext): Promise<ScenarioOutput> {
-  const warmupMs = ctx.quick ? 1000 : 2000;
+  const warmupMs = ctx.quick ? 600 : 2000;
   const measureMs = ctx.quick ? 1000 : 3000;
   const configs = ctx.quick
     ? [{ docs: 10, clients: 10 }]

@@ -20,7 +20,7 @@ const P99_LIMIT_MS = 100;
 const DELIVERY_FLOOR = 0.999;
 
 export async function run(ctx: GenContext): Promise<ScenarioOutput> {
-  const warmupMs = ctx.quick ? 1000 : 2000;
+  const warmupMs = ctx.quick ? 600 : 2000;
   const settleMs = ctx.quick ? 300 : 500;
   const measureMs = ctx.quick ? 1200 : 2500;
   const rates = ctx.quick ? [COMPARE_RATE] : STEPS;

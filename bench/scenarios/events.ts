@@ -37,9 +37,9 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   // Quick runs are a smoke test: 200 subscribers (20 per job), short windows, one ramp step.
   const subscribers = ctx.quick ? 200 : 1000;
   const idleSubscribers = ctx.quick ? 100 : 1000;
-  const warmupMs = ctx.quick ? 1000 : 2000;
+  const warmupMs = ctx.quick ? 600 : 2000;
   const fixedMs = ctx.quick ? 1000 : 3000;
-  const singleMs = ctx.quick ? 800 : 2000;
+  const singleMs = ctx.quick ? 500 : 2000;
   const stepMs = ctx.quick ? 1000 : 1500;
   const rampRates = ctx.quick ? [] : [50, 200, 400];
   const ingestS = ctx.quick ? 1 : 2;
