@@ -2,8 +2,8 @@
  * Following a job's progress (`WS /api/v1/realtime/generation/{job_id}`, SSE `/api/v1/realtime/sse/generation/{job_id}`
  * as the fallback). Every message is the job's whole state, so the follower hands each state to `onEvent` once:
  * a state equal to the last one delivered (the current state a reconnection starts with) or older than it is
- * dropped. Over SSE the stream resumes from the last event id, so no state is skipped either; over WebSocket a
- * reconnection starts from the current state (states that came and went while disconnected are not replayed).
+ * dropped. Over WebSocket and SSE alike the stream resumes from the last event id, so no state is skipped either
+ * (a `reset` says the server's history no longer reached back that far: states may have been skipped).
  * The follower stops by itself at a terminal state (completed, failed, cancelled).
  */
 import { isJobId } from '../shared/channels.js';

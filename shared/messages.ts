@@ -153,6 +153,8 @@ export interface JobProgressData {
 
 export interface JobProgressMessage {
   type: 'job_progress';
+  /** Over WebSocket: the bus event id, to resume from (`?last_event_id=`, `subscribe_job`). Over SSE it is the `id`. */
+  event_id?: string;
   job_id: string;
   data: JobProgressData;
   timestamp: string;
@@ -200,6 +202,8 @@ export interface PongMessage {
 /** SSE only: the resume point is older than the history; what follows starts from the current state. */
 export interface JobResetMessage {
   type: 'reset';
+  /** As for `job_progress`: the event id the reset stands at. */
+  event_id?: string;
   job_id: string;
   data: JobProgressData;
   timestamp: string;
@@ -228,7 +232,12 @@ export type NotificationsServerMessage =
 export const PingMessage = Type.Object({ type: Type.Literal('ping') });
 /** Replaces the connection's token before it expires; the new token must be for the same user. */
 export const AuthMessage = Type.Object({ type: Type.Literal('auth'), token: Type.String({ minLength: 1, maxLength: 8192 }) });
-export const SubscribeJobMessage = Type.Object({ type: Type.Literal('subscribe_job'), job_id: JobIdSchema });
+export const SubscribeJobMessage = Type.Object({
+  type: Type.Literal('subscribe_job'),
+  job_id: JobIdSchema,
+  /** Resume after this event id (a `job_progress.event_id` received before): the missed states, or a `reset`. */
+  last_event_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+});
 export const UnsubscribeJobMessage = Type.Object({ type: Type.Literal('unsubscribe_job'), job_id: JobIdSchema });
 export const SubscribeChannelMessage = Type.Object({ type: Type.Literal('subscribe_channel'), channel: Type.String({ minLength: 1, maxLength: 300 }) });
 export const UnsubscribeChannelMessage = Type.Object({ type: Type.Literal('unsubscribe_channel'), channel: Type.String({ minLength: 1, maxLength: 300 }) });

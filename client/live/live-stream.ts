@@ -4,9 +4,10 @@
  *
  * - Transport: in `auto` mode a WebSocket attempt that never opens switches the stream to SSE for good (SSE carries
  *   the same messages; it is not switched back). `websocket` and `sse` pin one transport.
- * - Resume: over SSE every message's event id is remembered and sent as `Last-Event-ID` on reconnect, so nothing is
- *   missed or repeated (the server sends `reset` when the gap is older than its history). Over WebSocket the server
- *   starts every connection with the current state; the consumer drops what it has already seen.
+ * - Resume: every message's event id (SSE `id`; a job message's `event_id` over WebSocket) is remembered and sent on
+ *   reconnect (`Last-Event-ID`, `?last_event_id=`), so nothing is missed or repeated (the server sends `reset` when
+ *   the gap is older than its history). Streams without ids (notifications over WebSocket) start from the current
+ *   state; the consumer drops what it has already seen.
  * - Tokens: a fresh one on every attempt; tokens refused at connect three times in a row stop the stream with
  *   AUTHENTICATION_FAILED. Permission, not-found and malformed-request refusals stop it at once.
  */
@@ -94,7 +95,7 @@ export class LiveStream {
       if (signal.aborted) break;
       const outcome: ConnectionOutcome =
         this.transport === 'websocket'
-          ? await runWebSocket(this.ctx, this.options.wsPath, token, handlers, signal)
+          ? await runWebSocket(this.ctx, this.options.wsPath, token, handlers, signal, this.lastEventId)
           : await runSse(this.ctx, this.options.ssePath, token, this.lastEventId, handlers, signal);
       if (signal.aborted) break;
       if (outcome.fatal) {

@@ -4,7 +4,7 @@ import type { DeckhandError } from '../errors.js';
 export interface ConnectionHandlers {
   /** The server accepted the connection (WebSocket: its `connected` message; SSE: 200). */
   opened(): void;
-  /** A validated server message (errors excluded). `eventId` is the SSE id it came with. */
+  /** A validated server message (errors excluded). `eventId` is the id to resume after it (SSE `id`, WebSocket `event_id`). */
   message(message: Record<string, unknown>, eventId?: string): void;
   /** An error message that does not end the connection. */
   error(error: DeckhandError): void;

@@ -2,6 +2,7 @@
  * One JSON WebSocket connection (job progress or notifications), from open to close:
  * - the token goes in `?token=` (browsers cannot set headers on a WebSocket); the connection counts as open once the
  *   server accepted it (its `connected` message);
+ * - `?last_event_id=` resumes a job stream: messages carry their `event_id`, which the caller keeps for the next attempt;
  * - before the token expires (`token_expires_at` of `connected` / `authenticated`) a fresh one is sent as
  *   `{"type":"auth","token"}`, so the connection outlives its tokens;
  * - a `ping` every heartbeat interval; no message at all for a whole interval after one means the connection is
@@ -41,11 +42,13 @@ export function runWebSocket(
   token: string,
   handlers: ConnectionHandlers,
   signal: AbortSignal,
+  lastEventId?: string,
 ): Promise<ConnectionOutcome> {
   return new Promise((resolve) => {
     let socket: WebSocket;
     try {
-      socket = new ctx.WebSocket(`${ctx.wsUrl(path)}?token=${encodeURIComponent(token)}`);
+      const resume = lastEventId === undefined ? '' : `&last_event_id=${encodeURIComponent(lastEventId)}`;
+      socket = new ctx.WebSocket(`${ctx.wsUrl(path)}?token=${encodeURIComponent(token)}${resume}`);
     } catch {
       return resolve({ opened: false });
     }
@@ -98,7 +101,7 @@ export function runWebSocket(
         errorTimer = setTimeout(flushError, ERROR_SETTLE_MS);
         return;
       }
-      handlers.message(message);
+      handlers.message(message, typeof message.event_id === 'string' ? message.event_id : undefined);
     });
     socket.addEventListener('close', (event: CloseEvent) => {
       clearInterval(heartbeat);

@@ -9,6 +9,17 @@ export function wsFrame(event: BusEvent): Buffer {
   return event.memo('ws', (e) => Buffer.from(e.payload));
 }
 
+/**
+ * The event's JSON with its bus id as a leading `event_id` property: for sockets that follow one channel and resume
+ * from an id (job progress). Bus payloads are JSON objects written by this server (`{"type":…}`).
+ */
+export function wsFrameWithId(event: BusEvent): Buffer {
+  return event.memo('ws+id', (e) => {
+    const rest = e.payload.trimStart().slice(1).trimStart();
+    return Buffer.from(`{"event_id":${JSON.stringify(e.id)}${rest.startsWith('}') ? '' : ','}${rest}`);
+  });
+}
+
 /** `id: …\nevent: …\ndata: …\n\n`: for streams that follow one channel (the bus id is the SSE id). */
 export function sseFrameWithId(event: BusEvent): Buffer {
   return event.memo('sse+id', (e) => Buffer.from(`id: ${e.id}\n${sseBody(eventType(e), e.payload)}`));

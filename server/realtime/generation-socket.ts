@@ -3,6 +3,9 @@
  * server → client: `connected`, then for every subscribed job its current state (`job_progress`) followed by every
  * later state in order; `reset` (the current state, when the bus lost events: states may have been skipped);
  * `unsubscribed`, `pong`, `authenticated`, `error`.
+ * Every `job_progress` and `reset` carries `event_id` (the bus event id, as the SSE stream's `id`): a client that
+ * reconnects with `?last_event_id=` (or sends it in `subscribe_job`) gets exactly the states it missed, or a `reset`
+ * when they are older than the history, as over SSE (./job-stream.ts).
  * A job that does not exist or that the user may not read: for the URL's job, an error then close 4404 / 4403;
  * for `subscribe_job`, an error and the socket lives on.
  */
@@ -19,13 +22,17 @@ import {
   type GenerationClientMessage,
 } from '../../shared/messages.js';
 import { AppError } from '../http/errors.js';
+import type { Job } from '../store/jobs.js';
 import { admitSocket } from './admission.js';
 import type { RealtimeContext } from './context.js';
 import { ChannelFollower, type ReleaseOptions } from './follower.js';
-import { progressMessage, resetMessage } from './jobs.js';
+import { progressMessage } from './jobs.js';
+import { startJobStream, writeJobSnapshot, type JobStreamWriter } from './job-stream.js';
+import { wsFrameWithId } from './frames.js';
 import { JsonSocket } from './json-socket.js';
 import { createMessageParser } from './message-parser.js';
-import { SocketSession } from './socket-session.js';
+import { observeDelivery, SocketSession } from './socket-session.js';
+import { lastEventIdOf } from './sse-request.js';
 
 /** Jobs one socket may follow at once. */
 export const MAX_JOBS_PER_SOCKET = 50;
@@ -45,7 +52,7 @@ export function openGenerationSocket(socket: WebSocket, request: FastifyRequest,
       if (!admission) return;
       const session = new GenerationSession(conn, admission.principal, ctx, meter, request.log);
       conn.onClose(() => session.dispose());
-      session.start(jobId).catch((err: unknown) => request.log.error({ err }, 'realtime session failed'));
+      session.start(jobId, lastEventIdOf(request)).catch((err: unknown) => request.log.error({ err }, 'realtime session failed'));
     },
     (err: unknown) => {
       request.log.error({ err }, 'realtime admission failed');
@@ -57,7 +64,7 @@ export function openGenerationSocket(socket: WebSocket, request: FastifyRequest,
 class GenerationSession extends SocketSession<GenerationClientMessage> {
   private readonly follows = new Map<string, ChannelFollower>();
 
-  async start(jobId: string): Promise<void> {
+  async start(jobId: string, lastEventId: string | undefined): Promise<void> {
     this.conn.send({
       type: 'connected',
       user_id: this.principal.userId,
@@ -66,7 +73,7 @@ class GenerationSession extends SocketSession<GenerationClientMessage> {
       timestamp: new Date().toISOString(),
     });
     try {
-      await this.subscribe(jobId);
+      await this.subscribe(jobId, lastEventId);
     } catch (err) {
       if (err instanceof AppError && err.code === 'NOT_FOUND') {
         this.conn.fail(err.code, err.message, JSON_SOCKET_CLOSE_CODES.NOT_FOUND.code, JSON_SOCKET_CLOSE_CODES.NOT_FOUND.reason);
@@ -90,15 +97,18 @@ class GenerationSession extends SocketSession<GenerationClientMessage> {
   private async onMessage(message: GenerationClientMessage): Promise<void> {
     if (this.handleCommon(message)) return;
     try {
-      if (message.type === 'subscribe_job') await this.subscribe(message.job_id);
+      if (message.type === 'subscribe_job') await this.subscribe(message.job_id, message.last_event_id);
       else if (message.type === 'unsubscribe_job') this.unsubscribe(message.job_id);
     } catch (err) {
       this.sendFailure(err);
     }
   }
 
-  /** Follows a job: its current state first, then every later state. Again for a followed job: its state again. */
-  private async subscribe(jobId: string): Promise<void> {
+  /**
+   * Follows a job: its current state first (or, from `lastEventId`, the events after it), then every later state.
+   * Again for a followed job: its state again (untagged: the socket's resume point stays where its events are).
+   */
+  private async subscribe(jobId: string, lastEventId?: string): Promise<void> {
     const job = await this.ctx.jobs.readable(this.principal, jobId);
     const existing = this.follows.get(jobId);
     if (existing) {
@@ -109,25 +119,36 @@ class GenerationSession extends SocketSession<GenerationClientMessage> {
     if (this.follows.size >= MAX_JOBS_PER_SOCKET) {
       throw new AppError('RATE_LIMIT_EXCEEDED', `at most ${MAX_JOBS_PER_SOCKET} jobs per connection: unsubscribe_job first`);
     }
+    const writer = this.writer();
     const follower = new ChannelFollower(
       this.ctx.bus,
       jobChannel(jobId),
-      (event) => this.deliver(event),
-      () => this.resync(jobId),
+      (event) => {
+        observeDelivery(this.ctx.metrics, event);
+        this.conn.sendFrame(wsFrameWithId(event));
+      },
+      () => this.resync(job, writer),
     );
     this.follows.set(jobId, follower);
     try {
       await follower.start();
       if (this.disposed) return follower.stop();
-      // Read after the subscription is live: no state can fall between the snapshot and the first event.
-      const current = (await this.ctx.jobs.current(jobId)) ?? job;
-      this.conn.send(progressMessage(current));
-      follower.release({ afterSeq: current.version });
+      await startJobStream(this.ctx, follower, job, lastEventId, writer);
     } catch (err) {
       this.follows.delete(jobId);
       follower.stop();
       throw err;
     }
+  }
+
+  /** States and replayed events, each tagged with its event id (`event_id`), so the client can resume from it. */
+  private writer(): JobStreamWriter {
+    return {
+      state: (message, eventId) => this.conn.send({ event_id: eventId, ...message }),
+      event: (event) => {
+        this.conn.sendFrame(wsFrameWithId(event));
+      },
+    };
   }
 
   private unsubscribe(jobId: string): void {
@@ -140,14 +161,12 @@ class GenerationSession extends SocketSession<GenerationClientMessage> {
    * The bus lost events (Redis restart): the current state from Postgres, as a `reset` (states may have been skipped),
    * before any live event that arrived meanwhile.
    */
-  private async resync(jobId: string): Promise<ReleaseOptions> {
+  private async resync(job: Job, writer: JobStreamWriter): Promise<ReleaseOptions> {
+    if (this.disposed || !this.follows.has(job.id)) return {};
     try {
-      const job = await this.ctx.jobs.current(jobId);
-      if (!job || this.disposed || !this.follows.has(jobId)) return {};
-      this.conn.send(resetMessage(job));
-      return { afterSeq: job.version };
+      return await writeJobSnapshot(this.ctx, job, 'reset', writer);
     } catch (err) {
-      this.log.warn({ err, jobId }, 'job resync failed');
+      this.log.warn({ err, jobId: job.id }, 'job resync failed');
       return {};
     }
   }

@@ -12,9 +12,9 @@ import { errorMessage } from '../../shared/errors.js';
 import { principalOf } from '../http/auth.js';
 import { acquireSseSlot } from './admission.js';
 import type { RealtimeContext } from './context.js';
-import { ChannelFollower, type ReleaseOptions } from './follower.js';
+import { ChannelFollower } from './follower.js';
 import { sseFrame, sseFrameWithId } from './frames.js';
-import { progressMessage, resetMessage } from './jobs.js';
+import { startJobStream, writeJobSnapshot, type JobStreamWriter } from './job-stream.js';
 import { observeDelivery } from './socket-session.js';
 import { SseStream } from './sse.js';
 import { lastEventIdOf } from './sse-request.js';
@@ -30,6 +30,14 @@ export async function streamGeneration(request: FastifyRequest, reply: FastifyRe
   const meter = ctx.metrics.connection('generation', 'sse');
   const stream = new SseStream(reply, ctx.config.limits.outboundBufferBytes, meter, request.log);
   ctx.sse.add(stream);
+  const writer: JobStreamWriter = {
+    state: (message, eventId) => stream.write(sseFrame(eventId, message)),
+    event: async (event) => {
+      stream.write(sseFrameWithId(event));
+      await stream.drained();
+    },
+  };
+
   const follower = new ChannelFollower(
     ctx.bus,
     channel,
@@ -38,7 +46,7 @@ export async function streamGeneration(request: FastifyRequest, reply: FastifyRe
       stream.write(sseFrameWithId(event));
     },
     () =>
-      snapshot('reset').catch((err: unknown) => {
+      writeJobSnapshot(ctx, job, 'reset', writer).catch((err: unknown) => {
         request.log.warn({ err, jobId }, 'job stream resync failed');
         return {};
       }),
@@ -55,26 +63,9 @@ export async function streamGeneration(request: FastifyRequest, reply: FastifyRe
     release();
   });
 
-  /** Writes the current state with the channel's head as its id; resolves with where the follower resumes. */
-  async function snapshot(kind: 'job_progress' | 'reset', knownHead?: string): Promise<ReleaseOptions> {
-    const head = knownHead ?? (await ctx.bus.head(channel));
-    const current = (await ctx.jobs.current(jobId)) ?? job;
-    stream.write(sseFrame(head, kind === 'reset' ? resetMessage(current) : progressMessage(current)));
-    return { afterId: head, afterSeq: current.version };
-  }
-
   try {
     await follower.start();
-    if (lastEventId === undefined) return follower.release(await snapshot('job_progress'));
-    const history = await ctx.bus.history(channel, lastEventId);
-    if (!history.complete) return follower.release(await snapshot('reset', history.head));
-    let last = lastEventId;
-    for (const event of history.events) {
-      stream.write(sseFrameWithId(event));
-      last = event.id;
-      await stream.drained();
-    }
-    follower.release({ afterId: last });
+    await startJobStream(ctx, follower, job, lastEventId, writer);
   } catch (err) {
     request.log.error({ err, jobId }, 'job stream failed');
     meter.error('INTERNAL_ERROR');

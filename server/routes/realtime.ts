@@ -21,6 +21,10 @@ const SseQuery = Type.Object({
   token: Type.Optional(Type.String({ description: 'JWT (EventSource cannot set headers)' })),
   last_event_id: Type.Optional(Type.String({ description: 'resume point, for a new EventSource (else the Last-Event-ID header)' })),
 });
+const GenerationSocketQuery = Type.Object({
+  ...TokenQuery.properties,
+  last_event_id: Type.Optional(Type.String({ description: 'resume after this event id (a `job_progress.event_id` received before)' })),
+});
 const NotificationsSseQuery = Type.Object({
   ...SseQuery.properties,
   channels: Type.Optional(Type.String({ description: 'extra custom channels, comma-separated' })),
@@ -50,7 +54,7 @@ export function registerRealtimeStreamRoutes(app: FastifyInstance, ctx: Realtime
       tags: ['realtime'],
       summary: 'WebSocket: follow job progress (connected, job_progress, pong, error; ping, subscribe_job, unsubscribe_job)',
       params: JobParams,
-      querystring: TokenQuery,
+      querystring: GenerationSocketQuery,
       response: { 400: ErrorResponseSchema },
     },
     wsHandler: (socket: WebSocket, request) => openGenerationSocket(socket, request, request.params.job_id, ctx),

@@ -61,7 +61,7 @@ describe('SDK: following jobs and notifications through network trouble', () => 
     expect(statuses.at(-1)?.state).toBe('stopped');
   });
 
-  it('WebSocket: a reconnection starts from the current state, never repeats one and never goes back', async () => {
+  it('WebSocket: resumes from the last event id after a drop — every state once, in order', async () => {
     await createJob(server.url, 'resume-ws', 'carol');
     const events: JobEvent[] = [];
     const statuses: LiveStatus[] = [];
@@ -73,18 +73,19 @@ describe('SDK: following jobs and notifications through network trouble', () => 
     await reportProgress(server.url, 'resume-ws', { status: 'processing', progress: 0.2 });
     await waitFor(() => follower.state?.progress === 0.2, 5000, '0.2');
 
-    // Nothing changes during the first outage: the state the server starts the new connection with is not repeated.
+    // Nothing changes during the first outage: nothing is replayed, nothing repeated.
     await outage(statuses, async () => {});
     await reportProgress(server.url, 'resume-ws', { status: 'processing', progress: 0.3 });
     await waitFor(() => follower.state?.progress === 0.3, 5000, '0.3');
-    // Two updates during the second: the new connection starts with the latest.
+    // Two updates during the second: both are replayed, in order.
     await outage(statuses, async () => {
       for (const progress of [0.4, 0.5]) await reportProgress(server.url, 'resume-ws', { status: 'processing', progress });
     });
     await reportProgress(server.url, 'resume-ws', { status: 'completed' });
 
     expect(await follower.done).toMatchObject({ status: 'completed' });
-    expect(progressOf(events)).toEqual([0, 0.2, 0.3, 0.5, 1]);
+    expect(progressOf(events)).toEqual([0, 0.2, 0.3, 0.4, 0.5, 1]);
+    expect(events.every((e) => e.type === 'job_progress')).toBe(true);
     expect(follower.transport).toBe('websocket');
   });
 

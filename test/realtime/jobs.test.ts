@@ -11,6 +11,7 @@ import { openSse, type SseClient } from '../helpers/sse.js';
 import { call, createJob, generationSse, generationWs, postProgress, workerToken } from './support.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+const EVENT_ID = /^[0-9a-f]{8}\.\d+-\d+$/;
 
 describe('jobs: REST, WebSocket and SSE on the in-process bus', () => {
   let server: TestServer;
@@ -95,6 +96,7 @@ describe('jobs: REST, WebSocket and SSE on the in-process bus', () => {
     const state = await client.waitForType('job_progress');
     expect(client.messages[0]).toMatchObject({ type: 'connected', user_id: 'bob', job_id: first });
     expect(state).toEqual({
+      event_id: expect.stringMatching(EVENT_ID),
       type: 'job_progress',
       job_id: first,
       data: { status: 'processing', progress: 0.1, current_step: 'queued work', message: null, estimated_completion: null },
@@ -123,6 +125,48 @@ describe('jobs: REST, WebSocket and SSE on the in-process bus', () => {
     client.send({ type: 'ping' });
     await client.waitForType('pong');
     for (const m of client.messages) expect(m.timestamp).toMatch(ISO);
+  });
+
+  it('WebSocket: every state carries its event_id; ?last_event_id= and subscribe_job resume with no gap and no repeat, or `reset`', async () => {
+    const { job_id: id } = await createJob(server.url, { user_id: 'gus' });
+    const { job_id: other } = await createJob(server.url, { user_id: 'gus' });
+    const token = mintToken('gus');
+    const first = await ws(generationWs(server.url, id, token));
+    await first.waitForType('job_progress');
+    for (let i = 1; i <= 3; i++) await postProgress(server.url, id, { status: 'processing', progress: i / 10 });
+    await first.waitFor((m) => m.type === 'job_progress' && m.data.progress === 0.3);
+    const states = first.messages.filter((m) => m.type === 'job_progress');
+    expect(states.every((m) => EVENT_ID.test(m.event_id))).toBe(true);
+    expect(new Set(states.map((m) => m.event_id)).size).toBe(states.length);
+    const resumeFrom = states.at(-1)!.event_id as string;
+    first.close();
+
+    for (let i = 4; i <= 6; i++) await postProgress(server.url, id, { status: 'processing', progress: i / 10 });
+
+    const resumed = await ws(`${generationWs(server.url, id, token)}&last_event_id=${encodeURIComponent(resumeFrom)}`);
+    await resumed.waitFor((m) => m.type === 'job_progress' && m.data.progress === 0.6);
+    await postProgress(server.url, id, { status: 'processing', progress: 0.7 });
+    await resumed.waitFor((m) => m.type === 'job_progress' && m.data.progress === 0.7);
+    const replayed = resumed.messages.filter((m) => m.type === 'job_progress');
+    expect(replayed.map((m) => m.data.progress)).toEqual([0.4, 0.5, 0.6, 0.7]);
+
+    // The same for a job added with subscribe_job (from an id of that job's stream), on a socket that follows another.
+    const own = await ws(generationWs(server.url, other, token));
+    const otherStart = await own.waitFor((m) => m.type === 'job_progress' && m.job_id === other);
+    await postProgress(server.url, other, { status: 'processing', progress: 0.9 });
+    await own.waitFor((m) => m.job_id === other && m.data?.progress === 0.9);
+    own.send({ type: 'subscribe_job', job_id: id, last_event_id: resumeFrom });
+    await own.waitFor((m) => m.job_id === id && m.data?.progress === 0.7);
+    expect(own.messages.filter((m) => m.job_id === id).map((m) => m.data.progress)).toEqual([0.4, 0.5, 0.6, 0.7]);
+
+    // A resume point the history does not cover: `reset` with the current state, tagged with an id to resume from.
+    const stale = await ws(`${generationWs(server.url, other, token)}&last_event_id=not-an-id`);
+    const reset = await stale.waitForType('reset');
+    expect(reset).toMatchObject({ type: 'reset', job_id: other, data: { progress: 0.9 }, event_id: expect.stringMatching(EVENT_ID) });
+    expect(stale.messages.some((m) => m.type === 'job_progress')).toBe(false);
+    expect(otherStart.event_id).not.toBe(reset.event_id);
+    own.send({ type: 'subscribe_job', job_id: other, last_event_id: 'x'.repeat(65) });
+    expect(await own.waitForType('error')).toMatchObject({ error_code: 'INVALID_MESSAGE' });
   });
 
   it('WebSocket: another user’s job is refused (403, close 4403), a missing job is 4404, subscribe errors keep the socket', async () => {

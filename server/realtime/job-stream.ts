@@ -1,0 +1,58 @@
+/**
+ * The start of a job stream, the same over WebSocket and SSE: once the follower is subscribed (its live events held),
+ * - no resume point: the job's current state (`job_progress`) tagged with the channel's head id;
+ * - a resume point still covered by the bus history: exactly the events after it (no gap, no repeat);
+ * - otherwise (too old, another epoch, garbage): a `reset` with the current state, tagged with the head;
+ * then the follower is released after what was sent. The same snapshot serves the follower's resync after a bus gap.
+ *
+ * Tagging the snapshot with the head read *before* the state keeps the pair consistent: an event published between
+ * the two reads has an id after the head (so it is forwarded) and a seq the snapshot already includes (so it is
+ * dropped by `afterSeq`); a client that resumes from the head gets exactly the events after the snapshot.
+ */
+import { jobChannel } from '../../shared/channels.js';
+import type { JobProgressMessage, JobResetMessage } from '../../shared/messages.js';
+import type { BusEvent } from '../bus/types.js';
+import type { Job } from '../store/jobs.js';
+import type { RealtimeContext } from './context.js';
+import type { ChannelFollower, ReleaseOptions } from './follower.js';
+import { progressMessage, resetMessage } from './jobs.js';
+
+export interface JobStreamWriter {
+  /** A state of this connection's own (the snapshot or a reset) and the event id it stands at. */
+  state(message: JobProgressMessage | JobResetMessage, eventId: string): void;
+  /** A replayed bus event; resolves when the transport can take more. */
+  event(event: BusEvent): Promise<void> | void;
+}
+
+/** Writes the current state (falling back to `known` if the row vanished) tagged with the head; resolves with where to resume. */
+export async function writeJobSnapshot(
+  ctx: RealtimeContext,
+  known: Job,
+  kind: 'job_progress' | 'reset',
+  writer: JobStreamWriter,
+  knownHead?: string,
+): Promise<ReleaseOptions> {
+  const head = knownHead ?? (await ctx.bus.head(jobChannel(known.id)));
+  const current = (await ctx.jobs.current(known.id)) ?? known;
+  writer.state(kind === 'reset' ? resetMessage(current) : progressMessage(current), head);
+  return { afterId: head, afterSeq: current.version };
+}
+
+/** Sends the snapshot or the replay after `lastEventId`, then releases the (started) follower after it. */
+export async function startJobStream(
+  ctx: RealtimeContext,
+  follower: ChannelFollower,
+  job: Job,
+  lastEventId: string | undefined,
+  writer: JobStreamWriter,
+): Promise<void> {
+  if (lastEventId === undefined) return follower.release(await writeJobSnapshot(ctx, job, 'job_progress', writer));
+  const history = await ctx.bus.history(jobChannel(job.id), lastEventId);
+  if (!history.complete) return follower.release(await writeJobSnapshot(ctx, job, 'reset', writer, history.head));
+  let last = lastEventId;
+  for (const event of history.events) {
+    await writer.event(event);
+    last = event.id;
+  }
+  follower.release({ afterId: last });
+}
