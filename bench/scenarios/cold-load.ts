@@ -6,6 +6,7 @@
  * the document unloaded in between; medians.
  */
 import pg from 'pg';
+import { snapshotChecksum } from '../../server/store/documents.js';
 import { leanClient } from '../lib/doc-clients.js';
 import { cachedFixture } from '../lib/fixture.js';
 import { docEndpoint, metric } from '../lib/measure.js';
@@ -25,7 +26,12 @@ async function store(ctx: GenContext, fixture: Uint8Array): Promise<void> {
     if (ctx.target.kind === 'deckhand') {
       await client.query(`INSERT INTO presentations (id, title, created_by) VALUES ($1, 'cold', $2) ON CONFLICT DO NOTHING`, [DOC, OWNER]);
       await client.query(`INSERT INTO presentation_members (presentation_id, user_id, role) VALUES ($1, $2, 'owner') ON CONFLICT DO NOTHING`, [DOC, OWNER]);
-      await client.query(`INSERT INTO documents (name, snapshot) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET snapshot = EXCLUDED.snapshot`, [`presentation:${DOC}`, bytes]);
+      // As Deckhand's compaction writes it: the snapshot with its SHA-256.
+      await client.query(
+        `INSERT INTO documents (name, snapshot, snapshot_sha256) VALUES ($1, $2, $3)
+         ON CONFLICT (name) DO UPDATE SET snapshot = EXCLUDED.snapshot, snapshot_sha256 = EXCLUDED.snapshot_sha256`,
+        [`presentation:${DOC}`, bytes, snapshotChecksum(bytes)],
+      );
     } else if (ctx.target.kind === 'hocuspocus') {
       await client.query(`INSERT INTO hp_documents (name, data) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET data = EXCLUDED.data`, [`presentation:${DOC}`, bytes]);
     } else {

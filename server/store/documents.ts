@@ -2,6 +2,7 @@
  * Document persistence queries (design §2). The log is append-only; compaction folds rows into the snapshot and
  * deletes exactly the rows it folded (never "up to a sequence number": a row with a lower seq may commit later).
  */
+import { createHash } from 'node:crypto';
 import { asBytes, toParam, type Db } from './db.js';
 
 export interface UpdateRow {
@@ -11,7 +12,20 @@ export interface UpdateRow {
 
 export interface StoredDocument {
   snapshot: Uint8Array | null;
+  /** The SHA-256 stored with the snapshot (null for snapshots written before checksums, or none). */
+  snapshotSha256?: Uint8Array | null;
   updates: Uint8Array[];
+}
+
+/** The checksum compaction stores with a snapshot (about 25 ms for 10 MB, against ~0.5 s to decode it). */
+export function snapshotChecksum(snapshot: Uint8Array): Buffer {
+  return createHash('sha256').update(snapshot).digest();
+}
+
+/** True when the snapshot is byte for byte the one its stored checksum was computed from. */
+export function snapshotIntact(stored: StoredDocument): boolean {
+  const { snapshot, snapshotSha256 } = stored;
+  return snapshot != null && snapshotSha256 != null && snapshotChecksum(snapshot).equals(snapshotSha256);
 }
 
 /** Postgres caps one statement at 65,535 parameters; two per row. */
@@ -35,20 +49,23 @@ export class DocumentStore {
 
   /** Snapshot and log rows read in one statement, so a concurrent compaction can never make us miss rows. */
   async load(name: string): Promise<StoredDocument> {
-    const { rows } = await this.db.query<{ kind: number; data: unknown }>(
-      `SELECT 0 AS kind, snapshot AS data, 0::bigint AS seq FROM documents WHERE name = $1 AND snapshot IS NOT NULL
+    const { rows } = await this.db.query<{ kind: number; data: unknown; sha256: unknown }>(
+      `SELECT 0 AS kind, snapshot AS data, snapshot_sha256 AS sha256, 0::bigint AS seq FROM documents WHERE name = $1 AND snapshot IS NOT NULL
        UNION ALL
-       SELECT 1 AS kind, update AS data, seq FROM document_updates WHERE name = $1
+       SELECT 1 AS kind, update AS data, NULL AS sha256, seq FROM document_updates WHERE name = $1
        ORDER BY kind, seq`,
       [name],
     );
     let snapshot: Uint8Array | null = null;
+    let snapshotSha256: Uint8Array | null = null;
     const updates: Uint8Array[] = [];
     for (const row of rows) {
-      if (Number(row.kind) === 0) snapshot = asBytes(row.data);
-      else updates.push(asBytes(row.data));
+      if (Number(row.kind) === 0) {
+        snapshot = asBytes(row.data);
+        snapshotSha256 = row.sha256 == null ? null : asBytes(row.sha256);
+      } else updates.push(asBytes(row.data));
     }
-    return { snapshot, updates };
+    return { snapshot, snapshotSha256, updates };
   }
 
   async pendingUpdateCount(name: string): Promise<number> {
@@ -68,20 +85,27 @@ export class DocumentStore {
   async compact(name: string, merge: (stored: StoredDocument) => Uint8Array): Promise<number> {
     return this.db.transaction(async (tx) => {
       await tx.query('INSERT INTO documents (name) VALUES ($1) ON CONFLICT (name) DO NOTHING', [name]);
-      const head = await tx.query<{ snapshot: unknown }>('SELECT snapshot FROM documents WHERE name = $1 FOR UPDATE', [
-        name,
-      ]);
+      const head = await tx.query<{ snapshot: unknown; snapshot_sha256: unknown }>(
+        'SELECT snapshot, snapshot_sha256 FROM documents WHERE name = $1 FOR UPDATE',
+        [name],
+      );
       const { rows } = await tx.query<{ seq: string | number; update: unknown }>(
         'SELECT seq, update FROM document_updates WHERE name = $1 ORDER BY seq',
         [name],
       );
       if (rows.length === 0) return 0;
       const snapshotValue = head.rows[0]?.snapshot;
+      const sha256Value = head.rows[0]?.snapshot_sha256;
       const merged = merge({
         snapshot: snapshotValue == null ? null : asBytes(snapshotValue),
+        snapshotSha256: sha256Value == null ? null : asBytes(sha256Value),
         updates: rows.map((r) => asBytes(r.update)),
       });
-      await tx.query('UPDATE documents SET snapshot = $2, compacted_at = now() WHERE name = $1', [name, toParam(merged)]);
+      await tx.query('UPDATE documents SET snapshot = $2, snapshot_sha256 = $3, compacted_at = now() WHERE name = $1', [
+        name,
+        toParam(merged),
+        snapshotChecksum(merged),
+      ]);
       await tx.query('DELETE FROM document_updates WHERE name = $1 AND seq = ANY($2::bigint[])', [
         name,
         rows.map((r) => String(r.seq)),

@@ -3,7 +3,7 @@ import * as Y from 'yjs';
 import { applyStored, mergeStored } from '../../server/collab/doc-state.js';
 import { UpdateLog } from '../../server/collab/update-log.js';
 import type { Db } from '../../server/store/db.js';
-import { DocumentStore } from '../../server/store/documents.js';
+import { DocumentStore, snapshotChecksum, snapshotIntact } from '../../server/store/documents.js';
 import { listMigrations, migrate } from '../../server/store/migrate.js';
 import { createPgDb } from '../../server/store/pg.js';
 import { createPgliteDb } from '../../server/store/pglite.js';
@@ -73,6 +73,37 @@ for (const kind of ['postgres', 'pglite'] as const) {
       expect(applyStored(doc, stored, null, (i) => bad.push(i))).toBe(1);
       expect(bad).toEqual([1]);
       expect(doc.getArray('items').length).toBe(2);
+    });
+
+    it('a compacted snapshot carries its SHA-256; one corrupted in the database is skipped whole, not half-applied', async () => {
+      const first = editsOf(50, 's');
+      await store.append(first.map((update) => ({ name: 'checked', update })));
+      await store.compact('checked', (s) => mergeStored(s));
+      const later = editsOf(1, 'late');
+      await store.append([{ name: 'checked', update: later[0]! }]);
+
+      const intact = await store.load('checked');
+      expect(Buffer.from(intact.snapshotSha256!)).toEqual(snapshotChecksum(intact.snapshot!));
+      expect(snapshotIntact(intact)).toBe(true);
+      expect(loaded(intact)).toHaveLength(51);
+
+      // The last bytes (the delete set) cut off: Y.applyUpdate alone would integrate the structs, then throw.
+      const cut = intact.snapshot!.subarray(0, intact.snapshot!.byteLength - 3);
+      expect(() => Y.applyUpdate(new Y.Doc(), cut)).toThrow();
+      await db.query('UPDATE documents SET snapshot = $2 WHERE name = $1', ['checked', Buffer.from(cut)]);
+      const corrupt = await store.load('checked');
+      expect(snapshotIntact(corrupt)).toBe(false);
+      const doc = new Y.Doc();
+      const bad: number[] = [];
+      expect(applyStored(doc, corrupt, null, (i) => bad.push(i))).toBe(1);
+      expect(bad).toEqual([0]);
+      expect(doc.getArray('items').toArray()).toEqual(['late0']);
+
+      // A snapshot from before checksums (NULL) is decoded first too, and loads whole when it is sound.
+      await db.query('UPDATE documents SET snapshot = $2, snapshot_sha256 = NULL WHERE name = $1', ['checked', Buffer.from(intact.snapshot!)]);
+      const legacy = await store.load('checked');
+      expect(legacy.snapshotSha256).toBeNull();
+      expect(loaded(legacy)).toHaveLength(51);
     });
   });
 }
