@@ -66,7 +66,11 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export class CollabAuth implements Extension {
   priority = 900;
   extensionName = 'deckhand-auth';
-  private readonly timers = new Map<Connection, { refresh?: NodeJS.Timeout; expire?: NodeJS.Timeout }>();
+  /**
+   * One timer per authenticated connection (keyed by socket and document, as onDisconnect names it): it first fires
+   * `refreshLeadMs` before the token expires to ask the provider for a fresh one, then, re-armed, at the expiry.
+   */
+  private readonly timers = new Map<string, { timer: NodeJS.Timeout | undefined }>();
 
   constructor(private readonly options: CollabAuthOptions) {}
 
@@ -128,20 +132,13 @@ export class CollabAuth implements Extension {
   }
 
   async onDisconnect({ documentName, socketId }: onDisconnectPayload): Promise<void> {
-    for (const [connection, timers] of this.timers) {
-      if (connection.socketId === socketId && connection.document.name === documentName) {
-        clearTimeout(timers.refresh);
-        clearTimeout(timers.expire);
-        this.timers.delete(connection);
-      }
-    }
+    const key = timerKey(socketId, documentName);
+    clearTimeout(this.timers.get(key)?.timer);
+    this.timers.delete(key);
   }
 
   async onDestroy(): Promise<void> {
-    for (const timers of this.timers.values()) {
-      clearTimeout(timers.refresh);
-      clearTimeout(timers.expire);
-    }
+    for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
   }
 
@@ -159,29 +156,31 @@ export class CollabAuth implements Extension {
   }
 
   private armExpiry(connection: Connection, principal: Principal): void {
-    const previous = this.timers.get(connection);
-    clearTimeout(previous?.refresh);
-    clearTimeout(previous?.expire);
+    const key = timerKey(connection.socketId, connection.document.name);
+    const entry = this.timers.get(key) ?? { timer: undefined };
+    this.timers.set(key, entry);
     const left = principal.expiresAt - Date.now();
     const lead = Math.min(this.options.refreshLeadMs ?? 30_000, left / 2);
-    const timers: { refresh?: NodeJS.Timeout; expire?: NodeJS.Timeout } = {};
-    if (left - lead < MAX_TIMER_MS) {
-      timers.refresh = setTimeout(() => connection.requestToken(), Math.max(0, left - lead));
-      timers.refresh.unref();
-    }
-    if (left < MAX_TIMER_MS) {
-      timers.expire = setTimeout(() => this.expire(connection, 'token expired'), Math.max(0, left));
-      timers.expire.unref();
-    }
-    this.timers.set(connection, timers);
+    const arm = (delay: number, fire: () => void) => {
+      clearTimeout(entry.timer);
+      entry.timer = delay < MAX_TIMER_MS ? setTimeout(fire, Math.max(0, delay)) : undefined;
+      entry.timer?.unref();
+    };
+    arm(left - lead, () => {
+      connection.requestToken();
+      arm(principal.expiresAt - Date.now(), () => this.expire(connection, 'token expired'));
+    });
   }
 
   private expire(connection: Connection, message: string): void {
-    const timers = this.timers.get(connection);
-    clearTimeout(timers?.refresh);
-    clearTimeout(timers?.expire);
-    this.timers.delete(connection);
+    const key = timerKey(connection.socketId, connection.document.name);
+    clearTimeout(this.timers.get(key)?.timer);
+    this.timers.delete(key);
     connection.sendStateless(JSON.stringify(errorMessage('AUTHENTICATION_FAILED', message)));
     connection.close({ code: 4401, reason: 'AUTHENTICATION_FAILED' });
   }
+}
+
+function timerKey(socketId: string, documentName: string): string {
+  return `${socketId}\u0000${documentName}`;
 }
