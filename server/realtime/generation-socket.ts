@@ -9,7 +9,7 @@
  * A job that does not exist or that the user may not read: for the URL's job, an error then close 4404 / 4403;
  * for `subscribe_job`, an error and the socket lives on.
  */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { jobChannel } from '../../shared/channels.js';
 import { CLOSE_CODES } from '../../shared/errors.js';
@@ -22,16 +22,17 @@ import {
   type GenerationClientMessage,
 } from '../../shared/messages.js';
 import { AppError } from '../http/errors.js';
+import type { Principal } from '../auth/jwt.js';
+import type { ConnectionMeter } from '../metrics.js';
 import type { Job } from '../store/jobs.js';
-import { admitSocket } from './admission.js';
 import type { RealtimeContext } from './context.js';
 import { ChannelFollower, type ReleaseOptions } from './follower.js';
-import { progressMessage } from './jobs.js';
-import { startJobStream, writeJobSnapshot, type JobStreamWriter } from './job-stream.js';
 import { wsFrameWithId } from './frames.js';
-import { JsonSocket } from './json-socket.js';
+import { startJobStream, writeJobSnapshot, type JobStreamWriter } from './job-stream.js';
+import { progressMessage } from './jobs.js';
+import type { JsonSocket } from './json-socket.js';
 import { createMessageParser } from './message-parser.js';
-import { observeDelivery, SocketSession } from './socket-session.js';
+import { observeDelivery, openSessionSocket, SocketSession } from './socket-session.js';
 import { lastEventIdOf } from './sse-request.js';
 
 /** Jobs one socket may follow at once. */
@@ -45,26 +46,28 @@ const parseMessage = createMessageParser<GenerationClientMessage>({
 });
 
 export function openGenerationSocket(socket: WebSocket, request: FastifyRequest, jobId: string, ctx: RealtimeContext): void {
-  const meter = ctx.metrics.connection('generation', 'ws');
-  const conn = new JsonSocket(socket, ctx.socketLimits, parseMessage, meter, request.log);
-  void admitSocket(conn, request, ctx, 'generation-ws').then(
-    (admission) => {
-      if (!admission) return;
-      const session = new GenerationSession(conn, admission.principal, ctx, meter, request.log);
-      conn.onClose(() => session.dispose());
-      session.start(jobId, lastEventIdOf(request)).catch((err: unknown) => request.log.error({ err }, 'realtime session failed'));
-    },
-    (err: unknown) => {
-      request.log.error({ err }, 'realtime admission failed');
-      conn.fail('INTERNAL_ERROR', 'internal error', CLOSE_CODES.TRY_AGAIN_LATER.code, CLOSE_CODES.TRY_AGAIN_LATER.reason);
-    },
-  );
+  const lastEventId = lastEventIdOf(request);
+  openSessionSocket(socket, request, ctx, 'generation', parseMessage, (conn, principal, meter) => {
+    return new GenerationSession(conn, principal, ctx, meter, request.log, jobId, lastEventId);
+  });
 }
 
 class GenerationSession extends SocketSession<GenerationClientMessage> {
-  private readonly follows = new Map<string, ChannelFollower>();
+  constructor(
+    conn: JsonSocket<GenerationClientMessage>,
+    principal: Principal,
+    ctx: RealtimeContext,
+    meter: ConnectionMeter,
+    log: FastifyBaseLogger,
+    /** The URL's job, and where to resume it (`?last_event_id=`). */
+    private readonly jobId: string,
+    private readonly lastEventId: string | undefined,
+  ) {
+    super(conn, principal, ctx, meter, log);
+  }
 
-  async start(jobId: string, lastEventId: string | undefined): Promise<void> {
+  async start(): Promise<void> {
+    const { jobId, lastEventId } = this;
     this.conn.send({
       type: 'connected',
       user_id: this.principal.userId,
@@ -86,12 +89,6 @@ class GenerationSession extends SocketSession<GenerationClientMessage> {
       return;
     }
     this.conn.handle((message) => this.onMessage(message));
-  }
-
-  override dispose(): void {
-    super.dispose();
-    for (const follower of this.follows.values()) follower.stop();
-    this.follows.clear();
   }
 
   private async onMessage(message: GenerationClientMessage): Promise<void> {

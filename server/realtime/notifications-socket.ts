@@ -21,14 +21,12 @@ import {
 } from '../../shared/messages.js';
 import type { BusEvent } from '../bus/types.js';
 import { AppError } from '../http/errors.js';
-import { admitSocket } from './admission.js';
 import type { RealtimeContext } from './context.js';
 import { ChannelFollower, type ReleaseOptions } from './follower.js';
-import { JsonSocket } from './json-socket.js';
 import { createMessageParser } from './message-parser.js';
 import { notificationIdOf, notificationMessage } from './notifications.js';
 import { RecentIds } from './recent-ids.js';
-import { SocketSession } from './socket-session.js';
+import { openSessionSocket, SocketSession } from './socket-session.js';
 
 /** Channels one socket may follow at once (the two automatic ones included). */
 export const MAX_CHANNELS_PER_SOCKET = 32;
@@ -44,25 +42,12 @@ const parseMessage = createMessageParser<NotificationsClientMessage>({
 });
 
 export function openNotificationsSocket(socket: WebSocket, request: FastifyRequest, ctx: RealtimeContext): void {
-  const meter = ctx.metrics.connection('notifications', 'ws');
-  const conn = new JsonSocket(socket, ctx.socketLimits, parseMessage, meter, request.log);
-  void admitSocket(conn, request, ctx, 'notifications-ws').then(
-    (admission) => {
-      if (!admission) return;
-      const session = new NotificationsSession(conn, admission.principal, ctx, meter, request.log);
-      conn.onClose(() => session.dispose());
-      session.start().catch((err: unknown) => request.log.error({ err }, 'realtime session failed'));
-    },
-    (err: unknown) => {
-      request.log.error({ err }, 'realtime admission failed');
-      conn.fail('INTERNAL_ERROR', 'internal error', CLOSE_CODES.TRY_AGAIN_LATER.code, CLOSE_CODES.TRY_AGAIN_LATER.reason);
-    },
-  );
+  openSessionSocket(socket, request, ctx, 'notifications', parseMessage, (conn, principal, meter) => {
+    return new NotificationsSession(conn, principal, ctx, meter, request.log);
+  });
 }
 
 class NotificationsSession extends SocketSession<NotificationsClientMessage> {
-  /** Followed channels by client name. */
-  private readonly follows = new Map<string, ChannelFollower>();
   private readonly delivered = new RecentIds(DELIVERED_MEMORY);
 
   async start(): Promise<void> {
@@ -86,12 +71,6 @@ class NotificationsSession extends SocketSession<NotificationsClientMessage> {
       return;
     }
     this.conn.handle((message) => this.onMessage(message));
-  }
-
-  override dispose(): void {
-    super.dispose();
-    for (const follower of this.follows.values()) follower.stop();
-    this.follows.clear();
   }
 
   private async onMessage(message: NotificationsClientMessage): Promise<void> {

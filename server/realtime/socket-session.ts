@@ -3,17 +3,20 @@
  * the current one expires), closing with AUTHENTICATION_FAILED when the token expires, errors as messages, and
  * delivery of bus events as shared frames (with the delivery latency observed once per event per instance).
  */
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type { WebSocket } from 'ws';
 import { CLOSE_CODES } from '../../shared/errors.js';
 import type { Principal } from '../auth/jwt.js';
 import { parseEventId } from '../bus/event-id.js';
 import type { BusEvent } from '../bus/types.js';
 import { AppError } from '../http/errors.js';
-import type { ConnectionMeter, Metrics } from '../metrics.js';
-import { verifyToken } from './admission.js';
+import type { ConnectionMeter, Manager, Metrics } from '../metrics.js';
+import { admitSocket, verifyToken } from './admission.js';
 import type { RealtimeContext } from './context.js';
+import type { ChannelFollower } from './follower.js';
 import { wsFrame } from './frames.js';
-import type { JsonSocket } from './json-socket.js';
+import { JsonSocket } from './json-socket.js';
+import type { ParseResult } from './message-parser.js';
 import { TokenLease } from './token-lease.js';
 
 /** Observes publish → delivery latency once per event on this instance (not once per subscriber). */
@@ -25,9 +28,39 @@ export function observeDelivery(metrics: Metrics, event: BusEvent): void {
   });
 }
 
+/**
+ * A JSON WebSocket of one kind, from upgrade to session: the socket's limits, admission (origin, token, per-user
+ * slot: refusals are an error message and a close), then the session `create` makes, started, and disposed on close.
+ */
+export function openSessionSocket<M extends { type: string }>(
+  socket: WebSocket,
+  request: FastifyRequest,
+  ctx: RealtimeContext,
+  manager: Manager,
+  parse: (text: string) => ParseResult<M>,
+  create: (conn: JsonSocket<M>, principal: Principal, meter: ConnectionMeter) => SocketSession<M>,
+): void {
+  const meter = ctx.metrics.connection(manager, 'ws');
+  const conn = new JsonSocket(socket, ctx.socketLimits, parse, meter, request.log);
+  void admitSocket(conn, request, ctx, `${manager}-ws`).then(
+    (admission) => {
+      if (!admission) return;
+      const session = create(conn, admission.principal, meter);
+      conn.onClose(() => session.dispose());
+      session.start().catch((err: unknown) => request.log.error({ err }, 'realtime session failed'));
+    },
+    (err: unknown) => {
+      request.log.error({ err }, 'realtime admission failed');
+      conn.fail('INTERNAL_ERROR', 'internal error', CLOSE_CODES.TRY_AGAIN_LATER.code, CLOSE_CODES.TRY_AGAIN_LATER.reason);
+    },
+  );
+}
+
 export abstract class SocketSession<M extends { type: string }> {
   protected readonly lease: TokenLease;
   protected disposed = false;
+  /** The bus channels this socket follows, by the name the client knows them by. */
+  protected readonly follows = new Map<string, ChannelFollower>();
 
   constructor(
     protected readonly conn: JsonSocket<M>,
@@ -41,6 +74,9 @@ export abstract class SocketSession<M extends { type: string }> {
       conn.fail('AUTHENTICATION_FAILED', 'token expired: reconnect with a fresh token', CLOSE_CODES.AUTHENTICATION_FAILED.code, CLOSE_CODES.AUTHENTICATION_FAILED.reason);
     });
   }
+
+  /** Sends what the socket starts with (`connected`, first states) and starts handling client messages. */
+  abstract start(): Promise<void>;
 
   protected get principal(): Principal {
     return this.lease.current;
@@ -88,5 +124,7 @@ export abstract class SocketSession<M extends { type: string }> {
   dispose(): void {
     this.disposed = true;
     this.lease.dispose();
+    for (const follower of this.follows.values()) follower.stop();
+    this.follows.clear();
   }
 }
