@@ -1,28 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { HocuspocusProvider } from '@hocuspocus/provider';
 import { openClient, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
-import { createTestDatabase } from '../helpers/database.js';
-import { mintToken, startServer, type TestServer } from '../helpers/server.js';
+import { startPair, type TestPair } from '../helpers/cluster.js';
+import { mintToken, type TestServer } from '../helpers/server.js';
 
 describe('per-user collaboration connections across instances', () => {
   let a: TestServer;
   let b: TestServer;
+  let pair: TestPair | undefined;
   const clients: CollabClient[] = [];
   beforeAll(async () => {
-    const env = {
-      DATABASE_URL: await createTestDatabase('climit'),
-      REDIS_URL: inject('redisUrl'),
-      REDIS_PREFIX: `climit${Date.now()}`,
-      WEBSOCKET_MAX_CONNECTIONS_PER_USER: '2',
-    };
-    a = await startServer(env);
-    b = await startServer(env);
+    pair = await startPair('climit', { WEBSOCKET_MAX_CONNECTIONS_PER_USER: '2' });
+    ({ a, b } = pair);
   });
   afterAll(async () => {
     for (const c of clients) c.destroy();
-    await a?.close();
-    await b?.close();
+    await pair?.close();
   });
 
   it('refuses a third socket of the same user on the other instance with RATE_LIMIT_EXCEEDED, and admits one after a close', async () => {

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import * as Y from 'yjs';
 import type { SlideLock } from '../../shared/locks.js';
 import { addComment, findSlide, getComments, getSlides, insertSlide, slideText } from '../../shared/presentation.js';
 import { jsonOf, openClient, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
-import { createTestDatabase } from '../helpers/database.js';
-import { mintToken, startServer, type TestServer } from '../helpers/server.js';
+import { startPair, type TestPair } from '../helpers/cluster.js';
+import { mintToken, type TestServer } from '../helpers/server.js';
 
 type Msg = { type?: string; error_code?: string; locks?: SlideLock[]; message?: string; details?: unknown };
 
@@ -21,6 +20,7 @@ const title = (c: CollabClient, slideId: string) => slideText(findSlide(c.doc, s
 describe('slide locks and the write guard', () => {
   let a: TestServer;
   let b: TestServer;
+  let pair: TestPair | undefined;
   const clients: CollabClient[] = [];
   const open = (server: TestServer, user: string, presentationId: string) => {
     const c = openClient({ url: server.wsUrl, presentationId, token: mintToken(user, { name: user.toUpperCase() }) });
@@ -47,21 +47,16 @@ describe('slide locks and the write guard', () => {
   }
 
   beforeAll(async () => {
-    const env = {
-      DATABASE_URL: await createTestDatabase('locks'),
-      REDIS_URL: inject('redisUrl'),
-      REDIS_PREFIX: `locks${Date.now()}`,
+    pair = await startPair('locks', {
       LOCK_TTL_MS: '1500',
       // The owner keeps one editor socket open per deck this file creates.
       WEBSOCKET_MAX_CONNECTIONS_PER_USER: '20',
-    };
-    a = await startServer(env);
-    b = await startServer(env);
+    });
+    ({ a, b } = pair);
   });
   afterAll(async () => {
     for (const c of clients) c.destroy();
-    await a?.close();
-    await b?.close();
+    await pair?.close();
   });
 
   it("rolls back another editor's edit to a locked slide on every replica, keeps its other edits, and tells it LOCKED", async () => {

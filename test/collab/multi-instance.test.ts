@@ -1,26 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { getSlides, insertSlide, slideText } from '../../shared/presentation.js';
 import { openClient, jsonOf, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
-import { createTestDatabase, loadFromDatabase } from '../helpers/database.js';
-import { mintToken, startServer, type TestServer } from '../helpers/server.js';
+import { startPair, type TestPair } from '../helpers/cluster.js';
+import { loadFromDatabase } from '../helpers/database.js';
+import { mintToken, type TestServer } from '../helpers/server.js';
 
 describe('two instances sharing Redis and Postgres', () => {
   let a: TestServer;
   let b: TestServer;
   let databaseUrl: string;
+  let pair: TestPair | undefined;
   const clients: CollabClient[] = [];
 
   beforeAll(async () => {
-    databaseUrl = await createTestDatabase('multi');
-    const env = { DATABASE_URL: databaseUrl, REDIS_URL: inject('redisUrl'), REDIS_PREFIX: `multi${Date.now()}` };
-    a = await startServer(env);
-    b = await startServer(env);
+    pair = await startPair('multi');
+    ({ a, b, databaseUrl } = pair);
   });
   afterAll(async () => {
     for (const c of clients) c.destroy();
-    await a?.close();
-    await b?.close();
+    await pair?.close();
   });
 
   it('converge, and after both stop the database holds every edit from both', async () => {

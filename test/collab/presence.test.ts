@@ -1,21 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import WebSocket from 'ws';
 import type { PresenceEvent, PresenceSnapshot } from '../../shared/presence.js';
 import { openClient, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
-import { createTestDatabase } from '../helpers/database.js';
-import { mintToken, startServer, type TestServer } from '../helpers/server.js';
+import { startPair, type TestPair } from '../helpers/cluster.js';
+import { mintToken, type TestServer } from '../helpers/server.js';
 
 describe('presence across instances', () => {
   let a: TestServer;
   let b: TestServer;
+  let pair: TestPair | undefined;
   const clients: CollabClient[] = [];
   const sockets: WebSocket[] = [];
 
   beforeAll(async () => {
-    const env = { DATABASE_URL: await createTestDatabase('presence'), REDIS_URL: inject('redisUrl'), REDIS_PREFIX: `presence${Date.now()}` };
-    a = await startServer(env);
-    b = await startServer(env);
+    pair = await startPair('presence');
+    ({ a, b } = pair);
     const res = await fetch(`${a.url}/api/v1/presentations/deck`, { method: 'PUT', headers: { authorization: `Bearer ${mintToken('olga')}` } });
     expect(res.status).toBe(201);
     for (const user of ['hana', 'ivan']) {
@@ -29,8 +28,7 @@ describe('presence across instances', () => {
   afterAll(async () => {
     for (const c of clients) c.destroy();
     for (const s of sockets) s.close();
-    await a?.close();
-    await b?.close();
+    await pair?.close();
   });
 
   async function presence(server: TestServer, user = 'olga'): Promise<{ status: number; body: PresenceSnapshot }> {
