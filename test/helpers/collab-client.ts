@@ -1,5 +1,5 @@
 /** Real @hocuspocus/provider clients over `ws`, with helpers to wait for sync, acks and convergence. */
-import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
+import { HocuspocusProvider, HocuspocusProviderWebsocket, WebSocketStatus } from '@hocuspocus/provider';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 
@@ -72,6 +72,25 @@ export function openClient(options: ClientOptions): CollabClient {
       socket.destroy();
     },
   };
+}
+
+/**
+ * Reconnects a client after `socket.disconnect()`. The provider's `connect()` returns at once while the status is
+ * still `connected`, which it is until the close handshake of the disconnect completes, and leaves `shouldConnect`
+ * false: the socket would then stay disconnected for good. Wait for that close first.
+ */
+export function reconnect(client: CollabClient): void {
+  const { socket } = client;
+  if (socket.status !== WebSocketStatus.Connected || socket.shouldConnect) {
+    void socket.connect();
+    return;
+  }
+  const onStatus = ({ status }: { status: WebSocketStatus }) => {
+    if (status === WebSocketStatus.Connected) return;
+    socket.off('status', onStatus);
+    void socket.connect();
+  };
+  socket.on('status', onStatus);
 }
 
 export async function waitFor(predicate: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { inject } from 'vitest';
 import { createSlide, getSlides, insertSlide, slideText } from '../../shared/presentation.js';
-import { jsonOf, openClient, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
+import { jsonOf, openClient, reconnect, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
 import { createTestDatabase, loadFromDatabase } from '../helpers/database.js';
 import { freePort } from '../helpers/ports.js';
 import { mintToken, startServer, type TestServer } from '../helpers/server.js';
@@ -51,7 +51,7 @@ describe('randomized convergence over two instances', () => {
     onTestFailed(() =>
       console.error(
         `seed ${seed} failed during: ${phase}; clients ${clientsForReport
-          .map((c, i) => `${i}:${c.socket.status}/${c.provider.isSynced ? 'synced' : 'unsynced'}/${c.provider.unsyncedChanges}/${c.authFailures.join('|')}/${jsonOf(c.doc).length}`)
+          .map((c, i) => `${i}:${c.socket.status}${c.socket.shouldConnect ? '' : '(not reconnecting)'}/${c.provider.isSynced ? 'synced' : 'unsynced'}/${c.provider.unsyncedChanges}/${c.authFailures.join('|')}/${jsonOf(c.doc).length}`)
           .join(' ')}`,
       ),
     );
@@ -106,7 +106,7 @@ describe('randomized convergence over two instances', () => {
         } else if (op < 0.42) {
           c.socket.disconnect();
           const delay = 50 + r.int(200);
-          reconnects.push(setTimeout(() => void c.socket.connect(), delay));
+          reconnects.push(setTimeout(() => reconnect(c), delay));
         } else if (op < 0.44 && restarts < 2) {
           restarts++;
           const i = r.int(2);
@@ -128,7 +128,7 @@ describe('randomized convergence over two instances', () => {
       // disconnect may supersede; being synced and acknowledged is what counts.
       for (const t of reconnects) clearTimeout(t);
       // A client disconnected on purpose whose reconnect timer was just cleared (its close may still be in flight).
-      for (const c of clients) if (!c.socket.shouldConnect || c.socket.status === 'disconnected') void c.socket.connect();
+      for (const c of clients) if (!c.socket.shouldConnect || c.socket.status === 'disconnected') reconnect(c);
       phase = 'waiting for acks';
       await Promise.all(clients.map((c) => waitAcked(c, 60_000)));
       phase = 'converging';
