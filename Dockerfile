@@ -3,8 +3,9 @@ FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-# tsx runs the TypeScript sources directly; devDependencies (tests, benchmarks) are left out.
-RUN npm ci --omit=dev --no-audit --no-fund
+# tsx runs the TypeScript sources directly; devDependencies (tests, benchmarks) are left out, and so is the
+# `prepare` step (it compiles the client SDK for package consumers with tsc, a devDependency).
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 COPY server ./server
 COPY shared ./shared
 EXPOSE 8000
