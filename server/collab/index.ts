@@ -18,6 +18,7 @@ import { CollabAuth, isReadOnly } from './auth.js';
 import { AwarenessStamp } from './awareness.js';
 import { isCollabContext } from './context.js';
 import { PostgresPersistence } from './persistence.js';
+import { guardUnawaitedRedisPromises } from './redis-client-guard.js';
 import { resyncLoadedDocuments, watchReconnects } from './redis-resync.js';
 import { withSafeUnawaitedHooks } from './safe-hooks.js';
 import type { Bus } from '../bus/types.js';
@@ -125,7 +126,7 @@ export function createCollab(deps: CollabDeps): CollabService {
       if (redisExtension && hocuspocusRef) resyncLoadedDocuments(hocuspocusRef, redisExtension, logger);
     });
     redisExtension = new RedisExtension({
-      createClient: () => watch(createRedisClient(url, 'collab')),
+      createClient: () => guardUnawaitedRedisPromises(watch(createRedisClient(url, 'collab')), logger),
       prefix: `${config.redisPrefix}:collab`,
     });
     extensions.push(redisExtension);

@@ -1,14 +1,16 @@
 import type { Extension } from '@hocuspocus/server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { build } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
+import { guardUnawaitedRedisPromises } from '../../server/collab/redis-client-guard.js';
 import { withSafeUnawaitedHooks } from '../../server/collab/safe-hooks.js';
+import { createRedisClient } from '../../server/redis.js';
 import { insertSlide } from '../../shared/presentation.js';
 import { openClient, waitAcked, waitSynced } from '../helpers/collab-client.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { baseEnv, mintToken } from '../helpers/server.js';
 
-describe('errors thrown inside un-awaited Hocuspocus hooks', () => {
+describe('errors thrown inside un-awaited Hocuspocus hooks and extension-redis', () => {
   const unhandled: unknown[] = [];
   const onUnhandled = (err: unknown) => unhandled.push(err);
   beforeAll(() => {
@@ -48,4 +50,27 @@ describe('errors thrown inside un-awaited Hocuspocus hooks', () => {
       await app.close();
     }
   });
+
+  it("extension-redis' un-awaited replies and listener on a closed Redis connection are logged, never unhandled", async () => {
+    const debug: unknown[] = [];
+    const warn: unknown[] = [];
+    const logger = { debug: (obj: unknown) => debug.push(obj), warn: (obj: unknown) => warn.push(obj) } as never;
+    const client = guardUnawaitedRedisPromises(createRedisClient(inject('redisUrl'), 'guard-test'), logger);
+    await client.ping();
+    // What the extension does: an async listener that publishes a reply without awaiting it, and throws.
+    client.on('messageBuffer', async () => {
+      void client.publish('deckhand-test:reply', 'x');
+      throw new Error('boom in the listener');
+    });
+    client.disconnect(false); // as the extension's onDestroy does, with work still in flight
+    void client.publish('deckhand-test:channel', 'not awaited');
+    client.emit('messageBuffer', Buffer.from('channel'), Buffer.from('data'));
+    // An awaited publish still reports its failure to its caller.
+    await expect(client.publish('deckhand-test:channel', 'awaited')).rejects.toThrow(/Connection is closed/);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(unhandled).toEqual([]);
+    expect(debug.length).toBeGreaterThanOrEqual(3);
+    expect(warn).toHaveLength(1);
+  });
 });
+
