@@ -5,6 +5,7 @@
 import closeWithGrace from 'close-with-grace';
 import { build } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { routeConsoleToLogger } from './console-to-log.js';
 
 let config: Config;
 try {
@@ -18,6 +19,8 @@ try {
 }
 
 const app = await build(config);
+// From here on, libraries' console.error / console.warn (Hocuspocus) are structured log lines too.
+routeConsoleToLogger(app.log);
 
 process.on('unhandledRejection', (err) => {
   // Hocuspocus hooks that are not awaited upstream must never kill the process; log and go on.

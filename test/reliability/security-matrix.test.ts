@@ -15,7 +15,9 @@ import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/pro
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/collab-client.js';
 import { createTestDatabase } from '../helpers/database.js';
+import { authFrame, MessageType, rawClient, syncFrame, typeOf } from '../helpers/hocuspocus-frames.js';
 import { openJsonWs } from '../helpers/json-ws.js';
 import { startServerProcess, type ServerProcess } from '../helpers/server.js';
 import { openSse } from '../helpers/sse.js';
@@ -345,5 +347,36 @@ describe('security matrix: every bad token on every entry point; cross-site WebS
       for (const piece of pieces) if (piece.length >= 16 && output.includes(piece)) leaks.push(piece);
     }
     expect(leaks).toEqual([]);
+  });
+
+  it('every line the server wrote is a structured log line (Hocuspocus\' console output included), but the start-up banner', async () => {
+    // A member sends a malformed update: Hocuspocus reports it (and the connection it closes) with console.error.
+    const raw = await rawClient(`${wsBase()}/api/v1/collab`);
+    const token = valid();
+    used.add(token);
+    raw.send(authFrame(`presentation:${PRESENTATION}`, token));
+    await waitFor(() => raw.received.some((f) => typeOf(f) === MessageType.Auth), 5000, 'authenticated');
+    raw.send(syncFrame(`presentation:${PRESENTATION}`, 2, Uint8Array.from([1, 200, 1, 255, 255, 7, 9])));
+    expect(await raw.closed).toBe(1007);
+    await new Promise((r) => setTimeout(r, 300));
+
+    const lines = proc.output().split('\n').filter((line) => line.trim().length > 0);
+    const bannerStart = lines.findIndex((line) => line.startsWith('Deckhand listening on'));
+    expect(bannerStart).toBeGreaterThanOrEqual(0);
+    let bannerEnd = bannerStart;
+    while (bannerEnd < lines.length && !lines[bannerEnd]!.startsWith('{')) bannerEnd++;
+    const isJson = (line: string) => {
+      try {
+        return typeof JSON.parse(line) === 'object';
+      } catch {
+        return false;
+      }
+    };
+    const unstructured = lines.filter((line, i) => (i < bannerStart || i >= bannerEnd) && !isJson(line));
+    expect(unstructured).toEqual([]);
+    // Hocuspocus' reports are there, as error lines with the exception as `err`.
+    const fromConsole = lines.filter(isJson).map((line) => JSON.parse(line) as { source?: string; level?: number; msg?: string; err?: { type?: string } });
+    const closing = fromConsole.find((e) => e.source === 'console' && e.msg?.startsWith('closing connection'));
+    expect(closing).toMatchObject({ level: 50, err: { type: 'InvalidUpdateError' } });
   });
 });
