@@ -5,11 +5,10 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort } from '../../test/helpers/ports.js';
+import { freePort, waitForPort } from '../../test/helpers/ports.js';
 
 export const SERVER_CPU = '0';
 export const GENERATOR_CPU = '1';
@@ -89,22 +88,6 @@ export interface BenchRedis {
   pid: number;
   flush(): Promise<void>;
   stop(): Promise<void>;
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = createConnection({ port, host: '127.0.0.1' }, () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listens on ${port}`);
 }
 
 export async function startBenchRedis(): Promise<BenchRedis> {

@@ -1,7 +1,6 @@
-/** A real redis-server for the test run, on a free port, no persistence; stopped at the end. */
+/** A real redis-server on a free port (no persistence unless asked for); stopped at the end. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createConnection } from 'node:net';
-import { freePort } from './ports.js';
+import { freePort, waitForPort } from './ports.js';
 
 export interface RedisServer {
   url: string;
@@ -10,27 +9,19 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = createConnection({ port, host: '127.0.0.1' }, () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`redis did not listen on ${port}`);
+export interface RedisOptions {
+  /** An append-only file in this folder, fsynced on every write: a kill -9 and a restart keep every key. */
+  appendOnlyDir?: string;
 }
 
-export async function startRedis(port?: number): Promise<RedisServer> {
+export async function startRedis(port?: number, options: RedisOptions = {}): Promise<RedisServer> {
   const p = port ?? (await freePort());
+  const persistence = options.appendOnlyDir
+    ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', options.appendOnlyDir]
+    : ['--appendonly', 'no'];
   const child = spawn(
     process.env.REDIS_SERVER_BIN ?? 'redis-server',
-    ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+    ['--port', String(p), '--bind', '127.0.0.1', '--save', '', ...persistence, '--protected-mode', 'no'],
     { stdio: 'ignore' },
   );
   await waitForPort(p, 10_000);

@@ -13,16 +13,13 @@
  * or are told to come back (WS close 1013, SSE `error` then the end). OUTAGE_MS sets how long Redis stays down
  * (npm run test:soak: 20 s).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/collab-client.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { openJsonWs, type JsonWsClient } from '../helpers/json-ws.js';
-import { freePort } from '../helpers/ports.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { mintToken, startServer, type TestServer } from '../helpers/server.js';
 import { openSse, type SseClient } from '../helpers/sse.js';
@@ -123,40 +120,6 @@ const wsNotificationView = (messages: any[]): NotificationView => ({
 const sseNotificationView = (stream: SseClient): NotificationView => wsNotificationView(stream.events.map((e) => e.json));
 
 
-/** A redis-server with an append-only file fsynced on every write: a kill -9 and a restart keep every stream. */
-async function startPersistentRedis(dir: string, port?: number): Promise<RedisServer> {
-  const p = port ?? (await freePort());
-  const child = spawn(
-    process.env.REDIS_SERVER_BIN ?? 'redis-server',
-    ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir, '--protected-mode', 'no'],
-    { stdio: 'ignore' },
-  );
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = createConnection({ port: p, host: '127.0.0.1' }, () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error(`redis did not listen on ${p}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    url: `redis://127.0.0.1:${p}`,
-    port: p,
-    process: child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
-      }),
-  };
-}
-
 interface RestartKind {
   name: string;
   start(port?: number): Promise<RedisServer>;
@@ -178,7 +141,7 @@ describe('realtime: Redis restarted under job and notification subscribers', () 
 
   const KINDS: RestartKind[] = [
     { name: 'without persistence (history lost)', start: (port) => startRedis(port) },
-    { name: 'with an append-only file (history kept)', start: (port) => startPersistentRedis(dataDir, port) },
+    { name: 'with an append-only file (history kept)', start: (port) => startRedis(port, { appendOnlyDir: dataDir }) },
   ];
 
   it.each(KINDS)(`Redis $name: subscribers on B end with the final state, gap-free or explicitly reset; so do resumes (outage ${OUTAGE_MS} ms)`, async (kind) => {
