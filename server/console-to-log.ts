@@ -3,13 +3,14 @@
  * this presentation", "closing connection … because of exception …", "Caught error during storeDocumentHooks …").
  * In the server process those become structured log lines like every other (`source: "console"`), an Error argument
  * as `err`. Hook refusals that Deckhand's own extensions already logged (authentication, connect) are echoed at
- * debug level, so that a refused token is one info line, not an error.
+ * debug level, so that a refused token is one info line, not an error; so is extension-redis' routine "another
+ * instance is storing this document" (its store lock, a SkipFurtherHooksError: the other instance compacts).
  */
 import { format } from 'node:util';
 import type { FastifyBaseLogger } from 'fastify';
 
-/** Hocuspocus' echo of a hook that threw to refuse a connection (CollabAuth logs the refusal itself). */
-const REFUSAL_ECHO = /^\[(onAuthenticate|onConnect|connected)\] /;
+/** Hocuspocus' echo of a hook that stopped the chain on purpose (CollabAuth logs its refusals itself). */
+const ROUTINE_ECHO = /^\[(onAuthenticate|onConnect|connected)\] |^\[onStoreDocument\] Another instance is already storing this document$/;
 
 export function routeConsoleToLogger(logger: FastifyBaseLogger): () => void {
   const original = { error: console.error, warn: console.warn };
@@ -18,7 +19,7 @@ export function routeConsoleToLogger(logger: FastifyBaseLogger): () => void {
     const rest = args.filter((arg) => arg !== err);
     const msg = rest.length > 0 ? format(...rest) : (err?.message ?? '');
     const fields = err ? { source: 'console', err } : { source: 'console' };
-    if (level === 'error' && REFUSAL_ECHO.test(msg)) logger.debug(fields, msg);
+    if (level === 'error' && ROUTINE_ECHO.test(msg)) logger.debug(fields, msg);
     else logger[level](fields, msg);
   };
   console.error = forward('error');

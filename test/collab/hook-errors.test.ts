@@ -4,6 +4,7 @@ import { build } from '../../server/app.js';
 import { loadConfig } from '../../server/config.js';
 import { guardUnawaitedRedisPromises } from '../../server/collab/redis-client-guard.js';
 import { withSafeUnawaitedHooks } from '../../server/collab/safe-hooks.js';
+import { routeConsoleToLogger } from '../../server/console-to-log.js';
 import { createRedisClient } from '../../server/redis.js';
 import { insertSlide } from '../../shared/presentation.js';
 import { openClient, waitAcked, waitSynced } from '../helpers/collab-client.js';
@@ -71,6 +72,27 @@ describe('errors thrown inside un-awaited Hocuspocus hooks and extension-redis',
     expect(unhandled).toEqual([]);
     expect(debug.length).toBeGreaterThanOrEqual(3);
     expect(warn).toHaveLength(1);
+  });
+
+  it("Hocuspocus' console reports become log lines: errors with their exception, routine hook stops at debug", () => {
+    const lines: Array<{ level: string; fields: Record<string, unknown>; msg: string }> = [];
+    const at = (level: string) => (fields: Record<string, unknown>, msg: string) => lines.push({ level, fields, msg });
+    const restore = routeConsoleToLogger({ error: at('error'), warn: at('warn'), debug: at('debug') } as never);
+    try {
+      const boom = new Error('boom');
+      console.error('closing connection c1 (while handling presentation:x) because of exception', boom);
+      console.error('[onAuthenticate]', 'not a member');
+      console.error('[onStoreDocument]', 'Another instance is already storing this document');
+      console.warn('Hocuspocus: closing connection c2: too many pending unauthenticated documents');
+    } finally {
+      restore();
+    }
+    expect(lines).toEqual([
+      { level: 'error', fields: { source: 'console', err: expect.objectContaining({ message: 'boom' }) }, msg: 'closing connection c1 (while handling presentation:x) because of exception' },
+      { level: 'debug', fields: { source: 'console' }, msg: '[onAuthenticate] not a member' },
+      { level: 'debug', fields: { source: 'console' }, msg: '[onStoreDocument] Another instance is already storing this document' },
+      { level: 'warn', fields: { source: 'console' }, msg: 'Hocuspocus: closing connection c2: too many pending unauthenticated documents' },
+    ]);
   });
 });
 
