@@ -1,7 +1,8 @@
 /**
  * The current slide: its title (an input bound to the slide's `title` Y.Text), its rich body (TipTap bound to the
  * slide's `content` Y.XmlFragment, with everyone's carets), and its lock (button, badge, and a banner when someone
- * else holds it: the server undoes edits there, which the page shows as an error toast).
+ * else holds it: the server undoes edits there, which the page shows as an error toast), and deleting it (refused
+ * while someone else holds its lock; the server would undo that too).
  */
 import { Editor } from '@tiptap/core';
 import Collaboration from '@tiptap/extension-collaboration';
@@ -18,6 +19,7 @@ export class SlideEditor {
   private readonly title = h('input', { class: 'title-input', 'data-testid': 'title-input', 'aria-label': 'Slide title', placeholder: 'Slide title' });
   private readonly typing = h('span', { class: 'typing' });
   private readonly lockButton = h('button', { class: 'secondary', 'data-testid': 'lock-button' });
+  private readonly deleteButton = h('button', { class: 'secondary', 'data-testid': 'delete-slide', title: 'Delete this slide for everyone' }, 'Delete');
   private readonly banner = h('div', { class: 'lock-banner', 'data-testid': 'lock-banner', hidden: true });
   private readonly body = h('div', { class: 'editor', 'data-testid': 'editor' });
 
@@ -27,8 +29,9 @@ export class SlideEditor {
     private readonly me: Me,
     private readonly onError: (error: unknown) => void,
   ) {
-    root.replaceChildren(h('div', { class: 'title-row' }, this.title, this.lockButton), this.typing, this.banner, this.body);
+    root.replaceChildren(h('div', { class: 'title-row' }, this.title, this.lockButton, this.deleteButton), this.typing, this.banner, this.body);
     this.lockButton.addEventListener('click', () => this.toggleLock());
+    this.deleteButton.addEventListener('click', () => this.deleteSlide());
     const publishCaret = () => {
       if (this.slideId) this.session.presence.setCursor(this.session.slides.title(this.slideId), this.title.selectionStart ?? 0, this.title.selectionEnd ?? 0);
     };
@@ -64,6 +67,7 @@ export class SlideEditor {
     const lock = locks.holder(slideId);
     this.lockButton.textContent = locks.isMine(slideId) ? 'Unlock slide' : 'Lock slide';
     this.lockButton.disabled = locks.isLockedByOther(slideId);
+    this.deleteButton.disabled = locks.isLockedByOther(slideId);
     this.banner.hidden = !locks.isLockedByOther(slideId);
     if (lock) {
       this.banner.textContent = `${lock.name} locked this slide: your changes here will be undone.`;
@@ -86,6 +90,16 @@ export class SlideEditor {
     this.editor?.destroy();
     this.editor = undefined;
     this.body.replaceChildren();
+  }
+
+  /** Removes the slide for everyone (the app then shows the first slide), releasing its lock if it was ours. */
+  private deleteSlide(): void {
+    const slideId = this.slideId;
+    if (!slideId) return;
+    const { locks, slides } = this.session;
+    const mine = locks.isMine(slideId);
+    slides.remove(slideId);
+    if (mine) locks.unlock(slideId).catch(this.onError);
   }
 
   private toggleLock(): void {

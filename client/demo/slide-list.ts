@@ -18,7 +18,22 @@ export function lockBadge(locks: Locks, slideId: string): HTMLElement | null {
   return h('span', { class: 'lock-badge', style: `border-color:${lock.color};color:${lock.color}`, 'data-testid': 'lock-badge', title: label }, label);
 }
 
+/** What the list shows, as a string: the list is rebuilt only when it changes (not on every caret move). */
+function signatureOf(model: SlideListModel): string {
+  return JSON.stringify([
+    model.slides,
+    model.currentId,
+    model.slides.map((slide) => [model.locks.holder(slide.id)?.name ?? null, model.locks.isMine(slide.id)]),
+    model.peers.map((peer) => [peer.clientId, peer.slideId, peer.user.name, peer.user.color]),
+  ]);
+}
+
+const rendered = new WeakMap<HTMLElement, string>();
+
 export function renderSlideList(root: HTMLElement, model: SlideListModel): void {
+  const signature = signatureOf(model);
+  if (rendered.get(root) === signature) return;
+  rendered.set(root, signature);
   const items = model.slides.map((slide, index) => {
     const here = model.peers.filter((peer) => peer.slideId === slide.id);
     return h(
@@ -31,6 +46,11 @@ export function renderSlideList(root: HTMLElement, model: SlideListModel): void 
           'data-testid': 'slide-item',
           'data-slide-id': slide.id,
           title: slide.title || 'Untitled',
+          // On press, not on click: a list rebuilt between press and release (someone joined, a lock changed) would
+          // swallow the click. `click` stays for the keyboard (Enter, Space); selecting twice is harmless.
+          onpointerdown: (event: Event) => {
+            if ((event as PointerEvent).button === 0) model.onSelect(slide.id);
+          },
           onclick: () => model.onSelect(slide.id),
         },
         h('span', { class: 'slide-number' }, String(index + 1)),

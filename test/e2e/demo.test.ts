@@ -121,4 +121,25 @@ describe('demo page: two users in two browser contexts', () => {
     await notification.getByRole('button', { name: 'Mark read' }).click();
     await notification.waitFor({ state: 'detached' });
   });
+
+  it('deletes a slide for everyone; a slide someone else locked cannot be deleted', async () => {
+    const target = 'Quarterly review: Why it matters';
+    const before = await alice.getByTestId('slide-item').count();
+    await bob.getByTestId('slide-item').filter({ hasText: target }).click();
+    expect(await bob.getByTestId('title-input').inputValue()).toBe(target);
+    await bob.getByTestId('lock-button').click();
+    await alice.getByTestId('slide-item').filter({ hasText: target }).click();
+    await alice.getByTestId('lock-badge').filter({ hasText: 'Locked by Bob' }).first().waitFor();
+    await alice.getByTestId('lock-banner').waitFor();
+    expect(await alice.getByTestId('title-input').inputValue()).toBe(target);
+    expect(await alice.getByTestId('delete-slide').isDisabled()).toBe(true);
+
+    await bob.getByTestId('delete-slide').click();
+    await alice.waitForFunction((n) => document.querySelectorAll('[data-testid=slide-item]').length === n - 1, before);
+    expect(await alice.getByTestId('slide-item').filter({ hasText: target }).count()).toBe(0);
+    // Alice was on the deleted slide: she is moved to the first one, and no lock of it is left behind.
+    await alice.waitForFunction(() => (document.querySelector('[data-testid=title-input]') as HTMLInputElement).value === 'Welcome from Bob');
+    expect(await alice.getByTestId('lock-badge').count()).toBe(0);
+  });
 });
+
