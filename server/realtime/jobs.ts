@@ -13,7 +13,7 @@ import type { Bus } from '../bus/types.js';
 import { AppError } from '../http/errors.js';
 import type { Metrics } from '../metrics.js';
 import type { Job, JobStore } from '../store/jobs.js';
-import { RETRY_MS } from './publish-retry.js';
+import { RetryLoop } from './publish-retry.js';
 
 export function progressData(job: Job): JobProgressData {
   return {
@@ -62,9 +62,10 @@ const MAX_UNPUBLISHED = 10_000;
 export class JobsService {
   /** Jobs with a state Postgres holds but the bus never carried (Redis was down): published again as a `reset`. */
   private readonly unpublished = new Set<string>();
-  private retryTimer: NodeJS.Timeout | undefined;
-  private retrying = false;
-  private stopped = false;
+  private readonly retries = new RetryLoop(
+    () => this.retry(),
+    () => this.unpublished.size > 0,
+  );
 
   constructor(
     private readonly store: JobStore,
@@ -120,9 +121,7 @@ export class JobsService {
 
   /** Stops the retries of unpublished states (shutdown). */
   stop(): void {
-    this.stopped = true;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.retries.stop();
   }
 
   /**
@@ -151,24 +150,13 @@ export class JobsService {
       this.unpublished.delete(oldest);
       this.log.error({ jobId: oldest }, 'too many unpublished jobs: followers of this one catch up on their next connection');
     }
-    this.scheduleRetry();
-  }
-
-  private scheduleRetry(): void {
-    if (this.retryTimer || this.stopped) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      void this.retry();
-    }, RETRY_MS);
-    this.retryTimer.unref();
+    this.retries.schedule();
   }
 
   private async retry(): Promise<void> {
-    if (this.retrying) return;
-    this.retrying = true;
     try {
       for (const id of [...this.unpublished]) {
-        if (this.stopped) return;
+        if (this.retries.stopped) return;
         const job = await this.store.get(id);
         if (!job) {
           this.unpublished.delete(id);
@@ -181,9 +169,6 @@ export class JobsService {
       }
     } catch {
       // The bus (or Postgres) is still down: the next round retries.
-    } finally {
-      this.retrying = false;
-      if (this.unpublished.size > 0) this.scheduleRetry();
     }
   }
 }

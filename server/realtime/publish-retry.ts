@@ -19,12 +19,63 @@ export const RETRY_MS = 500;
 /** Messages kept for a retry at most; past that the oldest are dropped (and logged). */
 const MAX_QUEUED = 10_000;
 
+/**
+ * The retry rounds of both publishers: `schedule()` runs `round` after RETRY_MS, one round at a time, and again
+ * after each round while `pending()` says something still waits; `stop()` (shutdown) ends it.
+ */
+export class RetryLoop {
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private stoppedFlag = false;
+
+  constructor(
+    private readonly round: () => Promise<void>,
+    private readonly pending: () => boolean,
+  ) {}
+
+  /** A round is in progress. */
+  get busy(): boolean {
+    return this.running;
+  }
+
+  get stopped(): boolean {
+    return this.stoppedFlag;
+  }
+
+  schedule(): void {
+    if (this.timer || this.stoppedFlag) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.run();
+    }, RETRY_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stoppedFlag = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private async run(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      await this.round();
+    } finally {
+      this.running = false;
+      if (this.pending()) this.schedule();
+    }
+  }
+}
+
 export class MessageRetry {
   private readonly queue: { channel: string; payload: string }[] = [];
-  private flushing = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop = new RetryLoop(
+    () => this.flush(),
+    () => this.queue.length > 0,
+  );
   private dropped = 0;
-  private stopped = false;
 
   constructor(
     private readonly bus: Bus,
@@ -38,7 +89,7 @@ export class MessageRetry {
 
   /** Publishes `payload` now, or after the messages already waiting; a failure queues it for a retry. */
   async publish(channel: string, payload: string): Promise<void> {
-    if (this.queue.length === 0 && !this.flushing) {
+    if (this.queue.length === 0 && !this.loop.busy) {
       try {
         await this.bus.publish(channel, payload);
         this.metrics.busPublish('ok');
@@ -52,9 +103,7 @@ export class MessageRetry {
   }
 
   stop(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.loop.stop();
   }
 
   private enqueue(channel: string, payload: string): void {
@@ -63,36 +112,20 @@ export class MessageRetry {
       this.queue.shift();
       if (this.dropped++ % 1000 === 0) this.log.error({ dropped: this.dropped }, 'too many unpublished notifications: the oldest are dropped (they stay in Postgres)');
     }
-    this.schedule();
-  }
-
-  private schedule(): void {
-    if (this.timer || this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.flush();
-    }, RETRY_MS);
-    this.timer.unref();
+    this.loop.schedule();
   }
 
   private async flush(): Promise<void> {
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      while (this.queue.length > 0 && !this.stopped) {
-        const next = this.queue[0]!;
-        try {
-          await this.bus.publish(next.channel, next.payload);
-        } catch {
-          break; // still down: the next round retries
-        }
-        this.queue.shift();
-        this.metrics.busPublish('ok');
+    while (this.queue.length > 0 && !this.loop.stopped) {
+      const next = this.queue[0]!;
+      try {
+        await this.bus.publish(next.channel, next.payload);
+      } catch {
+        break; // still down: the next round retries
       }
-    } finally {
-      this.flushing = false;
-      if (this.queue.length > 0) this.schedule();
-      else this.log.info('every notification stored while the bus was down is published');
+      this.queue.shift();
+      this.metrics.busPublish('ok');
     }
+    if (this.queue.length === 0) this.log.info('every notification stored while the bus was down is published');
   }
 }
