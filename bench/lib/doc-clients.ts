@@ -19,6 +19,7 @@ import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { insertSlide, slideText } from '../../shared/presentation.js';
+import { deferred } from './schedule.js';
 
 export type Protocol = 'hocuspocus' | 'y-websocket';
 
@@ -107,13 +108,7 @@ export function leanClient(options: DocClientOptions): DocClient {
     doc.on('update', (u: Uint8Array) => (pending = u));
     pending = null;
   }
-  let resolveSynced!: () => void;
-  let rejectSynced!: (err: Error) => void;
-  const synced = new Promise<void>((resolve, reject) => {
-    resolveSynced = resolve;
-    rejectSynced = reject;
-  });
-  synced.catch(() => {});
+  const { promise: synced, resolve: resolveSynced, reject: rejectSynced } = deferred();
   let keepalive: NodeJS.Timeout | undefined;
   let acks = 0;
 
@@ -221,13 +216,7 @@ export interface ProviderClient {
 /** A real provider: @hocuspocus/provider (Hocuspocus protocol) or y-websocket's WebsocketProvider. */
 export function providerClient(options: DocClientOptions): ProviderClient {
   const doc = new Y.Doc();
-  let resolveSynced!: () => void;
-  let rejectSynced!: (err: Error) => void;
-  const synced = new Promise<void>((resolve, reject) => {
-    resolveSynced = resolve;
-    rejectSynced = reject;
-  });
-  synced.catch(() => {});
+  const { promise: synced, resolve: resolveSynced, reject: rejectSynced } = deferred();
   let destroy: () => void;
   let remoteOrigin: unknown;
   if (options.protocol === 'hocuspocus') {

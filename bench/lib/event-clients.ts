@@ -9,7 +9,7 @@ import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { scanTimestamps } from './doc-clients.js';
 import { agent, expectOk, httpJson } from './http.js';
-import { pool } from './schedule.js';
+import { deferred, pool } from './schedule.js';
 import type { TargetInfo } from './protocol.js';
 import { mintToken } from './tokens.js';
 
@@ -24,17 +24,6 @@ const SERVICE = 'bench-worker';
 
 export function serviceToken(target: TargetInfo): string {
   return mintToken(SERVICE, 'jobs:write', target.secret);
-}
-
-function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
-  let resolve!: () => void;
-  let reject!: (e: Error) => void;
-  const promise = new Promise<void>((a, b) => {
-    resolve = a;
-    reject = b;
-  });
-  promise.catch(() => {});
-  return { promise, resolve, reject };
 }
 
 const JOB_PROGRESS = Buffer.from('"job_progress"');

@@ -67,3 +67,15 @@ export async function until(predicate: () => boolean, timeoutMs: number, what: s
     await sleep(10);
   }
 }
+
+/** A promise with its settle functions, for a client's "ready" or "synced"; a rejection nobody awaits is not unhandled. */
+export function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<void>((a, b) => {
+    resolve = a;
+    reject = b;
+  });
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
