@@ -122,7 +122,7 @@ class GenerationSession extends SocketSession<GenerationClientMessage> {
       jobChannel(jobId),
       (event) => {
         observeDelivery(this.ctx.metrics, event);
-        this.conn.sendFrame(wsFrameWithId(event));
+        void writer.event(event);
       },
       () => this.resync(job, writer),
     );
