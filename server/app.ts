@@ -2,6 +2,7 @@
  * The composition root: `build(config)` wires store, auth, collaboration and HTTP routes into a Fastify app.
  * It does not listen and installs no signal handlers (main.ts does both), so tests build as many apps as they need.
  */
+import { can, roleFor } from './access/policy.js';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -12,7 +13,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Redis } from 'ioredis';
 import { resolveDevSecret } from './auth/dev-secret.js';
-import { createTokenVerifier, hasScope, type TokenVerifier } from './auth/jwt.js';
+import { createTokenVerifier, type TokenVerifier } from './auth/jwt.js';
 import { redactTokenInUrl } from './auth/request-token.js';
 import { createBus, type Bus } from './bus/index.js';
 import { createCollab, type CollabService } from './collab/index.js';
@@ -165,7 +166,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   registerPresenceRoutes(app, { verifier, presentations, presence: collab.presence });
   // Dashboards may follow `presence.{id}` on the notifications socket when they are members of the presentation.
   realtime.policy.setPresenceAuthorizer(
-    async (principal, presentationId) => hasScope(principal, 'admin') || (await presentations.roleOf(presentationId, principal.userId)) !== null,
+    async (principal, presentationId) => can(await roleFor(principal, (userId) => presentations.roleOf(presentationId, userId)), 'read'),
   );
   registerRealtimeRoutes(app, realtime, collab);
   // Outside production: the demo page at / and its dev-only token and generation routes.

@@ -20,8 +20,9 @@ import type { Connection } from '@hocuspocus/server';
 import type { FastifyBaseLogger } from 'fastify';
 import { errorMessage, type ErrorCode } from '../../shared/errors.js';
 import { presentationIdOf } from '../../shared/presentation.js';
+import { isReadOnly, roleFor } from '../access/policy.js';
 import { bearerToken } from '../auth/request-token.js';
-import { AuthError, hasScope, type Principal, type TokenVerifier } from '../auth/jwt.js';
+import { AuthError, type Principal, type TokenVerifier } from '../auth/jwt.js';
 import type { PresentationStore, Role } from '../store/presentations.js';
 import { isCollabContext, type CollabContext } from './context.js';
 import type { SocketSlots } from './socket-slots.js';
@@ -38,16 +39,6 @@ class Refusal extends Error {
   ) {
     super('');
   }
-}
-
-/** Roles that may write anything not locked by someone else. */
-export function isWriter(role: Role): boolean {
-  return role === 'owner' || role === 'editor';
-}
-
-/** Viewers are read-only; commenters write, and the write guard rolls back whatever is outside `comments`. */
-export function isReadOnly(role: Role): boolean {
-  return role === 'viewer';
 }
 
 export interface CollabAuthOptions {
@@ -143,9 +134,8 @@ export class CollabAuth implements Extension {
   }
 
   private async resolveRole(presentationId: string, principal: Principal): Promise<Role | null> {
-    if (hasScope(principal, 'admin')) return 'owner';
     const { presentations } = this.options;
-    const role = await presentations.roleOf(presentationId, principal.userId);
+    const role = await roleFor(principal, (userId) => presentations.roleOf(presentationId, userId));
     if (role || !this.options.autoCreatePresentations) return role;
     const { created } = await presentations.create(presentationId, principal.userId);
     if (created) {

@@ -3,12 +3,13 @@
  * A lock taken over REST is held by the user (connection id `rest:{user}`) until released or expired; the same
  * user's editor connection may edit the slide, and re-taking it from an editor moves it there.
  */
+import { can, roleFor } from '../access/policy.js';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { colourFor } from '../../shared/colour.js';
 import { SLIDE_ID_PATTERN } from '../../shared/locks.js';
 import { PRESENTATION_ID_PATTERN } from '../../shared/presentation.js';
-import { hasScope, type Principal, type TokenVerifier } from '../auth/jwt.js';
+import type { Principal, TokenVerifier } from '../auth/jwt.js';
 import { toSlideLock, type LockService } from '../collab/locks/lock-service.js';
 import { principalOf, requireUser } from '../http/auth.js';
 import { AppError, ErrorResponseSchema } from '../http/errors.js';
@@ -41,8 +42,7 @@ export function registerLockRoutes(app: FastifyInstance, deps: LockRoutesDeps): 
   const auth = requireUser(deps.verifier);
 
   async function roleOf(id: string, principal: Principal): Promise<Role> {
-    if (hasScope(principal, 'admin')) return 'owner';
-    const role = await presentations.roleOf(id, principal.userId);
+    const role = await roleFor(principal, (userId) => presentations.roleOf(id, userId));
     if (role) return role;
     if (!(await presentations.get(id))) throw new AppError('NOT_FOUND', `presentation ${id} not found`);
     throw new AppError('PERMISSION_DENIED', 'not a member of this presentation');
@@ -50,7 +50,7 @@ export function registerLockRoutes(app: FastifyInstance, deps: LockRoutesDeps): 
 
   async function acquire(id: string, slideId: string, principal: Principal) {
     const role = await roleOf(id, principal);
-    if (role !== 'owner' && role !== 'editor') throw new AppError('PERMISSION_DENIED', `a ${role} cannot lock slides`);
+    if (!can(role, 'lock')) throw new AppError('PERMISSION_DENIED', `a ${role} cannot lock slides`);
     const result = await locks.acquire(id, slideId, {
       userId: principal.userId,
       name: principal.name,
@@ -133,7 +133,7 @@ export function registerLockRoutes(app: FastifyInstance, deps: LockRoutesDeps): 
       const lock = (await locks.list(id)).find((l) => l.slideId === slideId);
       if (!lock) throw new AppError('NOT_FOUND', `slide ${slideId} is not locked`);
       const own = lock.userId === principal.userId;
-      if (!own && role !== 'owner') throw new AppError('PERMISSION_DENIED', `slide ${slideId} is locked by ${lock.name}; only an owner can force it`);
+      if (!own && !can(role, 'force_unlock')) throw new AppError('PERMISSION_DENIED', `slide ${slideId} is locked by ${lock.name}; only an owner can force it`);
       await locks.release(id, slideId, principal.userId, !own);
       return reply.status(204).send();
     },

@@ -1,8 +1,9 @@
 /** `GET /api/v1/presentations/{id}/presence`: who is connected (on every instance), with status and current slide. */
+import { can, roleFor } from '../access/policy.js';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { PRESENTATION_ID_PATTERN } from '../../shared/presentation.js';
-import { hasScope, type TokenVerifier } from '../auth/jwt.js';
+import type { TokenVerifier } from '../auth/jwt.js';
 import type { PresenceTracker } from '../collab/presence/presence-tracker.js';
 import { principalOf, requireUser } from '../http/auth.js';
 import { AppError, ErrorResponseSchema } from '../http/errors.js';
@@ -43,7 +44,7 @@ export function registerPresenceRoutes(
     async (request) => {
       const principal = principalOf(request);
       const { id } = request.params;
-      if (!hasScope(principal, 'admin') && !(await deps.presentations.roleOf(id, principal.userId))) {
+      if (!can(await roleFor(principal, (userId) => deps.presentations.roleOf(id, userId)), 'read')) {
         if (!(await deps.presentations.get(id))) throw new AppError('NOT_FOUND', `presentation ${id} not found`);
         throw new AppError('PERMISSION_DENIED', 'not a member of this presentation');
       }

@@ -2,10 +2,11 @@
  * Presentations and members (design §6 "Presentations"): create, read, list/set/remove members.
  * A role change reaches this instance's open collaboration connections at once (see CollabService.applyRoleChange).
  */
+import { can, roleFor } from '../access/policy.js';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { PRESENTATION_ID_PATTERN } from '../../shared/presentation.js';
-import { hasScope, type Principal, type TokenVerifier } from '../auth/jwt.js';
+import type { Principal, TokenVerifier } from '../auth/jwt.js';
 import { principalOf, requireUser } from '../http/auth.js';
 import { AppError, ErrorResponseSchema } from '../http/errors.js';
 import { type PresentationStore, type Role } from '../store/presentations.js';
@@ -41,10 +42,9 @@ export function registerPresentationRoutes(app: FastifyInstance, deps: Presentat
   const auth = requireUser(deps.verifier);
 
   async function roleOrThrow(id: string, principal: Principal): Promise<Role> {
-    if (hasScope(principal, 'admin')) return 'owner';
     const presentation = await presentations.get(id);
     if (!presentation) throw new AppError('NOT_FOUND', `presentation ${id} not found`);
-    const role = await presentations.roleOf(id, principal.userId);
+    const role = await roleFor(principal, (userId) => presentations.roleOf(id, userId));
     if (!role) throw new AppError('PERMISSION_DENIED', 'not a member of this presentation');
     return role;
   }
@@ -77,8 +77,8 @@ export function registerPresentationRoutes(app: FastifyInstance, deps: Presentat
       const title = request.body?.title ?? null;
       const { created } = await presentations.create(id, principal.userId, title);
       if (created) return reply.status(201).send(await view(id, 'owner'));
-      const role: Role | null = hasScope(principal, 'admin') ? 'owner' : await presentations.roleOf(id, principal.userId);
-      if (role !== 'owner') throw new AppError('CONFLICT', `presentation ${id} already exists`);
+      const role = await roleFor(principal, (userId) => presentations.roleOf(id, userId));
+      if (!can(role, 'manage_members')) throw new AppError('CONFLICT', `presentation ${id} already exists`);
       if (request.body?.title !== undefined) await presentations.updateTitle(id, title);
       return reply.status(200).send(await view(id, role));
     },
@@ -129,7 +129,7 @@ export function registerPresentationRoutes(app: FastifyInstance, deps: Presentat
     async (request) => {
       const { id, user_id: userId } = request.params;
       const callerRole = await roleOrThrow(id, principalOf(request));
-      if (callerRole !== 'owner') throw new AppError('PERMISSION_DENIED', 'only an owner manages members');
+      if (!can(callerRole, 'manage_members')) throw new AppError('PERMISSION_DENIED', 'only an owner manages members');
       const current = await presentations.roleOf(id, userId);
       if (current === 'owner' && request.body.role !== 'owner' && (await presentations.ownerCount(id)) <= 1) {
         throw new AppError('CONFLICT', 'a presentation keeps at least one owner');
@@ -156,7 +156,7 @@ export function registerPresentationRoutes(app: FastifyInstance, deps: Presentat
       const { id, user_id: userId } = request.params;
       const principal = principalOf(request);
       const callerRole = await roleOrThrow(id, principal);
-      if (callerRole !== 'owner' && principal.userId !== userId) {
+      if (!can(callerRole, 'manage_members') && principal.userId !== userId) {
         throw new AppError('PERMISSION_DENIED', 'only an owner removes other members');
       }
       const current = await presentations.roleOf(id, userId);

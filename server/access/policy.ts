@@ -1,0 +1,82 @@
+/**
+ * The access policy: who may do what on a presentation, in one place. Every transport (the Yjs socket, the JSON
+ * sockets, REST routes, presence and chat channels) asks here instead of comparing roles itself.
+ *
+ * Roles per presentation: viewer reads; commenter also writes comments (its own) and chat; editor edits everything
+ * not locked by someone else, locks slides and restores versions; owner also manages members and deletes the
+ * presentation. A token with the `admin` scope acts as an owner of every presentation.
+ */
+import { hasScope, type Principal } from '../auth/jwt.js';
+import type { Role } from '../store/presentations.js';
+
+export type { Role };
+
+export type Action =
+  /** Open the document, read members, presence, locks, versions, activity and chat. */
+  | 'read'
+  /** Write under `comments` (a commenter: only comments it authored; resolving is open to all commenters). */
+  | 'comment'
+  /** Post, edit and delete one's own chat messages; typing and read receipts. */
+  | 'chat'
+  /** Change the document outside `comments` (subject to other users' locks). */
+  | 'edit'
+  /** Delete or rewrite other people's comments. */
+  | 'moderate_comments'
+  /** Take and release slide locks. */
+  | 'lock'
+  /** Create and restore versions. */
+  | 'restore'
+  /** Release a lock someone else holds. */
+  | 'force_unlock'
+  /** Add, change and remove members. */
+  | 'manage_members'
+  /** Delete other people's chat messages. */
+  | 'moderate_chat'
+  /** Delete the presentation. */
+  | 'delete_presentation';
+
+const RANK: Record<Role, number> = { viewer: 0, commenter: 1, editor: 2, owner: 3 };
+
+/** The least role that may perform each action. */
+const LEAST_ROLE: Record<Action, Role> = {
+  read: 'viewer',
+  comment: 'commenter',
+  chat: 'commenter',
+  edit: 'editor',
+  moderate_comments: 'editor',
+  lock: 'editor',
+  restore: 'editor',
+  force_unlock: 'owner',
+  manage_members: 'owner',
+  moderate_chat: 'owner',
+  delete_presentation: 'owner',
+};
+
+/** Whether `role` (null: not a member) may perform `action`. */
+export function can(role: Role | null, action: Action): boolean {
+  return role !== null && RANK[role] >= RANK[LEAST_ROLE[action]];
+}
+
+/** Viewers are read-only on the document; everyone else writes something (commenters only comments). */
+export function isReadOnly(role: Role): boolean {
+  return !can(role, 'comment');
+}
+
+/** Whether the role's document writes are restricted to `comments` (the write guard confines them). */
+export function isCommentOnly(role: Role): boolean {
+  return can(role, 'comment') && !can(role, 'edit');
+}
+
+/** The principal's effective role: `admin` acts as owner; otherwise the stored membership (or null). */
+export function effectiveRole(principal: Principal, memberRole: Role | null): Role | null {
+  return hasScope(principal, 'admin') ? 'owner' : memberRole;
+}
+
+/** Resolves the principal's effective role on a presentation from a role lookup (skipped for admins). */
+export async function roleFor(
+  principal: Principal,
+  lookup: (userId: string) => Promise<Role | null>,
+): Promise<Role | null> {
+  if (hasScope(principal, 'admin')) return 'owner';
+  return lookup(principal.userId);
+}
