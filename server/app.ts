@@ -26,15 +26,19 @@ import { registerDemo } from './demo/index.js';
 import { registerErrorHandling } from './http/errors.js';
 import { createConnectionCounter, type ConnectionCounter } from './limits/index.js';
 import { Metrics } from './metrics.js';
-import { createRealtime, registerRealtimeRoutes, type RealtimeService } from './realtime/index.js';
+import { createJobsService, jobsPlugin, type JobsService } from './jobs/index.js';
+import { ChannelPolicy, createNotificationsService, notificationsPlugin, type NotificationsService } from './notifications/index.js';
 import { createRedisClient } from './redis.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerLockRoutes } from './routes/locks.js';
 import { registerPresenceRoutes } from './routes/presence.js';
+import { registerMetricsRoute } from './routes/metrics.js';
 import { registerPresentationRoutes } from './routes/presentations.js';
+import { registerStatsRoute } from './routes/stats.js';
 import type { Db } from './store/db.js';
 import { openStore } from './store/index.js';
 import { PresentationStore } from './store/presentations.js';
+import { createStreamingContext, type StreamingContext } from './streaming/context.js';
 
 export interface Services {
   config: Config;
@@ -48,8 +52,14 @@ export interface Services {
   redis: Redis | undefined;
   /** Prometheus registry of this app (GET /metrics) and the counters behind GET /realtime/stats. */
   metrics: Metrics;
-  /** Job progress and notifications (server/realtime); `realtime.policy` authorizes notification channels. */
-  realtime: RealtimeService;
+  /** Job progress (server/jobs). */
+  jobs: JobsService;
+  /** Notifications (server/notifications). */
+  notifications: NotificationsService;
+  /** Who may follow which notification channel; presence installs its check here. */
+  channels: ChannelPolicy;
+  /** What the JSON WebSocket and SSE endpoints share (server/streaming). */
+  streaming: StreamingContext;
   /** Connections per user per endpoint kind, across instances when REDIS_URL is set (server/limits). */
   connections: ConnectionCounter;
   startedAt: number;
@@ -99,8 +109,26 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     documents: () => collab.hocuspocus.getDocumentsCount(),
     connections: () => collab.hocuspocus.getConnectionsCount(),
   });
-  const realtime = createRealtime({ config, db, verifier, bus, metrics, log: app.log, connections });
-  const services: Services = { config, db, verifier, presentations, collab, bus, redis, metrics, realtime, connections, startedAt: Date.now() };
+  const streaming = createStreamingContext({ config, verifier, bus, metrics, log: app.log, connections });
+  const jobs = createJobsService(db, streaming);
+  const notifications = createNotificationsService(db, streaming);
+  const channels = new ChannelPolicy();
+  const services: Services = {
+    config,
+    db,
+    verifier,
+    presentations,
+    collab,
+    bus,
+    redis,
+    metrics,
+    jobs,
+    notifications,
+    channels,
+    streaming,
+    connections,
+    startedAt: Date.now(),
+  };
   app.decorate('deckhand', services);
   app.decorateRequest('principal', null);
 
@@ -165,10 +193,19 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   registerLockRoutes(app, { verifier, presentations, locks: collab.locks });
   registerPresenceRoutes(app, { verifier, presentations, presence: collab.presence });
   // Dashboards may follow `presence.{id}` on the notifications socket when they are members of the presentation.
-  realtime.policy.setPresenceAuthorizer(
+  channels.setPresenceAuthorizer(
     async (principal, presentationId) => can(await roleFor(principal, (userId) => presentations.roleOf(presentationId, userId)), 'read'),
   );
-  registerRealtimeRoutes(app, realtime, collab);
+  await app.register(jobsPlugin, { streaming, jobs });
+  await app.register(notificationsPlugin, { streaming, notifications, policy: channels });
+  registerStatsRoute(app, { verifier, metrics, jobs, sse: streaming.sse, bus, collab });
+  registerMetricsRoute(app, { verifier, metrics });
+  notifications.startRetention();
+  app.addHook('preClose', async () => {
+    notifications.stopRetention();
+    jobs.stop();
+    streaming.sse.closeAll();
+  });
   // Outside production: the demo page at / and its dev-only token and generation routes.
   registerDemo(app);
 

@@ -7,7 +7,7 @@
  *   `user_{id}` (a user's own channel), `presence.{presentation_id}`, `jobs.{job_id}`, or a custom topic name
  *   matching CUSTOM_CHANNEL_PATTERN (no dots, so it can never collide with a namespaced channel).
  *
- * Who may subscribe to what is decided by the server's channel policy (server/realtime/channel-policy.ts).
+ * Who may subscribe to what is decided by the server's channel policy (server/notifications/channel-policy.ts).
  * No server-only imports here: the client SDK imports this file.
  */
 

@@ -243,8 +243,8 @@ export const SubscribeChannelMessage = Type.Object({ type: Type.Literal('subscri
 export const UnsubscribeChannelMessage = Type.Object({ type: Type.Literal('unsubscribe_channel'), channel: Type.String({ minLength: 1, maxLength: 300 }) });
 export const MarkReadMessage = Type.Object({ type: Type.Literal('mark_read'), id: NotificationIdSchema });
 
-export const GenerationClientMessage = Type.Union([PingMessage, AuthMessage, SubscribeJobMessage, UnsubscribeJobMessage]);
-export type GenerationClientMessage = Static<typeof GenerationClientMessage>;
+export const JobClientMessage = Type.Union([PingMessage, AuthMessage, SubscribeJobMessage, UnsubscribeJobMessage]);
+export type JobClientMessage = Static<typeof JobClientMessage>;
 export const NotificationsClientMessage = Type.Union([
   PingMessage,
   AuthMessage,

@@ -18,8 +18,8 @@ const Body = Type.Object(
 );
 
 export function registerDevGenerationRoute(app: FastifyInstance): void {
-  const { verifier, realtime } = app.deckhand;
-  const simulator = new GenerationSimulator(realtime.jobs, realtime.notifications, app.log);
+  const { verifier, jobs, notifications } = app.deckhand;
+  const simulator = new GenerationSimulator(jobs, notifications, app.log);
   app.addHook('onClose', async () => simulator.stopAll());
 
   app.post<{ Body: Static<typeof Body> }>(
@@ -41,7 +41,7 @@ export function registerDevGenerationRoute(app: FastifyInstance): void {
     async (request, reply) => {
       const { userId } = principalOf(request);
       const topic = request.body.topic?.trim() || 'Quarterly review';
-      const job = await realtime.jobs.create({ user_id: userId, kind: 'demo-generation', title: `Slides about ${topic}` });
+      const job = await jobs.create({ user_id: userId, kind: 'demo-generation', title: `Slides about ${topic}` });
       simulator.start(job.id, userId, topic, request.body.slides ?? 4);
       return reply.status(202).send({ job_id: job.id });
     },

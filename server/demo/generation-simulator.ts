@@ -4,8 +4,8 @@
  * `result`, and tells the user through the real notifications service. Runs in this process; stops on app close.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { JobsService } from '../realtime/jobs.js';
-import type { NotificationsService } from '../realtime/notifications.js';
+import type { JobsService } from '../jobs/jobs-service.js';
+import type { NotificationsService } from '../notifications/notifications-service.js';
 
 export interface GeneratedSlide {
   title: string;

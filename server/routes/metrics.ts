@@ -5,14 +5,15 @@
 import type { FastifyInstance } from 'fastify';
 import { requireScope } from '../http/auth.js';
 import { ErrorResponseSchema } from '../http/errors.js';
-import type { RealtimeContext } from '../realtime/context.js';
+import type { TokenVerifier } from '../auth/jwt.js';
+import type { Metrics } from '../metrics.js';
 
-export function registerMetricsRoute(app: FastifyInstance, ctx: RealtimeContext): void {
-  const registry = ctx.metrics.registry;
+export function registerMetricsRoute(app: FastifyInstance, deps: { verifier: TokenVerifier; metrics: Metrics }): void {
+  const registry = deps.metrics.registry;
   app.get(
     '/metrics',
     {
-      onRequest: requireScope(ctx.verifier, 'metrics:read'),
+      onRequest: requireScope(deps.verifier, 'metrics:read'),
       config: { rateLimit: false },
       schema: {
         tags: ['operations'],

@@ -4,7 +4,11 @@ import { Type } from 'typebox';
 import type { CollabService } from '../collab/index.js';
 import { requireScope } from '../http/auth.js';
 import { ErrorResponseSchema } from '../http/errors.js';
-import type { RealtimeContext } from '../realtime/context.js';
+import type { TokenVerifier } from '../auth/jwt.js';
+import type { Bus } from '../bus/types.js';
+import type { JobsService } from '../jobs/jobs-service.js';
+import type { Metrics } from '../metrics.js';
+import type { SseHub } from '../streaming/sse-stream.js';
 
 const ManagerStats = Type.Object({
   connections: Type.Integer(),
@@ -27,11 +31,21 @@ interface CollabRouteStats {
   refusedFrames?: number;
 }
 
-export function registerStatsRoute(app: FastifyInstance, ctx: RealtimeContext, collab: CollabService): void {
+export interface StatsDeps {
+  verifier: TokenVerifier;
+  metrics: Metrics;
+  jobs: JobsService;
+  sse: SseHub;
+  bus: Bus;
+  collab: CollabService;
+}
+
+export function registerStatsRoute(app: FastifyInstance, deps: StatsDeps): void {
+  const { collab } = deps;
   app.get(
     '/api/v1/realtime/stats',
     {
-      onRequest: requireScope(ctx.verifier, 'admin'),
+      onRequest: requireScope(deps.verifier, 'admin'),
       schema: {
         tags: ['operations'],
         summary: 'Connections, messages and errors per manager on this instance (admin token)',
@@ -43,19 +57,19 @@ export function registerStatsRoute(app: FastifyInstance, ctx: RealtimeContext, c
       return {
         uptime_seconds: Math.round((Date.now() - app.deckhand.startedAt) / 1000),
         managers: {
-          generation: ctx.metrics.managerStats('generation'),
-          notifications: ctx.metrics.managerStats('notifications'),
+          generation: deps.metrics.managerStats('generation'),
+          notifications: deps.metrics.managerStats('notifications'),
           collaboration: {
             connections: collab.hocuspocus.getConnectionsCount(),
             messages_sent: null,
             errors: (collabStats?.slowReaders ?? 0) + (collabStats?.refusedFrames ?? 0),
           },
         },
-        active_jobs: await ctx.jobs.countActive(),
+        active_jobs: await deps.jobs.countActive(),
         documents: collab.hocuspocus.getDocumentsCount(),
         locks: collab.locks.count,
-        sse_streams: ctx.sse.size,
-        bus: ctx.bus.kind,
+        sse_streams: deps.sse.size,
+        bus: deps.bus.kind,
         timestamp: new Date().toISOString(),
       };
     },

@@ -172,7 +172,7 @@ describe('notifications on the in-process bus', () => {
       expect(await jon.waitFor((m) => m.type === 'error', 5000, `error for ${channel}`, from), channel).toMatchObject({ error_code: code });
     }
     // The presence feature installs its check (here: a stand-in that admits deck1 only).
-    server.app.deckhand.realtime.policy.setPresenceAuthorizer(async (_principal, presentationId) => presentationId === 'deck1');
+    server.app.deckhand.channels.setPresenceAuthorizer(async (_principal, presentationId) => presentationId === 'deck1');
     jon.send({ type: 'subscribe_channel', channel: 'presence.deck1' });
     await jon.waitFor((m) => m.type === 'subscribed' && m.channel === 'presence.deck1');
     const from = jon.messages.length;
@@ -233,7 +233,7 @@ describe('notifications on the in-process bus', () => {
     await queryDb(databaseUrl, `UPDATE notifications SET created_at = now() - interval '25 hours' WHERE id = ANY($1::uuid[])`, [
       [oldRead.id, oldUnread.id, oldBroadcast.id],
     ]);
-    const purged = await server.app.deckhand.realtime.notifications.purgeExpired();
+    const purged = await server.app.deckhand.notifications.purgeExpired();
     expect(purged).toBeGreaterThanOrEqual(2);
     const left = await queryDb<{ id: string }>(databaseUrl, 'SELECT id FROM notifications WHERE id = ANY($1::uuid[])', [
       [oldRead.id, oldUnread.id, recentRead.id, oldBroadcast.id],

@@ -104,7 +104,7 @@ describe('per-user limits across instances (Redis)', () => {
     expect(refused.status).toBe(429);
     expect(refused.error).toMatchObject({ type: 'error', error_code: 'RATE_LIMIT_EXCEEDED' });
     open[0]!.close();
-    await waitFor(() => a.app.deckhand.realtime.context.sse.size <= 1, 5000, 'stream closed on A');
+    await waitFor(() => a.app.deckhand.streaming.sse.size <= 1, 5000, 'stream closed on A');
     const deadline = Date.now() + 3000;
     let again = await sse(notificationsSse(b.url, mintToken(user)));
     while (again.status !== 200 && Date.now() < deadline) {
@@ -118,7 +118,7 @@ describe('per-user limits across instances (Redis)', () => {
     const user = 'aborter';
     const { job_id: jobId } = await createJob(a.url, { user_id: user });
     const target = new URL(generationSse(a.url, jobId, mintToken(user)));
-    const before = a.app.deckhand.realtime.context.sse.size;
+    const before = a.app.deckhand.streaming.sse.size;
     for (let i = 0; i < 60; i++) {
       await new Promise<void>((resolve) => {
         const req = http.get(target, { headers: { accept: 'text/event-stream' } });
@@ -128,7 +128,7 @@ describe('per-user limits across instances (Redis)', () => {
         setTimeout(() => req.destroy(), i % 6);
       });
     }
-    await waitFor(() => a.app.deckhand.realtime.context.sse.size === before, 5000, 'no stream left open');
+    await waitFor(() => a.app.deckhand.streaming.sse.size === before, 5000, 'no stream left open');
     await expect.poll(() => counter(a).count('generation-sse', user), { timeout: 5000 }).toBe(0);
     // The user still has every slot.
     const [s1, s2] = [await sse(target.href), await sse(target.href)];

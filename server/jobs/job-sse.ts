@@ -10,17 +10,17 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { jobChannel } from '../../shared/channels.js';
 import { errorMessage } from '../../shared/errors.js';
 import { principalOf } from '../http/auth.js';
-import { acquireSseSlot } from './admission.js';
-import type { RealtimeContext } from './context.js';
-import { ChannelFollower } from './follower.js';
-import { sseFrame, sseFrameWithId } from './frames.js';
+import { acquireSseSlot } from '../streaming/admission.js';
+import { ChannelFollower } from '../streaming/follower.js';
+import { sseFrame, sseFrameWithId } from '../streaming/frames.js';
+import { observeDelivery } from '../streaming/socket-session.js';
+import { SseStream } from '../streaming/sse-stream.js';
+import { lastEventIdOf } from '../streaming/sse-request.js';
+import { TokenLease } from '../streaming/token-lease.js';
+import type { JobsContext } from './context.js';
 import { startJobStream, writeJobSnapshot, type JobStreamWriter } from './job-stream.js';
-import { observeDelivery } from './socket-session.js';
-import { SseStream } from './sse.js';
-import { lastEventIdOf } from './sse-request.js';
-import { TokenLease } from './token-lease.js';
 
-export async function streamGeneration(request: FastifyRequest, reply: FastifyReply, jobId: string, ctx: RealtimeContext): Promise<void> {
+export async function streamJob(request: FastifyRequest, reply: FastifyReply, jobId: string, ctx: JobsContext): Promise<void> {
   const principal = principalOf(request);
   const job = await ctx.jobs.readable(principal, jobId);
   const release = await acquireSseSlot(ctx, 'generation-sse', principal);

@@ -21,12 +21,12 @@ import {
 } from '../../shared/messages.js';
 import type { BusEvent } from '../bus/types.js';
 import { AppError } from '../http/errors.js';
-import type { RealtimeContext } from './context.js';
-import { ChannelFollower, type ReleaseOptions } from './follower.js';
-import { createMessageParser } from './message-parser.js';
-import { notificationIdOf, notificationMessage } from './notifications.js';
-import { RecentIds } from './recent-ids.js';
-import { openSessionSocket, SocketSession } from './socket-session.js';
+import { ChannelFollower, type ReleaseOptions } from '../streaming/follower.js';
+import { createMessageParser } from '../streaming/message-parser.js';
+import { RecentIds } from '../streaming/recent-ids.js';
+import { openSessionSocket, SocketSession } from '../streaming/socket-session.js';
+import type { NotificationsContext } from './context.js';
+import { notificationIdOf, notificationMessage } from './notification-messages.js';
 
 /** Channels one socket may follow at once (the two automatic ones included). */
 export const MAX_CHANNELS_PER_SOCKET = 32;
@@ -41,13 +41,13 @@ const parseMessage = createMessageParser<NotificationsClientMessage>({
   mark_read: MarkReadMessage,
 });
 
-export function openNotificationsSocket(socket: WebSocket, request: FastifyRequest, ctx: RealtimeContext): void {
+export function openNotificationSocket(socket: WebSocket, request: FastifyRequest, ctx: NotificationsContext): void {
   openSessionSocket(socket, request, ctx, 'notifications', parseMessage, (conn, principal, meter) => {
-    return new NotificationsSession(conn, principal, ctx, meter, request.log);
+    return new NotificationSession(conn, principal, ctx, meter, request.log);
   });
 }
 
-class NotificationsSession extends SocketSession<NotificationsClientMessage> {
+class NotificationSession extends SocketSession<NotificationsClientMessage, NotificationsContext> {
   private readonly delivered = new RecentIds(DELIVERED_MEMORY);
 
   async start(): Promise<void> {

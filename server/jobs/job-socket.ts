@@ -19,44 +19,44 @@ import {
   PingMessage,
   SubscribeJobMessage,
   UnsubscribeJobMessage,
-  type GenerationClientMessage,
+  type JobClientMessage,
 } from '../../shared/messages.js';
 import { AppError } from '../http/errors.js';
 import type { Principal } from '../auth/jwt.js';
 import type { ConnectionMeter } from '../metrics.js';
 import type { Job } from '../store/jobs.js';
-import type { RealtimeContext } from './context.js';
-import { ChannelFollower, type ReleaseOptions } from './follower.js';
-import { wsFrameWithId } from './frames.js';
+import { ChannelFollower, type ReleaseOptions } from '../streaming/follower.js';
+import { wsFrameWithId } from '../streaming/frames.js';
+import type { JsonSocket } from '../streaming/json-socket.js';
+import { createMessageParser } from '../streaming/message-parser.js';
+import { observeDelivery, openSessionSocket, SocketSession } from '../streaming/socket-session.js';
+import { lastEventIdOf } from '../streaming/sse-request.js';
+import type { JobsContext } from './context.js';
+import { progressMessage } from './job-messages.js';
 import { startJobStream, writeJobSnapshot, type JobStreamWriter } from './job-stream.js';
-import { progressMessage } from './jobs.js';
-import type { JsonSocket } from './json-socket.js';
-import { createMessageParser } from './message-parser.js';
-import { observeDelivery, openSessionSocket, SocketSession } from './socket-session.js';
-import { lastEventIdOf } from './sse-request.js';
 
 /** Jobs one socket may follow at once. */
 export const MAX_JOBS_PER_SOCKET = 50;
 
-const parseMessage = createMessageParser<GenerationClientMessage>({
+const parseMessage = createMessageParser<JobClientMessage>({
   ping: PingMessage,
   auth: AuthMessage,
   subscribe_job: SubscribeJobMessage,
   unsubscribe_job: UnsubscribeJobMessage,
 });
 
-export function openGenerationSocket(socket: WebSocket, request: FastifyRequest, jobId: string, ctx: RealtimeContext): void {
+export function openJobSocket(socket: WebSocket, request: FastifyRequest, jobId: string, ctx: JobsContext): void {
   const lastEventId = lastEventIdOf(request);
   openSessionSocket(socket, request, ctx, 'generation', parseMessage, (conn, principal, meter) => {
-    return new GenerationSession(conn, principal, ctx, meter, request.log, jobId, lastEventId);
+    return new JobSession(conn, principal, ctx, meter, request.log, jobId, lastEventId);
   });
 }
 
-class GenerationSession extends SocketSession<GenerationClientMessage> {
+class JobSession extends SocketSession<JobClientMessage, JobsContext> {
   constructor(
-    conn: JsonSocket<GenerationClientMessage>,
+    conn: JsonSocket<JobClientMessage>,
     principal: Principal,
-    ctx: RealtimeContext,
+    ctx: JobsContext,
     meter: ConnectionMeter,
     log: FastifyBaseLogger,
     /** The URL's job, and where to resume it (`?last_event_id=`). */
@@ -91,7 +91,7 @@ class GenerationSession extends SocketSession<GenerationClientMessage> {
     this.conn.handle((message) => this.onMessage(message));
   }
 
-  private async onMessage(message: GenerationClientMessage): Promise<void> {
+  private async onMessage(message: JobClientMessage): Promise<void> {
     if (this.handleCommon(message)) return;
     try {
       if (message.type === 'subscribe_job') await this.subscribe(message.job_id, message.last_event_id);

@@ -7,50 +7,14 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { jobChannel } from '../../shared/channels.js';
-import type { CreateJobBody, JobProgressBody, JobProgressData, JobProgressMessage, JobResponse, JobResetMessage } from '../../shared/messages.js';
+import type { CreateJobBody, JobProgressBody } from '../../shared/messages.js';
 import { hasScope, type Principal } from '../auth/jwt.js';
 import type { Bus } from '../bus/types.js';
 import { AppError } from '../http/errors.js';
 import type { Metrics } from '../metrics.js';
 import type { Job, JobStore } from '../store/jobs.js';
-import { RetryLoop } from './publish-retry.js';
-
-export function progressData(job: Job): JobProgressData {
-  return {
-    status: job.status,
-    progress: job.progress,
-    current_step: job.currentStep,
-    message: job.message,
-    estimated_completion: job.estimatedCompletion,
-  };
-}
-
-export function progressMessage(job: Job): JobProgressMessage {
-  return { type: 'job_progress', job_id: job.id, data: progressData(job), timestamp: job.updatedAt };
-}
-
-export function resetMessage(job: Job): JobResetMessage {
-  return { type: 'reset', job_id: job.id, data: progressData(job), timestamp: new Date().toISOString() };
-}
-
-export function jobResponse(job: Job): JobResponse {
-  return {
-    job_id: job.id,
-    user_id: job.userId,
-    kind: job.kind,
-    title: job.title,
-    status: job.status,
-    progress: job.progress,
-    current_step: job.currentStep,
-    message: job.message,
-    estimated_completion: job.estimatedCompletion,
-    result: job.result,
-    error: job.error,
-    created_at: job.createdAt,
-    updated_at: job.updatedAt,
-    completed_at: job.completedAt,
-  };
-}
+import { RetryLoop } from '../streaming/publish-retry.js';
+import { progressMessage, resetMessage } from './job-messages.js';
 
 export function isJobService(principal: Principal): boolean {
   return hasScope(principal, 'jobs:write');

@@ -1,15 +1,15 @@
 /**
- * Jobs (design §6 "Job progress"): workers create jobs and post progress with a service token (`jobs:write` or
- * `admin`); the job's owner and job services read it. Live updates: /realtime/generation (WS) and
- * /realtime/sse/generation (SSE), see server/realtime.
+ * Jobs over REST: workers create jobs and post progress with a service token (`jobs:write` or `admin`); the job's
+ * owner and job services read it. Live updates: /realtime/generation (WS) and /realtime/sse/generation (SSE), see
+ * ./live-routes.ts.
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { CreateJobBody, JobIdSchema, JobProgressBody, JobResponse } from '../../shared/messages.js';
 import { principalOf, requireScope, requireUser } from '../http/auth.js';
 import { ErrorResponseSchema } from '../http/errors.js';
-import type { RealtimeContext } from '../realtime/context.js';
-import { jobResponse } from '../realtime/jobs.js';
+import type { JobsContext } from './context.js';
+import { jobResponse } from './job-messages.js';
 
 const IdParams = Type.Object({ id: JobIdSchema });
 const errors = {
@@ -21,7 +21,7 @@ const errors = {
   429: ErrorResponseSchema,
 };
 
-export function registerJobRoutes(app: FastifyInstance, ctx: RealtimeContext): void {
+export function registerJobRoutes(app: FastifyInstance, ctx: JobsContext): void {
   const service = requireScope(ctx.verifier, 'jobs:write');
 
   app.post<{ Body: Static<typeof CreateJobBody> }>(

@@ -5,53 +5,19 @@
  * notifications (and broadcasts) older than NOTIFICATION_RETENTION_HOURS.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import { busChannel, channelName, GENERAL_CHANNEL, isCustomChannelName, userChannel, type ChannelRef } from '../../shared/channels.js';
-import type { CreateNotificationBody, NotificationData, NotificationMessage, NotificationReadMessage } from '../../shared/messages.js';
+import { busChannel, GENERAL_CHANNEL, isCustomChannelName, userChannel } from '../../shared/channels.js';
+import type { CreateNotificationBody, NotificationReadMessage } from '../../shared/messages.js';
 import type { Principal } from '../auth/jwt.js';
 import type { Bus } from '../bus/types.js';
 import { AppError } from '../http/errors.js';
 import type { Metrics } from '../metrics.js';
 import type { NotificationContent, NotificationStore, StoredNotification } from '../store/notifications.js';
-import { MessageRetry } from './publish-retry.js';
+import { MessageRetry } from '../streaming/publish-retry.js';
+import { channelRefOf, notificationMessage } from './notification-messages.js';
 
 /** Unread notifications sent on connect (the most recent ones; the rest stay listed by GET /notifications). */
 export const UNREAD_ON_CONNECT = 100;
 const PURGE_EVERY_MS = 10 * 60 * 1000;
-
-function channelRefOf(n: StoredNotification): ChannelRef {
-  if (n.userId !== null) return { kind: 'user', userId: n.userId };
-  return n.channel === GENERAL_CHANNEL ? { kind: 'general' } : { kind: 'custom', name: n.channel ?? '' };
-}
-
-export function notificationData(n: StoredNotification): NotificationData {
-  return {
-    id: n.id,
-    user_id: n.userId,
-    channel: channelName(channelRefOf(n)),
-    notification_type: n.notificationType,
-    title: n.title,
-    message: n.message,
-    data: n.data,
-    priority: n.priority,
-    category: n.category,
-    action_url: n.actionUrl,
-    action_text: n.actionText,
-    created_at: n.createdAt,
-    read: n.readAt !== null,
-    read_at: n.readAt,
-  };
-}
-
-export function notificationMessage(n: StoredNotification): NotificationMessage {
-  const data = notificationData(n);
-  return { type: 'notification', channel: data.channel, data, timestamp: new Date().toISOString() };
-}
-
-/** The notification id a bus event carries, if it is a `notification` message. */
-export function notificationIdOf(json: unknown): string | undefined {
-  const message = json as { type?: unknown; data?: { id?: unknown } } | undefined;
-  return message?.type === 'notification' && typeof message.data?.id === 'string' ? message.data.id : undefined;
-}
 
 export class NotificationsService {
   private purgeTimer: NodeJS.Timeout | undefined;

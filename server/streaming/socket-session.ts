@@ -12,7 +12,7 @@ import type { BusEvent } from '../bus/types.js';
 import { AppError } from '../http/errors.js';
 import type { ConnectionMeter, Manager, Metrics } from '../metrics.js';
 import { admitSocket, verifyToken } from './admission.js';
-import type { RealtimeContext } from './context.js';
+import type { StreamingContext } from './context.js';
 import type { ChannelFollower } from './follower.js';
 import { wsFrame } from './frames.js';
 import { JsonSocket } from './json-socket.js';
@@ -35,10 +35,10 @@ export function observeDelivery(metrics: Metrics, event: BusEvent): void {
 export function openSessionSocket<M extends { type: string }>(
   socket: WebSocket,
   request: FastifyRequest,
-  ctx: RealtimeContext,
+  ctx: StreamingContext,
   manager: Manager,
   parse: (text: string) => ParseResult<M>,
-  create: (conn: JsonSocket<M>, principal: Principal, meter: ConnectionMeter) => SocketSession<M>,
+  create: (conn: JsonSocket<M>, principal: Principal, meter: ConnectionMeter) => SocketSession<M, StreamingContext>,
 ): void {
   const meter = ctx.metrics.connection(manager, 'ws');
   const conn = new JsonSocket(socket, ctx.socketLimits, parse, meter, request.log);
@@ -56,7 +56,7 @@ export function openSessionSocket<M extends { type: string }>(
   );
 }
 
-export abstract class SocketSession<M extends { type: string }> {
+export abstract class SocketSession<M extends { type: string }, C extends StreamingContext = StreamingContext> {
   protected readonly lease: TokenLease;
   protected disposed = false;
   /** The bus channels this socket follows, by the name the client knows them by. */
@@ -65,7 +65,7 @@ export abstract class SocketSession<M extends { type: string }> {
   constructor(
     protected readonly conn: JsonSocket<M>,
     principal: Principal,
-    protected readonly ctx: RealtimeContext,
+    protected readonly ctx: C,
     protected readonly meter: ConnectionMeter,
     protected readonly log: FastifyBaseLogger,
   ) {

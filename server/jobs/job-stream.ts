@@ -13,9 +13,9 @@ import { jobChannel } from '../../shared/channels.js';
 import type { JobProgressMessage, JobResetMessage } from '../../shared/messages.js';
 import type { BusEvent } from '../bus/types.js';
 import type { Job } from '../store/jobs.js';
-import type { RealtimeContext } from './context.js';
-import type { ChannelFollower, ReleaseOptions } from './follower.js';
-import { progressMessage, resetMessage } from './jobs.js';
+import type { ChannelFollower, ReleaseOptions } from '../streaming/follower.js';
+import type { JobsContext } from './context.js';
+import { progressMessage, resetMessage } from './job-messages.js';
 
 export interface JobStreamWriter {
   /** A state of this connection's own (the snapshot or a reset) and the event id it stands at. */
@@ -26,7 +26,7 @@ export interface JobStreamWriter {
 
 /** Writes the current state (falling back to `known` if the row vanished) tagged with the head; resolves with where to resume. */
 export async function writeJobSnapshot(
-  ctx: RealtimeContext,
+  ctx: JobsContext,
   known: Job,
   kind: 'job_progress' | 'reset',
   writer: JobStreamWriter,
@@ -40,7 +40,7 @@ export async function writeJobSnapshot(
 
 /** Sends the snapshot or the replay after `lastEventId`, then releases the (started) follower after it. */
 export async function startJobStream(
-  ctx: RealtimeContext,
+  ctx: JobsContext,
   follower: ChannelFollower,
   job: Job,
   lastEventId: string | undefined,

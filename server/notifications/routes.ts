@@ -1,15 +1,15 @@
 /**
- * Notifications (design §6 "Notifications"): services send them (`notifications:write` or `admin`) to a user, to
- * several users, or to a channel; users list and read their own. Live delivery: /realtime/notifications (WS) and
- * /realtime/sse/notifications (SSE), see server/realtime.
+ * Notifications over REST: services send them (`notifications:write` or `admin`) to a user, to several users, or to
+ * a channel; users list and read their own. Live delivery: /realtime/notifications (WS) and
+ * /realtime/sse/notifications (SSE), see ./live-routes.ts.
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { CreateNotificationBody, NotificationIdSchema, NotificationSchema } from '../../shared/messages.js';
 import { principalOf, requireScope, requireUser } from '../http/auth.js';
 import { ErrorResponseSchema } from '../http/errors.js';
-import type { RealtimeContext } from '../realtime/context.js';
-import { notificationData } from '../realtime/notifications.js';
+import type { NotificationsContext } from './context.js';
+import { notificationData } from './notification-messages.js';
 
 const IdParams = Type.Object({ id: NotificationIdSchema });
 const ListQuery = Type.Object({
@@ -18,7 +18,7 @@ const ListQuery = Type.Object({
 });
 const errors = { 400: ErrorResponseSchema, 401: ErrorResponseSchema, 403: ErrorResponseSchema, 404: ErrorResponseSchema, 429: ErrorResponseSchema };
 
-export function registerNotificationRoutes(app: FastifyInstance, ctx: RealtimeContext): void {
+export function registerNotificationRoutes(app: FastifyInstance, ctx: NotificationsContext): void {
   const user = requireUser(ctx.verifier);
 
   app.post<{ Body: Static<typeof CreateNotificationBody> }>(

@@ -10,7 +10,7 @@ import { tokenFromRequest } from '../auth/request-token.js';
 import { AppError } from '../http/errors.js';
 import { isOriginAllowed } from '../http/origin.js';
 import type { EndpointKind } from './connection-limiter.js';
-import type { RealtimeContext } from './context.js';
+import type { StreamingContext } from './context.js';
 import type { JsonSocket } from './json-socket.js';
 
 export interface Admission {
@@ -29,7 +29,7 @@ export function verifyToken(verifier: TokenVerifier, token: string | undefined):
   }
 }
 
-function limitMessage(ctx: RealtimeContext, kind: EndpointKind): string {
+function limitMessage(ctx: StreamingContext, kind: EndpointKind): string {
   return `too many ${kind} connections for this user (at most ${ctx.config.limits.maxConnectionsPerUser})`;
 }
 
@@ -37,7 +37,7 @@ function limitMessage(ctx: RealtimeContext, kind: EndpointKind): string {
  * Admits a WebSocket, or refuses it (error message, then close) and resolves with null. Origin and token are checked
  * synchronously; the connection slot may take a Redis round trip. Never rejects.
  */
-export async function admitSocket<M>(conn: JsonSocket<M>, request: FastifyRequest, ctx: RealtimeContext, kind: EndpointKind): Promise<Admission | null> {
+export async function admitSocket<M>(conn: JsonSocket<M>, request: FastifyRequest, ctx: StreamingContext, kind: EndpointKind): Promise<Admission | null> {
   if (!isOriginAllowed(ctx.config.corsOrigins, request.headers.origin)) {
     conn.fail('PERMISSION_DENIED', 'origin not allowed', CLOSE_CODES.ORIGIN_NOT_ALLOWED.code, CLOSE_CODES.ORIGIN_NOT_ALLOWED.reason);
     return null;
@@ -62,12 +62,12 @@ export async function admitSocket<M>(conn: JsonSocket<M>, request: FastifyReques
 }
 
 /** Origin check for SSE requests (a preHandler, before authentication). */
-export function checkSseOrigin(ctx: RealtimeContext, request: FastifyRequest): void {
+export function checkSseOrigin(ctx: StreamingContext, request: FastifyRequest): void {
   if (!isOriginAllowed(ctx.config.corsOrigins, request.headers.origin)) throw new AppError('PERMISSION_DENIED', 'origin not allowed');
 }
 
 /** Takes an SSE connection slot for the (already authenticated) user, or throws 429. */
-export async function acquireSseSlot(ctx: RealtimeContext, kind: EndpointKind, principal: Principal): Promise<() => void> {
+export async function acquireSseSlot(ctx: StreamingContext, kind: EndpointKind, principal: Principal): Promise<() => void> {
   const release = await ctx.limiter.acquire(kind, principal.userId);
   if (!release) throw new AppError('RATE_LIMIT_EXCEEDED', limitMessage(ctx, kind));
   return release;

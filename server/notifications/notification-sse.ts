@@ -1,7 +1,7 @@
 /**
  * `GET /api/v1/realtime/sse/notifications[?channels=team-42,ops]`: the notifications socket's events as SSE, for
  * `general`, `user_{id}` and the custom channels asked for (channel-policy.ts decides).
- * Every event's `id` is a cursor holding the position of every channel (sse-cursor.ts), so:
+ * Every event's `id` is a cursor holding the position of every channel (server/streaming/sse-cursor.ts), so:
  * - no Last-Event-ID: the unread notifications first (as on the socket), then live;
  * - a Last-Event-ID whose every channel is still covered by history: exactly what was missed on each, then live;
  * - otherwise: a `reset` event (`unread_count`), the unread notifications, then live.
@@ -16,24 +16,24 @@ import type { Principal } from '../auth/jwt.js';
 import type { BusEvent, HistoryResult } from '../bus/types.js';
 import { principalOf } from '../http/auth.js';
 import { AppError } from '../http/errors.js';
-import { acquireSseSlot } from './admission.js';
-import type { RealtimeContext } from './context.js';
-import { ChannelFollower, type ReleaseOptions } from './follower.js';
-import { sseFrame, sseFrameBody, sseIdLine } from './frames.js';
-import { notificationIdOf, notificationMessage } from './notifications.js';
-import { MAX_CHANNELS_PER_SOCKET } from './notifications-socket.js';
-import { RecentIds } from './recent-ids.js';
-import { observeDelivery } from './socket-session.js';
-import { SseStream } from './sse.js';
-import { decodeCursor, encodeCursor } from './sse-cursor.js';
-import { lastEventIdOf } from './sse-request.js';
-import { TokenLease } from './token-lease.js';
+import { acquireSseSlot } from '../streaming/admission.js';
+import { ChannelFollower, type ReleaseOptions } from '../streaming/follower.js';
+import { sseFrame, sseFrameBody, sseIdLine } from '../streaming/frames.js';
+import { RecentIds } from '../streaming/recent-ids.js';
+import { observeDelivery } from '../streaming/socket-session.js';
+import { decodeCursor, encodeCursor } from '../streaming/sse-cursor.js';
+import { lastEventIdOf } from '../streaming/sse-request.js';
+import { SseStream } from '../streaming/sse-stream.js';
+import { TokenLease } from '../streaming/token-lease.js';
+import type { NotificationsContext } from './context.js';
+import { notificationIdOf, notificationMessage } from './notification-messages.js';
+import { MAX_CHANNELS_PER_SOCKET } from './notification-socket.js';
 
 /** Notification ids remembered per stream to never deliver one twice. */
 const DELIVERED_MEMORY = 1000;
 
 /** `general`, the user's channel, and the authorized custom channels of `?channels=`. */
-async function channelsFor(ctx: RealtimeContext, principal: Principal, requested: string | undefined): Promise<ChannelRef[]> {
+async function channelsFor(ctx: NotificationsContext, principal: Principal, requested: string | undefined): Promise<ChannelRef[]> {
   const refs = new Map<string, ChannelRef>();
   for (const ref of [{ kind: 'general' }, { kind: 'user', userId: principal.userId }] as ChannelRef[]) refs.set(channelName(ref), ref);
   for (const name of (requested ?? '').split(',').map((n) => n.trim()).filter(Boolean)) {
@@ -51,7 +51,7 @@ async function channelsFor(ctx: RealtimeContext, principal: Principal, requested
 export async function streamNotifications(
   request: FastifyRequest<{ Querystring: { channels?: string } }>,
   reply: FastifyReply,
-  ctx: RealtimeContext,
+  ctx: NotificationsContext,
 ): Promise<void> {
   const principal = principalOf(request);
   const refs = await channelsFor(ctx, principal, request.query.channels);

@@ -1,0 +1,48 @@
+/**
+ * Live notifications: `WS /api/v1/realtime/notifications` (./notification-socket.ts) and
+ * `GET /api/v1/realtime/sse/notifications` (./notification-sse.ts). Tokens come as `?token=` (browsers) or
+ * `Authorization: Bearer`.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from 'typebox';
+import type { WebSocket } from 'ws';
+import { ErrorResponseSchema } from '../http/errors.js';
+import { notAnUpgrade, SSE_RESPONSES, SseQuery, sseGuards, TokenQuery } from '../streaming/route-schemas.js';
+import type { NotificationsContext } from './context.js';
+import { openNotificationSocket } from './notification-socket.js';
+import { streamNotifications } from './notification-sse.js';
+
+const NotificationsSseQuery = Type.Object({
+  ...SseQuery.properties,
+  channels: Type.Optional(Type.String({ description: 'extra custom channels, comma-separated' })),
+});
+
+export function registerNotificationLiveRoutes(app: FastifyInstance, ctx: NotificationsContext): void {
+  app.route({
+    method: 'GET',
+    url: '/api/v1/realtime/notifications',
+    schema: {
+      tags: ['realtime'],
+      summary: 'WebSocket: notifications (general and user_{id}; subscribe_channel, unsubscribe_channel, mark_read, ping)',
+      querystring: TokenQuery,
+      response: { 400: ErrorResponseSchema },
+    },
+    wsHandler: (socket: WebSocket, request) => openNotificationSocket(socket, request, ctx),
+    handler: notAnUpgrade,
+  });
+
+  app.get<{ Querystring: Static<typeof NotificationsSseQuery> }>(
+    '/api/v1/realtime/sse/notifications',
+    {
+      exposeHeadRoute: false,
+      onRequest: sseGuards(ctx),
+      schema: {
+        tags: ['realtime'],
+        summary: 'SSE: notifications (general, user_{id}, ?channels=); Last-Event-ID resumes every channel',
+        querystring: NotificationsSseQuery,
+        response: SSE_RESPONSES,
+      },
+    },
+    (request, reply) => streamNotifications(request, reply, ctx),
+  );
+}

@@ -1,0 +1,53 @@
+/**
+ * What every streaming endpoint (JSON WebSockets and SSE of jobs and notifications) shares: built once per app
+ * (createStreamingContext) and handed to each feature plugin, which adds its own service.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { TokenVerifier } from '../auth/jwt.js';
+import type { Bus } from '../bus/types.js';
+import type { Config } from '../config.js';
+import { MemoryConnectionCounter, type ConnectionCounter } from '../limits/index.js';
+import type { Metrics } from '../metrics.js';
+import type { JsonSocketLimits } from './json-socket.js';
+import { SseHub } from './sse-stream.js';
+
+export interface StreamingContext {
+  config: Config;
+  verifier: TokenVerifier;
+  bus: Bus;
+  /** Connections per user per endpoint kind (shared by every instance when Redis is configured). */
+  limiter: ConnectionCounter;
+  metrics: Metrics;
+  sse: SseHub;
+  socketLimits: JsonSocketLimits;
+  log: FastifyBaseLogger;
+}
+
+export interface StreamingDeps {
+  config: Config;
+  verifier: TokenVerifier;
+  bus: Bus;
+  metrics: Metrics;
+  log: FastifyBaseLogger;
+  /** Per-user connection counter (server/limits); in-process when omitted. */
+  connections?: ConnectionCounter;
+}
+
+export function createStreamingContext(deps: StreamingDeps): StreamingContext {
+  const { config } = deps;
+  return {
+    config,
+    verifier: deps.verifier,
+    bus: deps.bus,
+    limiter: deps.connections ?? new MemoryConnectionCounter(config.limits.maxConnectionsPerUser),
+    metrics: deps.metrics,
+    sse: new SseHub(config.sseKeepaliveMs),
+    socketLimits: {
+      maxFrameBytes: config.limits.wsMaxFrameBytes,
+      outboundCap: config.limits.outboundBufferBytes,
+      rateBurst: config.limits.rateBurst,
+      ratePerSec: config.limits.ratePerSec,
+    },
+    log: deps.log,
+  };
+}
