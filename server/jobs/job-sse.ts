@@ -8,68 +8,58 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { jobChannel } from '../../shared/channels.js';
-import { errorMessage } from '../../shared/errors.js';
 import { principalOf } from '../http/auth.js';
-import { acquireSseSlot } from '../streaming/admission.js';
+import type { Job } from '../store/jobs.js';
 import { ChannelFollower } from '../streaming/follower.js';
 import { sseFrame, sseFrameWithId } from '../streaming/frames.js';
-import { observeDelivery } from '../streaming/socket-session.js';
-import { SseStream } from '../streaming/sse-stream.js';
-import { lastEventIdOf } from '../streaming/sse-request.js';
-import { TokenLease } from '../streaming/token-lease.js';
+import { openSseSession, SseSession, type SseOpening } from '../streaming/sse-session.js';
 import type { JobsContext } from './context.js';
 import { startJobStream, writeJobSnapshot, type JobStreamWriter } from './job-stream.js';
 
 export async function streamJob(request: FastifyRequest, reply: FastifyReply, jobId: string, ctx: JobsContext): Promise<void> {
   const principal = principalOf(request);
   const job = await ctx.jobs.readable(principal, jobId);
-  const release = await acquireSseSlot(ctx, 'generation-sse', principal);
-  const lastEventId = lastEventIdOf(request);
-  const channel = jobChannel(jobId);
+  await openSseSession(request, reply, ctx, 'generation', principal, (opening) => new JobSseSession(ctx, opening, job));
+}
 
-  const meter = ctx.metrics.connection('generation', 'sse');
-  const stream = new SseStream(reply, ctx.config.limits.outboundBufferBytes, meter, request.log);
-  ctx.sse.add(stream);
-  const writer: JobStreamWriter = {
-    state: (message, eventId) => stream.write(sseFrame(eventId, message)),
-    event: async (event) => {
-      stream.write(sseFrameWithId(event));
-      await stream.drained();
-    },
-  };
+class JobSseSession extends SseSession<JobsContext> {
+  constructor(
+    ctx: JobsContext,
+    opening: SseOpening,
+    private readonly job: Job,
+  ) {
+    super(ctx, opening);
+  }
 
-  const follower = new ChannelFollower(
-    ctx.bus,
-    channel,
-    (event) => {
-      observeDelivery(ctx.metrics, event);
-      stream.write(sseFrameWithId(event));
-    },
-    () =>
-      writeJobSnapshot(ctx, job, 'reset', writer).catch((err: unknown) => {
-        request.log.warn({ err, jobId }, 'job stream resync failed');
-        return {};
-      }),
-  );
-  const lease = new TokenLease(principal, () => {
-    meter.disconnected('token_expired');
-    meter.error('AUTHENTICATION_FAILED');
-    stream.write(sseFrame(undefined, errorMessage('AUTHENTICATION_FAILED', 'token expired: reconnect with a fresh token')));
-    stream.end();
-  });
-  stream.onClose(() => {
-    follower.stop();
-    lease.dispose();
-    release();
-  });
+  protected override logFields(): Record<string, unknown> {
+    return { jobId: this.job.id };
+  }
 
-  try {
+  protected async start(): Promise<void> {
+    const { ctx, job, stream } = this;
+    const writer: JobStreamWriter = {
+      state: (message, eventId) => stream.write(sseFrame(eventId, message)),
+      event: async (event) => {
+        stream.write(sseFrameWithId(event));
+        await stream.drained();
+      },
+    };
+    const follower = this.follow(
+      new ChannelFollower(
+        ctx.bus,
+        jobChannel(job.id),
+        (event) => {
+          this.observe(event);
+          stream.write(sseFrameWithId(event));
+        },
+        () =>
+          writeJobSnapshot(ctx, job, 'reset', writer).catch((err: unknown) => {
+            this.log.warn({ err, jobId: job.id }, 'job stream resync failed');
+            return {};
+          }),
+      ),
+    );
     await follower.start();
-    await startJobStream(ctx, follower, job, lastEventId, writer);
-  } catch (err) {
-    request.log.error({ err, jobId }, 'job stream failed');
-    meter.error('INTERNAL_ERROR');
-    stream.write(sseFrame(undefined, errorMessage('INTERNAL_ERROR', 'stream failed, reconnect')));
-    stream.end();
+    await startJobStream(ctx, follower, job, this.lastEventId, writer);
   }
 }

@@ -10,21 +10,16 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { busChannel, channelName, parseChannelName, type ChannelRef } from '../../shared/channels.js';
-import { errorMessage } from '../../shared/errors.js';
 import type { NotificationResetMessage } from '../../shared/messages.js';
 import type { Principal } from '../auth/jwt.js';
 import type { BusEvent, HistoryResult } from '../bus/types.js';
 import { principalOf } from '../http/auth.js';
 import { AppError } from '../http/errors.js';
-import { acquireSseSlot } from '../streaming/admission.js';
 import { ChannelFollower, type ReleaseOptions } from '../streaming/follower.js';
 import { sseFrame, sseFrameBody, sseIdLine } from '../streaming/frames.js';
 import { RecentIds } from '../streaming/recent-ids.js';
-import { observeDelivery } from '../streaming/socket-session.js';
 import { decodeCursor, encodeCursor } from '../streaming/sse-cursor.js';
-import { lastEventIdOf } from '../streaming/sse-request.js';
-import { SseStream } from '../streaming/sse-stream.js';
-import { TokenLease } from '../streaming/token-lease.js';
+import { openSseSession, SseSession, type SseOpening } from '../streaming/sse-session.js';
 import type { NotificationsContext } from './context.js';
 import { notificationIdOf, notificationMessage } from './notification-messages.js';
 import { MAX_CHANNELS_PER_SOCKET } from './notification-socket.js';
@@ -55,108 +50,43 @@ export async function streamNotifications(
 ): Promise<void> {
   const principal = principalOf(request);
   const refs = await channelsFor(ctx, principal, request.query.channels);
-  const release = await acquireSseSlot(ctx, 'notifications-sse', principal);
-  const lastEventId = lastEventIdOf(request);
+  await openSseSession(request, reply, ctx, 'notifications', principal, (opening) => new NotificationSseSession(ctx, opening, refs));
+}
 
-  const meter = ctx.metrics.connection('notifications', 'sse');
-  const stream = new SseStream(reply, ctx.config.limits.outboundBufferBytes, meter, request.log);
-  ctx.sse.add(stream);
-  const positions = new Map<string, string>();
-  const delivered = new RecentIds(DELIVERED_MEMORY);
-  const wasDelivered = (event: BusEvent) => {
-    const id = notificationIdOf(event.json());
-    return id !== undefined && delivered.has(id);
-  };
+class NotificationSseSession extends SseSession<NotificationsContext> {
+  /** The position (bus event id) of every channel: the cursor sent as each event's `id`. */
+  private readonly positions = new Map<string, string>();
+  private readonly delivered = new RecentIds(DELIVERED_MEMORY);
+  private readonly followers: ChannelFollower[];
 
-  const write = (event: BusEvent) => {
-    positions.set(event.channel, event.id);
-    // A notification may come twice (sent as unread, then published late): deliver it once, keep the position.
-    const id = notificationIdOf(event.json());
-    if (id !== undefined) {
-      if (delivered.has(id)) return;
-      delivered.add(id);
-    }
-    stream.write(sseFrameBody(event), sseIdLine(encodeCursor(positions)));
-  };
-  const followers = refs.map(
-    (ref) =>
-      new ChannelFollower(
-        ctx.bus,
-        busChannel(ref),
-        (event) => {
-          observeDelivery(ctx.metrics, event);
-          write(event);
-        },
-        () => resync(ref),
+  constructor(
+    ctx: NotificationsContext,
+    opening: SseOpening,
+    private readonly refs: ChannelRef[],
+  ) {
+    super(ctx, opening);
+    this.followers = refs.map((ref) =>
+      this.follow(
+        new ChannelFollower(
+          ctx.bus,
+          busChannel(ref),
+          (event) => {
+            this.observe(event);
+            this.write(event);
+          },
+          () => this.resync(ref),
+        ),
       ),
-  );
-  const lease = new TokenLease(principal, () => {
-    meter.disconnected('token_expired');
-    meter.error('AUTHENTICATION_FAILED');
-    stream.write(sseFrame(undefined, errorMessage('AUTHENTICATION_FAILED', 'token expired: reconnect with a fresh token')));
-    stream.end();
-  });
-  stream.onClose(() => {
-    for (const follower of followers) follower.stop();
-    lease.dispose();
-    release();
-  });
-
-  /**
-   * The bus lost events of a channel (Redis restart): a `reset` for it with the channel's new position in the cursor,
-   * then, for the user's channel, the unread notifications not delivered yet; live events wait for both.
-   */
-  async function resync(ref: ChannelRef): Promise<ReleaseOptions> {
-    try {
-      const channel = busChannel(ref);
-      const head = await ctx.bus.head(channel);
-      positions.set(channel, head);
-      const message: NotificationResetMessage = {
-        type: 'reset',
-        channels: [channelName(ref)],
-        unread_count: await ctx.notifications.unreadCount(principal.userId),
-        timestamp: new Date().toISOString(),
-      };
-      stream.write(sseFrame(encodeCursor(positions), message));
-      if (ref.kind === 'user') await sendUnread();
-      return { afterId: head, skipHeld: wasDelivered };
-    } catch (err) {
-      request.log.warn({ err, channel: channelName(ref) }, 'notification stream resync failed');
-      return { skipHeld: wasDelivered };
-    }
+    );
   }
 
-  async function sendUnread(): Promise<void> {
-    for (const n of await ctx.notifications.unreadForDelivery(principal.userId)) {
-      if (delivered.has(n.id)) continue;
-      delivered.add(n.id);
-      stream.write(sseFrame(encodeCursor(positions), notificationMessage(n)));
-      await stream.drained();
-    }
-  }
-
-  /** Starts from the current state: every channel at its head, the unread notifications, then live. */
-  async function fromCurrentState(heads: string[], reset: boolean): Promise<void> {
-    refs.forEach((ref, i) => positions.set(busChannel(ref), heads[i]!));
-    if (reset) {
-      const message: NotificationResetMessage = {
-        type: 'reset',
-        channels: refs.map(channelName),
-        unread_count: await ctx.notifications.unreadCount(principal.userId),
-        timestamp: new Date().toISOString(),
-      };
-      stream.write(sseFrame(encodeCursor(positions), message));
-    }
-    await sendUnread();
-    followers.forEach((follower, i) => follower.release({ afterId: heads[i], skipHeld: wasDelivered }));
-  }
-
-  try {
+  protected async start(): Promise<void> {
+    const { ctx, refs, followers, positions, lastEventId } = this;
     await Promise.all(followers.map((f) => f.start()));
     const cursor = lastEventId === undefined ? null : decodeCursor(lastEventId);
     if (lastEventId === undefined || !cursor) {
       const heads = await Promise.all(refs.map((ref) => ctx.bus.head(busChannel(ref))));
-      return await fromCurrentState(heads, lastEventId !== undefined);
+      return await this.fromCurrentState(heads, lastEventId !== undefined);
     }
     // A channel the cursor does not know (newly asked for) starts at its head; the others resume.
     const histories: HistoryResult[] = await Promise.all(
@@ -167,19 +97,79 @@ export async function streamNotifications(
         return { complete: true, events: [], head };
       }),
     );
-    if (!histories.every((h) => h.complete)) return await fromCurrentState(histories.map((h) => h.head), true);
+    if (!histories.every((h) => h.complete)) return await this.fromCurrentState(histories.map((h) => h.head), true);
     refs.forEach((ref, i) => positions.set(busChannel(ref), cursor.get(busChannel(ref)) ?? histories[i]!.head));
     for (const [i, follower] of followers.entries()) {
       for (const event of histories[i]!.events) {
-        write(event);
-        await stream.drained();
+        this.write(event);
+        await this.stream.drained();
       }
       follower.release({ afterId: positions.get(busChannel(refs[i]!)) });
     }
-  } catch (err) {
-    request.log.error({ err }, 'notification stream failed');
-    meter.error('INTERNAL_ERROR');
-    stream.write(sseFrame(undefined, errorMessage('INTERNAL_ERROR', 'stream failed, reconnect')));
-    stream.end();
+  }
+
+  private readonly wasDelivered = (event: BusEvent): boolean => {
+    const id = notificationIdOf(event.json());
+    return id !== undefined && this.delivered.has(id);
+  };
+
+  private write(event: BusEvent): void {
+    this.positions.set(event.channel, event.id);
+    // A notification may come twice (sent as unread, then published late): deliver it once, keep the position.
+    const id = notificationIdOf(event.json());
+    if (id !== undefined) {
+      if (this.delivered.has(id)) return;
+      this.delivered.add(id);
+    }
+    this.stream.write(sseFrameBody(event), sseIdLine(encodeCursor(this.positions)));
+  }
+
+  /**
+   * The bus lost events of a channel (Redis restart): a `reset` for it with the channel's new position in the cursor,
+   * then, for the user's channel, the unread notifications not delivered yet; live events wait for both.
+   */
+  private async resync(ref: ChannelRef): Promise<ReleaseOptions> {
+    try {
+      const channel = busChannel(ref);
+      const head = await this.ctx.bus.head(channel);
+      this.positions.set(channel, head);
+      const message: NotificationResetMessage = {
+        type: 'reset',
+        channels: [channelName(ref)],
+        unread_count: await this.ctx.notifications.unreadCount(this.principal.userId),
+        timestamp: new Date().toISOString(),
+      };
+      this.stream.write(sseFrame(encodeCursor(this.positions), message));
+      if (ref.kind === 'user') await this.sendUnread();
+      return { afterId: head, skipHeld: this.wasDelivered };
+    } catch (err) {
+      this.log.warn({ err, channel: channelName(ref) }, 'notification stream resync failed');
+      return { skipHeld: this.wasDelivered };
+    }
+  }
+
+  private async sendUnread(): Promise<void> {
+    for (const n of await this.ctx.notifications.unreadForDelivery(this.principal.userId)) {
+      if (this.delivered.has(n.id)) continue;
+      this.delivered.add(n.id);
+      this.stream.write(sseFrame(encodeCursor(this.positions), notificationMessage(n)));
+      await this.stream.drained();
+    }
+  }
+
+  /** Starts from the current state: every channel at its head, the unread notifications, then live. */
+  private async fromCurrentState(heads: string[], reset: boolean): Promise<void> {
+    this.refs.forEach((ref, i) => this.positions.set(busChannel(ref), heads[i]!));
+    if (reset) {
+      const message: NotificationResetMessage = {
+        type: 'reset',
+        channels: this.refs.map(channelName),
+        unread_count: await this.ctx.notifications.unreadCount(this.principal.userId),
+        timestamp: new Date().toISOString(),
+      };
+      this.stream.write(sseFrame(encodeCursor(this.positions), message));
+    }
+    await this.sendUnread();
+    this.followers.forEach((follower, i) => follower.release({ afterId: heads[i], skipHeld: this.wasDelivered }));
   }
 }

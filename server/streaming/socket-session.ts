@@ -7,26 +7,17 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { CLOSE_CODES } from '../../shared/errors.js';
 import type { Principal } from '../auth/jwt.js';
-import { parseEventId } from '../bus/event-id.js';
 import type { BusEvent } from '../bus/types.js';
 import { AppError } from '../http/errors.js';
-import type { ConnectionMeter, Manager, Metrics } from '../metrics.js';
+import type { ConnectionMeter, Manager } from '../metrics.js';
 import { admitSocket, verifyToken } from './admission.js';
 import type { StreamingContext } from './context.js';
+import { observeDelivery } from './delivery-latency.js';
 import type { ChannelFollower } from './follower.js';
 import { wsFrame } from './frames.js';
 import { JsonSocket } from './json-socket.js';
 import type { ParseResult } from './message-parser.js';
 import { TokenLease } from './token-lease.js';
-
-/** Observes publish → delivery latency once per event on this instance (not once per subscriber). */
-export function observeDelivery(metrics: Metrics, event: BusEvent): void {
-  event.memo('latency-observed', (e) => {
-    const id = parseEventId(e.id);
-    if (id) metrics.observeDelivery(e.channel.split('.')[0] ?? e.channel, (Date.now() - id.ms) / 1000);
-    return true;
-  });
-}
 
 /**
  * A JSON WebSocket of one kind, from upgrade to session: the socket's limits, admission (origin, token, per-user
