@@ -7,7 +7,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { PRESENTATION_ID_PATTERN } from '../../shared/presentation.js';
-import { AppError, ErrorResponseSchema } from '../http/errors.js';
+import { DomainError } from '../errors.js';
+import { ErrorResponseSchema } from '../http/errors.js';
 
 /** Demo tokens last 10 minutes: the page asks for a fresh one before that (the SDK's token function). */
 export const DEV_TOKEN_TTL_SECONDS = 600;
@@ -51,7 +52,7 @@ export function registerDevTokenRoute(app: FastifyInstance): void {
     async (request, reply) => {
       const name = request.body.name.trim();
       const userId = userIdOf(name);
-      if (!userId) throw new AppError('INVALID_MESSAGE', 'the name needs at least one letter or digit');
+      if (!userId) throw new DomainError('INVALID_MESSAGE', 'the name needs at least one letter or digit');
       const presentationId = request.body.presentation_id;
       let role: string | null = null;
       if (presentationId) {

@@ -1,8 +1,9 @@
 /** HTTP authentication: hooks (onRequest, so before the body is read) that verify the JWT and set the principal. */
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { AuthError, hasScope, type Principal, type Scope, type TokenVerifier } from '../auth/jwt.js';
+import { hasScope, type Principal, type Scope, type TokenVerifier } from '../auth/jwt.js';
 import { tokenFromRequest } from '../auth/request-token.js';
-import { AppError } from './errors.js';
+import { verifyToken } from '../auth/verify-token.js';
+import { DomainError } from '../errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -11,13 +12,7 @@ declare module 'fastify' {
 }
 
 export function authenticate(verifier: TokenVerifier, request: FastifyRequest): Principal {
-  const token = tokenFromRequest(request);
-  if (!token) throw new AppError('AUTHENTICATION_FAILED', 'missing token: send Authorization: Bearer <jwt> or ?token=');
-  try {
-    return verifier.verify(token);
-  } catch (err) {
-    throw new AppError('AUTHENTICATION_FAILED', err instanceof AuthError ? err.message : 'invalid token');
-  }
+  return verifyToken(verifier, tokenFromRequest(request));
 }
 
 /** Any valid token. */
@@ -31,13 +26,13 @@ export function requireUser(verifier: TokenVerifier): preHandlerAsyncHookHandler
 export function requireScope(verifier: TokenVerifier, scope: Scope): preHandlerAsyncHookHandler {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
     const principal = authenticate(verifier, request);
-    if (!hasScope(principal, scope)) throw new AppError('PERMISSION_DENIED', `this route needs a token with scope ${scope}`);
+    if (!hasScope(principal, scope)) throw new DomainError('PERMISSION_DENIED', `this route needs a token with scope ${scope}`);
     request.principal = principal;
   };
 }
 
 /** The principal set by requireUser / requireScope. */
 export function principalOf(request: FastifyRequest): Principal {
-  if (!request.principal) throw new AppError('AUTHENTICATION_FAILED', 'not authenticated');
+  if (!request.principal) throw new DomainError('AUTHENTICATION_FAILED', 'not authenticated');
   return request.principal;
 }

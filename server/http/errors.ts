@@ -1,21 +1,16 @@
 /**
- * One error shape for every HTTP response (design §6): `{type:"error", error_code, message, details?, timestamp}`,
- * with the status fixed by the code.
+ * One error shape for every HTTP response: `{type:"error", error_code, message, details?, timestamp}`, with the
+ * status fixed by the code (shared/errors.ts HTTP_STATUS_BY_CODE). This is the one place where the domain's errors
+ * (server/errors.ts DomainError) become HTTP statuses; Fastify's own errors (validation, body too large, 404) get the
+ * code of their status.
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { errorMessage, HTTP_STATUS_BY_CODE, type ErrorCode } from '../../shared/errors.js';
+import { DomainError } from '../errors.js';
 
-export class AppError extends Error {
-  readonly statusCode: number;
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-    this.name = 'AppError';
-    this.statusCode = HTTP_STATUS_BY_CODE[code];
-  }
+/** The HTTP status of a domain error code. */
+export function statusOf(code: ErrorCode): number {
+  return HTTP_STATUS_BY_CODE[code];
 }
 
 function codeForStatus(status: number): ErrorCode {
@@ -57,9 +52,9 @@ export const ErrorResponseSchema = {
 } as const;
 
 export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
-    if (error instanceof AppError) {
-      return reply.status(error.statusCode).send(errorMessage(error.code, error.message, error.details));
+  app.setErrorHandler((error: FastifyError | DomainError, request, reply) => {
+    if (error instanceof DomainError) {
+      return reply.status(statusOf(error.code)).send(errorMessage(error.code, error.message, error.details));
     }
     if (error.validation) {
       return reply

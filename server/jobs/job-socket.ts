@@ -21,7 +21,7 @@ import {
   UnsubscribeJobMessage,
   type JobClientMessage,
 } from '../../shared/messages.js';
-import { AppError } from '../http/errors.js';
+import { DomainError } from '../errors.js';
 import type { Principal } from '../auth/jwt.js';
 import type { ConnectionMeter } from '../metrics.js';
 import type { Job } from '../store/jobs.js';
@@ -79,9 +79,9 @@ class JobSession extends SocketSession<JobClientMessage, JobsContext> {
     try {
       await this.subscribe(jobId, lastEventId);
     } catch (err) {
-      if (err instanceof AppError && err.code === 'NOT_FOUND') {
+      if (err instanceof DomainError && err.code === 'NOT_FOUND') {
         this.conn.fail(err.code, err.message, JSON_SOCKET_CLOSE_CODES.NOT_FOUND.code, JSON_SOCKET_CLOSE_CODES.NOT_FOUND.reason);
-      } else if (err instanceof AppError && err.code === 'PERMISSION_DENIED') {
+      } else if (err instanceof DomainError && err.code === 'PERMISSION_DENIED') {
         this.conn.fail(err.code, err.message, CLOSE_CODES.PERMISSION_DENIED.code, CLOSE_CODES.PERMISSION_DENIED.reason);
       } else {
         this.sendFailure(err);
@@ -115,7 +115,7 @@ class JobSession extends SocketSession<JobClientMessage, JobsContext> {
       return;
     }
     if (this.follows.size >= MAX_JOBS_PER_SOCKET) {
-      throw new AppError('RATE_LIMIT_EXCEEDED', `at most ${MAX_JOBS_PER_SOCKET} jobs per connection: unsubscribe_job first`);
+      throw new DomainError('RATE_LIMIT_EXCEEDED', `at most ${MAX_JOBS_PER_SOCKET} jobs per connection: unsubscribe_job first`);
     }
     const writer = this.writer();
     const follower = new ChannelFollower(

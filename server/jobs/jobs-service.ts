@@ -10,7 +10,7 @@ import { jobChannel } from '../../shared/channels.js';
 import type { CreateJobBody, JobProgressBody } from '../../shared/messages.js';
 import { hasScope, type Principal } from '../auth/jwt.js';
 import type { Bus } from '../bus/types.js';
-import { AppError } from '../http/errors.js';
+import { DomainError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { Job, JobStore } from '../store/jobs.js';
 import { RetryLoop } from '../streaming/publish-retry.js';
@@ -41,16 +41,16 @@ export class JobsService {
   async create(body: CreateJobBody): Promise<Job> {
     const id = body.job_id ?? randomUUID();
     const job = await this.store.create({ id, userId: body.user_id, kind: body.kind, title: body.title ?? null });
-    if (!job) throw new AppError('CONFLICT', `job ${id} already exists`);
+    if (!job) throw new DomainError('CONFLICT', `job ${id} already exists`);
     return job;
   }
 
   /** The job, if `principal` may read it: 404 when missing, 403 for anyone but its owner and job services. */
   async readable(principal: Principal, id: string): Promise<Job> {
     const job = await this.store.get(id);
-    if (!job) throw new AppError('NOT_FOUND', `job ${id} not found`);
+    if (!job) throw new DomainError('NOT_FOUND', `job ${id} not found`);
     if (job.userId !== principal.userId && !isJobService(principal)) {
-      throw new AppError('PERMISSION_DENIED', 'only the job’s owner and job services may read this job');
+      throw new DomainError('PERMISSION_DENIED', 'only the job’s owner and job services may read this job');
     }
     return job;
   }
@@ -72,8 +72,8 @@ export class JobsService {
       error: body.error,
     });
     if (!result.ok) {
-      if (result.reason === 'not_found') throw new AppError('NOT_FOUND', `job ${id} not found`);
-      throw new AppError('CONFLICT', `job ${id} is ${result.job.status}: terminal states are final`, { status: result.job.status });
+      if (result.reason === 'not_found') throw new DomainError('NOT_FOUND', `job ${id} not found`);
+      throw new DomainError('CONFLICT', `job ${id} is ${result.job.status}: terminal states are final`, { status: result.job.status });
     }
     await this.publish(result.job);
     return result.job;

@@ -20,7 +20,7 @@ import {
   type NotificationsClientMessage,
 } from '../../shared/messages.js';
 import type { BusEvent } from '../bus/types.js';
-import { AppError } from '../http/errors.js';
+import { DomainError } from '../errors.js';
 import { ChannelFollower, type ReleaseOptions } from '../streaming/follower.js';
 import { createMessageParser } from '../streaming/message-parser.js';
 import { RecentIds } from '../streaming/recent-ids.js';
@@ -95,13 +95,13 @@ class NotificationSession extends SocketSession<NotificationsClientMessage, Noti
 
   private async subscribe(name: string): Promise<void> {
     const ref = parseChannelName(name);
-    if (!ref) throw new AppError('INVALID_MESSAGE', `not a channel name: ${JSON.stringify(name.slice(0, 80))}`);
+    if (!ref) throw new DomainError('INVALID_MESSAGE', `not a channel name: ${JSON.stringify(name.slice(0, 80))}`);
     const normalized = channelName(ref);
     if (!this.follows.has(normalized)) {
       const decision = await this.ctx.policy.authorize(this.principal, ref);
-      if (!decision.ok) throw new AppError(decision.code, decision.message);
+      if (!decision.ok) throw new DomainError(decision.code, decision.message);
       if (this.follows.size >= MAX_CHANNELS_PER_SOCKET) {
-        throw new AppError('RATE_LIMIT_EXCEEDED', `at most ${MAX_CHANNELS_PER_SOCKET} channels per connection`);
+        throw new DomainError('RATE_LIMIT_EXCEEDED', `at most ${MAX_CHANNELS_PER_SOCKET} channels per connection`);
       }
       const follower = this.follower(ref);
       try {
@@ -118,7 +118,7 @@ class NotificationSession extends SocketSession<NotificationsClientMessage, Noti
 
   private unsubscribe(name: string): void {
     const ref = parseChannelName(name);
-    if (!ref) throw new AppError('INVALID_MESSAGE', `not a channel name: ${JSON.stringify(name.slice(0, 80))}`);
+    if (!ref) throw new DomainError('INVALID_MESSAGE', `not a channel name: ${JSON.stringify(name.slice(0, 80))}`);
     const normalized = channelName(ref);
     this.follows.get(normalized)?.stop();
     this.follows.delete(normalized);

@@ -14,7 +14,7 @@ import type { NotificationResetMessage } from '../../shared/messages.js';
 import type { Principal } from '../auth/jwt.js';
 import type { BusEvent, HistoryResult } from '../bus/types.js';
 import { principalOf } from '../http/auth.js';
-import { AppError } from '../http/errors.js';
+import { DomainError } from '../errors.js';
 import { ChannelFollower, type ReleaseOptions } from '../streaming/follower.js';
 import { sseFrame, sseFrameBody, sseIdLine } from '../streaming/frames.js';
 import { RecentIds } from '../streaming/recent-ids.js';
@@ -33,13 +33,13 @@ async function channelsFor(ctx: NotificationsContext, principal: Principal, requ
   for (const ref of [{ kind: 'general' }, { kind: 'user', userId: principal.userId }] as ChannelRef[]) refs.set(channelName(ref), ref);
   for (const name of (requested ?? '').split(',').map((n) => n.trim()).filter(Boolean)) {
     const ref = parseChannelName(name);
-    if (!ref) throw new AppError('INVALID_MESSAGE', `not a channel name: ${JSON.stringify(name.slice(0, 80))}`);
+    if (!ref) throw new DomainError('INVALID_MESSAGE', `not a channel name: ${JSON.stringify(name.slice(0, 80))}`);
     if (refs.has(channelName(ref))) continue;
     const decision = await ctx.policy.authorize(principal, ref);
-    if (!decision.ok) throw new AppError(decision.code, `${channelName(ref)}: ${decision.message}`);
+    if (!decision.ok) throw new DomainError(decision.code, `${channelName(ref)}: ${decision.message}`);
     refs.set(channelName(ref), ref);
   }
-  if (refs.size > MAX_CHANNELS_PER_SOCKET) throw new AppError('INVALID_MESSAGE', `at most ${MAX_CHANNELS_PER_SOCKET} channels per stream`);
+  if (refs.size > MAX_CHANNELS_PER_SOCKET) throw new DomainError('INVALID_MESSAGE', `at most ${MAX_CHANNELS_PER_SOCKET} channels per stream`);
   return [...refs.values()];
 }
 

@@ -9,7 +9,7 @@ import { busChannel, GENERAL_CHANNEL, isCustomChannelName, userChannel } from '.
 import type { CreateNotificationBody, NotificationReadMessage } from '../../shared/messages.js';
 import type { Principal } from '../auth/jwt.js';
 import type { Bus } from '../bus/types.js';
-import { AppError } from '../http/errors.js';
+import { DomainError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { NotificationContent, NotificationStore, StoredNotification } from '../store/notifications.js';
 import { MessageRetry } from '../streaming/publish-retry.js';
@@ -39,7 +39,7 @@ export class NotificationsService {
   /** Stores and publishes a notification for exactly one of: user_id, user_ids, channel. */
   async send(body: CreateNotificationBody): Promise<StoredNotification[]> {
     const targets = [body.user_id, body.user_ids, body.channel].filter((t) => t !== undefined).length;
-    if (targets !== 1) throw new AppError('INVALID_MESSAGE', 'give exactly one of user_id, user_ids, channel');
+    if (targets !== 1) throw new DomainError('INVALID_MESSAGE', 'give exactly one of user_id, user_ids, channel');
     const content: NotificationContent = {
       notificationType: body.notification_type ?? 'info',
       title: body.title,
@@ -52,7 +52,7 @@ export class NotificationsService {
     };
     if (body.channel !== undefined) {
       if (body.channel !== GENERAL_CHANNEL && !isCustomChannelName(body.channel)) {
-        throw new AppError('INVALID_MESSAGE', 'channel must be "general" or a custom channel name (use user_id for a user)');
+        throw new DomainError('INVALID_MESSAGE', 'channel must be "general" or a custom channel name (use user_id for a user)');
       }
       const stored = await this.store.createForChannel(body.channel, content);
       await this.publish(busChannel(channelRefOf(stored)), notificationMessage(stored));
@@ -68,8 +68,8 @@ export class NotificationsService {
   async markRead(principal: Principal, id: string): Promise<{ notification: StoredNotification; changed: boolean }> {
     const result = await this.store.markRead(principal.userId, id);
     if (!result.ok) {
-      if (result.reason === 'not_found') throw new AppError('NOT_FOUND', `notification ${id} not found`);
-      throw new AppError('PERMISSION_DENIED', 'not your notification');
+      if (result.reason === 'not_found') throw new DomainError('NOT_FOUND', `notification ${id} not found`);
+      throw new DomainError('PERMISSION_DENIED', 'not your notification');
     }
     if (result.changed) {
       const message: NotificationReadMessage = { type: 'notification_read', id, timestamp: new Date().toISOString() };

@@ -12,7 +12,8 @@ import { PRESENTATION_ID_PATTERN } from '../../shared/presentation.js';
 import type { Principal, TokenVerifier } from '../auth/jwt.js';
 import { toSlideLock, type LockService } from '../collab/locks/lock-service.js';
 import { principalOf, requireUser } from '../http/auth.js';
-import { AppError, ErrorResponseSchema } from '../http/errors.js';
+import { DomainError } from '../errors.js';
+import { ErrorResponseSchema } from '../http/errors.js';
 import type { PresentationStore, Role } from '../store/presentations.js';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: PRESENTATION_ID_PATTERN }) });
@@ -44,13 +45,13 @@ export function registerLockRoutes(app: FastifyInstance, deps: LockRoutesDeps): 
   async function roleOf(id: string, principal: Principal): Promise<Role> {
     const role = await roleFor(principal, (userId) => presentations.roleOf(id, userId));
     if (role) return role;
-    if (!(await presentations.get(id))) throw new AppError('NOT_FOUND', `presentation ${id} not found`);
-    throw new AppError('PERMISSION_DENIED', 'not a member of this presentation');
+    if (!(await presentations.get(id))) throw new DomainError('NOT_FOUND', `presentation ${id} not found`);
+    throw new DomainError('PERMISSION_DENIED', 'not a member of this presentation');
   }
 
   async function acquire(id: string, slideId: string, principal: Principal) {
     const role = await roleOf(id, principal);
-    if (!can(role, 'lock')) throw new AppError('PERMISSION_DENIED', `a ${role} cannot lock slides`);
+    if (!can(role, 'lock')) throw new DomainError('PERMISSION_DENIED', `a ${role} cannot lock slides`);
     const result = await locks.acquire(id, slideId, {
       userId: principal.userId,
       name: principal.name,
@@ -58,7 +59,7 @@ export function registerLockRoutes(app: FastifyInstance, deps: LockRoutesDeps): 
       connectionId: `rest:${principal.userId}`,
     });
     if (!result.ok) {
-      throw new AppError('LOCKED', `slide ${slideId} is locked by ${result.lock.name}`, {
+      throw new DomainError('LOCKED', `slide ${slideId} is locked by ${result.lock.name}`, {
         slide_id: slideId,
         holder: { user_id: result.lock.userId, name: result.lock.name },
       });
@@ -87,7 +88,7 @@ export function registerLockRoutes(app: FastifyInstance, deps: LockRoutesDeps): 
     async (request) => {
       await roleOf(request.params.id, principalOf(request));
       const lock = (await locks.list(request.params.id)).find((l) => l.slideId === request.params.slide_id);
-      if (!lock) throw new AppError('NOT_FOUND', `slide ${request.params.slide_id} is not locked`);
+      if (!lock) throw new DomainError('NOT_FOUND', `slide ${request.params.slide_id} is not locked`);
       return toSlideLock(lock);
     },
   );
@@ -131,9 +132,9 @@ export function registerLockRoutes(app: FastifyInstance, deps: LockRoutesDeps): 
       const principal = principalOf(request);
       const role = await roleOf(id, principal);
       const lock = (await locks.list(id)).find((l) => l.slideId === slideId);
-      if (!lock) throw new AppError('NOT_FOUND', `slide ${slideId} is not locked`);
+      if (!lock) throw new DomainError('NOT_FOUND', `slide ${slideId} is not locked`);
       const own = lock.userId === principal.userId;
-      if (!own && !can(role, 'force_unlock')) throw new AppError('PERMISSION_DENIED', `slide ${slideId} is locked by ${lock.name}; only an owner can force it`);
+      if (!own && !can(role, 'force_unlock')) throw new DomainError('PERMISSION_DENIED', `slide ${slideId} is locked by ${lock.name}; only an owner can force it`);
       await locks.release(id, slideId, principal.userId, !own);
       return reply.status(204).send();
     },

@@ -6,7 +6,8 @@ import { PRESENTATION_ID_PATTERN } from '../../shared/presentation.js';
 import type { TokenVerifier } from '../auth/jwt.js';
 import type { PresenceTracker } from '../collab/presence/presence-tracker.js';
 import { principalOf, requireUser } from '../http/auth.js';
-import { AppError, ErrorResponseSchema } from '../http/errors.js';
+import { DomainError } from '../errors.js';
+import { ErrorResponseSchema } from '../http/errors.js';
 import type { PresentationStore } from '../store/presentations.js';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: PRESENTATION_ID_PATTERN }) });
@@ -45,8 +46,8 @@ export function registerPresenceRoutes(
       const principal = principalOf(request);
       const { id } = request.params;
       if (!can(await roleFor(principal, (userId) => deps.presentations.roleOf(id, userId)), 'read')) {
-        if (!(await deps.presentations.get(id))) throw new AppError('NOT_FOUND', `presentation ${id} not found`);
-        throw new AppError('PERMISSION_DENIED', 'not a member of this presentation');
+        if (!(await deps.presentations.get(id))) throw new DomainError('NOT_FOUND', `presentation ${id} not found`);
+        throw new DomainError('PERMISSION_DENIED', 'not a member of this presentation');
       }
       return deps.presence.snapshot(id);
     },

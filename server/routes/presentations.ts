@@ -8,7 +8,8 @@ import { Type, type Static } from 'typebox';
 import { PRESENTATION_ID_PATTERN } from '../../shared/presentation.js';
 import type { Principal, TokenVerifier } from '../auth/jwt.js';
 import { principalOf, requireUser } from '../http/auth.js';
-import { AppError, ErrorResponseSchema } from '../http/errors.js';
+import { DomainError } from '../errors.js';
+import { ErrorResponseSchema } from '../http/errors.js';
 import { type PresentationStore, type Role } from '../store/presentations.js';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: PRESENTATION_ID_PATTERN }) });
@@ -43,15 +44,15 @@ export function registerPresentationRoutes(app: FastifyInstance, deps: Presentat
 
   async function roleOrThrow(id: string, principal: Principal): Promise<Role> {
     const presentation = await presentations.get(id);
-    if (!presentation) throw new AppError('NOT_FOUND', `presentation ${id} not found`);
+    if (!presentation) throw new DomainError('NOT_FOUND', `presentation ${id} not found`);
     const role = await roleFor(principal, (userId) => presentations.roleOf(id, userId));
-    if (!role) throw new AppError('PERMISSION_DENIED', 'not a member of this presentation');
+    if (!role) throw new DomainError('PERMISSION_DENIED', 'not a member of this presentation');
     return role;
   }
 
   async function view(id: string, role: Role | null): Promise<Static<typeof PresentationResponse>> {
     const p = await presentations.get(id);
-    if (!p) throw new AppError('NOT_FOUND', `presentation ${id} not found`);
+    if (!p) throw new DomainError('NOT_FOUND', `presentation ${id} not found`);
     return { id: p.id, title: p.title, created_by: p.createdBy, created_at: p.createdAt, role, document: `presentation:${p.id}` };
   }
 
@@ -78,7 +79,7 @@ export function registerPresentationRoutes(app: FastifyInstance, deps: Presentat
       const { created } = await presentations.create(id, principal.userId, title);
       if (created) return reply.status(201).send(await view(id, 'owner'));
       const role = await roleFor(principal, (userId) => presentations.roleOf(id, userId));
-      if (!can(role, 'manage_members')) throw new AppError('CONFLICT', `presentation ${id} already exists`);
+      if (!can(role, 'manage_members')) throw new DomainError('CONFLICT', `presentation ${id} already exists`);
       if (request.body?.title !== undefined) await presentations.updateTitle(id, title);
       return reply.status(200).send(await view(id, role));
     },
@@ -129,10 +130,10 @@ export function registerPresentationRoutes(app: FastifyInstance, deps: Presentat
     async (request) => {
       const { id, user_id: userId } = request.params;
       const callerRole = await roleOrThrow(id, principalOf(request));
-      if (!can(callerRole, 'manage_members')) throw new AppError('PERMISSION_DENIED', 'only an owner manages members');
+      if (!can(callerRole, 'manage_members')) throw new DomainError('PERMISSION_DENIED', 'only an owner manages members');
       const current = await presentations.roleOf(id, userId);
       if (current === 'owner' && request.body.role !== 'owner' && (await presentations.ownerCount(id)) <= 1) {
-        throw new AppError('CONFLICT', 'a presentation keeps at least one owner');
+        throw new DomainError('CONFLICT', 'a presentation keeps at least one owner');
       }
       await presentations.setRole(id, userId, request.body.role);
       await deps.onRoleChange(id, userId, request.body.role);
@@ -157,12 +158,12 @@ export function registerPresentationRoutes(app: FastifyInstance, deps: Presentat
       const principal = principalOf(request);
       const callerRole = await roleOrThrow(id, principal);
       if (!can(callerRole, 'manage_members') && principal.userId !== userId) {
-        throw new AppError('PERMISSION_DENIED', 'only an owner removes other members');
+        throw new DomainError('PERMISSION_DENIED', 'only an owner removes other members');
       }
       const current = await presentations.roleOf(id, userId);
-      if (!current) throw new AppError('NOT_FOUND', `${userId} is not a member`);
+      if (!current) throw new DomainError('NOT_FOUND', `${userId} is not a member`);
       if (current === 'owner' && (await presentations.ownerCount(id)) <= 1) {
-        throw new AppError('CONFLICT', 'a presentation keeps at least one owner');
+        throw new DomainError('CONFLICT', 'a presentation keeps at least one owner');
       }
       await presentations.removeMember(id, userId);
       await deps.onRoleChange(id, userId, null);

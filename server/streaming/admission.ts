@@ -5,9 +5,10 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { CLOSE_CODES } from '../../shared/errors.js';
-import { AuthError, type Principal, type TokenVerifier } from '../auth/jwt.js';
+import type { Principal } from '../auth/jwt.js';
 import { tokenFromRequest } from '../auth/request-token.js';
-import { AppError } from '../http/errors.js';
+import { verifyToken } from '../auth/verify-token.js';
+import { DomainError } from '../errors.js';
 import { isOriginAllowed } from '../http/origin.js';
 import type { EndpointKind } from './connection-limiter.js';
 import type { StreamingContext } from './context.js';
@@ -17,16 +18,6 @@ export interface Admission {
   principal: Principal;
   /** Frees the connection slot (idempotent). */
   release: () => void;
-}
-
-/** Verifies a token from any source; throws AppError(AUTHENTICATION_FAILED) with a reason that never holds the token. */
-export function verifyToken(verifier: TokenVerifier, token: string | undefined): Principal {
-  if (!token) throw new AppError('AUTHENTICATION_FAILED', 'missing token: send Authorization: Bearer <jwt> or ?token=');
-  try {
-    return verifier.verify(token);
-  } catch (err) {
-    throw new AppError('AUTHENTICATION_FAILED', err instanceof AuthError ? err.message : 'invalid token');
-  }
 }
 
 function limitMessage(ctx: StreamingContext, kind: EndpointKind): string {
@@ -46,7 +37,7 @@ export async function admitSocket<M>(conn: JsonSocket<M>, request: FastifyReques
   try {
     principal = verifyToken(ctx.verifier, tokenFromRequest(request));
   } catch (err) {
-    const message = err instanceof AppError ? err.message : 'invalid token';
+    const message = err instanceof DomainError ? err.message : 'invalid token';
     conn.fail('AUTHENTICATION_FAILED', message, CLOSE_CODES.AUTHENTICATION_FAILED.code, CLOSE_CODES.AUTHENTICATION_FAILED.reason);
     return null;
   }
@@ -63,12 +54,12 @@ export async function admitSocket<M>(conn: JsonSocket<M>, request: FastifyReques
 
 /** Origin check for SSE requests (a preHandler, before authentication). */
 export function checkSseOrigin(ctx: StreamingContext, request: FastifyRequest): void {
-  if (!isOriginAllowed(ctx.config.corsOrigins, request.headers.origin)) throw new AppError('PERMISSION_DENIED', 'origin not allowed');
+  if (!isOriginAllowed(ctx.config.corsOrigins, request.headers.origin)) throw new DomainError('PERMISSION_DENIED', 'origin not allowed');
 }
 
 /** Takes an SSE connection slot for the (already authenticated) user, or throws 429. */
 export async function acquireSseSlot(ctx: StreamingContext, kind: EndpointKind, principal: Principal): Promise<() => void> {
   const release = await ctx.limiter.acquire(kind, principal.userId);
-  if (!release) throw new AppError('RATE_LIMIT_EXCEEDED', limitMessage(ctx, kind));
+  if (!release) throw new DomainError('RATE_LIMIT_EXCEEDED', limitMessage(ctx, kind));
   return release;
 }

@@ -6,7 +6,8 @@
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { Type } from 'typebox';
 import { requireUser } from '../http/auth.js';
-import { AppError, ErrorResponseSchema } from '../http/errors.js';
+import { DomainError } from '../errors.js';
+import { ErrorResponseSchema } from '../http/errors.js';
 import { checkSseOrigin } from './admission.js';
 import type { StreamingContext } from './context.js';
 
@@ -36,5 +37,5 @@ export function sseGuards(ctx: StreamingContext): preHandlerAsyncHookHandler[] {
  * OpenAPI): a plain GET gets INVALID_MESSAGE.
  */
 export async function notAnUpgrade(): Promise<never> {
-  throw new AppError('INVALID_MESSAGE', 'this is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)');
+  throw new DomainError('INVALID_MESSAGE', 'this is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)');
 }

@@ -8,9 +8,10 @@ import type { WebSocket } from 'ws';
 import { CLOSE_CODES } from '../../shared/errors.js';
 import type { Principal } from '../auth/jwt.js';
 import type { BusEvent } from '../bus/types.js';
-import { AppError } from '../http/errors.js';
+import { DomainError } from '../errors.js';
 import type { ConnectionMeter, Manager } from '../metrics.js';
-import { admitSocket, verifyToken } from './admission.js';
+import { verifyToken } from '../auth/verify-token.js';
+import { admitSocket } from './admission.js';
 import type { StreamingContext } from './context.js';
 import { observeDelivery } from './delivery-latency.js';
 import type { ChannelFollower } from './follower.js';
@@ -102,9 +103,9 @@ export abstract class SocketSession<M extends { type: string }, C extends Stream
     this.conn.sendFrame(wsFrame(event));
   }
 
-  /** An AppError as its error message; anything else is logged and reported as INTERNAL_ERROR. */
+  /** An DomainError as its error message; anything else is logged and reported as INTERNAL_ERROR. */
   protected sendFailure(err: unknown): void {
-    if (err instanceof AppError) {
+    if (err instanceof DomainError) {
       this.conn.sendError(err.code, err.message, err.details);
     } else {
       this.log.error({ err }, 'realtime request failed');
