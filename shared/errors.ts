@@ -62,4 +62,12 @@ export const CLOSE_CODES = {
   RATE_LIMIT_EXCEEDED: { code: 4429, reason: 'RATE_LIMIT_EXCEEDED', reconnect: true },
   /** Origin not allowed (cross-site WebSocket hijacking guard). */
   ORIGIN_NOT_ALLOWED: { code: 4403, reason: 'PERMISSION_DENIED: origin not allowed', reconnect: false },
+  /** The resource in the URL (the job of a job socket) does not exist: do not reconnect. */
+  NOT_FOUND: { code: 4404, reason: 'NOT_FOUND', reconnect: false },
+  /** A frame of a kind the endpoint does not take (text on /collab): the client is broken, do not reconnect. */
+  UNSUPPORTED_DATA: { code: 1003, reason: 'INVALID_MESSAGE', reconnect: false },
+  /** A frame whose content is invalid (a malformed or refused Yjs update): do not resend it. */
+  INVALID_PAYLOAD: { code: 1007, reason: 'INVALID_MESSAGE', reconnect: false },
+  /** Not sent by Deckhand; a proxy in between may close with it: treated as PERMISSION_DENIED. */
+  POLICY_VIOLATION: { code: 1008, reason: 'PERMISSION_DENIED', reconnect: false },
 } as const;

@@ -24,14 +24,6 @@ export type NotificationPriority = (typeof NOTIFICATION_PRIORITIES)[number];
 export const USER_ID_MAX_LENGTH = 256;
 export const NOTIFICATION_ID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
 
-/**
- * WebSocket close codes of the JSON sockets, beyond shared/errors.ts CLOSE_CODES (1009, 1012, 1013, 4401, 4403, 4429).
- * 4404: the job in the URL does not exist (do not reconnect).
- */
-export const JSON_SOCKET_CLOSE_CODES = {
-  NOT_FOUND: { code: 4404, reason: 'NOT_FOUND' },
-} as const;
-
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const JobStatusSchema = Type.Union([

@@ -7,12 +7,12 @@
  *   `{"type":"auth","token"}`, so the connection outlives its tokens;
  * - a `ping` every heartbeat interval; no message at all for a whole interval after one means the connection is
  *   dead (half-open TCP), and it is closed so the caller reconnects;
- * - the close code says what to do next (shared/errors.ts CLOSE_CODES, shared/messages.ts JSON_SOCKET_CLOSE_CODES).
+ * - the close code says what to do next (shared/errors.ts CLOSE_CODES).
  *   The server explains a refusal with an `error` message just before closing: an error is reported once the
  *   connection goes on (a later message, or a moment without close), or as the fatal reason when it closes.
  */
-import type { JSON_SOCKET_CLOSE_CODES } from '../../shared/messages.js';
 import { CLOSE_CODES, type ErrorCode } from '../../shared/errors.js';
+import { MAX_TIMER_MS } from '../../shared/timers.js';
 import type { ClientContext } from '../context.js';
 import { DeckhandError, isErrorMessage } from '../errors.js';
 import { refreshDelay, resolveToken } from '../token.js';
@@ -22,18 +22,14 @@ import type { ConnectionHandlers, ConnectionOutcome } from './outcome.js';
 const HEARTBEAT_MS = 25_000;
 /** How long an error waits for the close that may follow it. */
 const ERROR_SETTLE_MS = 500;
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** 4404: the URL's job does not exist (typed against the shared constant, which is not imported: see vocabulary.ts). */
-const JOB_NOT_FOUND: (typeof JSON_SOCKET_CLOSE_CODES)['NOT_FOUND']['code'] = 4404;
 
 /** Close codes after which reconnecting cannot help. */
 const FATAL_CLOSE_CODES: ReadonlyMap<number, ErrorCode> = new Map([
   [CLOSE_CODES.PERMISSION_DENIED.code, 'PERMISSION_DENIED'],
-  [JOB_NOT_FOUND, 'NOT_FOUND'],
-  [1003, 'INVALID_MESSAGE'],
-  [1007, 'INVALID_MESSAGE'],
-  [1008, 'PERMISSION_DENIED'],
+  [CLOSE_CODES.NOT_FOUND.code, 'NOT_FOUND'],
+  [CLOSE_CODES.UNSUPPORTED_DATA.code, 'INVALID_MESSAGE'],
+  [CLOSE_CODES.INVALID_PAYLOAD.code, 'INVALID_MESSAGE'],
+  [CLOSE_CODES.POLICY_VIOLATION.code, 'PERMISSION_DENIED'],
 ]);
 
 export function runWebSocket(

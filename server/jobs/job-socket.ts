@@ -15,7 +15,6 @@ import { jobChannel } from '../../shared/channels.js';
 import { CLOSE_CODES } from '../../shared/errors.js';
 import {
   AuthMessage,
-  JSON_SOCKET_CLOSE_CODES,
   PingMessage,
   SubscribeJobMessage,
   UnsubscribeJobMessage,
@@ -80,7 +79,7 @@ class JobSession extends SocketSession<JobClientMessage, JobsContext> {
       await this.subscribe(jobId, lastEventId);
     } catch (err) {
       if (err instanceof DomainError && err.code === 'NOT_FOUND') {
-        this.conn.fail(err.code, err.message, JSON_SOCKET_CLOSE_CODES.NOT_FOUND.code, JSON_SOCKET_CLOSE_CODES.NOT_FOUND.reason);
+        this.conn.fail(err.code, err.message, CLOSE_CODES.NOT_FOUND.code, CLOSE_CODES.NOT_FOUND.reason);
       } else if (err instanceof DomainError && err.code === 'PERMISSION_DENIED') {
         this.conn.fail(err.code, err.message, CLOSE_CODES.PERMISSION_DENIED.code, CLOSE_CODES.PERMISSION_DENIED.reason);
       } else {

@@ -2,9 +2,8 @@
  * A connection's token lifetime (design §3): when the token expires the connection is closed with
  * AUTHENTICATION_FAILED, unless the client sent a fresh token for the same user first (`renew`).
  */
+import { MAX_TIMER_MS } from '../../shared/timers.js';
 import type { Principal } from '../auth/jwt.js';
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class TokenLease {
   private timer: NodeJS.Timeout | undefined;
