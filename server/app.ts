@@ -28,6 +28,7 @@ import { createConnectionCounter, type ConnectionCounter } from './limits/index.
 import { Metrics } from './metrics.js';
 import { createJobsService, jobsPlugin, type JobsService } from './jobs/index.js';
 import { ChannelPolicy, createNotificationsService, notificationsPlugin, type NotificationsService } from './notifications/index.js';
+import { Lifecycle } from './lifecycle.js';
 import { createRedisClient } from './redis.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerLockRoutes } from './routes/locks.js';
@@ -62,12 +63,16 @@ export interface Services {
   streaming: StreamingContext;
   /** Connections per user per endpoint kind, across instances when REDIS_URL is set (server/limits). */
   connections: ConnectionCounter;
+  /** Shutdown in order (server/lifecycle.ts); features register their background work with `onStop`. */
+  lifecycle: Lifecycle;
   startedAt: number;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     deckhand: Services;
+    /** The /collab route's counters (decorated by server/collab/route.ts), read through Metrics. */
+    collabRouteStats?: { slowReaders: number; refusedFrames: number };
   }
 }
 
@@ -108,11 +113,17 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   const metrics = new Metrics({
     documents: () => collab.hocuspocus.getDocumentsCount(),
     connections: () => collab.hocuspocus.getConnectionsCount(),
+    locks: () => collab.locks.count,
+    slowReaders: () => app.collabRouteStats?.slowReaders ?? 0,
+    refusedFrames: () => app.collabRouteStats?.refusedFrames ?? 0,
   });
   const streaming = createStreamingContext({ config, verifier, bus, metrics, log: app.log, connections });
   const jobs = createJobsService(db, streaming);
   const notifications = createNotificationsService(db, streaming);
   const channels = new ChannelPolicy();
+  const lifecycle = new Lifecycle({ shutdownTimeoutMs: config.shutdownTimeoutMs, log: app.log, collab, sse: streaming.sse, bus, connections, redis, db });
+  lifecycle.onStop('notification retention', () => notifications.stopRetention());
+  lifecycle.onStop('job publish retries', () => jobs.stop());
   const services: Services = {
     config,
     db,
@@ -127,6 +138,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     channels,
     streaming,
     connections,
+    lifecycle,
     startedAt: Date.now(),
   };
   app.decorate('deckhand', services);
@@ -165,18 +177,9 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
       maxPayload: Math.max(config.limits.collabMaxFrameBytes, config.limits.wsMaxFrameBytes),
       perMessageDeflate: false,
     },
+    // Replaces the plugin's default preClose: shutdown phase 1 (server/lifecycle.ts).
     preClose: async function preClose(this: FastifyInstance) {
-      // Stop taking WebSocket upgrades first: clients told to reconnect must not come back to this instance while
-      // it drains (the plugin's default preClose does this too; this one replaces it).
-      this.server.removeAllListeners('upgrade');
-      collab.closing = true;
-      const deadline = Date.now() + Math.max(100, config.shutdownTimeoutMs - 1000);
-      const result = await collab.shutdown(deadline);
-      if (result.documentsLeft > 0 || result.appendsLeft > 0) {
-        this.log.error(result, 'shutdown deadline reached: some documents or appends could not be stored');
-      }
-      for (const client of this.websocketServer.clients) client.close(1012, 'server shutting down, reconnect');
-      this.websocketServer.close();
+      await lifecycle.closeConnections(this);
     },
   });
 
@@ -198,19 +201,13 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   );
   await app.register(jobsPlugin, { streaming, jobs });
   await app.register(notificationsPlugin, { streaming, notifications, policy: channels });
-  registerStatsRoute(app, { verifier, metrics, jobs, sse: streaming.sse, bus, collab });
+  registerStatsRoute(app, { verifier, metrics, jobs, sse: streaming.sse, bus, startedAt: services.startedAt });
   registerMetricsRoute(app, { verifier, metrics });
   notifications.startRetention();
-  app.addHook('preClose', async () => {
-    notifications.stopRetention();
-    jobs.stop();
-    streaming.sse.closeAll();
-  });
   // Outside production: the demo page at / and its dev-only token and generation routes.
   registerDemo(app);
 
-  app.addHook('onClose', async () => {
-    await Promise.allSettled([db.close(), bus.close(), connections.close().then(() => redis?.quit())]);
-  });
+  // Shutdown phase 2 (server/lifecycle.ts): bus and Redis, then the store.
+  app.addHook('onClose', () => lifecycle.closeResources());
   return app;
 }

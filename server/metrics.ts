@@ -22,9 +22,23 @@ export interface ConnectionMeter {
   closed(): void;
 }
 
+/** The collaboration service's numbers, read when scraped (and by GET /realtime/stats). */
 export interface CollabGauges {
   documents(): number;
   connections(): number;
+  /** Slide locks held on documents loaded on this instance. */
+  locks(): number;
+  /** /collab sockets cut because their outbound buffer passed the cap. */
+  slowReaders(): number;
+  /** /collab frames refused (text, oversized, malformed header): each closes its socket. */
+  refusedFrames(): number;
+}
+
+/** The collaboration manager's row of GET /realtime/stats (its messages are not counted). */
+export interface CollabStats {
+  connections: number;
+  messages_sent: null;
+  errors: number;
 }
 
 export class Metrics {
@@ -40,7 +54,7 @@ export class Metrics {
     notifications: { connections: 0, messages_sent: 0, errors: 0 },
   };
 
-  constructor(collab: CollabGauges) {
+  constructor(private readonly collab: CollabGauges) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'deckhand_' });
     this.connections = new Gauge({
@@ -96,6 +110,28 @@ export class Metrics {
         this.set(collab.connections());
       },
     });
+    new Gauge({
+      name: 'deckhand_collab_locks',
+      help: 'Slide locks held on documents loaded on this instance',
+      registers,
+      collect() {
+        this.set(collab.locks());
+      },
+    });
+    for (const [name, help, read] of [
+      ['deckhand_collab_slow_readers_total', '/collab sockets cut as slow readers (outbound buffer over the cap)', () => collab.slowReaders()],
+      ['deckhand_collab_refused_frames_total', '/collab frames refused (text, oversized, malformed): each closed its socket', () => collab.refusedFrames()],
+    ] as const) {
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    }
   }
 
   /** Counts a new connection; the meter counts its messages and errors and must be closed once. */
@@ -143,5 +179,17 @@ export class Metrics {
 
   managerStats(manager: Manager): ManagerStats {
     return { ...this.stats[manager] };
+  }
+
+  collabStats(): CollabStats {
+    return { connections: this.collab.connections(), messages_sent: null, errors: this.collab.slowReaders() + this.collab.refusedFrames() };
+  }
+
+  collabDocuments(): number {
+    return this.collab.documents();
+  }
+
+  collabLocks(): number {
+    return this.collab.locks();
   }
 }

@@ -6,7 +6,7 @@ import { Hocuspocus, type Connection, type Extension } from '@hocuspocus/server'
 import type { WebSocket } from 'ws';
 import { Redis as RedisExtension } from '@hocuspocus/extension-redis';
 import type { FastifyBaseLogger } from 'fastify';
-import { errorMessage } from '../../shared/errors.js';
+import { CLOSE_CODES, errorMessage } from '../../shared/errors.js';
 import { documentName } from '../../shared/presentation.js';
 import type { TokenVerifier } from '../auth/jwt.js';
 import type { Config } from '../config.js';
@@ -190,8 +190,8 @@ export function createCollab(deps: CollabDeps): CollabService {
       const remaining = () => Math.max(0, deadline - Date.now());
       // Close every socket and release its documents now, without waiting for each peer's close handshake.
       for (const [socket, client] of sockets) {
-        socket.close(1012, 'server shutting down, reconnect');
-        client.handleClose({ code: 1012, reason: 'server shutting down, reconnect' });
+        socket.close(CLOSE_CODES.SERVER_SHUTDOWN.code, CLOSE_CODES.SERVER_SHUTDOWN.reason);
+        client.handleClose({ code: CLOSE_CODES.SERVER_SHUTDOWN.code, reason: CLOSE_CODES.SERVER_SHUTDOWN.reason });
       }
       sockets.clear();
       // Appends in flight finish (or retry) while there is time; then retries stop.

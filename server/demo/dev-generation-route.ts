@@ -18,9 +18,9 @@ const Body = Type.Object(
 );
 
 export function registerDevGenerationRoute(app: FastifyInstance): void {
-  const { verifier, jobs, notifications } = app.deckhand;
+  const { verifier, jobs, notifications, lifecycle } = app.deckhand;
   const simulator = new GenerationSimulator(jobs, notifications, app.log);
-  app.addHook('onClose', async () => simulator.stopAll());
+  lifecycle.onStop('demo generation', () => simulator.stopAll());
 
   app.post<{ Body: Static<typeof Body> }>(
     '/api/v1/dev/generation',

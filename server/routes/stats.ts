@@ -1,11 +1,13 @@
-/** `GET /api/v1/realtime/stats` (design §6 "Operations"): this instance's managers, plus cluster-wide active jobs. */
+/**
+ * `GET /api/v1/realtime/stats` (admin token): this instance's managers (job progress, notifications, collaboration:
+ * connections, messages, errors), its documents, locks and SSE streams, plus cluster-wide active jobs.
+ */
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { CollabService } from '../collab/index.js';
-import { requireScope } from '../http/auth.js';
-import { ErrorResponseSchema } from '../http/errors.js';
 import type { TokenVerifier } from '../auth/jwt.js';
 import type { Bus } from '../bus/types.js';
+import { requireScope } from '../http/auth.js';
+import { ErrorResponseSchema } from '../http/errors.js';
 import type { JobsService } from '../jobs/jobs-service.js';
 import type { Metrics } from '../metrics.js';
 import type { SseHub } from '../streaming/sse-stream.js';
@@ -26,22 +28,19 @@ const StatsResponse = Type.Object({
   timestamp: Type.String(),
 });
 
-interface CollabRouteStats {
-  slowReaders?: number;
-  refusedFrames?: number;
-}
-
 export interface StatsDeps {
   verifier: TokenVerifier;
+  /** Every per-instance number: the realtime managers' and the collaboration service's. */
   metrics: Metrics;
   jobs: JobsService;
   sse: SseHub;
   bus: Bus;
-  collab: CollabService;
+  /** When this app was built (ms since the epoch). */
+  startedAt: number;
 }
 
 export function registerStatsRoute(app: FastifyInstance, deps: StatsDeps): void {
-  const { collab } = deps;
+  const { metrics } = deps;
   app.get(
     '/api/v1/realtime/stats',
     {
@@ -52,26 +51,19 @@ export function registerStatsRoute(app: FastifyInstance, deps: StatsDeps): void 
         response: { 200: StatsResponse, 401: ErrorResponseSchema, 403: ErrorResponseSchema, 429: ErrorResponseSchema },
       },
     },
-    async () => {
-      const collabStats = (app as unknown as { collabRouteStats?: CollabRouteStats }).collabRouteStats;
-      return {
-        uptime_seconds: Math.round((Date.now() - app.deckhand.startedAt) / 1000),
-        managers: {
-          generation: deps.metrics.managerStats('generation'),
-          notifications: deps.metrics.managerStats('notifications'),
-          collaboration: {
-            connections: collab.hocuspocus.getConnectionsCount(),
-            messages_sent: null,
-            errors: (collabStats?.slowReaders ?? 0) + (collabStats?.refusedFrames ?? 0),
-          },
-        },
-        active_jobs: await deps.jobs.countActive(),
-        documents: collab.hocuspocus.getDocumentsCount(),
-        locks: collab.locks.count,
-        sse_streams: deps.sse.size,
-        bus: deps.bus.kind,
-        timestamp: new Date().toISOString(),
-      };
-    },
+    async () => ({
+      uptime_seconds: Math.round((Date.now() - deps.startedAt) / 1000),
+      managers: {
+        generation: metrics.managerStats('generation'),
+        notifications: metrics.managerStats('notifications'),
+        collaboration: metrics.collabStats(),
+      },
+      active_jobs: await deps.jobs.countActive(),
+      documents: metrics.collabDocuments(),
+      locks: metrics.collabLocks(),
+      sse_streams: deps.sse.size,
+      bus: deps.bus.kind,
+      timestamp: new Date().toISOString(),
+    }),
   );
 }

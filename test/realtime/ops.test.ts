@@ -3,6 +3,7 @@
  * the OpenAPI document covering every realtime route, and shutdown (sockets 1012, SSE streams ended).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { openClient, waitFor, waitSynced } from '../helpers/collab-client.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { openJsonWs, type JsonWsClient } from '../helpers/json-ws.js';
@@ -62,6 +63,25 @@ describe('realtime operations', () => {
     } finally {
       collab.destroy();
     }
+  });
+
+  it('stats and metrics count refused /collab frames as collaboration errors', async () => {
+    const errorsOf = async () => (await call(server.url, 'GET', '/api/v1/realtime/stats', { token: adminToken() })).body.managers.collaboration.errors;
+    const before: number = await errorsOf();
+    const raw = new WebSocket(server.wsUrl);
+    await new Promise((resolve, reject) => {
+      raw.on('open', resolve);
+      raw.on('error', reject);
+    });
+    const code = await new Promise<number>((resolve) => {
+      raw.on('close', (c) => resolve(c));
+      raw.send('not a binary frame');
+    });
+    expect(code).toBe(1003);
+    expect(await errorsOf()).toBe(before + 1);
+    const text: string = (await call(server.url, 'GET', '/metrics', { token: adminToken() })).body;
+    expect(text).toMatch(new RegExp(`deckhand_collab_refused_frames_total ${before + 1}\\b`));
+    expect(text).toMatch(/deckhand_collab_locks \d+/);
   });
 
   it('metrics: Prometheus text from a registry per app', async () => {
