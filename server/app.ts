@@ -2,7 +2,7 @@
  * The composition root: `build(config)` wires store, auth, collaboration and HTTP routes into a Fastify app.
  * It does not listen and installs no signal handlers (main.ts does both), so tests build as many apps as they need.
  */
-import { can, roleFor } from './access/policy.js';
+import { roleFor } from './access/policy.js';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -120,7 +120,8 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   const streaming = createStreamingContext({ config, verifier, bus, metrics, log: app.log, connections });
   const jobs = createJobsService(db, streaming);
   const notifications = createNotificationsService(db, streaming);
-  const channels = new ChannelPolicy();
+  // Dashboards may follow `presence.{id}` on the notifications socket when they may read the presentation.
+  const channels = new ChannelPolicy((principal, presentationId) => roleFor(principal, (userId) => presentations.roleOf(presentationId, userId)));
   const lifecycle = new Lifecycle({ shutdownTimeoutMs: config.shutdownTimeoutMs, log: app.log, collab, sse: streaming.sse, bus, connections, redis, db });
   lifecycle.onStop('notification retention', () => notifications.stopRetention());
   lifecycle.onStop('job publish retries', () => jobs.stop());
@@ -195,10 +196,6 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   });
   registerLockRoutes(app, { verifier, presentations, locks: collab.locks });
   registerPresenceRoutes(app, { verifier, presentations, presence: collab.presence });
-  // Dashboards may follow `presence.{id}` on the notifications socket when they are members of the presentation.
-  channels.setPresenceAuthorizer(
-    async (principal, presentationId) => can(await roleFor(principal, (userId) => presentations.roleOf(presentationId, userId)), 'read'),
-  );
   await app.register(jobsPlugin, { streaming, jobs });
   await app.register(notificationsPlugin, { streaming, notifications, policy: channels });
   registerStatsRoute(app, { verifier, metrics, jobs, sse: streaming.sse, bus, startedAt: services.startedAt });

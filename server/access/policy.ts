@@ -4,7 +4,10 @@
  *
  * Roles per presentation: viewer reads; commenter also writes comments (its own) and chat; editor edits everything
  * not locked by someone else, locks slides and restores versions; owner also manages members and deletes the
- * presentation. A token with the `admin` scope acts as an owner of every presentation.
+ * presentation. A token with the `admin` scope acts as an owner of every presentation. The creator of a presentation
+ * is its owner, and a presentation always keeps one.
+ *
+ * Jobs: a job is read and followed by the user it belongs to and by job services (`jobs:write`, or `admin`).
  */
 import { hasScope, type Principal } from '../auth/jwt.js';
 import type { Role } from '../store/presentations.js';
@@ -65,6 +68,23 @@ export function isReadOnly(role: Role): boolean {
 /** Whether the role's document writes are restricted to `comments` (the write guard confines them). */
 export function isCommentOnly(role: Role): boolean {
   return can(role, 'comment') && !can(role, 'edit');
+}
+
+/** The role the creator of a presentation gets. */
+export const CREATOR_ROLE: Role = 'owner';
+
+/**
+ * Whether changing a member's role from `current` to `next` (null: removing the member) leaves the presentation an
+ * owner. `countOwners` is asked only when an owner would stop being one.
+ */
+export async function keepsAnOwner(current: Role | null, next: Role | null, countOwners: () => Promise<number>): Promise<boolean> {
+  if (current !== 'owner' || next === 'owner') return true;
+  return (await countOwners()) > 1;
+}
+
+/** Whether `principal` may read and follow the job that belongs to `jobUserId`. */
+export function canReadJob(principal: Principal, jobUserId: string): boolean {
+  return principal.userId === jobUserId || hasScope(principal, 'jobs:write');
 }
 
 /** The principal's effective role: `admin` acts as owner; otherwise the stored membership (or null). */

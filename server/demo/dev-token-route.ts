@@ -7,11 +7,14 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { PRESENTATION_ID_PATTERN } from '../../shared/presentation.js';
+import { CREATOR_ROLE, type Role } from '../access/policy.js';
 import { DomainError } from '../errors.js';
 import { ErrorResponseSchema } from '../http/errors.js';
 
 /** Demo tokens last 10 minutes: the page asks for a fresh one before that (the SDK's token function). */
 export const DEV_TOKEN_TTL_SECONDS = 600;
+/** The role of a demo user who joins a presentation someone else created. */
+const JOINER_ROLE: Role = 'editor';
 
 const Body = Type.Object(
   {
@@ -54,13 +57,13 @@ export function registerDevTokenRoute(app: FastifyInstance): void {
       const userId = userIdOf(name);
       if (!userId) throw new DomainError('INVALID_MESSAGE', 'the name needs at least one letter or digit');
       const presentationId = request.body.presentation_id;
-      let role: string | null = null;
+      let role: Role | null = null;
       if (presentationId) {
         const { created } = await presentations.create(presentationId, userId);
-        role = created ? 'owner' : await presentations.roleOf(presentationId, userId);
+        role = created ? CREATOR_ROLE : await presentations.roleOf(presentationId, userId);
         if (role === null) {
-          await presentations.setRole(presentationId, userId, 'editor');
-          role = 'editor';
+          await presentations.setRole(presentationId, userId, JOINER_ROLE);
+          role = JOINER_ROLE;
         }
       }
       const token = verifier.sign({ sub: userId, name }, DEV_TOKEN_TTL_SECONDS);

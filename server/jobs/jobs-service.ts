@@ -8,17 +8,14 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { jobChannel } from '../../shared/channels.js';
 import type { CreateJobBody, JobProgressBody } from '../../shared/messages.js';
-import { hasScope, type Principal } from '../auth/jwt.js';
+import { canReadJob } from '../access/policy.js';
+import type { Principal } from '../auth/jwt.js';
 import type { Bus } from '../bus/types.js';
 import { DomainError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { Job, JobStore } from '../store/jobs.js';
 import { RetryLoop } from '../streaming/publish-retry.js';
 import { progressMessage, resetMessage } from './job-messages.js';
-
-export function isJobService(principal: Principal): boolean {
-  return hasScope(principal, 'jobs:write');
-}
 
 /** Jobs whose latest state could not be published, kept for a retry at most. */
 const MAX_UNPUBLISHED = 10_000;
@@ -49,7 +46,7 @@ export class JobsService {
   async readable(principal: Principal, id: string): Promise<Job> {
     const job = await this.store.get(id);
     if (!job) throw new DomainError('NOT_FOUND', `job ${id} not found`);
-    if (job.userId !== principal.userId && !isJobService(principal)) {
+    if (!canReadJob(principal, job.userId)) {
       throw new DomainError('PERMISSION_DENIED', 'only the job’s owner and job services may read this job');
     }
     return job;

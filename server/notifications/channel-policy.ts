@@ -5,24 +5,21 @@
  * - custom channels (CUSTOM_CHANNEL_PATTERN, e.g. `team-42`, `release-notes`): public topics, any authenticated user;
  *   anything secret goes to users by id, not to a custom channel.
  * - `jobs.{id}`: not here; jobs are followed on /realtime/generation (where ownership is checked).
- * - `presence.{presentation_id}`: refused until the presence feature installs its check with
- *   `setPresenceAuthorizer` (members of the presentation); this is the hook for it.
+ * - `presence.{presentation_id}`: whoever may read the presentation (server/access/policy.ts: its members, and
+ *   admins).
  */
-import type { Principal } from '../auth/jwt.js';
 import type { ChannelRef } from '../../shared/channels.js';
 import type { ErrorCode } from '../../shared/errors.js';
+import { can, type Role } from '../access/policy.js';
+import type { Principal } from '../auth/jwt.js';
 
-export type PresenceAuthorizer = (principal: Principal, presentationId: string) => Promise<boolean>;
+/** The principal's effective role on a presentation (server/access/policy.ts roleFor), null when none. */
+export type PresentationRoleLookup = (principal: Principal, presentationId: string) => Promise<Role | null>;
 
 export type PolicyDecision = { ok: true } | { ok: false; code: ErrorCode; message: string };
 
 export class ChannelPolicy {
-  private presenceAuthorizer: PresenceAuthorizer | undefined;
-
-  /** Installs the check for `presence.{id}` channels (e.g. "is a member of the presentation"). */
-  setPresenceAuthorizer(authorizer: PresenceAuthorizer): void {
-    this.presenceAuthorizer = authorizer;
-  }
+  constructor(private readonly roleOn: PresentationRoleLookup) {}
 
   async authorize(principal: Principal, ref: ChannelRef): Promise<PolicyDecision> {
     switch (ref.kind) {
@@ -35,11 +32,10 @@ export class ChannelPolicy {
           : { ok: false, code: 'PERMISSION_DENIED', message: 'you may only subscribe to your own user channel' };
       case 'job':
         return { ok: false, code: 'PERMISSION_DENIED', message: 'follow jobs on /api/v1/realtime/generation/{job_id}' };
-      case 'presence': {
-        if (!this.presenceAuthorizer) return { ok: false, code: 'PERMISSION_DENIED', message: 'presence channels are not available' };
-        const allowed = await this.presenceAuthorizer(principal, ref.presentationId);
-        return allowed ? { ok: true } : { ok: false, code: 'PERMISSION_DENIED', message: 'not a member of this presentation' };
-      }
+      case 'presence':
+        return can(await this.roleOn(principal, ref.presentationId), 'read')
+          ? { ok: true }
+          : { ok: false, code: 'PERMISSION_DENIED', message: 'not a member of this presentation' };
     }
   }
 }

@@ -13,7 +13,7 @@ import { registerNotificationLiveRoutes } from './live-routes.js';
 import { NotificationsService } from './notifications-service.js';
 import { registerNotificationRoutes } from './routes.js';
 
-export { ChannelPolicy, type PresenceAuthorizer } from './channel-policy.js';
+export { ChannelPolicy, type PresentationRoleLookup } from './channel-policy.js';
 export type { NotificationsContext } from './context.js';
 export { NotificationsService } from './notifications-service.js';
 

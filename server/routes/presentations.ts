@@ -2,7 +2,7 @@
  * Presentations and members (design §6 "Presentations"): create, read, list/set/remove members.
  * A role change reaches this instance's open collaboration connections at once (see CollabService.applyRoleChange).
  */
-import { can, roleFor } from '../access/policy.js';
+import { can, CREATOR_ROLE, keepsAnOwner, roleFor } from '../access/policy.js';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { PRESENTATION_ID_PATTERN } from '../../shared/presentation.js';
@@ -77,7 +77,7 @@ export function registerPresentationRoutes(app: FastifyInstance, deps: Presentat
       const { id } = request.params;
       const title = request.body?.title ?? null;
       const { created } = await presentations.create(id, principal.userId, title);
-      if (created) return reply.status(201).send(await view(id, 'owner'));
+      if (created) return reply.status(201).send(await view(id, CREATOR_ROLE));
       const role = await roleFor(principal, (userId) => presentations.roleOf(id, userId));
       if (!can(role, 'manage_members')) throw new DomainError('CONFLICT', `presentation ${id} already exists`);
       if (request.body?.title !== undefined) await presentations.updateTitle(id, title);
@@ -132,7 +132,7 @@ export function registerPresentationRoutes(app: FastifyInstance, deps: Presentat
       const callerRole = await roleOrThrow(id, principalOf(request));
       if (!can(callerRole, 'manage_members')) throw new DomainError('PERMISSION_DENIED', 'only an owner manages members');
       const current = await presentations.roleOf(id, userId);
-      if (current === 'owner' && request.body.role !== 'owner' && (await presentations.ownerCount(id)) <= 1) {
+      if (!(await keepsAnOwner(current, request.body.role, () => presentations.ownerCount(id)))) {
         throw new DomainError('CONFLICT', 'a presentation keeps at least one owner');
       }
       await presentations.setRole(id, userId, request.body.role);
@@ -162,7 +162,7 @@ export function registerPresentationRoutes(app: FastifyInstance, deps: Presentat
       }
       const current = await presentations.roleOf(id, userId);
       if (!current) throw new DomainError('NOT_FOUND', `${userId} is not a member`);
-      if (current === 'owner' && (await presentations.ownerCount(id)) <= 1) {
+      if (!(await keepsAnOwner(current, null, () => presentations.ownerCount(id)))) {
         throw new DomainError('CONFLICT', 'a presentation keeps at least one owner');
       }
       await presentations.removeMember(id, userId);

@@ -171,8 +171,10 @@ describe('notifications on the in-process bus', () => {
       jon.send({ type: 'subscribe_channel', channel });
       expect(await jon.waitFor((m) => m.type === 'error', 5000, `error for ${channel}`, from), channel).toMatchObject({ error_code: code });
     }
-    // The presence feature installs its check (here: a stand-in that admits deck1 only).
-    server.app.deckhand.channels.setPresenceAuthorizer(async (_principal, presentationId) => presentationId === 'deck1');
+    // Presence channels follow the access policy: jon becomes a viewer of deck1 (and of nothing else).
+    expect((await call(server.url, 'PUT', '/api/v1/presentations/deck1', { token: mintToken('deck-owner') })).status).toBe(201);
+    expect((await call(server.url, 'PUT', '/api/v1/presentations/deck1/members/jon', { token: mintToken('deck-owner'), body: { role: 'viewer' } })).status).toBe(200);
+    expect((await call(server.url, 'PUT', '/api/v1/presentations/deck2', { token: mintToken('deck-owner') })).status).toBe(201);
     jon.send({ type: 'subscribe_channel', channel: 'presence.deck1' });
     await jon.waitFor((m) => m.type === 'subscribed' && m.channel === 'presence.deck1');
     const from = jon.messages.length;
