@@ -1,5 +1,6 @@
 /**
- * Configuration: one validated schema over the environment (design §7a). `loadConfig(env)` returns a typed config
+ * Configuration: one validated schema over the environment (every variable and default: README "Configuration").
+ * `loadConfig(env)` returns a typed config
  * or throws a ConfigError listing every bad variable with what was expected.
  */
 import { Type, type Static } from 'typebox';

@@ -1,5 +1,5 @@
 /**
- * Error codes of the Deckhand API contract (design §6). Every JSON error, over HTTP, WebSocket or SSE, is an
+ * Error codes of the Deckhand API. Every JSON error, over HTTP, WebSocket or SSE, is an
  * `ErrorMessage` carrying one of these codes; the HTTP status of each is fixed.
  */
 export const ERROR_CODES = [

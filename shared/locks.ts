@@ -1,5 +1,7 @@
 /**
- * Slide locks over the collaboration connection (design §5). Stateless Hocuspocus messages, JSON text:
+ * Slide locks over the collaboration connection: one holder per slide, who alone may edit it until the lock is
+ * released, expires (LOCK_TTL_MS, renewed by the holder's activity) or its holder disconnects.
+ * Stateless Hocuspocus messages, JSON text:
  *   client → server  {"type":"lock_slide","slide_id":"s1"}   {"type":"unlock_slide","slide_id":"s1"}
  *   server → client  {"type":"locks","locks":[…],"timestamp":…}   (on join and on every change)
  *                    {"type":"error","error_code":"LOCKED"|"PERMISSION_DENIED"|"INVALID_MESSAGE",…}

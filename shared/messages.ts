@@ -1,8 +1,8 @@
 /**
- * The JSON protocol of job progress and notifications (design §6): REST bodies, WebSocket messages both ways and
- * SSE events. TypeBox schemas drive server validation and OpenAPI; the static types are what the client SDK uses.
- * Every server → client message carries `timestamp` (ISO 8601). Errors are shared/errors.ts `ErrorMessage`.
- * No server-only imports here.
+ * The JSON protocol of job progress and notifications (the SlideGenie seed's wire shape): REST bodies, WebSocket
+ * messages both ways and SSE events. TypeBox schemas drive server validation and OpenAPI; the static types are what the
+ * client SDK uses. Every server → client message carries `timestamp` (ISO 8601). Errors are shared/errors.ts
+ * `ErrorMessage`. No server-only imports here.
  */
 import { Type, type Static, type TSchema } from 'typebox';
 import { CUSTOM_CHANNEL_PATTERN, JOB_ID_PATTERN } from './channels.js';

@@ -1,5 +1,5 @@
 /**
- * Presence (design §6): who is connected to a presentation, with status and current slide, readable without Yjs.
+ * Presence: who is connected to a presentation, with status and current slide, readable without Yjs.
  *
  * Editors publish it in their awareness state, next to the `user` the server stamps:
  *   awareness.setLocalStateField('presence', { slide_id: 's3', status: 'active' })

@@ -1,5 +1,6 @@
 /**
- * The presentation document schema (design §4) and helpers to read and write it with Yjs.
+ * The presentation document schema (one Yjs document per presentation, named `presentation:{id}`) and helpers to read
+ * and write it with Yjs.
  *
  *   Y.Doc
  *    ├─ meta: Y.Map            title, theme …

@@ -1,5 +1,6 @@
 /**
- * JWT verification (design §3): algorithms pinned by key type, `exp` required, audience and issuer checked when
+ * JWT verification (JWT_SECRET: HS256; JWT_PUBLIC_KEY: RS256/ES256): algorithms pinned by key type, `exp` required,
+ * audience and issuer checked when
  * configured. Claims: `sub` (user id), `name`, optional space-separated `scope`.
  */
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Origin allowlist for WebSocket upgrades and SSE (cross-site WebSocket hijacking guard, design §7).
+ * Origin allowlist (CORS_ORIGINS) for WebSocket upgrades and SSE: the cross-site WebSocket hijacking guard.
  * Requests without an Origin header come from non-browser clients (workers, SDK in Node) and are allowed:
  * browsers always send Origin on WebSocket upgrades and cross-origin EventSource requests.
  */

@@ -1,5 +1,5 @@
 /**
- * Connections per user per endpoint kind (WEBSOCKET_MAX_CONNECTIONS_PER_USER, design §7), counted across every
+ * Connections per user per endpoint kind (at most WEBSOCKET_MAX_CONNECTIONS_PER_USER, default 5), counted across every
  * instance when REDIS_URL is set (./redis-counter.ts) and in this process otherwise (./memory-counter.ts).
  *
  * A kind is any short name: the realtime endpoints use `generation-ws`, `generation-sse`, `notifications-ws`,

@@ -1,5 +1,5 @@
 /**
- * Slide locks over REST (design §6): `GET|POST|DELETE /api/v1/presentations/{id}/locks[/{slide_id}]`.
+ * Slide locks over REST: `GET|POST|DELETE /api/v1/presentations/{id}/locks[/{slide_id}]`.
  * A lock taken over REST is held by the user (connection id `rest:{user}`) until released or expired; the same
  * user's editor connection may edit the slide, and re-taking it from an editor moves it there.
  */

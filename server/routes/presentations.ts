@@ -1,5 +1,5 @@
 /**
- * Presentations and members (design §6 "Presentations"): create, read, list/set/remove members.
+ * Presentations and members over REST: create, read, list/set/remove members.
  * A role change reaches this instance's open collaboration connections at once (see CollabService.applyRoleChange).
  */
 import { can, CREATOR_ROLE, keepsAnOwner, roleFor } from '../access/policy.js';

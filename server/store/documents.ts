@@ -1,5 +1,6 @@
 /**
- * Document persistence queries (design §2). The log is append-only; compaction folds rows into the snapshot and
+ * Document persistence queries (an edit is appended before it is acknowledged). The log is append-only; compaction
+ * folds rows into the snapshot and
  * deletes exactly the rows it folded (never "up to a sequence number": a row with a lower seq may commit later).
  */
 import { createHash } from 'node:crypto';

@@ -1,4 +1,4 @@
-/** Jobs and their current progress (design §6 "Job progress"). Terminal states are final. */
+/** Jobs and their current progress. Terminal states (completed, failed, cancelled) are final. */
 import { JOB_STATUSES, TERMINAL_JOB_STATUSES, type JobStatus } from '../../shared/messages.js';
 import type { Db } from './db.js';
 

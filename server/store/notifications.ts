@@ -1,5 +1,5 @@
 /**
- * Notifications (design §6 "Notifications"): one row per recipient for user notifications (each with its own read
+ * Notifications: one row per recipient for user notifications (each with its own read
  * state), one row per broadcast for channel notifications (no read state). Purged after the retention period.
  */
 import { randomUUID } from 'node:crypto';

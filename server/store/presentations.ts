@@ -1,4 +1,7 @@
-/** Presentations and per-presentation roles (design §3). */
+/**
+ * Presentations and per-presentation roles: owner, editor, commenter, viewer (what each may do:
+ * server/access/policy.ts).
+ */
 import type { Db } from './db.js';
 
 export const ROLES = ['owner', 'editor', 'commenter', 'viewer'] as const;

@@ -1,5 +1,5 @@
 /**
- * Who gets a realtime connection (design §3, §7): the Origin must be allowed, the token valid, and the user under
+ * Who gets a streaming connection: the Origin must be in CORS_ORIGINS (when set), the token valid, and the user under
  * the per-user connection limit for the endpoint kind. WebSockets are refused with an error message and a close code
  * (the browser API cannot see an HTTP status); SSE requests with the JSON error and its HTTP status.
  */

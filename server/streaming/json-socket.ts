@@ -1,5 +1,5 @@
 /**
- * A JSON WebSocket connection (job progress, notifications) with the limits of design §7:
+ * A JSON WebSocket connection (job progress, notifications) with its limits (each configurable):
  * - a frame over maxFrameBytes gets PAYLOAD_TOO_LARGE and close 1009 (the shared ws server's maxPayload is the
  *   larger collaboration limit, so the JSON limit is enforced here);
  * - a token bucket per connection: a message without a token is dropped with RATE_LIMIT_EXCEEDED (at most one such

@@ -1,4 +1,4 @@
-/** A token bucket: `burst` tokens, refilled at `perSecond`; one token per message (design §7). */
+/** A token bucket: `burst` tokens, refilled at `perSecond`; one token per message (defaults: 100 burst, 10/s). */
 export class TokenBucket {
   private tokens: number;
   private last: number;

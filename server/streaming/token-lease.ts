@@ -1,5 +1,5 @@
 /**
- * A connection's token lifetime (design §3): when the token expires the connection is closed with
+ * A connection's token lifetime (a token's `exp` is required): when the token expires the connection is closed with
  * AUTHENTICATION_FAILED, unless the client sent a fresh token for the same user first (`renew`).
  */
 import { MAX_TIMER_MS } from '../../shared/timers.js';

@@ -1,5 +1,5 @@
 /**
- * Authentication and authorization on every realtime route and socket (design §3): the token matrix (missing,
+ * Authentication and authorization on every realtime route and socket: the token matrix (missing,
  * garbage, alg none, expired, wrong key, no exp, user token on a service route) over REST, WebSocket (error, then
  * close 4401) and SSE (401 JSON); scopes; expiry of open connections and token refresh; Origin allowlist; and no
  * token in any log line of a real server process logging at trace level.

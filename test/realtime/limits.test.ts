@@ -1,7 +1,7 @@
 /**
- * Limits (design §7) through real clients: 500 garbage frames leave the socket and the server healthy, an oversized
- * frame gets PAYLOAD_TOO_LARGE and close 1009, the message rate is a token bucket, connections per user are capped,
- * and a reader that stops reading is cut off at the outbound buffer cap while the others keep receiving.
+ * Limits of the JSON sockets through real clients: 500 garbage frames leave the socket and the server healthy, an
+ * oversized frame gets PAYLOAD_TOO_LARGE and close 1009, the message rate is a token bucket, connections per user are
+ * capped, and a reader that stops reading is cut off at the outbound buffer cap while the others keep receiving.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Structure-aware fuzzing of the JSON sockets (design §6, §7): mutations of every client message type of
+ * Structure-aware fuzzing of the JSON sockets (their protocol and limits): mutations of every client message type of
  * `/realtime/generation` and `/realtime/notifications` (wrong types, missing and extra fields, huge strings, deep
  * nesting, `__proto__`/`constructor` keys, numbers as strings, unicode, duplicate keys, broken JSON, binary and empty
  * frames), sent before the connection is admitted, after it, and on connections whose token is refused.

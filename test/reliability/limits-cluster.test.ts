@@ -1,5 +1,5 @@
 /**
- * Per-user limits with more than one instance (design §7): WEBSOCKET_MAX_CONNECTIONS_PER_USER is counted across
+ * Per-user limits with more than one instance: WEBSOCKET_MAX_CONNECTIONS_PER_USER is counted across
  * instances through Redis (server/limits), for WebSockets and SSE; a slot is freed on close, on an aborted request,
  * and when its instance stops refreshing it (dies); an unreachable Redis degrades to a per-instance limit. The message
  * rate is a token bucket per connection: a connection that keeps flooding is cut (RATE_LIMIT_EXCEEDED, 4429) while

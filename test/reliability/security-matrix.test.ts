@@ -1,14 +1,13 @@
 /**
- * Security matrix (design §3, §7): every forged, expired or mis-addressed token is refused with AUTHENTICATION_FAILED
- * on EVERY entry point (each REST route that needs auth, both JSON WebSockets, both SSE streams, /collab), whether it
- * comes as `Authorization: Bearer` or `?token=` (or as the Hocuspocus token), while a valid token passes each of them
- * (so a route that refuses everything cannot pass). Cross-site WebSocket hijacking: with CORS_ORIGINS set, a foreign
- * Origin is refused on every WebSocket endpoint (collab included) and on SSE, even with a valid token, and the listed
- * origin works. The server is a child process configured with an RS256 public key, an audience and an issuer, logging
- * at debug (a line per request): once the whole matrix ran, no piece of any token used appears in its output.
- *
- * Tokens are forged by hand (node:crypto), as an attacker would, not with the library the server verifies with.
- * One table lists the entry points, one the bad tokens.
+ * Security matrix (tokens and origins): every forged, expired or mis-addressed token is refused with
+ * AUTHENTICATION_FAILED on EVERY entry point (each REST route that needs auth, both JSON WebSockets, both SSE streams,
+ * /collab), whether it comes as `Authorization: Bearer` or `?token=` (or as the Hocuspocus token), while a valid token
+ * passes each of them (so a route that refuses everything cannot pass). Cross-site WebSocket hijacking: with
+ * CORS_ORIGINS set, a foreign Origin is refused on every WebSocket endpoint (collab included) and on SSE, even with a
+ * valid token, and the listed origin works. The server is a child process configured with an RS256 public key, an
+ * audience and an issuer, logging at debug (a line per request): once the whole matrix ran, no piece of any token used
+ * appears in its output. Tokens are forged by hand (node:crypto), as an attacker would, not with the library the server
+ * verifies with. One table lists the entry points, one the bad tokens.
  */
 import { constants, createHmac, generateKeyPairSync, randomUUID, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';

@@ -1,4 +1,4 @@
--- Presentations and their members (design §3).
+-- Presentations and their members, each with a role: owner, editor, commenter or viewer.
 CREATE TABLE presentations (
   id          text PRIMARY KEY,
   title       text,
@@ -14,7 +14,7 @@ CREATE TABLE presentation_members (
   PRIMARY KEY (presentation_id, user_id)
 );
 
--- Yjs documents (design §2): a compacted snapshot plus an append-only log of the updates since.
+-- Yjs documents (Postgres is their source of truth): a compacted snapshot plus an append-only log of the updates since.
 -- Loading = snapshot merged with every row left in the log; compaction merges rows into the snapshot and
 -- deletes exactly the rows it merged, in one transaction.
 CREATE TABLE documents (

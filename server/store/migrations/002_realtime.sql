@@ -1,4 +1,4 @@
--- Job progress (design §6 "Job progress"): the current state of each job. Terminal states (completed, failed,
+-- Job progress: the current state of each job. Terminal states (completed, failed,
 -- cancelled) are final. `version` grows with every update: it orders the job's events on the bus.
 CREATE TABLE jobs (
   id                    text PRIMARY KEY,
@@ -21,7 +21,7 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_user ON jobs (user_id, created_at DESC);
 CREATE INDEX jobs_active ON jobs (status) WHERE status IN ('queued', 'processing');
 
--- Notifications (design §6 "Notifications"): a row per recipient for user notifications (user_id set, with its
+-- Notifications: a row per recipient for user notifications (user_id set, with its
 -- read state), one row per broadcast for channel notifications (channel set: `general` or a custom channel).
 -- Read user notifications and broadcasts older than NOTIFICATION_RETENTION_HOURS are purged.
 CREATE TABLE notifications (
