@@ -1,7 +1,6 @@
 /**
- * Configuration: one validated schema over the environment (every variable and default: README "Configuration").
- * `loadConfig(env)` returns a typed config
- * or throws a ConfigError listing every bad variable with what was expected.
+ * Configuration: one validated schema over the environment (every variable and default: docs/configuration.md).
+ * `loadConfig(env)` returns a typed config or throws a ConfigError listing every bad variable with what was expected.
  */
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';

@@ -1,7 +1,6 @@
 /**
  * Publishes that failed because the bus (Redis) was unreachable are not dropped: Postgres already holds the state, and
- * the publisher publishes again once Redis is back, so a subscriber never stays silently behind (README "The bus and
- * its guarantees").
+ * the publisher publishes again once Redis is back, so a subscriber never stays silently behind (docs/bus.md).
  *
  * - `MessageRetry` (notifications): the failed messages themselves, retried in order; while some wait, later
  *   messages queue behind them (the channel order is kept). Subscribers deliver each notification once (by id).

@@ -4,7 +4,7 @@
  * nesting, `__proto__`/`constructor` keys, numbers as strings, unicode, duplicate keys, broken JSON, binary and empty
  * frames), sent before the connection is admitted, after it, and on connections whose token is refused.
  *
- * An oracle written from the documented protocol (README "Jobs API", "Notifications API", channel table) predicts the
+ * An oracle written from the documented protocol (docs/jobs.md, docs/notifications.md, channel table) predicts the
  * one answer each frame gets: INVALID_MESSAGE for every malformed frame, and for well-formed ones the documented
  * answer (pong, authenticated, job_progress, subscribed, unsubscribed, NOT_FOUND, PERMISSION_DENIED, ...). Answers come
  * one per frame, in order, so they are matched one to one. Throughout: no crash, no unhandled rejection or uncaught

@@ -1,5 +1,5 @@
 /**
- * Redis restarted under job and notification subscribers on another instance (README "The bus and its guarantees"),
+ * Redis restarted under job and notification subscribers on another instance (docs/bus.md),
  * twice: a Redis without persistence (its streams and epoch are gone: the bus reports a gap) and one with an
  * append-only file (its history survives: nothing tells subscribers about the publishes that failed meanwhile, so
  * the publishers must publish again). Two instances share the private Redis and Postgres; WebSocket and SSE
