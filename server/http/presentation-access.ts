@@ -1,0 +1,24 @@
+/**
+ * The HTTP edge of the access policy for routes under `/presentations/{id}/…`: the caller's effective role, or the
+ * contract's error (404 when the presentation does not exist, 403 for a stranger or a role that may not act).
+ */
+import { can, roleFor, type Action, type Role } from '../access/policy.js';
+import { hasScope, type Principal } from '../auth/jwt.js';
+import type { PresentationStore } from '../store/presentations.js';
+import { AppError } from './errors.js';
+
+export async function requirePresentationRole(
+  presentations: PresentationStore,
+  presentationId: string,
+  principal: Principal,
+  action: Action,
+): Promise<Role> {
+  const role = await roleFor(principal, (userId) => presentations.roleOf(presentationId, userId));
+  // Admins act as owners of every presentation, existing or not: the existence check covers them too.
+  if (!role || hasScope(principal, 'admin')) {
+    if (!(await presentations.get(presentationId))) throw new AppError('NOT_FOUND', `presentation ${presentationId} not found`);
+  }
+  if (!role) throw new AppError('PERMISSION_DENIED', 'not a member of this presentation');
+  if (!can(role, action)) throw new AppError('PERMISSION_DENIED', `a ${role} may not ${action.replace(/_/g, ' ')} here`);
+  return role;
+}
