@@ -40,6 +40,9 @@ import type { Db } from './store/db.js';
 import { openStore } from './store/index.js';
 import { PresentationStore } from './store/presentations.js';
 import { createStreamingContext, type StreamingContext } from './streaming/context.js';
+import { DocumentStore } from './store/documents.js';
+import { activityPlugin, createActivityLog, type ActivityLog } from './activity/index.js';
+import { AutoVersions, VersionService, VersionStore, versionsPlugin } from './versions/index.js';
 
 export interface Services {
   config: Config;
@@ -65,6 +68,10 @@ export interface Services {
   connections: ConnectionCounter;
   /** Shutdown in order (server/lifecycle.ts); features register their background work with `onStop`. */
   lifecycle: Lifecycle;
+  /** Versions of presentations: take, list, read, restore (server/versions). */
+  versions: VersionService;
+  /** What happened to each presentation; features record events here (server/activity). */
+  activity: ActivityLog;
   startedAt: number;
 }
 
@@ -109,7 +116,22 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   const lockStore = redis ? new RedisLockStore(redis, config.redisPrefix) : new MemoryLockStore();
   const presenceStore = redis ? new RedisPresenceStore(redis, config.redisPrefix) : new MemoryPresenceStore();
   const connections = createConnectionCounter({ maxPerUser: config.limits.maxConnectionsPerUser, redis, prefix: config.redisPrefix, logger: app.log });
-  const collab = createCollab({ config, db, verifier, presentations, logger: app.log, bus, lockStore, presenceStore, connections });
+  const activity = createActivityLog(db, app.log, config.activityRetentionDays);
+  const autoVersions = new AutoVersions({
+    intervalMs: config.versionIntervalMs,
+    take: (presentationId, minAgeMs) => versions.createAutomatic(presentationId, minAgeMs),
+    logger: app.log,
+  });
+  const collab = createCollab({ config, db, verifier, presentations, logger: app.log, bus, lockStore, presenceStore, connections, extensions: [autoVersions] });
+  const versions = new VersionService({
+    store: new VersionStore(db),
+    documents: new DocumentStore(db),
+    hocuspocus: collab.hocuspocus,
+    append: (name, update) => collab.updateLog.append(name, update),
+    locks: (presentationId) => collab.locks.list(presentationId),
+    activity,
+    logger: app.log,
+  });
   const metrics = new Metrics({
     documents: () => collab.hocuspocus.getDocumentsCount(),
     connections: () => collab.hocuspocus.getConnectionsCount(),
@@ -125,6 +147,8 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   const lifecycle = new Lifecycle({ shutdownTimeoutMs: config.shutdownTimeoutMs, log: app.log, collab, sse: streaming.sse, bus, connections, redis, db });
   lifecycle.onStop('notification retention', () => notifications.stopRetention());
   lifecycle.onStop('job publish retries', () => jobs.stop());
+  lifecycle.onStop('automatic versions', () => autoVersions.stop());
+  lifecycle.onStop('activity retention', () => activity.stopRetention());
   const services: Services = {
     config,
     db,
@@ -140,6 +164,8 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     streaming,
     connections,
     lifecycle,
+    versions,
+    activity,
     startedAt: Date.now(),
   };
   app.decorate('deckhand', services);
@@ -201,6 +227,9 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   registerStatsRoute(app, { verifier, metrics, jobs, sse: streaming.sse, bus, startedAt: services.startedAt });
   registerMetricsRoute(app, { verifier, metrics });
   notifications.startRetention();
+  await app.register(versionsPlugin, { verifier, presentations, versions });
+  await app.register(activityPlugin, { verifier, presentations, activity });
+  activity.startRetention();
   // Outside production: the demo page at / and its dev-only token and generation routes.
   registerDemo(app);
 

@@ -39,6 +39,8 @@ const EnvSchema = Type.Object({
   HTTP_RATE_LIMIT_MAX: Type.Optional(Int(1, 10_000_000)),
   HTTP_RATE_LIMIT_WINDOW_MS: Type.Optional(Int(100, 86_400_000)),
   COMPACT_AFTER_UPDATES: Type.Optional(Int(1, 10_000_000)),
+  VERSION_INTERVAL_MS: Type.Optional(Int(100, 7 * 86_400_000)),
+  ACTIVITY_RETENTION_DAYS: Type.Optional(Int(1, 3650)),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -80,6 +82,10 @@ export interface Config {
     httpRateWindowMs: number;
   };
   compactAfterUpdates: number;
+  /** An automatic version after this much time of editing (design §13). */
+  versionIntervalMs: number;
+  /** Activity events older than this are pruned. */
+  activityRetentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -160,5 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       httpRateWindowMs: e.HTTP_RATE_LIMIT_WINDOW_MS ?? 60_000,
     },
     compactAfterUpdates: e.COMPACT_AFTER_UPDATES ?? 500,
+    versionIntervalMs: e.VERSION_INTERVAL_MS ?? 600_000,
+    activityRetentionDays: e.ACTIVITY_RETENTION_DAYS ?? 90,
   };
 }

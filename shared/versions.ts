@@ -37,7 +37,7 @@ export const VersionSummarySchema = Type.Object({
   version_id: Type.String(),
   presentation_id: Type.String(),
   label: Type.Union([Type.String(), Type.Null()]),
-  kind: Type.Union(VERSION_KINDS.map((k) => Type.Literal(k))),
+  kind: Type.Union([Type.Literal('manual'), Type.Literal('automatic'), Type.Literal('backup')]),
   /** The user who made it (null for automatic versions). */
   created_by: Type.Union([Type.String(), Type.Null()]),
   created_by_name: Type.Union([Type.String(), Type.Null()]),

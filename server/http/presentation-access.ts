@@ -5,7 +5,7 @@
 import { can, roleFor, type Action, type Role } from '../access/policy.js';
 import { hasScope, type Principal } from '../auth/jwt.js';
 import type { PresentationStore } from '../store/presentations.js';
-import { AppError } from './errors.js';
+import { DomainError } from '../errors.js';
 
 export async function requirePresentationRole(
   presentations: PresentationStore,
@@ -16,9 +16,9 @@ export async function requirePresentationRole(
   const role = await roleFor(principal, (userId) => presentations.roleOf(presentationId, userId));
   // Admins act as owners of every presentation, existing or not: the existence check covers them too.
   if (!role || hasScope(principal, 'admin')) {
-    if (!(await presentations.get(presentationId))) throw new AppError('NOT_FOUND', `presentation ${presentationId} not found`);
+    if (!(await presentations.get(presentationId))) throw new DomainError('NOT_FOUND', `presentation ${presentationId} not found`);
   }
-  if (!role) throw new AppError('PERMISSION_DENIED', 'not a member of this presentation');
-  if (!can(role, action)) throw new AppError('PERMISSION_DENIED', `a ${role} may not ${action.replace(/_/g, ' ')} here`);
+  if (!role) throw new DomainError('PERMISSION_DENIED', 'not a member of this presentation');
+  if (!can(role, action)) throw new DomainError('PERMISSION_DENIED', `a ${role} may not ${action.replace(/_/g, ' ')} here`);
   return role;
 }
