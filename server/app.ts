@@ -122,7 +122,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     take: (presentationId, minAgeMs) => versions.createAutomatic(presentationId, minAgeMs),
     logger: app.log,
   });
-  const collab = createCollab({ config, db, verifier, presentations, logger: app.log, bus, lockStore, presenceStore, connections, extensions: [autoVersions] });
+  const collab = createCollab({ config, db, verifier, presentations, logger: app.log, bus, lockStore, presenceStore, connections, extensions: [autoVersions], activity });
   const versions = new VersionService({
     store: new VersionStore(db),
     documents: new DocumentStore(db),
@@ -219,8 +219,9 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     verifier,
     presentations,
     onRoleChange: (presentationId, userId, role) => collab.publishRoleChange(presentationId, userId, role),
+    activity,
   });
-  registerLockRoutes(app, { verifier, presentations, locks: collab.locks });
+  registerLockRoutes(app, { verifier, presentations, locks: collab.locks, activity });
   registerPresenceRoutes(app, { verifier, presentations, presence: collab.presence });
   await app.register(jobsPlugin, { streaming, jobs });
   await app.register(notificationsPlugin, { streaming, notifications, policy: channels });

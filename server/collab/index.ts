@@ -33,6 +33,7 @@ import type { PresenceStore } from './presence/presence-store.js';
 import { PresenceTracker } from './presence/presence-tracker.js';
 import { WriteGuard } from './write-guard.js';
 import { UpdateLog } from './update-log.js';
+import type { ActivityRecorder } from '../activity/index.js';
 
 /** Hocuspocus does not export the class it returns from handleConnection. */
 export type ClientConnection = ReturnType<Hocuspocus['handleConnection']>;
@@ -50,6 +51,8 @@ export interface CollabDeps {
   connections?: ConnectionCounter;
   /** Extensions added by later features (locks, presence): the seam for the write guard. */
   extensions?: Extension[];
+  /** Where lock changes are recorded (server/activity). */
+  activity?: ActivityRecorder;
 }
 
 export interface CollabService {
@@ -114,7 +117,7 @@ export function createCollab(deps: CollabDeps): CollabService {
       logger,
     }),
     new AwarenessStamp(),
-    new LockExtension(locks, logger),
+    new LockExtension(locks, logger, deps.activity),
     guard,
     membership,
     presence,

@@ -15,6 +15,7 @@ import { principalOf, requireUser } from '../http/auth.js';
 import { DomainError } from '../errors.js';
 import { ErrorResponseSchema } from '../http/errors.js';
 import type { PresentationStore, Role } from '../store/presentations.js';
+import type { ActivityRecorder } from '../activity/index.js';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: PRESENTATION_ID_PATTERN }) });
 const SlideParams = Type.Object({
@@ -36,6 +37,8 @@ export interface LockRoutesDeps {
   verifier: TokenVerifier;
   presentations: PresentationStore;
   locks: LockService;
+  /** Records lock changes (not renewals) in the presentation's activity. */
+  activity?: ActivityRecorder;
 }
 
 export function registerLockRoutes(app: FastifyInstance, deps: LockRoutesDeps): void {
@@ -64,6 +67,7 @@ export function registerLockRoutes(app: FastifyInstance, deps: LockRoutesDeps): 
         holder: { user_id: result.lock.userId, name: result.lock.name },
       });
     }
+    if (result.changed) await deps.activity?.record(id, 'lock.acquired', principal, { slide_id: slideId });
     return toSlideLock(result.lock);
   }
 
@@ -135,7 +139,9 @@ export function registerLockRoutes(app: FastifyInstance, deps: LockRoutesDeps): 
       if (!lock) throw new DomainError('NOT_FOUND', `slide ${slideId} is not locked`);
       const own = lock.userId === principal.userId;
       if (!own && !can(role, 'force_unlock')) throw new DomainError('PERMISSION_DENIED', `slide ${slideId} is locked by ${lock.name}; only an owner can force it`);
-      await locks.release(id, slideId, principal.userId, !own);
+      if (await locks.release(id, slideId, principal.userId, !own)) {
+        await deps.activity?.record(id, 'lock.released', principal, { slide_id: slideId, ...(own ? {} : { forced: true, holder: lock.userId }) });
+      }
       return reply.status(204).send();
     },
   );

@@ -11,6 +11,7 @@ import { principalOf, requireUser } from '../http/auth.js';
 import { DomainError } from '../errors.js';
 import { ErrorResponseSchema } from '../http/errors.js';
 import { type PresentationStore, type Role } from '../store/presentations.js';
+import type { ActivityRecorder } from '../activity/index.js';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: PRESENTATION_ID_PATTERN }) });
 const MemberParams = Type.Object({
@@ -36,6 +37,8 @@ export interface PresentationRoutesDeps {
   presentations: PresentationStore;
   /** Called after a member's role changed (role) or was removed (null). */
   onRoleChange: (presentationId: string, userId: string, role: Role | null) => void | Promise<void>;
+  /** Records creation and member changes in the presentation's activity. */
+  activity?: ActivityRecorder;
 }
 
 export function registerPresentationRoutes(app: FastifyInstance, deps: PresentationRoutesDeps): void {
@@ -77,7 +80,10 @@ export function registerPresentationRoutes(app: FastifyInstance, deps: Presentat
       const { id } = request.params;
       const title = request.body?.title ?? null;
       const { created } = await presentations.create(id, principal.userId, title);
-      if (created) return reply.status(201).send(await view(id, CREATOR_ROLE));
+      if (created) {
+        await deps.activity?.record(id, 'presentation.created', principal, { title });
+        return reply.status(201).send(await view(id, CREATOR_ROLE));
+      }
       const role = await roleFor(principal, (userId) => presentations.roleOf(id, userId));
       if (!can(role, 'manage_members')) throw new DomainError('CONFLICT', `presentation ${id} already exists`);
       if (request.body?.title !== undefined) await presentations.updateTitle(id, title);
@@ -137,6 +143,10 @@ export function registerPresentationRoutes(app: FastifyInstance, deps: Presentat
       }
       await presentations.setRole(id, userId, request.body.role);
       await deps.onRoleChange(id, userId, request.body.role);
+      if (current !== request.body.role) {
+        const details = { user_id: userId, role: request.body.role, ...(current ? { previous_role: current } : {}) };
+        await deps.activity?.record(id, current ? 'member.role_changed' : 'member.added', principalOf(request), details);
+      }
       const member = (await presentations.members(id)).find((m) => m.userId === userId);
       return { user_id: userId, role: request.body.role, updated_at: member?.updatedAt ?? new Date().toISOString() };
     },
@@ -167,6 +177,7 @@ export function registerPresentationRoutes(app: FastifyInstance, deps: Presentat
       }
       await presentations.removeMember(id, userId);
       await deps.onRoleChange(id, userId, null);
+      await deps.activity?.record(id, 'member.removed', principal, { user_id: userId, previous_role: current });
       return reply.status(204).send();
     },
   );

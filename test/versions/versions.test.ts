@@ -209,6 +209,8 @@ describe('automatic versions', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(autos[0]).toMatchObject({ created_by: null });
+    const events = (await api(server, 'GET', '/presentations/v-auto/activity', 'olga')).body.events;
+    expect(events[0]).toMatchObject({ type: 'version.created', actor: null, details: { version_id: autos[0]!.version_id, kind: 'automatic' } });
     expect((await api(server, 'GET', `/presentations/v-auto/versions/${autos[0]!.version_id}`, 'olga')).body).toEqual(plain(owner.doc));
 
     // No edits: several intervals pass and nothing new is taken.

@@ -19,6 +19,7 @@ import { parseLockRequest } from '../../../shared/locks.js';
 import { presentationIdOf } from '../../../shared/presentation.js';
 import { isCollabContext } from '../context.js';
 import type { LockService } from './lock-service.js';
+import type { ActivityRecorder } from '../../activity/index.js';
 
 export class LockExtension implements Extension {
   priority = 750;
@@ -27,6 +28,8 @@ export class LockExtension implements Extension {
   constructor(
     private readonly locks: LockService,
     private readonly logger: FastifyBaseLogger,
+    /** Records lock changes (not renewals) in the presentation's activity. */
+    private readonly activity?: ActivityRecorder,
   ) {}
 
   async afterLoadDocument({ documentName }: afterLoadDocumentPayload): Promise<void> {
@@ -79,10 +82,13 @@ export class LockExtension implements Extension {
         } else if (!result.changed) {
           // A renewal changes nothing others need to hear about; the requester still gets the table.
           connection.sendStateless(this.locks.message(presentationId));
+        } else {
+          void this.activity?.record(presentationId, 'lock.acquired', principal, { slide_id: request.slide_id });
         }
       } else {
         const released = await this.locks.release(presentationId, request.slide_id, principal.userId);
         if (!released) reply('NOT_FOUND', `you hold no lock on slide ${request.slide_id}`, { slide_id: request.slide_id });
+        else void this.activity?.record(presentationId, 'lock.released', principal, { slide_id: request.slide_id });
       }
     } catch (err) {
       this.logger.error({ err, presentationId }, 'lock request failed');
