@@ -101,6 +101,17 @@ describe('versions', () => {
     await createDeck(server, open, 'v-other');
     expect((await api(server, 'GET', `/presentations/v-other/versions/${v.version_id}`, 'olga')).status).toBe(404);
     expect((await api(server, 'POST', `/presentations/v-other/versions/${v.version_id}/restore`, 'olga')).status).toBe(404);
+
+    // The routes and their schemas are in the OpenAPI document.
+    const spec = (await (await fetch(`${server.url}/docs/json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/v1/presentations/{id}/versions',
+        '/api/v1/presentations/{id}/versions/{version_id}',
+        '/api/v1/presentations/{id}/versions/{version_id}/restore',
+        '/api/v1/presentations/{id}/activity',
+      ]),
+    );
   });
 
   it('restores through a forward change every editor receives, and restoring the backup undoes it', async () => {
