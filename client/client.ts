@@ -9,6 +9,8 @@ import type { JobResponse } from '../shared/messages.js';
 import { fetchJob, JobFollower, type FollowJobOptions, type JobEvent } from './jobs.js';
 import type { TransportMode } from './live/live-stream.js';
 import { Notifications } from './notifications.js';
+import { Activity } from './activity.js';
+import { Versions } from './versions.js';
 import { PresentationSession } from './presentation/session.js';
 
 export interface DeckhandClient {
@@ -19,6 +21,10 @@ export interface DeckhandClient {
   /** A job's whole record, `result` included (its owner or a job service). */
   getJob(jobId: string): Promise<JobResponse>;
   readonly notifications: Notifications;
+  /** Versions of presentations: take, list, read, restore. */
+  readonly versions: Versions;
+  /** What happened to a presentation (locks, members, versions, restores). */
+  readonly activity: Activity;
   /** The shared collaboration socket (created by the first openPresentation). */
   readonly collabSocket: HocuspocusProviderWebsocket | undefined;
   /** Closes every presentation, follower and stream, and the shared socket. */
@@ -62,6 +68,8 @@ export function createDeckhandClient(options: ClientOptions): DeckhandClient {
     },
     getJob: (jobId) => fetchJob(ctx, jobId),
     notifications,
+    versions: new Versions(ctx),
+    activity: new Activity(ctx),
     get collabSocket() {
       return socket;
     },

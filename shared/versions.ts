@@ -4,14 +4,12 @@
  * new forward change, after taking a `backup` version of what it replaces. No server-only imports here.
  */
 import { Type, type Static } from 'typebox';
+import { VERSION_ID_PATTERN } from './version-id.js';
 
 export const VERSION_KINDS = ['manual', 'automatic', 'backup'] as const;
 export type VersionKind = (typeof VERSION_KINDS)[number];
 
-/** Version ids are UUIDs (lower case, as the server makes them). */
-export const VERSION_ID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
-const versionIdRe = new RegExp(VERSION_ID_PATTERN);
-export const isVersionId = (value: unknown): value is string => typeof value === 'string' && versionIdRe.test(value);
+export { isVersionId, VERSION_ID_PATTERN } from './version-id.js';
 
 export const VERSION_LABEL_MAX_LENGTH = 200;
 export const VERSIONS_PAGE_MAX = 100;
