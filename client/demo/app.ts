@@ -9,6 +9,7 @@ import { renderHeader, type Me } from './header.js';
 import { SlideEditor } from './slide-editor.js';
 import { renderSlideList } from './slide-list.js';
 import { Toasts } from './toasts.js';
+import { VersionsPanel } from './versions-panel.js';
 
 export function startApp(root: HTMLElement, client: DeckhandClient, session: PresentationSession, devApi: DevApi): void {
   const me: Me = { id: devApi.identity.userId, name: devApi.identity.name, color: colourFor(devApi.identity.userId) };
@@ -17,8 +18,9 @@ export function startApp(root: HTMLElement, client: DeckhandClient, session: Pre
   const main = h('main', { class: 'slide' });
   const comments = h('section', { class: 'panel' });
   const generate = h('section', { class: 'panel' });
+  const versions = h('section', { class: 'panel' });
   const toastArea = h('div', { class: 'toasts', 'aria-live': 'polite' });
-  root.replaceChildren(h('div', { class: 'layout' }, header, list, main, h('aside', { class: 'side' }, comments, generate)), toastArea);
+  root.replaceChildren(h('div', { class: 'layout' }, header, list, main, h('aside', { class: 'side' }, comments, versions, generate)), toastArea);
 
   const toasts = new Toasts(toastArea);
   // The same error again (every keystroke on a slide someone else locked) replaces its toast instead of stacking.
@@ -30,6 +32,8 @@ export function startApp(root: HTMLElement, client: DeckhandClient, session: Pre
   };
   const editor = new SlideEditor(main, session, me, showError);
   const commentsPanel = new CommentsPanel(comments, session, showError);
+  const role = devApi.identity.role;
+  new VersionsPanel(versions, client, session.id, role === 'owner' || role === 'editor', toasts, showError);
   new GeneratePanel(generate, client, devApi, (slides) => session.doc.transact(() => slides.forEach((slide) => session.slides.add(slide))), showError);
 
   const renderTop = () => renderHeader(header, session.id, me, session.state, session.presence.others());

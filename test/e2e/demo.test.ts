@@ -141,5 +141,36 @@ describe('demo page: two users in two browser contexts', () => {
     await alice.waitForFunction(() => (document.querySelector('[data-testid=title-input]') as HTMLInputElement).value === 'Welcome from Bob');
     expect(await alice.getByTestId('lock-badge').count()).toBe(0);
   });
-});
 
+  it('saves a version, restores it for everyone, and undoes the restore from the toast', async () => {
+    const titleIs = (page: Page, text: string) =>
+      page.waitForFunction((t) => (document.querySelector('[data-testid=title-input]') as HTMLInputElement).value === t, text);
+    await bob.getByTestId('slide-item').first().click();
+    const original = await alice.getByTestId('title-input').inputValue();
+    await titleIs(bob, original);
+
+    await alice.getByTestId('version-label').fill('Checkpoint');
+    await alice.getByTestId('version-save').click();
+    const checkpoint = alice.getByTestId('version').filter({ hasText: 'Checkpoint' });
+    await checkpoint.waitFor();
+
+    await alice.getByTestId('title-input').click();
+    await alice.keyboard.press('End');
+    await alice.keyboard.type(' (edited)');
+    await titleIs(bob, `${original} (edited)`);
+    await alice.locator('[data-testid=status]', { hasText: 'Saved' }).waitFor();
+
+    await checkpoint.getByTestId('version-restore').click();
+    const restored = toast(alice, 'success', 'Version restored');
+    await restored.waitFor();
+    // Bob's page follows without reloading; Alice's list now has the backup taken before the restore.
+    await titleIs(bob, original);
+    await titleIs(alice, original);
+    await alice.locator('[data-testid=version][data-kind=backup]').first().waitFor();
+    await alice.screenshot({ path: join(ARTIFACTS, 'version-restored.png') });
+
+    await restored.getByRole('button', { name: 'Undo' }).click();
+    await titleIs(bob, `${original} (edited)`);
+    await toast(alice, 'info', 'Restore undone').waitFor();
+  });
+});
