@@ -98,7 +98,9 @@ export class VersionService {
         throw err;
       } finally {
         target.destroy();
-        await connection.disconnect().catch((err: unknown) => this.deps.logger.warn({ err, presentationId }, 'could not close the restore connection'));
+        // Not awaited: closing runs the store hooks, which with Redis wait for peers (seconds); the change is
+        // already durable and broadcast.
+        void connection.disconnect().catch((err: unknown) => this.deps.logger.warn({ err, presentationId }, 'could not close the restore connection'));
       }
       this.stats.restored++;
       await this.deps.activity.record(presentationId, 'version.restored', user, {

@@ -30,6 +30,25 @@ describe('restore across two instances', () => {
     await restarted?.close();
   });
 
+  it('restores on an instance where nobody has the document open: it loads it, and the editors on the other instance follow', async () => {
+    const { a, b } = pair;
+    const owner = await createDeck(b, open, 'v-remote', { members: { tom: 'editor' } });
+    const tom = open(b, 'tom', 'v-remote');
+    await waitSynced(tom);
+    const v1 = (await api(b, 'POST', '/presentations/v-remote/versions', 'olga', { label: 'v1' })).body;
+    const atV1 = plain(owner.doc);
+    const s2 = slideText(findSlide(tom.doc, 's2')!, 'body');
+    s2.insert(s2.length, ' (tom)');
+    getSlides(owner.doc).delete(0, 1);
+    await Promise.all([waitAcked(owner), waitAcked(tom)]);
+    expect(a.app.deckhand.collab.hocuspocus.documents.has('presentation:v-remote')).toBe(false);
+
+    const restored = await api(a, 'POST', `/presentations/v-remote/versions/${v1.version_id}/restore`, 'tom');
+    expect(restored.status).toBe(200);
+    for (const c of [owner, tom]) await waitFor(() => JSON.stringify(plain(c.doc)) === JSON.stringify(atV1), 10_000, 'editors on B follow');
+    expect(toPlain(await loadFromDatabase(pair.databaseUrl, 'presentation:v-remote'))).toEqual(atV1);
+  });
+
   it('converges every replica on both instances while an editor on B types, and the database holds the result', async () => {
     const { a, b } = pair;
     const owner = await createDeck(a, open, 'v-pair', { slides: ['s1', 's2', 's3'], members: { tom: 'editor', vic: 'viewer' } });

@@ -112,7 +112,7 @@ function grow(seed: number): { live: Y.Doc; version: Y.Doc } {
 
 describe('restore diff', () => {
   it('makes any live document equal any version, on every replica, with one update', () => {
-    for (let seed = 1; seed <= 300; seed++) {
+    for (let seed = 1; seed <= 200; seed++) {
       const { live, version } = grow(seed);
       const replica = new Y.Doc();
       Y.applyUpdate(replica, Y.encodeStateAsUpdate(live));

@@ -63,6 +63,14 @@ describe('versions', () => {
     expect(read.body).toEqual(atV1);
     expect(read.body.slides[0]).toMatchObject({ id: 's1', title: 'title s1', body: 'body s1' });
     expect((await api(server, 'GET', `/presentations/v-basic/versions/${v2.body.version_id}`, 'vic')).body.slides[0].title).toBe('changed');
+
+    // A restore with nobody connected: the document is loaded, changed, stored and unloaded; the next editor sees it.
+    owner.destroy();
+    await waitFor(() => !server.app.deckhand.collab.hocuspocus.documents.has('presentation:v-basic'), 10_000, 'document unloaded');
+    expect((await api(server, 'POST', `/presentations/v-basic/versions/${v1.body.version_id}/restore`, 'eve')).status).toBe(200);
+    const reader = open(server, 'vic', 'v-basic');
+    await waitSynced(reader);
+    expect(plain(reader.doc)).toEqual(atV1);
   });
 
   it('checks roles and input: viewers cannot take or restore, strangers cannot read, bad ids and bodies are 400', async () => {
