@@ -232,8 +232,15 @@ describe('automatic versions', () => {
     expect(events[0]).toMatchObject({ type: 'version.created', actor: null, details: { version_id: autos[0]!.version_id, kind: 'automatic' } });
     expect((await api(server, 'GET', `/presentations/v-auto/versions/${autos[0]!.version_id}`, 'olga')).body).toEqual(plain(owner.doc));
 
-    // No edits: several intervals pass and nothing new is taken.
-    await new Promise((r) => setTimeout(r, INTERVAL * 4));
+    // No edits: several intervals pass and nothing new is taken. Edits that cancel out (typed, then deleted) are
+    // activity but no change: still nothing new.
+    await new Promise((r) => setTimeout(r, INTERVAL * 3));
+    const t = slideText(findSlide(owner.doc, 's1')!, 'title');
+    t.insert(0, 'x');
+    await waitAcked(owner);
+    t.delete(0, 1);
+    await waitAcked(owner);
+    await new Promise((r) => setTimeout(r, INTERVAL * 3));
     expect(await automatic()).toHaveLength(1);
 
     // More editing: another one.
