@@ -82,7 +82,7 @@ export interface Config {
     httpRateWindowMs: number;
   };
   compactAfterUpdates: number;
-  /** An automatic version after this much time of editing (design §13). */
+  /** An automatic version after this much time of editing. */
   versionIntervalMs: number;
   /** Activity events older than this are pruned. */
   activityRetentionDays: number;

@@ -1,5 +1,5 @@
 /**
- * The activity log of a presentation (design §13): who did what, when. Shapes shared by the server and the SDK.
+ * The activity log of a presentation: who did what, when. Shapes shared by the server and the SDK.
  * No server-only imports here.
  */
 import { Type, type Static } from 'typebox';

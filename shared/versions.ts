@@ -1,5 +1,5 @@
 /**
- * Versions of a presentation (design §13): REST shapes shared by the server (validation, OpenAPI) and the SDK.
+ * Versions of a presentation: REST shapes shared by the server (validation, OpenAPI) and the SDK.
  * A version is a stored snapshot of the whole document; restoring one makes the live document equal it through a
  * new forward change, after taking a `backup` version of what it replaces. No server-only imports here.
  */

@@ -1,5 +1,5 @@
 /**
- * The activity log (design §13): features record what happened to a presentation (`record`), members read it
+ * The activity log: features record what happened to a presentation (`record`), members read it
  * (GET …/activity). Recording never fails the action it describes: a store error is logged and the action goes on.
  * Events older than the retention period (ACTIVITY_RETENTION_DAYS) are pruned by a timer on every instance.
  */

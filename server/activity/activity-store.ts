@@ -1,4 +1,4 @@
-/** Activity rows (design §13): insert, page newest first, prune by age. */
+/** Activity rows: insert, page newest first, prune by age. */
 import type { ActivityActor, ActivityEvent } from '../../shared/activity.js';
 import type { Db } from '../store/db.js';
 

@@ -1,5 +1,5 @@
 /**
- * Automatic versions (design §13): a presentation edited on this instance gets a version VERSION_INTERVAL_MS after
+ * Automatic versions: a presentation edited on this instance gets a version VERSION_INTERVAL_MS after
  * the first edit since its last check, and again after each further interval of editing; an idle one gets none.
  * The version is taken only when the content differs from the latest version (see VersionService.createAutomatic),
  * and instances editing the same presentation add one between them, not one each.

@@ -1,5 +1,5 @@
 /**
- * Restoring a version as a forward change (design §13): the live document's shared types are edited in place until
+ * Restoring a version as a forward change: the live document's shared types are edited in place until
  * their content equals the version's, so every replica converges by applying one ordinary update, without reloading.
  *
  * A structural diff, generic over the schema of shared/presentation.ts (nothing here knows slide fields):

@@ -1,7 +1,7 @@
 /**
  * A presentation's document as the database holds it (snapshot merged with every log row): what a version stores.
  * The database rather than this instance's memory, because that is what is durable and what every instance agrees
- * on: an acknowledged edit is in it (design §2), an edit still in flight on another instance is not, and the
+ * on: an acknowledged edit is in it (appended before it is acknowledged), an edit still in flight on another instance is not, and the
  * version never depends on which instance took it.
  */
 import { createHash } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Versions over REST (design §13), under `/api/v1/presentations/{id}/versions`: members list and read them; editors
+ * Versions over REST, under `/api/v1/presentations/{id}/versions`: members list and read them; editors
  * and owners (`restore` in the access policy) create and restore them.
  */
 import type { FastifyInstance } from 'fastify';

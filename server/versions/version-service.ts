@@ -1,5 +1,5 @@
 /**
- * Versions of presentations (design §13): take one (named, automatic or the backup before a restore), list them,
+ * Versions of presentations: take one (named, automatic or the backup before a restore), list them,
  * read one as plain JSON, restore one as a forward change to the live document.
  *
  * Snapshots come from the database (./durable-state.ts). A restore is serialized per presentation on this instance:

@@ -1,5 +1,5 @@
 /**
- * Version rows (design §13). A version holds its own snapshot: the update log and its compaction never touch these
+ * Version rows. A version holds its own snapshot: the update log and its compaction never touch these
  * rows, and they go with their presentation (ON DELETE CASCADE).
  */
 import { randomUUID } from 'node:crypto';

@@ -1,4 +1,4 @@
--- Versions (design §13): a named or automatic snapshot of a presentation's document. Each version keeps its own full
+-- Versions: a named or automatic snapshot of a presentation's document. Each version keeps its own full
 -- snapshot (a Yjs update merged from the database), independent of the update log: compaction folds and deletes log
 -- rows but never reads or touches these, so no compaction can take away what a version needs.
 -- kind: 'manual' (POST …/versions), 'automatic' (every VERSION_INTERVAL_MS of activity), 'backup' (taken just before
@@ -20,7 +20,7 @@ CREATE TABLE presentation_versions (
 );
 CREATE INDEX presentation_versions_newest ON presentation_versions (presentation_id, seq DESC);
 
--- Activity (design §13): who did what to a presentation and when (locks, member changes, versions, restores …).
+-- Activity: who did what to a presentation and when (locks, member changes, versions, restores …).
 -- Rows older than ACTIVITY_RETENTION_DAYS are pruned; they go with their presentation.
 CREATE TABLE presentation_activity (
   id               bigserial PRIMARY KEY,
