@@ -48,12 +48,28 @@ export function applyRestore(live: Document, target: Y.Doc, locked: ReadonlyMap<
   const capture = (update: Uint8Array, from: unknown) => {
     if (from === origin) updates.push(update);
   };
+  let failure: unknown;
   live.on('update', capture);
   try {
     live.transact(() => applyPatch(live, target, { keepInPlace: new Set(locked.keys()) }), origin);
+  } catch (err) {
+    failure = err;
   } finally {
     live.off('update', capture);
   }
-  if (updates.length === 0) return null;
-  return updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates);
+  const update = updates.length === 0 ? null : updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates);
+  // A throw inside a Yjs transaction does not undo what it already changed, and that part was broadcast: the
+  // caller must still store it (replicas hold it) before reporting the failure.
+  if (failure !== undefined) throw new PartialRestoreError(update, failure);
+  return update;
+}
+
+export class PartialRestoreError extends Error {
+  constructor(
+    readonly update: Uint8Array | null,
+    cause: unknown,
+  ) {
+    super('the restore failed part way', { cause });
+    this.name = 'PartialRestoreError';
+  }
 }

@@ -16,7 +16,7 @@ import type { Principal } from '../auth/jwt.js';
 import type { DocumentStore } from '../store/documents.js';
 import { decodeSnapshot, plainDocument, readDurableState } from './durable-state.js';
 import { VersionError } from './errors.js';
-import { applyRestore, lockedByOthers, refuseIfLocked, type SlideLockInfo } from './live-restore.js';
+import { applyRestore, lockedByOthers, PartialRestoreError, refuseIfLocked, type SlideLockInfo } from './live-restore.js';
 import type { VersionStore } from './version-store.js';
 
 export interface VersionServiceDeps {
@@ -87,10 +87,18 @@ export class VersionService {
         // with the change) after it, in case a lock was taken meanwhile.
         refuseIfLocked(live, target, lockedByOthers(await this.deps.locks(presentationId), user.userId));
         backup = await this.take(presentationId, 'backup', `Before restoring ${version.label ?? version.created_at}`, user);
-        const update = applyRestore(live, target, lockedByOthers(await this.deps.locks(presentationId), user.userId), {
-          restore: versionId,
-          userId: user.userId,
-        });
+        const locked = lockedByOthers(await this.deps.locks(presentationId), user.userId);
+        let update: Uint8Array | null;
+        try {
+          update = applyRestore(live, target, locked, { restore: versionId, userId: user.userId });
+        } catch (err) {
+          if (!(err instanceof PartialRestoreError)) throw err;
+          this.deps.logger.error({ err: err.cause, presentationId, versionId }, 'a restore failed part way; storing what it changed');
+          if (err.update) await this.appendDurably(name, err.update);
+          throw new VersionError('INTERNAL_ERROR', 'the restore failed part way; restore the backup version to undo it', {
+            backup_version_id: backup.version_id,
+          });
+        }
         if (update) await this.appendDurably(name, update);
       } catch (err) {
         if (err instanceof VersionError && err.code === 'LOCKED') this.stats.refused++;
