@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, queryDb } from '../helpers/database.js';
 import { waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
 import { mintToken, startServer, type TestServer } from '../helpers/server.js';
-import { api, createDeck, opener } from '../versions/support.js';
+import { api, createDeck, opener, waitForLock } from '../versions/support.js';
 
 interface Event {
   id: string;
@@ -46,7 +46,7 @@ describe('activity', () => {
     const eve = open(server, 'eve', 'act');
     await waitSynced(eve);
     eve.provider.sendStateless(JSON.stringify({ type: 'lock_slide', slide_id: 's2' }));
-    await waitFor(() => eve.stateless.some((m) => (m as { locks?: { slide_id: string }[] }).locks?.some((l) => l.slide_id === 's2') === true), 5000, 'lock');
+    await waitForLock(server, 'act', 's2');
     eve.provider.sendStateless(JSON.stringify({ type: 'unlock_slide', slide_id: 's2' }));
     // Socket lock events are recorded without holding up the lock reply: wait for the last one.
     let log: Event[] = [];

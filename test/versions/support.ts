@@ -47,5 +47,14 @@ export async function createDeck(
   return client;
 }
 
+/** Waits until the server lists `slideId` of `presentationId` as locked (whatever the socket messages look like). */
+export async function waitForLock(server: TestServer, presentationId: string, slideId: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await api(server, 'GET', `/presentations/${presentationId}/locks`, 'olga')).body.locks?.some((l: { slide_id: string }) => l.slide_id === slideId)) {
+    if (Date.now() > deadline) throw new Error(`slide ${slideId} never locked`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 /** The plain document (what GET …/versions/{id} returns), as a deep-comparable value. */
 export const plain = (doc: Y.Doc) => JSON.parse(JSON.stringify(toPlain(doc)));

@@ -6,7 +6,7 @@ import { findSlide, getMeta, getSlides, slideText } from '../../shared/presentat
 import { createTestDatabase } from '../helpers/database.js';
 import { waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { api, createDeck, opener, plain } from './support.js';
+import { api, createDeck, opener, plain, waitForLock } from './support.js';
 
 const title = (c: CollabClient, slideId: string) => slideText(findSlide(c.doc, slideId)!, 'title').toString();
 const setTitle = (c: CollabClient, slideId: string, text: string) => {
@@ -174,7 +174,7 @@ describe('versions', () => {
     await Promise.all([waitAcked(owner), waitAcked(hana)]);
     const v2 = (await api(server, 'POST', '/presentations/v-lock/versions', 'olga', { label: 'v2' })).body;
     hana.provider.sendStateless(JSON.stringify({ type: 'lock_slide', slide_id: 's2' }));
-    await waitFor(() => owner.stateless.some((m) => (m as { type?: string; locks?: unknown[] }).type === 'locks' && ((m as { locks: unknown[] }).locks.length ?? 0) > 0), 5000, 'lock seen');
+    await waitForLock(server, 'v-lock', 's2');
     const versionsBefore = (await api(server, 'GET', '/presentations/v-lock/versions', 'olga')).body.versions.length;
     const before = plain(owner.doc);
 
