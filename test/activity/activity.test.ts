@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, queryDb } from '../helpers/database.js';
-import { waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
+import { waitSynced, type CollabClient } from '../helpers/collab-client.js';
 import { mintToken, startServer, type TestServer } from '../helpers/server.js';
 import { api, createDeck, opener, waitForLock } from '../versions/support.js';
 
