@@ -6,7 +6,7 @@ import { PRESENTATION_ID_PATTERN } from '../../shared/presentation.js';
 import type { TokenVerifier } from '../auth/jwt.js';
 import { principalOf, requireUser } from '../http/auth.js';
 import { ErrorResponseSchema } from '../http/errors.js';
-import { requirePresentationRole } from '../http/presentation-access.js';
+import { requirePresentationRole } from '../access/presentation-role.js';
 import type { PresentationStore } from '../store/presentations.js';
 import type { ActivityLog } from './activity-log.js';
 

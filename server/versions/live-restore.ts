@@ -10,7 +10,7 @@
 import type { Document } from '@hocuspocus/server';
 import * as Y from 'yjs';
 import { applyPatch, planPatch } from './document-patch.js';
-import { VersionError } from './errors.js';
+import { DomainError } from '../errors.js';
 
 export interface SlideLockInfo {
   slideId: string;
@@ -30,7 +30,7 @@ export function refuseIfLocked(live: Y.Doc, target: Y.Doc, locked: ReadonlyMap<s
   const touched = [...planPatch(live, target, { keepInPlace: new Set(locked.keys()) }).touchedSlides].filter((id) => locked.has(id));
   if (touched.length === 0) return;
   const holders = touched.map((slideId) => ({ slide_id: slideId, name: locked.get(slideId) as string }));
-  throw new VersionError(
+  throw new DomainError(
     'LOCKED',
     `the restore would change slide ${touched.join(', ')}, locked by ${[...new Set(holders.map((h) => h.name))].join(', ')}`,
     { slide_ids: touched, holders },

@@ -17,7 +17,7 @@ import {
 import type { TokenVerifier } from '../auth/jwt.js';
 import { principalOf, requireUser } from '../http/auth.js';
 import { ErrorResponseSchema } from '../http/errors.js';
-import { requirePresentationRole } from '../http/presentation-access.js';
+import { requirePresentationRole } from '../access/presentation-role.js';
 import type { PresentationStore } from '../store/presentations.js';
 import type { VersionService } from './version-service.js';
 

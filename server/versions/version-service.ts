@@ -15,7 +15,7 @@ import type { ActivityRecorder, Actor } from '../activity/index.js';
 import type { Principal } from '../auth/jwt.js';
 import type { DocumentStore } from '../store/documents.js';
 import { decodeSnapshot, plainDocument, readDurableState } from './durable-state.js';
-import { VersionError } from './errors.js';
+import { DomainError } from '../errors.js';
 import { applyRestore, lockedByOthers, PartialRestoreError, refuseIfLocked, type SlideLockInfo } from './live-restore.js';
 import type { VersionStore } from './version-store.js';
 
@@ -82,7 +82,7 @@ export class VersionService {
       let backup: VersionSummary | undefined;
       try {
         const live = connection.document;
-        if (!live) throw new VersionError('INTERNAL_ERROR', 'the document could not be opened');
+        if (!live) throw new DomainError('INTERNAL_ERROR', 'the document could not be opened');
         // Checked before the backup is taken, so a refused restore leaves no trace; checked again (synchronously
         // with the change) after it, in case a lock was taken meanwhile.
         refuseIfLocked(live, target, lockedByOthers(await this.deps.locks(presentationId), user.userId));
@@ -95,14 +95,14 @@ export class VersionService {
           if (!(err instanceof PartialRestoreError)) throw err;
           this.deps.logger.error({ err: err.cause, presentationId, versionId }, 'a restore failed part way; storing what it changed');
           if (err.update) await this.appendDurably(name, err.update);
-          throw new VersionError('INTERNAL_ERROR', 'the restore failed part way; restore the backup version to undo it', {
+          throw new DomainError('INTERNAL_ERROR', 'the restore failed part way; restore the backup version to undo it', {
             backup_version_id: backup.version_id,
           });
         }
         if (update) await this.appendDurably(name, update);
       } catch (err) {
-        if (err instanceof VersionError && err.code === 'LOCKED') this.stats.refused++;
-        if (backup && err instanceof VersionError && err.code === 'LOCKED') await this.discard(backup);
+        if (err instanceof DomainError && err.code === 'LOCKED') this.stats.refused++;
+        if (backup && err instanceof DomainError && err.code === 'LOCKED') await this.discard(backup);
         throw err;
       } finally {
         target.destroy();
@@ -122,7 +122,7 @@ export class VersionService {
 
   private async get(presentationId: string, versionId: string) {
     const version = await this.deps.store.get(presentationId, versionId);
-    if (!version) throw new VersionError('NOT_FOUND', `version ${versionId} not found`);
+    if (!version) throw new DomainError('NOT_FOUND', `version ${versionId} not found`);
     return version;
   }
 
@@ -148,7 +148,7 @@ export class VersionService {
       // Applied and broadcast, not durable: clients hold it and re-send it when they next sync with a server that
       // lacks it, but the caller must not be told it is safe.
       this.deps.logger.error({ err, documentName: name }, 'a restore was applied but could not be stored');
-      throw new VersionError('INTERNAL_ERROR', 'the restore was applied but could not be stored; try again');
+      throw new DomainError('INTERNAL_ERROR', 'the restore was applied but could not be stored; try again');
     }
   }
 

@@ -1,8 +1,9 @@
 /**
- * The HTTP edge of the access policy for routes under `/presentations/{id}/…`: the caller's effective role, or the
- * contract's error (404 when the presentation does not exist, 403 for a stranger or a role that may not act).
+ * The access policy applied to one presentation: the caller's effective role when it may perform `action`, else the
+ * domain error (NOT_FOUND when the presentation does not exist, PERMISSION_DENIED for a stranger or a role that may
+ * not act). Used by the routes under `/presentations/{id}/…` of versions and activity.
  */
-import { can, roleFor, type Action, type Role } from '../access/policy.js';
+import { can, roleFor, type Action, type Role } from './policy.js';
 import { hasScope, type Principal } from '../auth/jwt.js';
 import type { PresentationStore } from '../store/presentations.js';
 import { DomainError } from '../errors.js';
