@@ -2,10 +2,12 @@
  * Channel names. Two vocabularies, one mapping:
  *
  * - Bus channels (server side, between instances): `jobs.{id}`, `user.{id}`, `general`, `presence.{id}`,
- *   `custom.{name}`. Dots separate a namespace from an id; a bus channel is never chosen by a client directly.
+ *   `chat.{id}`, `status.{user_id}`, `custom.{name}`. Dots separate a namespace from an id; a bus channel is never
+ *   chosen by a client directly.
  * - Client channel names (what a client sends in `subscribe_channel` and sees in a `notification`): `general`,
- *   `user_{id}` (a user's own channel), `presence.{presentation_id}`, `jobs.{job_id}`, or a custom topic name
- *   matching CUSTOM_CHANNEL_PATTERN (no dots, so it can never collide with a namespaced channel).
+ *   `user_{id}` (a user's own channel), `presence.{presentation_id}`, `chat.{presentation_id}`, `status.{user_id}`,
+ *   `jobs.{job_id}`, or a custom topic name matching CUSTOM_CHANNEL_PATTERN (no dots, so it can never collide with a
+ *   namespaced channel).
  *
  * Who may subscribe to what is decided by the server's channel policy (server/notifications/channel-policy.ts).
  * No server-only imports here: the client SDK imports this file.
@@ -27,11 +29,15 @@ export type ChannelRef =
   | { kind: 'user'; userId: string }
   | { kind: 'job'; jobId: string }
   | { kind: 'presence'; presentationId: string }
+  | { kind: 'chat'; presentationId: string }
+  | { kind: 'status'; userId: string }
   | { kind: 'custom'; name: string };
 
 export const jobChannel = (jobId: string): string => `jobs.${jobId}`;
 export const userChannel = (userId: string): string => `user.${userId}`;
 export const presenceChannel = (presentationId: string): string => `presence.${presentationId}`;
+export const chatChannel = (presentationId: string): string => `chat.${presentationId}`;
+export const statusChannel = (userId: string): string => `status.${userId}`;
 export const customChannel = (name: string): string => `custom.${name}`;
 
 export function isJobId(value: unknown): value is string {
@@ -58,10 +64,18 @@ export function parseChannelName(name: unknown): ChannelRef | null {
     const presentationId = name.slice('presence.'.length);
     return PRESENTATION_ID_IN_CHANNEL.test(presentationId) ? { kind: 'presence', presentationId } : null;
   }
+  if (name.startsWith('chat.')) {
+    const presentationId = name.slice('chat.'.length);
+    return PRESENTATION_ID_IN_CHANNEL.test(presentationId) ? { kind: 'chat', presentationId } : null;
+  }
+  if (name.startsWith('status.')) {
+    const userId = name.slice('status.'.length);
+    return userId.length > 0 && userId.length <= USER_ID_MAX_LENGTH ? { kind: 'status', userId } : null;
+  }
   return isCustomChannelName(name) ? { kind: 'custom', name } : null;
 }
 
-/** The client name of a channel: `general`, `user_{id}`, `jobs.{id}`, `presence.{id}` or the custom name. */
+/** The client name of a channel: `general`, `user_{id}`, `jobs.{id}`, `presence.{id}`, `chat.{id}`, `status.{id}` or the custom name. */
 export function channelName(ref: ChannelRef): string {
   switch (ref.kind) {
     case 'general':
@@ -72,6 +86,10 @@ export function channelName(ref: ChannelRef): string {
       return `jobs.${ref.jobId}`;
     case 'presence':
       return `presence.${ref.presentationId}`;
+    case 'chat':
+      return `chat.${ref.presentationId}`;
+    case 'status':
+      return `status.${ref.userId}`;
     case 'custom':
       return ref.name;
   }
@@ -88,6 +106,10 @@ export function busChannel(ref: ChannelRef): string {
       return jobChannel(ref.jobId);
     case 'presence':
       return presenceChannel(ref.presentationId);
+    case 'chat':
+      return chatChannel(ref.presentationId);
+    case 'status':
+      return statusChannel(ref.userId);
     case 'custom':
       return customChannel(ref.name);
   }

@@ -8,6 +8,9 @@
  * is its owner, and a presentation always keeps one.
  *
  * Jobs: a job is read and followed by the user it belongs to and by job services (`jobs:write`, or `admin`).
+ *
+ * User status: a user's status is seen by the user, by admins, and by anyone who shares a presentation with the user
+ * (a member of one presentation both belong to); everyone else is a stranger to it.
  */
 import { hasScope, type Principal } from '../auth/jwt.js';
 import type { Role } from '../store/presentations.js';
@@ -15,11 +18,11 @@ import type { Role } from '../store/presentations.js';
 export type { Role };
 
 export type Action =
-  /** Open the document, read members, presence, locks, versions, activity and chat. */
+  /** Open the document, read members, presence, locks, versions, activity and chat (and mark chat read). */
   | 'read'
   /** Write under `comments` (a commenter: only comments it authored; resolving is open to all commenters). */
   | 'comment'
-  /** Post, edit and delete one's own chat messages; typing and read receipts. */
+  /** Post, edit and delete one's own chat messages; typing indicators. */
   | 'chat'
   /** Change the document outside `comments` (subject to other users' locks). */
   | 'edit'
@@ -85,6 +88,15 @@ export async function keepsAnOwner(current: Role | null, next: Role | null, coun
 /** Whether `principal` may read and follow the job that belongs to `jobUserId`. */
 export function canReadJob(principal: Principal, jobUserId: string): boolean {
   return principal.userId === jobUserId || hasScope(principal, 'jobs:write');
+}
+
+/**
+ * Whether `principal` may see (read and follow) the status of `userId`. `sharePresentation` is asked only when the
+ * token alone does not decide.
+ */
+export async function canSeeStatus(principal: Principal, userId: string, sharePresentation: () => Promise<boolean>): Promise<boolean> {
+  if (principal.userId === userId || hasScope(principal, 'admin')) return true;
+  return sharePresentation();
 }
 
 /** The principal's effective role: `admin` acts as owner; otherwise the stored membership (or null). */

@@ -1,12 +1,15 @@
 /**
  * `WS /api/v1/realtime/notifications`: subscribed to `general` and `user_{id}` on connect; the user's unread
  * notifications (the most recent UNREAD_ON_CONNECT, oldest first) are delivered right after `connected`, and none of
- * them twice. client → server: `subscribe_channel`, `unsubscribe_channel` (channel-policy.ts decides), `mark_read`,
- * `ping`, `auth`. server → client: `connected`, `notification`, `notification_read`, `subscribed`, `unsubscribed`,
- * `reset` (`{channels, unread_count}`: the bus lost events of those channels; the unread notifications follow),
- * `pong`, `authenticated`, `error`.
+ * them twice. client → server: `subscribe_channel`, `unsubscribe_channel` (channel-policy.ts decides; a subscription
+ * whose access is lost, a member removed from the presentation, ends with PERMISSION_DENIED and `unsubscribed`),
+ * `mark_read`, `ping`, `auth`, and the types other features register (./socket-messages.ts). server → client:
+ * `connected`, `notification`, `notification_read`, `subscribed`, `unsubscribed`, `reset` (`{channels, unread_count}`:
+ * the bus lost events of those channels; the unread notifications follow), `pong`, `authenticated`, `error`, and the
+ * events of the channels followed.
  */
 import type { FastifyRequest } from 'fastify';
+import type { TSchema } from 'typebox';
 import type { WebSocket } from 'ws';
 import { busChannel, channelName, parseChannelName, type ChannelRef } from '../../shared/channels.js';
 import { CLOSE_CODES } from '../../shared/errors.js';
@@ -19,36 +22,48 @@ import {
   UnsubscribeChannelMessage,
   type NotificationsClientMessage,
 } from '../../shared/messages.js';
+import type { Principal } from '../auth/jwt.js';
 import type { BusEvent } from '../bus/types.js';
 import { DomainError } from '../errors.js';
 import { ChannelFollower, type ReleaseOptions } from '../streaming/follower.js';
-import { createMessageParser } from '../streaming/message-parser.js';
 import { RecentIds } from '../streaming/recent-ids.js';
 import { openSessionSocket, SocketSession } from '../streaming/socket-session.js';
 import type { NotificationsContext } from './context.js';
 import { notificationIdOf, notificationMessage } from './notification-messages.js';
+import type { ExtensionMessage, SocketPeer } from './socket-messages.js';
 
 /** Channels one socket may follow at once (the two automatic ones included). */
 export const MAX_CHANNELS_PER_SOCKET = 32;
 /** Notification ids remembered per connection to never deliver one twice around a (re)sync. */
 const DELIVERED_MEMORY = 1000;
 
-const parseMessage = createMessageParser<NotificationsClientMessage>({
+/** The socket's own message types (features add theirs through ctx.socketMessages). */
+const OWN_MESSAGES: Record<NotificationsClientMessage['type'], TSchema> = {
   ping: PingMessage,
   auth: AuthMessage,
   subscribe_channel: SubscribeChannelMessage,
   unsubscribe_channel: UnsubscribeChannelMessage,
   mark_read: MarkReadMessage,
-});
+};
+const isOwn = (message: { type: string }): message is NotificationsClientMessage => Object.hasOwn(OWN_MESSAGES, message.type);
+
+type SocketMessage = NotificationsClientMessage | ExtensionMessage;
 
 export function openNotificationSocket(socket: WebSocket, request: FastifyRequest, ctx: NotificationsContext): void {
-  openSessionSocket(socket, request, ctx, 'notifications', parseMessage, (conn, principal, meter) => {
+  openSessionSocket(socket, request, ctx, 'notifications', ctx.socketMessages.parser(OWN_MESSAGES), (conn, principal, meter) => {
     return new NotificationSession(conn, principal, ctx, meter, request.log);
   });
 }
 
-class NotificationSession extends SocketSession<NotificationsClientMessage, NotificationsContext> {
+class NotificationSession extends SocketSession<SocketMessage, NotificationsContext> {
   private readonly delivered = new RecentIds(DELIVERED_MEMORY);
+  /** This connection as the handlers of other features' message types see it. */
+  private readonly peer: SocketPeer = ((session: NotificationSession): SocketPeer => ({
+    get principal(): Principal {
+      return session.principal;
+    },
+    onClose: (callback) => session.conn.onClose(callback),
+  }))(this);
 
   async start(): Promise<void> {
     const automatic: ChannelRef[] = [{ kind: 'general' }, { kind: 'user', userId: this.principal.userId }];
@@ -73,9 +88,10 @@ class NotificationSession extends SocketSession<NotificationsClientMessage, Noti
     this.conn.handle((message) => this.onMessage(message));
   }
 
-  private async onMessage(message: NotificationsClientMessage): Promise<void> {
+  private async onMessage(message: SocketMessage): Promise<void> {
     if (this.handleCommon(message)) return;
     try {
+      if (!isOwn(message)) return await this.ctx.socketMessages.handle(this.peer, message);
       switch (message.type) {
         case 'subscribe_channel':
           return await this.subscribe(message.channel);
@@ -106,6 +122,7 @@ class NotificationSession extends SocketSession<NotificationsClientMessage, Noti
       const follower = this.follower(ref);
       try {
         await follower.start();
+        follower.onStop(await this.ctx.policy.watch(this.principal, ref, () => this.revoke(normalized, follower)));
       } catch (err) {
         this.follows.delete(normalized);
         follower.stop();
@@ -123,6 +140,15 @@ class NotificationSession extends SocketSession<NotificationsClientMessage, Noti
     this.follows.get(normalized)?.stop();
     this.follows.delete(normalized);
     this.conn.send({ type: 'unsubscribed', channel: normalized, timestamp: new Date().toISOString() });
+  }
+
+  /** Access to a followed channel was lost (removed from the presentation): the subscription ends. */
+  private revoke(channel: string, follower: ChannelFollower): void {
+    if (this.follows.get(channel) !== follower) return;
+    this.follows.delete(channel);
+    follower.stop();
+    this.conn.sendError('PERMISSION_DENIED', `${channel}: you may no longer follow this channel`);
+    this.conn.send({ type: 'unsubscribed', channel, timestamp: new Date().toISOString() });
   }
 
   private follower(ref: ChannelRef): ChannelFollower {

@@ -6,10 +6,13 @@
  * - a Last-Event-ID whose every channel is still covered by history: exactly what was missed on each, then live;
  * - otherwise: a `reset` event (`unread_count`), the unread notifications, then live.
  * While streaming, a channel whose events the bus lost (Redis restart) gets a `reset` event for that channel (then the
- * unread notifications, for the user's channel): never a silent gap. No notification is delivered twice.
+ * unread notifications, for the user's channel): never a silent gap. No notification is delivered twice. A channel
+ * whose access is lost (a member removed from the presentation) ends with a PERMISSION_DENIED `error` event; the
+ * stream goes on with the others.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { busChannel, channelName, parseChannelName, type ChannelRef } from '../../shared/channels.js';
+import { errorMessage } from '../../shared/errors.js';
 import type { NotificationResetMessage } from '../../shared/messages.js';
 import type { Principal } from '../auth/jwt.js';
 import type { BusEvent, HistoryResult } from '../bus/types.js';
@@ -83,6 +86,7 @@ class NotificationSseSession extends SseSession<NotificationsContext> {
   protected async start(): Promise<void> {
     const { ctx, refs, followers, positions, lastEventId } = this;
     await Promise.all(followers.map((f) => f.start()));
+    await this.watchAccess();
     const cursor = lastEventId === undefined ? null : decodeCursor(lastEventId);
     if (lastEventId === undefined || !cursor) {
       const heads = await Promise.all(refs.map((ref) => ctx.bus.head(busChannel(ref))));
@@ -105,6 +109,18 @@ class NotificationSseSession extends SseSession<NotificationsContext> {
         await this.stream.drained();
       }
       follower.release({ afterId: positions.get(busChannel(refs[i]!)) });
+    }
+  }
+
+  /** Losing access to a channel (a member removed from the presentation) ends that channel, not the stream. */
+  private async watchAccess(): Promise<void> {
+    for (const [i, ref] of this.refs.entries()) {
+      const follower = this.followers[i]!;
+      const revoked = () => {
+        follower.stop();
+        this.stream.write(sseFrame(undefined, errorMessage('PERMISSION_DENIED', `${channelName(ref)}: you may no longer follow this channel`)));
+      };
+      follower.onStop(await this.ctx.policy.watch(this.principal, ref, revoked));
     }
   }
 

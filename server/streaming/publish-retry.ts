@@ -2,7 +2,7 @@
  * Publishes that failed because the bus (Redis) was unreachable are not dropped: Postgres already holds the state, and
  * the publisher publishes again once Redis is back, so a subscriber never stays silently behind (docs/bus.md).
  *
- * - `MessageRetry` (notifications): the failed messages themselves, retried in order; while some wait, later
+ * - `MessageRetry` (notifications, chat events): the failed messages themselves, retried in order; while some wait, later
  *   messages queue behind them (the channel order is kept). Subscribers deliver each notification once (by id).
  * - Jobs keep no queue: JobsService remembers which jobs have an unpublished state and publishes their *current*
  *   state as a `reset` (see jobs.ts), since intermediate states cannot be replayed in order any more.
@@ -80,6 +80,8 @@ export class MessageRetry {
     private readonly bus: Bus,
     private readonly metrics: Metrics,
     private readonly log: FastifyBaseLogger,
+    /** What is published, for the log lines (`notification`, `chat event`). */
+    private readonly what = 'notification',
   ) {}
 
   get size(): number {
@@ -95,7 +97,7 @@ export class MessageRetry {
         return;
       } catch (err) {
         this.metrics.busPublish('failed');
-        this.log.warn({ err, channel }, 'notification stored but not published yet: retrying while the bus is down');
+        this.log.warn({ err, channel }, `${this.what} not published yet: retrying while the bus is down`);
       }
     }
     this.enqueue(channel, payload);
@@ -109,7 +111,7 @@ export class MessageRetry {
     this.queue.push({ channel, payload });
     if (this.queue.length > MAX_QUEUED) {
       this.queue.shift();
-      if (this.dropped++ % 1000 === 0) this.log.error({ dropped: this.dropped }, 'too many unpublished notifications: the oldest are dropped (they stay in Postgres)');
+      if (this.dropped++ % 1000 === 0) this.log.error({ dropped: this.dropped, what: this.what }, 'too many unpublished messages: the oldest are dropped');
     }
     this.loop.schedule();
   }
@@ -125,6 +127,6 @@ export class MessageRetry {
       this.queue.shift();
       this.metrics.busPublish('ok');
     }
-    if (this.queue.length === 0) this.log.info('every notification stored while the bus was down is published');
+    if (this.queue.length === 0) this.log.info(`every ${this.what} held while the bus was down is published`);
   }
 }
