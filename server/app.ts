@@ -3,6 +3,7 @@
  * It does not listen and installs no signal handlers (main.ts does both), so tests build as many apps as they need.
  */
 import { roleFor } from './access/policy.js';
+import { chatPlugin, createChat, type Chat } from './chat/index.js';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -13,11 +14,12 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Redis } from 'ioredis';
 import { resolveDevSecret } from './auth/dev-secret.js';
-import { createTokenVerifier, type TokenVerifier } from './auth/jwt.js';
+import { createTokenVerifier, type Principal, type TokenVerifier } from './auth/jwt.js';
 import { redactTokenInUrl } from './auth/request-token.js';
 import { createBus, type Bus } from './bus/index.js';
 import { createCollab, type CollabService } from './collab/index.js';
 import { MemoryLockStore } from './collab/locks/memory-lock-store.js';
+import { watchMembership } from './collab/membership-sync.js';
 import { RedisLockStore } from './collab/locks/redis-lock-store.js';
 import { MemoryPresenceStore, RedisPresenceStore } from './collab/presence/presence-store.js';
 import { registerCollabRoute } from './collab/route.js';
@@ -27,7 +29,7 @@ import { registerErrorHandling } from './http/errors.js';
 import { createConnectionCounter, type ConnectionCounter } from './limits/index.js';
 import { Metrics } from './metrics.js';
 import { createJobsService, jobsPlugin, type JobsService } from './jobs/index.js';
-import { ChannelPolicy, createNotificationsService, notificationsPlugin, type NotificationsService } from './notifications/index.js';
+import { ChannelPolicy, createNotificationsService, notificationsPlugin, SocketMessages, type NotificationsService } from './notifications/index.js';
 import { Lifecycle } from './lifecycle.js';
 import { createRedisClient } from './redis.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -43,6 +45,7 @@ import { createStreamingContext, type StreamingContext } from './streaming/conte
 import { DocumentStore } from './store/documents.js';
 import { activityPlugin, createActivityLog, type ActivityLog } from './activity/index.js';
 import { AutoVersions, VersionService, VersionStore, versionsPlugin } from './versions/index.js';
+import { createStatusService, statusPlugin, UserConnections, type StatusService } from './status/index.js';
 
 export interface Services {
   config: Config;
@@ -60,8 +63,12 @@ export interface Services {
   jobs: JobsService;
   /** Notifications (server/notifications). */
   notifications: NotificationsService;
-  /** Who may follow which notification channel; presence installs its check here. */
+  /** Who may follow which notification channel (presence, chat and status channels included). */
   channels: ChannelPolicy;
+  /** Chat per presentation (server/chat). */
+  chat: Chat;
+  /** User status across instances (server/status). */
+  status: StatusService;
   /** What the JSON WebSocket and SSE endpoints share (server/streaming). */
   streaming: StreamingContext;
   /** Connections per user per endpoint kind, across instances when REDIS_URL is set (server/limits). */
@@ -115,7 +122,11 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   const bus = createBus(config, app.log);
   const lockStore = redis ? new RedisLockStore(redis, config.redisPrefix) : new MemoryLockStore();
   const presenceStore = redis ? new RedisPresenceStore(redis, config.redisPrefix) : new MemoryPresenceStore();
-  const connections = createConnectionCounter({ maxPerUser: config.limits.maxConnectionsPerUser, redis, prefix: config.redisPrefix, logger: app.log });
+  // Every per-user connection slot (collab, JSON sockets, SSE) is a live connection for the user's status.
+  const userConnections = new UserConnections();
+  const connections = userConnections.track(
+    createConnectionCounter({ maxPerUser: config.limits.maxConnectionsPerUser, redis, prefix: config.redisPrefix, logger: app.log }),
+  );
   const activity = createActivityLog(db, app.log, config.activityRetentionDays);
   const autoVersions = new AutoVersions({
     intervalMs: config.versionIntervalMs,
@@ -142,13 +153,25 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   const streaming = createStreamingContext({ config, verifier, bus, metrics, log: app.log, connections });
   const jobs = createJobsService(db, streaming);
   const notifications = createNotificationsService(db, streaming);
-  // Dashboards may follow `presence.{id}` on the notifications socket when they may read the presentation.
-  const channels = new ChannelPolicy((principal, presentationId) => roleFor(principal, (userId) => presentations.roleOf(presentationId, userId)));
+  const status = createStatusService({ config, db, presentations, bus, redis, metrics, log: app.log, connections: userConnections });
+  const chat = createChat({ config, db, presentations, bus, redis, metrics, log: app.log });
+  // Presence and chat channels are followed by whoever may read the presentation, while they may; status channels
+  // by whoever may see that user's status.
+  const roleOn = (principal: Principal, presentationId: string) => roleFor(principal, (userId) => presentations.roleOf(presentationId, userId));
+  const channels = new ChannelPolicy({
+    roleOn,
+    mayFollowStatus: (principal, userId) => status.maySee(principal, userId),
+    watchMembership: (principal, presentationId, onRevoked) =>
+      watchMembership(bus, presentationId, principal, async () => (await roleOn(principal, presentationId)) !== null, onRevoked),
+  });
+  const socketMessages = new SocketMessages();
   const lifecycle = new Lifecycle({ shutdownTimeoutMs: config.shutdownTimeoutMs, log: app.log, collab, sse: streaming.sse, bus, connections, redis, db });
   lifecycle.onStop('notification retention', () => notifications.stopRetention());
   lifecycle.onStop('job publish retries', () => jobs.stop());
   lifecycle.onStop('automatic versions', () => autoVersions.stop());
   lifecycle.onStop('activity retention', () => activity.stopRetention());
+  lifecycle.onStop('chat retention and typing', () => chat.stop());
+  lifecycle.onStop('status heartbeat', () => status.stop());
   const services: Services = {
     config,
     db,
@@ -161,6 +184,8 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     jobs,
     notifications,
     channels,
+    chat,
+    status,
     streaming,
     connections,
     lifecycle,
@@ -224,13 +249,17 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   registerLockRoutes(app, { verifier, presentations, locks: collab.locks, activity });
   registerPresenceRoutes(app, { verifier, presentations, presence: collab.presence });
   await app.register(jobsPlugin, { streaming, jobs });
-  await app.register(notificationsPlugin, { streaming, notifications, policy: channels });
+  await app.register(chatPlugin, { verifier, chat, socketMessages });
+  await app.register(statusPlugin, { verifier, status });
+  await app.register(notificationsPlugin, { streaming, notifications, policy: channels, socketMessages });
   registerStatsRoute(app, { verifier, metrics, jobs, sse: streaming.sse, bus, startedAt: services.startedAt });
   registerMetricsRoute(app, { verifier, metrics });
   notifications.startRetention();
   await app.register(versionsPlugin, { verifier, presentations, versions });
   await app.register(activityPlugin, { verifier, presentations, activity });
   activity.startRetention();
+  chat.start();
+  status.start();
   // Outside production: the demo page at / and its dev-only token and generation routes.
   registerDemo(app);
 

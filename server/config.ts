@@ -41,6 +41,11 @@ const EnvSchema = Type.Object({
   COMPACT_AFTER_UPDATES: Type.Optional(Int(1, 10_000_000)),
   VERSION_INTERVAL_MS: Type.Optional(Int(100, 7 * 86_400_000)),
   ACTIVITY_RETENTION_DAYS: Type.Optional(Int(1, 3650)),
+  CHAT_RETENTION_DAYS: Type.Optional(Int(1, 36_500)),
+  CHAT_RATE_MAX: Type.Optional(Int(1, 1_000_000)),
+  CHAT_RATE_WINDOW_MS: Type.Optional(Int(100, 86_400_000)),
+  CHAT_TYPING_TIMEOUT_MS: Type.Optional(Int(500, 600_000)),
+  STATUS_PRESENCE_TTL_MS: Type.Optional(Int(1000, 3_600_000)),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -86,6 +91,17 @@ export interface Config {
   versionIntervalMs: number;
   /** Activity events older than this are pruned. */
   activityRetentionDays: number;
+  chat: {
+    /** Messages older than this are pruned. */
+    retentionDays: number;
+    /** At most `rateMax` posts and edits per user per `rateWindowMs` (across instances with Redis). */
+    rateMax: number;
+    rateWindowMs: number;
+    /** A `typing:true` not renewed within this is followed by `typing:false`. */
+    typingTimeoutMs: number;
+  };
+  /** An instance's live connections stop counting (status) this long after its last heartbeat (Redis only). */
+  statusPresenceTtlMs: number;
 }
 
 export class ConfigError extends Error {
@@ -168,5 +184,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     compactAfterUpdates: e.COMPACT_AFTER_UPDATES ?? 500,
     versionIntervalMs: e.VERSION_INTERVAL_MS ?? 600_000,
     activityRetentionDays: e.ACTIVITY_RETENTION_DAYS ?? 90,
+    chat: {
+      retentionDays: e.CHAT_RETENTION_DAYS ?? 90,
+      rateMax: e.CHAT_RATE_MAX ?? 20,
+      rateWindowMs: e.CHAT_RATE_WINDOW_MS ?? 10_000,
+      typingTimeoutMs: e.CHAT_TYPING_TIMEOUT_MS ?? 5000,
+    },
+    statusPresenceTtlMs: e.STATUS_PRESENCE_TTL_MS ?? 30_000,
   };
 }

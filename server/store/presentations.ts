@@ -106,4 +106,14 @@ export class PresentationStore {
     );
     return Number(rows[0]?.n ?? 0);
   }
+
+  /** Whether two users are members of at least one common presentation. */
+  async shareAPresentation(userA: string, userB: string): Promise<boolean> {
+    const { rows } = await this.db.query(
+      `SELECT 1 FROM presentation_members a JOIN presentation_members b ON b.presentation_id = a.presentation_id
+       WHERE a.user_id = $1 AND b.user_id = $2 LIMIT 1`,
+      [userA, userB],
+    );
+    return rows.length > 0;
+  }
 }

@@ -1,0 +1,136 @@
+/**
+ * Typing indicators: not stored, and they end on their own. A typist's `chat_typing {typing:true}` is announced once
+ * (`chat_typing` on `chat.{id}`), renewed by every further `typing:true`, and followed by exactly one
+ * `typing:false` when the typist says so, stays quiet for `timeoutMs`, or closes the connection it typed on. The
+ * instance the typist is connected to keeps that state (a timer per typist); the leases (./typing-leases.ts) cover
+ * the instance dying: another instance takes the expired lease and announces the stop.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { TypingLease, TypingLeases } from './typing-leases.js';
+
+/** How much longer a lease lives than its owner's timer: only a lease its owner could not end expires. */
+export const LEASE_GRACE_MS = 3000;
+const SWEEP_BATCH = 500;
+
+interface Typist {
+  lease: TypingLease;
+  /** What keeps the typist typing: the connections (or REST callers) that sent `typing:true` since. */
+  holders: Set<object>;
+  timer: NodeJS.Timeout;
+  /** A `typing:true` was published (so a `typing:false` is owed). */
+  announced: boolean;
+}
+
+export type TypingAnnounce = (lease: TypingLease, typing: boolean) => Promise<void>;
+
+export class TypingTracker {
+  private readonly typists = new Map<string, Typist>();
+  /** Per typist, so that its announcements keep their order. */
+  private readonly chains = new Map<string, Promise<void>>();
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly leases: TypingLeases,
+    private readonly announce: TypingAnnounce,
+    private readonly timeoutMs: number,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  /** `holder` (a connection) says the user types in the presentation: announced if new, renewed otherwise. */
+  start(lease: TypingLease, holder: object): Promise<void> {
+    const key = keyOf(lease);
+    let typist = this.typists.get(key);
+    if (typist) clearTimeout(typist.timer);
+    else this.typists.set(key, (typist = { lease, holders: new Set(), timer: undefined as unknown as NodeJS.Timeout, announced: false }));
+    typist.holders.add(holder);
+    const current = typist;
+    typist.timer = setTimeout(() => void this.end(current), this.timeoutMs);
+    typist.timer.unref();
+    return this.enqueue(key, async () => {
+      let fresh = false;
+      try {
+        fresh = await this.leases.renew(current.lease, this.timeoutMs + LEASE_GRACE_MS);
+      } catch (err) {
+        this.log.debug({ err }, 'typing lease not renewed (Redis unavailable)');
+      }
+      if (this.typists.get(key) !== current || (current.announced && !fresh)) return;
+      current.announced = true;
+      await this.announce(current.lease, true);
+    });
+  }
+
+  /** `holder` stopped typing there; the typist stops when no holder is left. */
+  stop(presentationId: string, userId: string, holder: object): Promise<void> {
+    const typist = this.typists.get(keyOf({ presentationId, userId }));
+    if (!typist) return Promise.resolve();
+    typist.holders.delete(holder);
+    return typist.holders.size === 0 ? this.end(typist) : Promise.resolve();
+  }
+
+  /** The user stopped typing there, whoever held it (the user posted a message). */
+  clear(presentationId: string, userId: string): Promise<void> {
+    const typist = this.typists.get(keyOf({ presentationId, userId }));
+    return typist ? this.end(typist) : Promise.resolve();
+  }
+
+  /** `holder` went away (its connection closed): everything it kept typing stops. */
+  release(holder: object): void {
+    for (const typist of [...this.typists.values()]) {
+      if (!typist.holders.delete(holder)) continue;
+      if (typist.holders.size === 0) void this.end(typist);
+    }
+  }
+
+  /** Announces the stops of the typists whose instance died (their leases expired); every second. */
+  startSweeping(everyMs = 1000): void {
+    this.sweeper ??= setInterval(() => void this.sweep(), everyMs);
+    this.sweeper.unref();
+  }
+
+  /** Stops sweeping and ends every local typist (shutdown: the others hear `typing:false` now, not after expiry). */
+  async shutdown(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    await Promise.allSettled([...this.typists.values()].map((typist) => this.end(typist)));
+  }
+
+  async sweep(): Promise<void> {
+    let expired: TypingLease[];
+    try {
+      expired = await this.leases.takeExpired(SWEEP_BATCH);
+    } catch {
+      return; // Redis unavailable: the next sweep
+    }
+    for (const lease of expired) {
+      // Ours after all (this instance stalled past the grace): its own timer or renewal decides.
+      if (this.typists.has(keyOf(lease))) continue;
+      await this.announce(lease, false).catch((err: unknown) => this.log.warn({ err }, 'typing stop not announced'));
+    }
+  }
+
+  private end(typist: Typist): Promise<void> {
+    const key = keyOf(typist.lease);
+    if (this.typists.get(key) !== typist) return Promise.resolve();
+    clearTimeout(typist.timer);
+    this.typists.delete(key);
+    return this.enqueue(key, async () => {
+      await this.leases.end(typist.lease).catch((err: unknown) => this.log.debug({ err }, 'typing lease not ended (Redis unavailable)'));
+      if (typist.announced) await this.announce(typist.lease, false);
+    });
+  }
+
+  private enqueue(key: string, task: () => Promise<void>): Promise<void> {
+    const next = (this.chains.get(key) ?? Promise.resolve())
+      .then(task)
+      .catch((err: unknown) => this.log.warn({ err }, 'typing announcement failed'));
+    this.chains.set(key, next);
+    void next.then(() => {
+      if (this.chains.get(key) === next) this.chains.delete(key);
+    });
+    return next;
+  }
+}
+
+function keyOf(lease: Pick<TypingLease, 'presentationId' | 'userId'>): string {
+  return JSON.stringify([lease.presentationId, lease.userId]);
+}
