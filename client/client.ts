@@ -1,6 +1,7 @@
 /**
  * The Deckhand client: one per server. Presentations share one collaboration socket (a HocuspocusProviderWebsocket
- * that carries every open document); job followers and notifications use the realtime endpoints.
+ * that carries every open document); job followers and notifications use the realtime endpoints; chat rooms and
+ * status followers share one channel stream (client/live/channel-stream.ts).
  */
 import { HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import { isPresentationId } from '../shared/presentation.js';
@@ -12,6 +13,9 @@ import { Notifications } from './notifications.js';
 import { Activity } from './activity.js';
 import { Versions } from './versions.js';
 import { PresentationSession } from './presentation/session.js';
+import { ChatRoom } from './chat/room.js';
+import { ChannelStream } from './live/channel-stream.js';
+import { Statuses } from './status.js';
 
 export interface DeckhandClient {
   /** Opens (or returns the already open) presentation `id`, on the shared collaboration socket. */
@@ -25,6 +29,10 @@ export interface DeckhandClient {
   readonly versions: Versions;
   /** What happened to a presentation (locks, members, versions, restores). */
   readonly activity: Activity;
+  /** The chat of presentation `id` (the same room until it is closed). */
+  chat(presentationId: string): ChatRoom;
+  /** User status: set one's own, read and follow others'. */
+  readonly status: Statuses;
   /** The shared collaboration socket (created by the first openPresentation). */
   readonly collabSocket: HocuspocusProviderWebsocket | undefined;
   /** Closes every presentation, follower and stream, and the shared socket. */
@@ -34,6 +42,8 @@ export interface DeckhandClient {
 export interface ClientOptions extends DeckhandClientOptions {
   /** Transport of notifications (`auto`: WebSocket, SSE when a WebSocket cannot be opened). */
   notificationsTransport?: TransportMode;
+  /** Transport of chat and status events (`auto`: WebSocket, SSE when a WebSocket cannot be opened). */
+  channelsTransport?: TransportMode;
 }
 
 export function createDeckhandClient(options: ClientOptions): DeckhandClient {
@@ -41,6 +51,9 @@ export function createDeckhandClient(options: ClientOptions): DeckhandClient {
   const sessions = new Map<string, PresentationSession>();
   const followers = new Set<JobFollower>();
   const notifications = new Notifications(ctx, options.notificationsTransport);
+  const channels = new ChannelStream(ctx, options.channelsTransport);
+  const rooms = new Map<string, ChatRoom>();
+  const status = new Statuses(ctx, channels);
   let socket: HocuspocusProviderWebsocket | undefined;
 
   const sharedSocket = (): HocuspocusProviderWebsocket =>
@@ -70,6 +83,15 @@ export function createDeckhandClient(options: ClientOptions): DeckhandClient {
     notifications,
     versions: new Versions(ctx),
     activity: new Activity(ctx),
+    chat(presentationId) {
+      if (!isPresentationId(presentationId)) throw new TypeError(`not a presentation id: ${JSON.stringify(presentationId)}`);
+      const open = rooms.get(presentationId);
+      if (open) return open;
+      const room = new ChatRoom(ctx, channels, presentationId, () => rooms.delete(presentationId));
+      rooms.set(presentationId, room);
+      return room;
+    },
+    status,
     get collabSocket() {
       return socket;
     },
@@ -77,6 +99,8 @@ export function createDeckhandClient(options: ClientOptions): DeckhandClient {
       for (const session of [...sessions.values()]) session.close();
       for (const follower of [...followers]) follower.stop();
       notifications.close();
+      for (const room of [...rooms.values()]) room.close();
+      channels.close();
       socket?.destroy();
       socket = undefined;
     },

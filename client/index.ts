@@ -11,6 +11,10 @@ export type { LiveStatus, TransportKind, TransportMode } from './live/live-strea
 export { Notifications, type NotificationList } from './notifications.js';
 export { Versions } from './versions.js';
 export { Activity } from './activity.js';
+export { ChatRoom, type ChatRoomEvents, type Typist } from './chat/room.js';
+export { Statuses } from './status.js';
+export type { ChatMessage, ChatReadMark } from '../shared/chat.js';
+export type { ChosenStatus, UserStatus, UserStatusValue } from '../shared/status.js';
 export type { Comment } from './presentation/comments.js';
 export type { Locks } from './presentation/locks.js';
 export type { Peer, PeerUser, Presence } from './presentation/presence.js';

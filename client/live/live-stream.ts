@@ -35,6 +35,8 @@ export interface LiveStreamOptions {
   /** `fatal`: the stream stopped because of it. */
   onError(error: DeckhandError, fatal: boolean): void;
   onStatus?(status: LiveStatus): void;
+  /** A connection opened (the first or a reconnection); `send` is set on WebSocket connections. */
+  onOpen?(send: ((message: object) => boolean) | undefined): void;
 }
 
 const MAX_AUTH_FAILURES = 3;
@@ -43,6 +45,7 @@ export class LiveStream {
   private readonly abort = new AbortController();
   private transport: TransportKind;
   private lastEventId: string | undefined;
+  private sender: ((message: object) => boolean) | undefined;
 
   constructor(
     private readonly ctx: ClientContext,
@@ -57,6 +60,11 @@ export class LiveStream {
 
   start(): void {
     void this.run();
+  }
+
+  /** Sends a client message on the open WebSocket; false when there is none (connecting, or SSE). */
+  send(message: object): boolean {
+    return this.sender?.(message) ?? false;
   }
 
   stop(): void {
@@ -74,7 +82,11 @@ export class LiveStream {
     const backoff = new Backoff(this.ctx.backoff);
     let authFailures = 0;
     const handlers: ConnectionHandlers = {
-      opened: () => this.status('open'),
+      opened: (send) => {
+        this.sender = send;
+        this.status('open');
+        this.options.onOpen?.(send);
+      },
       message: (message, eventId) => {
         if (eventId !== undefined) this.lastEventId = eventId;
         this.options.onMessage(message);
@@ -97,6 +109,7 @@ export class LiveStream {
         this.transport === 'websocket'
           ? await runWebSocket(this.ctx, this.options.wsPath, token, handlers, signal, this.lastEventId)
           : await runSse(this.ctx, this.options.ssePath, token, this.lastEventId, handlers, signal);
+      this.sender = undefined;
       if (signal.aborted) break;
       if (outcome.fatal) {
         this.options.onError(outcome.fatal, true);

@@ -2,8 +2,11 @@
 import type { DeckhandError } from '../errors.js';
 
 export interface ConnectionHandlers {
-  /** The server accepted the connection (WebSocket: its `connected` message; SSE: 200). */
-  opened(): void;
+  /**
+   * The server accepted the connection (WebSocket: its `connected` message; SSE: 200). `send` (WebSocket only) sends
+   * a client message on it while it is open (false once it is not).
+   */
+  opened(send?: (message: object) => boolean): void;
   /** A validated server message (errors excluded). `eventId` is the id to resume after it (SSE `id`, WebSocket `event_id`). */
   message(message: Record<string, unknown>, eventId?: string): void;
   /** An error message that does not end the connection. */

@@ -90,7 +90,11 @@ export function runWebSocket(
       if (expiresAt !== undefined) scheduleRefresh(expiresAt);
       if (message.type === 'connected' && !opened) {
         opened = true;
-        handlers.opened();
+        handlers.opened((outgoing) => {
+          if (socket.readyState !== socket.OPEN) return false;
+          socket.send(JSON.stringify(outgoing));
+          return true;
+        });
       }
       if (isErrorMessage(message)) {
         pendingError = DeckhandError.fromMessage(message);

@@ -1,7 +1,8 @@
 /**
- * Typing indicators: not stored, and they end on their own. A typist's `chat_typing {typing:true}` is announced once
- * (`chat_typing` on `chat.{id}`), renewed by every further `typing:true`, and followed by exactly one
- * `typing:false` when the typist says so, stays quiet for `timeoutMs`, or closes the connection it typed on. The
+ * Typing indicators: not stored, and they end on their own. A typist's `chat_typing {typing:true}` is announced
+ * (`chat_typing` on `chat.{id}`), renewed by every further `typing:true` — and announced again at most every
+ * `timeoutMs / 2` while renewed, so that someone who starts following meanwhile learns of it — and followed by exactly
+ * one `typing:false` when the typist says so, stays quiet for `timeoutMs`, or closes the connection it typed on. The
  * instance the typist is connected to keeps that state (a timer per typist); the leases (./typing-leases.ts) cover
  * the instance dying: another instance takes the expired lease and announces the stop.
  */
@@ -17,8 +18,8 @@ interface Typist {
   /** What keeps the typist typing: the connections (or REST callers) that sent `typing:true` since. */
   holders: Set<object>;
   timer: NodeJS.Timeout;
-  /** A `typing:true` was published (so a `typing:false` is owed). */
-  announced: boolean;
+  /** When a `typing:true` was last published (0: never, so no `typing:false` is owed). */
+  announcedAt: number;
 }
 
 export type TypingAnnounce = (lease: TypingLease, typing: boolean) => Promise<void>;
@@ -41,7 +42,7 @@ export class TypingTracker {
     const key = keyOf(lease);
     let typist = this.typists.get(key);
     if (typist) clearTimeout(typist.timer);
-    else this.typists.set(key, (typist = { lease, holders: new Set(), timer: undefined as unknown as NodeJS.Timeout, announced: false }));
+    else this.typists.set(key, (typist = { lease, holders: new Set(), timer: undefined as unknown as NodeJS.Timeout, announcedAt: 0 }));
     typist.holders.add(holder);
     const current = typist;
     typist.timer = setTimeout(() => void this.end(current), this.timeoutMs);
@@ -53,8 +54,9 @@ export class TypingTracker {
       } catch (err) {
         this.log.debug({ err }, 'typing lease not renewed (Redis unavailable)');
       }
-      if (this.typists.get(key) !== current || (current.announced && !fresh)) return;
-      current.announced = true;
+      if (this.typists.get(key) !== current) return;
+      if (current.announcedAt !== 0 && !fresh && Date.now() - current.announcedAt < this.timeoutMs / 2) return;
+      current.announcedAt = Date.now();
       await this.announce(current.lease, true);
     });
   }
@@ -115,7 +117,7 @@ export class TypingTracker {
     this.typists.delete(key);
     return this.enqueue(key, async () => {
       await this.leases.end(typist.lease).catch((err: unknown) => this.log.debug({ err }, 'typing lease not ended (Redis unavailable)'));
-      if (typist.announced) await this.announce(typist.lease, false);
+      if (typist.announcedAt !== 0) await this.announce(typist.lease, false);
     });
   }
 

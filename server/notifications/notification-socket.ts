@@ -115,9 +115,10 @@ class NotificationSession extends SocketSession<SocketMessage, NotificationsCont
     const normalized = channelName(ref);
     if (!this.follows.has(normalized)) {
       const decision = await this.ctx.policy.authorize(this.principal, ref);
-      if (!decision.ok) throw new DomainError(decision.code, decision.message);
+      // The refusal names the channel (`details.channel`), so a client subscribing to several knows which.
+      if (!decision.ok) throw new DomainError(decision.code, decision.message, { channel: normalized });
       if (this.follows.size >= MAX_CHANNELS_PER_SOCKET) {
-        throw new DomainError('RATE_LIMIT_EXCEEDED', `at most ${MAX_CHANNELS_PER_SOCKET} channels per connection`);
+        throw new DomainError('RATE_LIMIT_EXCEEDED', `at most ${MAX_CHANNELS_PER_SOCKET} channels per connection`, { channel: normalized });
       }
       const follower = this.follower(ref);
       try {
@@ -147,7 +148,7 @@ class NotificationSession extends SocketSession<SocketMessage, NotificationsCont
     if (this.follows.get(channel) !== follower) return;
     this.follows.delete(channel);
     follower.stop();
-    this.conn.sendError('PERMISSION_DENIED', `${channel}: you may no longer follow this channel`);
+    this.conn.sendError('PERMISSION_DENIED', `${channel}: you may no longer follow this channel`, { channel });
     this.conn.send({ type: 'unsubscribed', channel, timestamp: new Date().toISOString() });
   }
 

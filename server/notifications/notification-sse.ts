@@ -118,7 +118,8 @@ class NotificationSseSession extends SseSession<NotificationsContext> {
       const follower = this.followers[i]!;
       const revoked = () => {
         follower.stop();
-        this.stream.write(sseFrame(undefined, errorMessage('PERMISSION_DENIED', `${channelName(ref)}: you may no longer follow this channel`)));
+        const channel = channelName(ref);
+        this.stream.write(sseFrame(undefined, errorMessage('PERMISSION_DENIED', `${channel}: you may no longer follow this channel`, { channel })));
       };
       follower.onStop(await this.ctx.policy.watch(this.principal, ref, revoked));
     }
