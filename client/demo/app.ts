@@ -1,6 +1,10 @@
-/** The demo editor: lays out the panels and wires them to the SDK's session, job follower and notifications. */
+/**
+ * The demo editor: lays out the panels and wires them to the SDK's session, job follower, notifications, the deck's
+ * chat and the status of everyone shown.
+ */
 import { colourFor } from '../../shared/colour.js';
-import { DeckhandError, type DeckhandClient, type PresentationSession } from '../index.js';
+import { DeckhandError, type DeckhandClient, type PresentationSession, type UserStatusValue } from '../index.js';
+import { ChatPanel } from './chat-panel.js';
 import { CommentsPanel } from './comments-panel.js';
 import type { DevApi } from './dev-api.js';
 import { h } from './dom.js';
@@ -17,10 +21,11 @@ export function startApp(root: HTMLElement, client: DeckhandClient, session: Pre
   const list = h('nav', { class: 'slide-list' });
   const main = h('main', { class: 'slide' });
   const comments = h('section', { class: 'panel' });
+  const chat = h('section', { class: 'panel', 'data-testid': 'chat-panel' });
   const generate = h('section', { class: 'panel' });
   const versions = h('section', { class: 'panel' });
   const toastArea = h('div', { class: 'toasts', 'aria-live': 'polite' });
-  root.replaceChildren(h('div', { class: 'layout' }, header, list, main, h('aside', { class: 'side' }, comments, versions, generate)), toastArea);
+  root.replaceChildren(h('div', { class: 'layout' }, header, list, main, h('aside', { class: 'side' }, comments, chat, versions, generate)), toastArea);
 
   const toasts = new Toasts(toastArea);
   // The same error again (every keystroke on a slide someone else locked) replaces its toast instead of stacking.
@@ -36,7 +41,40 @@ export function startApp(root: HTMLElement, client: DeckhandClient, session: Pre
   new VersionsPanel(versions, client, session.id, role === 'owner' || role === 'editor', toasts, showError);
   new GeneratePanel(generate, client, devApi, (slides) => session.doc.transact(() => slides.forEach((slide) => session.slides.add(slide))), showError);
 
-  const renderTop = () => renderHeader(header, session.id, me, session.state, session.presence.others());
+  const nameOf = (userId: string) => (userId === me.id ? me.name : session.presence.others().find((p) => p.user.id === userId)?.user.name ?? userId);
+  new ChatPanel(chat, client.chat(session.id), me, nameOf, showError);
+
+  // Status dots: the status of everyone shown is followed live (and no longer once they leave).
+  const statuses = new Map<string, UserStatusValue>();
+  const statusFollows = new Map<string, () => void>();
+  const followStatuses = () => {
+    const shown = new Set([me.id, ...session.presence.others().map((p) => p.user.id)]);
+    for (const id of shown) {
+      if (statusFollows.has(id)) continue;
+      statusFollows.set(
+        id,
+        client.status.follow(id, (status) => {
+          statuses.set(id, status.status);
+          renderTop();
+        }),
+      );
+    }
+    for (const [id, stop] of statusFollows) {
+      if (shown.has(id)) continue;
+      stop();
+      statusFollows.delete(id);
+      statuses.delete(id);
+    }
+  };
+  const renderTop = () =>
+    renderHeader(header, {
+      deck: session.id,
+      me,
+      state: session.state,
+      peers: session.presence.others(),
+      statuses,
+      onChoose: (status) => void client.status.set(status).catch(showError),
+    });
   const renderList = () =>
     renderSlideList(list, {
       slides: session.slides.list(),
@@ -72,6 +110,7 @@ export function startApp(root: HTMLElement, client: DeckhandClient, session: Pre
     editor.refresh();
   });
   session.presence.onChange(() => {
+    followStatuses();
     renderList();
     renderTop();
     editor.refresh();
@@ -94,6 +133,7 @@ export function startApp(root: HTMLElement, client: DeckhandClient, session: Pre
   document.addEventListener('visibilitychange', () => session.presence.setStatus(document.hidden ? 'away' : 'active'));
 
   session.presence.setStatus('active');
+  followStatuses();
   if (session.slides.list().length === 0 && devApi.identity.role === 'owner') {
     session.slides.add({ title: 'Welcome', body: 'Type here. Open this page in another window with another name to edit together.' });
   }

@@ -173,4 +173,34 @@ describe('demo page: two users in two browser contexts', () => {
     await titleIs(bob, `${original} (edited)`);
     await toast(alice, 'info', 'Restore undone').waitFor();
   });
+
+  it('chats with a typing indicator and read marks; status dots show what each user chose', async () => {
+    await bob.getByTestId('chat-input').click();
+    await bob.keyboard.type('Hi Alice, ready?');
+    await alice.getByTestId('chat-typing').filter({ hasText: 'Bob is typing' }).waitFor();
+    await bob.keyboard.press('Enter');
+    const onAlice = alice.getByTestId('chat-message').filter({ hasText: 'Hi Alice, ready?' });
+    await onAlice.filter({ hasText: 'Bob' }).waitFor();
+    await alice.waitForFunction(() => document.querySelector('[data-testid=chat-typing]')!.textContent === '');
+    // Alice's page is in view, so it marks the message read; Bob sees her read mark under it.
+    const onBob = bob.getByTestId('chat-message').filter({ hasText: 'Hi Alice, ready?' });
+    await onBob.getByTestId('chat-seen').filter({ hasText: 'Seen by Alice' }).waitFor();
+
+    await alice.getByTestId('chat-input').fill('Ready!');
+    await alice.getByTestId('chat-send').click();
+    await bob.getByTestId('chat-message').filter({ hasText: 'Ready!' }).waitFor();
+    // Bob takes his message back: both see the tombstone.
+    await onBob.getByTestId('chat-delete').click();
+    await alice.getByTestId('chat-message').filter({ hasText: 'Message deleted' }).waitFor();
+    expect(await alice.getByTestId('chat-message').filter({ hasText: 'Hi Alice, ready?' }).count()).toBe(0);
+
+    const aliceDotOnBob = (status: string) => bob.locator(`[data-testid=avatar][data-name=Alice] [data-testid=status-dot][data-status=${status}]`);
+    await aliceDotOnBob('online').waitFor();
+    await alice.getByTestId('status-select').selectOption('busy');
+    await aliceDotOnBob('busy').waitFor();
+    await alice.locator('[data-testid=avatar][data-name=Bob] [data-testid=status-dot][data-status=online]').waitFor();
+    await sideBySide(browser, [alice, bob], join(ARTIFACTS, 'chat.png'));
+    await alice.getByTestId('status-select').selectOption('online');
+    await aliceDotOnBob('online').waitFor();
+  });
 });
