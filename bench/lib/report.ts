@@ -84,7 +84,7 @@ export function renderMarkdown(results: RunResults): string {
         return m ? `${fmt(m.value)}${m.flags?.length ? ' ⚠' : ''}` : '—';
       });
       const ratioCells = ratios.map(([a, b]) => ratio(r.targets[a]!.metrics[key]?.value, r.targets[b]!.metrics[key]?.value));
-      lines.push(`| ${key}${unit ? ` (${unit})` : ''} | ${cells.join(' | ')} | ${ratioCells.join(' | ')} |`);
+      lines.push(`| ${[`${key}${unit ? ` (${unit})` : ''}`, ...cells, ...ratioCells].join(' | ')} |`);
     }
     for (const t of targetIds) {
       const res = r.targets[t]!;

@@ -23,8 +23,9 @@ const deckhandEnv = (infra: Infra, redis: boolean): Record<string, string> => ({
   LOG_LEVEL: 'silent',
   DATABASE_URL: infra.dbUrl!,
   ...(redis ? { REDIS_URL: infra.redisUrl } : {}),
-  // The limiter stays on (with its Redis store when REDIS_URL is set); its budget is raised past the load.
+  // The limiters stay on (with their Redis store when REDIS_URL is set); their budgets are raised past the load.
   HTTP_RATE_LIMIT_MAX: '10000000',
+  CHAT_RATE_MAX: '1000000',
 });
 
 export const TARGETS: Record<string, TargetDef> = {

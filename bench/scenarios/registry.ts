@@ -88,4 +88,13 @@ export const SCENARIOS: ScenarioDef[] = [
       ['deckhand-ws', 'socketio-redis'],
     ],
   },
+  {
+    id: 'chat',
+    title: '2b. Chat fan-out — messages to 100 members of one presentation (HTTP post → Postgres → Redis → members)',
+    description:
+      '100 members (viewers) follow `chat.{id}` on the notifications WebSocket (`subscribe_channel`) or SSE stream (`?channels=`); 10 commenters post over REST (`POST /presentations/{id}/chat`: access check, rate limit in Redis, INSERT in Postgres, then the Redis bus), 20 messages/s round-robin = 2,000 deliveries/s, open loop, 2 s warm-up discarded; latency = post sent → message received. Ramp: 50 → 100 → 200 messages/s until p99 > 250 ms or any loss. Deckhand only (the peers have no chat); its notification fan-out is table 2.',
+    targets: ['deckhand-ws', 'deckhand-sse'],
+    quickTargets: ['deckhand-ws'],
+    ratios: [],
+  },
 ];
