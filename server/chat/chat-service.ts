@@ -6,18 +6,19 @@
  */
 import type { ChatMessage, ChatReadMark } from '../../shared/chat.js';
 import { CHAT_MAX_TEXT_LENGTH } from '../../shared/chat.js';
-import type { PresentationAccess } from '../access/presentation-access.js';
-import { can } from '../access/policy.js';
+import { requirePresentationRole } from '../access/presentation-role.js';
+import { can, roleFor, type Action, type Role } from '../access/policy.js';
 import type { Principal } from '../auth/jwt.js';
 import { DomainError } from '../errors.js';
 import type { RateWindow } from '../limits/rate-window.js';
+import type { PresentationStore } from '../store/presentations.js';
 import type { ChatEvents } from './chat-events.js';
 import type { ChatStore, StoredMessage } from './chat-store.js';
 import type { TypingTracker } from './typing.js';
 
 export interface ChatServiceDeps {
   store: ChatStore;
-  access: PresentationAccess;
+  presentations: PresentationStore;
   events: ChatEvents;
   typing: TypingTracker;
   /** Posts and edits per user (across instances with Redis). */
@@ -40,7 +41,7 @@ export class ChatService {
   constructor(private readonly deps: ChatServiceDeps) {}
 
   async post(principal: Principal, presentationId: string, body: { text: string; reply_to?: string | null }): Promise<ChatMessage> {
-    await this.deps.access.require(principal, presentationId, 'chat');
+    await this.require(principal, presentationId, 'chat');
     const text = cleanText(body.text);
     await this.checkRate(principal);
     const stored = await this.deps.store.insert({
@@ -59,7 +60,7 @@ export class ChatService {
 
   /** A page of history, newest first: the `limit` messages before `before` (a message id), or the newest. */
   async history(principal: Principal, presentationId: string, options: { before?: string; limit: number }): Promise<ChatMessage[]> {
-    await this.deps.access.require(principal, presentationId, 'read');
+    await this.require(principal, presentationId, 'read');
     let beforeSeq: number | null = null;
     if (options.before !== undefined) {
       const before = await this.deps.store.get(options.before);
@@ -74,7 +75,7 @@ export class ChatService {
   /** The author changes the text of a message (not of a deleted one). */
   async edit(principal: Principal, messageId: string, text: string): Promise<ChatMessage> {
     const current = await this.messageFor(principal, messageId);
-    await this.deps.access.require(principal, current.message.presentation_id, 'chat');
+    await this.require(principal, current.message.presentation_id, 'chat');
     if (current.message.user_id !== principal.userId) throw new DomainError('PERMISSION_DENIED', 'only the author may edit a message');
     if (current.message.deleted) throw new DomainError('CONFLICT', 'the message was deleted');
     const clean = cleanText(text);
@@ -88,7 +89,7 @@ export class ChatService {
   /** The author, or whoever may moderate the chat (owners), deletes a message: a tombstone stays. Idempotent. */
   async remove(principal: Principal, messageId: string): Promise<ChatMessage> {
     const current = await this.messageFor(principal, messageId);
-    const role = await this.deps.access.require(principal, current.message.presentation_id, 'read');
+    const role = await this.require(principal, current.message.presentation_id, 'read');
     const own = current.message.user_id === principal.userId && can(role, 'chat');
     if (!own && !can(role, 'moderate_chat')) throw new DomainError('PERMISSION_DENIED', 'only the author or an owner may delete a message');
     if (current.message.deleted) return current.message;
@@ -100,18 +101,18 @@ export class ChatService {
   }
 
   async unread(principal: Principal, presentationId: string): Promise<number> {
-    await this.deps.access.require(principal, presentationId, 'read');
+    await this.require(principal, presentationId, 'read');
     return this.deps.store.unread(presentationId, principal.userId);
   }
 
   async reads(principal: Principal, presentationId: string): Promise<ChatReadMark[]> {
-    await this.deps.access.require(principal, presentationId, 'read');
+    await this.require(principal, presentationId, 'read');
     return this.deps.store.reads(presentationId);
   }
 
   /** Moves the caller's read mark forward to `messageId`, announced when it moved; returns the mark. */
   async markRead(principal: Principal, presentationId: string, messageId: string): Promise<ChatReadMark> {
-    await this.deps.access.require(principal, presentationId, 'read');
+    await this.require(principal, presentationId, 'read');
     const result = await this.deps.store.markRead(presentationId, principal.userId, messageId);
     if (!result) throw new DomainError('NOT_FOUND', `no message ${messageId} in this presentation`);
     if (result.changed) await this.deps.events.read(presentationId, result.mark);
@@ -120,7 +121,7 @@ export class ChatService {
 
   /** The caller types (or stopped) in the presentation's chat; `holder` is the connection (none: a REST call). */
   async setTyping(principal: Principal, presentationId: string, typing: boolean, holder: object = REST_TYPIST): Promise<void> {
-    await this.deps.access.require(principal, presentationId, 'chat');
+    await this.require(principal, presentationId, 'chat');
     if (typing) await this.deps.typing.start({ presentationId, userId: principal.userId, userName: principal.name }, holder);
     else await this.deps.typing.stop(presentationId, principal.userId, holder);
   }
@@ -133,10 +134,15 @@ export class ChatService {
   /** The message, for a caller who may read its presentation (NOT_FOUND otherwise, so ids reveal nothing). */
   private async messageFor(principal: Principal, messageId: string): Promise<StoredMessage> {
     const stored = await this.deps.store.get(messageId);
-    if (!stored || !can(await this.deps.access.roleOf(principal, stored.message.presentation_id), 'read')) {
+    if (!stored || !can(await roleFor(principal, (userId) => this.deps.presentations.roleOf(stored.message.presentation_id, userId)), 'read')) {
       throw new DomainError('NOT_FOUND', `no chat message ${messageId}`);
     }
     return stored;
+  }
+
+  /** The caller's role when it may perform `action` on the presentation (server/access: NOT_FOUND, PERMISSION_DENIED). */
+  private require(principal: Principal, presentationId: string, action: Action): Promise<Role> {
+    return requirePresentationRole(this.deps.presentations, presentationId, principal, action);
   }
 
   private async checkRate(principal: Principal): Promise<void> {

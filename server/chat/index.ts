@@ -5,7 +5,6 @@
  */
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { PresentationAccess } from '../access/presentation-access.js';
 import type { TokenVerifier } from '../auth/jwt.js';
 import type { Bus } from '../bus/types.js';
 import type { Config } from '../config.js';
@@ -52,7 +51,7 @@ export function createChat(deps: ChatDeps): Chat {
   const leases = redis ? new RedisTypingLeases(redis, config.redisPrefix) : new MemoryTypingLeases();
   const typing = new TypingTracker(leases, (lease, on) => events.typing(lease.presentationId, lease.userId, lease.userName, on), config.chat.typingTimeoutMs, log);
   const rate = createRateWindow({ name: 'chat', max: config.chat.rateMax, windowMs: config.chat.rateWindowMs }, redis, config.redisPrefix);
-  const service = new ChatService({ store, access: new PresentationAccess(deps.presentations), events, typing, rate });
+  const service = new ChatService({ store, presentations: deps.presentations, events, typing, rate });
   const retention = new ChatRetention(store, config.chat.retentionDays, log);
   return {
     service,

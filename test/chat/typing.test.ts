@@ -76,8 +76,12 @@ describe('typing indicators on one instance', () => {
     await subscribe(watcher, 'chat.deck');
     const tab1 = await ws(long, 'cora');
     const tab2 = await ws(long, 'cora');
-    tab1.send({ type: 'chat_typing', presentation_id: 'deck', typing: true });
-    tab2.send({ type: 'chat_typing', presentation_id: 'deck', typing: true });
+    // A socket handles its messages in order: the pong says its typing:true was handled.
+    for (const tab of [tab1, tab2]) {
+      tab.send({ type: 'chat_typing', presentation_id: 'deck', typing: true });
+      tab.send({ type: 'ping' });
+      await tab.waitForType('pong');
+    }
     await watcher.waitFor((m) => m.type === 'chat_typing' && m.typing);
     tab1.close();
     await tab1.closed;
