@@ -14,7 +14,7 @@ import { streamNotifications } from './notification-sse.js';
 
 const NotificationsSseQuery = Type.Object({
   ...SseQuery.properties,
-  channels: Type.Optional(Type.String({ description: 'extra custom channels, comma-separated' })),
+  channels: Type.Optional(Type.String({ description: 'more channels, comma-separated: custom topics, presence.{id}, chat.{id}, status.{user_id}' })),
 });
 
 export function registerNotificationLiveRoutes(app: FastifyInstance, ctx: NotificationsContext): void {
@@ -23,7 +23,7 @@ export function registerNotificationLiveRoutes(app: FastifyInstance, ctx: Notifi
     url: '/api/v1/realtime/notifications',
     schema: {
       tags: ['realtime'],
-      summary: 'WebSocket: notifications (general and user_{id}; subscribe_channel, unsubscribe_channel, mark_read, ping)',
+      summary: 'WebSocket: notifications (general and user_{id}; subscribe_channel, unsubscribe_channel, mark_read, ping; chat_typing, chat_read)',
       querystring: TokenQuery,
       response: { 400: ErrorResponseSchema },
     },
