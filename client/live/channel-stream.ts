@@ -3,7 +3,8 @@
  * `status.{user_id}`, …) for several consumers, and carries their client messages (`chat_typing`, `chat_read`):
  * - WebSocket: every channel is subscribed (`subscribe_channel`) on each (re)connection, and as it is added; a channel
  *   nobody follows any more is unsubscribed;
- * - SSE (the fallback): the channels travel in `?channels=`, so a change of the set reconnects the stream;
+ * - SSE (the fallback): the channels travel in `?channels=`, so a change of the set reconnects the stream (on SSE
+ *   directly, once a WebSocket could not be opened);
  * - every (re)connection is reported to the consumers (`opened`): what they show may have missed events meanwhile,
  *   so they reload it; a `reset` of their channel means the same.
  * Server messages go to every consumer (each picks its own); an error naming a channel (`details.channel`) goes to
@@ -29,6 +30,8 @@ export class ChannelStream {
   private stream: LiveStream | undefined;
   /** A connection of `stream` is open now. */
   private isOpen = false;
+  /** In `auto` mode, a WebSocket could not be opened: later streams go straight to SSE. */
+  private onSse = false;
 
   constructor(
     private readonly ctx: ClientContext,
@@ -74,7 +77,7 @@ export class ChannelStream {
     const stream = new LiveStream(this.ctx, {
       wsPath: WS_PATH,
       ssePath: channels.length ? `${SSE_PATH}?channels=${channels.map(encodeURIComponent).join(',')}` : SSE_PATH,
-      mode: this.mode,
+      mode: this.onSse ? 'sse' : this.mode,
       onOpen: (send) => {
         this.isOpen = true;
         if (send) for (const channel of this.consumers.keys()) send({ type: 'subscribe_channel', channel });
@@ -91,6 +94,7 @@ export class ChannelStream {
       },
       onStatus: (status) => {
         if (this.stream === stream && status.state !== 'open') this.isOpen = false;
+        if (status.transport === 'sse') this.onSse = true;
         for (const consumer of this.all()) consumer.status?.(status);
       },
     });

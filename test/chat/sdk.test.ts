@@ -76,6 +76,31 @@ describe('SDK chat', () => {
     await expect(sdkClient(server.url, 'sam').chat(deck).send('let me in')).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
   });
 
+  it('a proxy that refuses WebSockets: rooms fall back to SSE, and a second room joins the same stream', async () => {
+    await createDeck(server.url, 'nows1', 'olga', { cora: 'commenter' });
+    await createDeck(server.url, 'nows2', 'olga', { cora: 'commenter' });
+    proxy.refuseWebSockets = true;
+    try {
+      const client = sdkClient(proxy.url, 'olga');
+      const texts: string[] = [];
+      client.chat('nows1').on('message', (m) => texts.push(m.text));
+      const cora = sdkClient(server.url, 'cora');
+      await eventually(async () => {
+        await cora.chat('nows1').send(`one ${texts.length}`);
+        return texts.length > 0;
+      }, 'the first room live over SSE');
+      client.chat('nows2').on('message', (m) => texts.push(m.text));
+      await eventually(async () => {
+        await cora.chat('nows2').send('two');
+        return texts.includes('two');
+      }, 'the second room live over SSE');
+      await cora.chat('nows1').send('one again');
+      await eventually(() => texts.includes('one again'), 'the first room still live');
+    } finally {
+      proxy.refuseWebSockets = false;
+    }
+  });
+
   it('after the network drops, the room says reset and live events resume', async () => {
     await createDeck(server.url, 'drops', 'olga', { cora: 'commenter' });
     const room = sdkClient(proxy.url, 'olga').chat('drops');
