@@ -21,7 +21,10 @@ describe(`crash: kill -9 one of two instances mid-edit (seed ${SEED})`, () => {
 
   it('loses no acknowledged edit: every replica and a fresh load from Postgres hold them all', async () => {
     let state = SEED;
-    const random = () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const random = () => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state / 2 ** 32;
+    };
     const databaseUrl = await createTestDatabase('crash');
     const env = {
       DATABASE_URL: databaseUrl,
