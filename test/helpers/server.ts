@@ -81,7 +81,9 @@ export async function startServerProcess(env: Record<string, string | undefined>
   let out = '';
   proc.stdout?.on('data', (d) => (out += d));
   proc.stderr?.on('data', (d) => (out += d));
-  const deadline = Date.now() + 30_000;
+  // A guard against a hung process, not a speed check: a cold start (tsx, PGlite's initdb) takes seconds, and many
+  // times that when other processes share the cores.
+  const deadline = Date.now() + 60_000;
   while (!out.includes('Deckhand listening')) {
     if (proc.exitCode !== null) throw new Error(`server exited ${proc.exitCode}:\n${out}`);
     if (Date.now() > deadline) {
