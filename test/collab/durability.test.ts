@@ -45,7 +45,7 @@ describe('durability', () => {
     const doc = await readBack(second.wsUrl, 'k1');
     expect(jsonOf(doc)).toBe(expected);
     await second.terminate();
-  }, 150_000); // two cold starts
+  }, 300_000); // two cold starts
 
   it('the embedded default (PGlite) keeps a document across a graceful restart', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'deckhand-pglite-'));
@@ -80,7 +80,7 @@ describe('durability', () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
-  }, 150_000); // two cold starts (PGlite's initdb, then its recovery)
+  }, 300_000); // two cold starts (PGlite's initdb, then its recovery)
 
   it('graceful shutdown closes sockets with 1012, compacts, and exits within SHUTDOWN_TIMEOUT_MS', async () => {
     const databaseUrl = await createTestDatabase('grace');

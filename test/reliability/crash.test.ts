@@ -94,5 +94,5 @@ describe(`crash: kill -9 one of two instances mid-edit (seed ${SEED})`, () => {
       for (const token of written[i]!) expect(body).toContain(token);
     }
     expect(jsonOf(fromDb)).toBe(jsonOf(seedClient.doc));
-  }, 150_000); // two cold starts, then the kill and the recovery
+  }, 300_000); // two cold starts, then the kill and the recovery
 });
