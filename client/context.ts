@@ -1,4 +1,5 @@
 /** What every part of the SDK shares: where the server is, how to get a token, which WebSocket and fetch to use. */
+import { defaultWebSocket } from '#default-websocket';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import type { TokenSource } from './token.js';
 
@@ -9,7 +10,7 @@ export interface DeckhandClientOptions {
   url: string;
   /** A JWT, or a function giving a fresh one (called on every connect and before expiry). */
   token: TokenSource;
-  /** Defaults to the global WebSocket (browsers, Node 22+). */
+  /** Defaults to the global WebSocket (browsers, Node 22+), and in Node without one (Node 20) to `ws`. */
   WebSocket?: WebSocketConstructor;
   /** Defaults to the global fetch. */
   fetch?: typeof fetch;
@@ -36,8 +37,8 @@ export function createContext(options: DeckhandClientOptions): ClientContext {
   if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new TypeError('url must start with http:// or https://');
   const origin = `${base.origin}${base.pathname.replace(/\/+$/, '')}`;
   const wsOrigin = origin.replace(/^http/, 'ws');
-  const WebSocketImpl = options.WebSocket ?? globalThis.WebSocket;
-  if (!WebSocketImpl) throw new TypeError('no WebSocket implementation: pass options.WebSocket (Node < 22)');
+  const WebSocketImpl = options.WebSocket ?? defaultWebSocket();
+  if (!WebSocketImpl) throw new TypeError('no WebSocket implementation: pass options.WebSocket');
   if (!options.token) throw new TypeError('token is required');
   return {
     token: options.token,

@@ -1,5 +1,5 @@
 /**
- * Deckhand client SDK (browsers and Node 22+): collaborative presentations over Hocuspocus, job progress and
+ * Deckhand client SDK (browsers and Node 20+): collaborative presentations over Hocuspocus, job progress and
  * notifications over WebSocket with an SSE fallback. Start with `createDeckhandClient`.
  */
 export { createDeckhandClient, type ClientOptions, type DeckhandClient } from './client.js';

@@ -33,7 +33,7 @@ function mulberry32(seed: number): () => number {
 export function generateDocument(targetBytes: number, seed = 1): Uint8Array {
   const rnd = mulberry32(seed);
   const int = (n: number) => Math.floor(rnd() * n);
-  const phrase = (n: number) => Array.from({ length: n }, () => WORDS[int(WORDS.length)]).join(' ') + ' ';
+  const phrase = (n: number) => `${Array.from({ length: n }, () => WORDS[int(WORDS.length)]).join(' ')} `;
   const doc = new Y.Doc({ gc: true });
   const users = Array.from({ length: 8 }, (_, i) => 1_000_000 + seed * 100 + i);
   const slides = getSlides(doc);

@@ -29,7 +29,10 @@ const http = createServer((req, res) => {
     res.socket?.setNoDelay(true);
     res.write('retry: 2000\n\n');
     let set = channels.get(channel);
-    if (!set) channels.set(channel, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      channels.set(channel, set);
+    }
     set.add(res);
     res.on('close', () => set.delete(res));
     return;

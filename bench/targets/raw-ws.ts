@@ -41,7 +41,10 @@ http.on('upgrade', (req, socket, head) => {
   if (!channel) return socket.destroy();
   wss.handleUpgrade(req, socket, head, (ws) => {
     let set = channels.get(channel);
-    if (!set) channels.set(channel, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      channels.set(channel, set);
+    }
     set.add(ws);
     ws.on('close', () => set.delete(ws));
     ws.on('error', () => {});

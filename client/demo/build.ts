@@ -34,6 +34,9 @@ export async function bundleDemo(): Promise<DemoFile[]> {
     write: false,
     format: 'esm',
     platform: 'browser',
+    // The SDK from its sources, as in the tests: `development` picks the .ts targets of package.json `imports`
+    // (`browser` picks the browser ones). Naming a condition drops esbuild's default `module`, so it is listed again.
+    conditions: ['development', 'module'],
     target: 'es2022',
     minify: true,
     legalComments: 'none',

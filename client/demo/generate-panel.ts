@@ -29,7 +29,7 @@ export class GeneratePanel {
     private readonly client: DeckhandClient,
     private readonly devApi: DevApi,
     private readonly onSlides: (slides: GeneratedSlide[]) => void,
-    private readonly onError: (error: unknown) => void,
+    onError: (error: unknown) => void,
   ) {
     this.button.addEventListener('click', () => void this.generate().catch(onError).finally(() => (this.button.disabled = false)));
     root.replaceChildren(h('h2', {}, 'Generate'), this.topic, this.button, this.progress, this.label);

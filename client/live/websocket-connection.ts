@@ -103,6 +103,9 @@ export function runWebSocket(
       }
       handlers.message(message, typeof message.event_id === 'string' ? message.event_id : undefined);
     });
+    // The close that follows an error says what happened. Listening matters for `ws` (Node 20), which throws an error
+    // nobody listens to (a refused handshake) instead of closing.
+    socket.addEventListener('error', () => {});
     socket.addEventListener('close', (event: CloseEvent) => {
       clearInterval(heartbeat);
       clearTimeout(refreshTimer);

@@ -16,7 +16,7 @@
  */
 import type { Redis } from 'ioredis';
 import { createRedisClient } from '../redis.js';
-import { compareIds, formatEventId, isAfter, newEpoch, parseEventId, parseStreamId, ZERO_STREAM_ID } from './event-id.js';
+import { compareIds, formatEventId, isAfter, newEpoch, parseEventId, parseStreamId } from './event-id.js';
 import {
   BusEvent,
   DEFAULT_HISTORY_LENGTH,

@@ -26,7 +26,10 @@ export class SocketSlots {
       return false;
     }
     let bySocket = this.slots.get(socketKey);
-    if (!bySocket) this.slots.set(socketKey, (bySocket = new Map()));
+    if (!bySocket) {
+      bySocket = new Map();
+      this.slots.set(socketKey, bySocket);
+    }
     bySocket.get(userId)?.();
     bySocket.set(userId, release);
     return true;

@@ -169,7 +169,7 @@ function slideIndex(document: Y.Doc): Map<string, Y.AbstractType<unknown>> {
 function scopeOf(item: Y.Item, protection: Protection): string | null {
   if (protection.kind === 'comments-only') {
     let parent = item.parent as Y.AbstractType<unknown> | null;
-    while (parent && parent._item) parent = parent._item.parent as Y.AbstractType<unknown> | null;
+    while (parent?._item) parent = parent._item.parent as Y.AbstractType<unknown> | null;
     return parent === protection.comments ? null : 'outside-comments';
   }
   // The slide item itself (inserted or deleted as a whole), then its ancestors.

@@ -128,7 +128,10 @@ export class RedisConnectionCounter implements ConnectionCounter {
       if (!releaseLocal) return null;
     }
     let members = this.live.get(key);
-    if (!members) this.live.set(key, (members = new Set()));
+    if (!members) {
+      members = new Set();
+      this.live.set(key, members);
+    }
     members.add(member);
     let released = false;
     return () => {

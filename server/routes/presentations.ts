@@ -10,7 +10,7 @@ import type { Principal, TokenVerifier } from '../auth/jwt.js';
 import { principalOf, requireUser } from '../http/auth.js';
 import { DomainError } from '../errors.js';
 import { ErrorResponseSchema } from '../http/errors.js';
-import { type PresentationStore, type Role } from '../store/presentations.js';
+import type { PresentationStore, Role } from '../store/presentations.js';
 import type { ActivityRecorder } from '../activity/index.js';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: PRESENTATION_ID_PATTERN }) });

@@ -75,7 +75,7 @@ class Patcher {
     this.sequence(arrayOps(slides as Y.Array<unknown>), slides.toArray(), getSlides(target).toArray(), {
       scopeOf: idOf,
       // One kept locked slide outweighs every other slide together.
-      weight: (item) => (keep && keep.has(idOf(item) ?? '') ? slides.length + 1 : 1),
+      weight: (item) => (keep?.has(idOf(item) ?? '') ? slides.length + 1 : 1),
     });
     this.map(getComments(live) as Y.Map<unknown>, getComments(target) as Y.Map<unknown>);
     return this.summary;
@@ -100,7 +100,10 @@ class Patcher {
   /** A value in a map or attribute: shared types of one kind are diffed in place, anything else is replaced. */
   private value(live: unknown, target: unknown, replace: () => void): void {
     if (live instanceof Y.AbstractType && target instanceof Y.AbstractType) {
-      if (sameKind(live, target)) return this.type(live, target);
+      if (sameKind(live, target)) {
+        this.type(live, target);
+        return;
+      }
     } else if (!(live instanceof Y.AbstractType) && !(target instanceof Y.AbstractType) && equalValues(live, target)) {
       return;
     }
@@ -108,11 +111,14 @@ class Patcher {
   }
 
   private type(live: AnyType, target: AnyType): void {
-    if (live instanceof Y.Text) return this.text(live, target as Y.Text);
+    if (live instanceof Y.Text) {
+      this.text(live, target as Y.Text);
+      return;
+    }
     if (live instanceof Y.XmlElement) this.attributes(live, target as Y.XmlElement);
-    if (live instanceof Y.XmlFragment) return this.sequence(childOps(live), live.toArray(), (target as Y.XmlFragment).toArray());
-    if (live instanceof Y.Array) return this.sequence(arrayOps(live), live.toArray(), (target as Y.Array<unknown>).toArray());
-    if (live instanceof Y.Map) return this.map(live, target as Y.Map<unknown>);
+    if (live instanceof Y.XmlFragment) this.sequence(childOps(live), live.toArray(), (target as Y.XmlFragment).toArray());
+    else if (live instanceof Y.Array) this.sequence(arrayOps(live), live.toArray(), (target as Y.Array<unknown>).toArray());
+    else if (live instanceof Y.Map) this.map(live, target as Y.Map<unknown>);
   }
 
   private map(live: Y.Map<unknown>, target: Y.Map<unknown>): void {

@@ -5,6 +5,7 @@
 import * as Y from 'yjs';
 
 /** Any shared type (they are invariant in their event type, so `AbstractType<unknown>` would not do). */
+// biome-ignore lint/suspicious/noExplicitAny: the one way to name every shared type (see above)
 export type AnyType = Y.AbstractType<any>;
 
 /** JSON with object keys sorted (so equal content gives equal text whatever order keys were set in). */

@@ -49,11 +49,12 @@ describe('activity', () => {
     await waitForLock(server, 'act', 's2');
     eve.provider.sendStateless(JSON.stringify({ type: 'unlock_slide', slide_id: 's2' }));
     // Socket lock events are recorded without holding up the lock reply: wait for the last one.
-    let log: Event[] = [];
     const deadline = Date.now() + 5000;
-    while (!(log = await events('act')).some((e) => e.type === 'lock.released' && e.details.slide_id === 's2')) {
+    let log = await events('act');
+    while (!log.some((e) => e.type === 'lock.released' && e.details.slide_id === 's2')) {
       if (Date.now() > deadline) throw new Error(`no socket unlock event: ${JSON.stringify(log)}`);
       await new Promise((r) => setTimeout(r, 50));
+      log = await events('act');
     }
 
     const version = (await api(server, 'POST', '/presentations/act/versions', 'eve', { label: 'Draft' })).body;

@@ -1,7 +1,7 @@
 /**
  * The SDK as a package entry in plain Node (no tsx, no bundler): `deckhand/client` resolves to the compiled ESM in
  * dist/sdk (built by `npm install`'s prepare step; rebuilt here so the test sees the current sources) and follows a
- * job on a real server with Node's own WebSocket.
+ * job on a real server, with Node's own WebSocket where it has one (Node 22+) and with `ws` where it has none.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,9 @@ import { mintToken, ROOT, startServer, type TestServer } from '../helpers/server
 import { createJob, reportProgress } from './support.js';
 
 const SCRIPT = `
-import { createDeckhandClient } from 'deckhand/client';
+// Node 20 has no global WebSocket; removing Node 22+'s shows the same case on any version.
+if (process.env.DECKHAND_NO_GLOBAL_WEBSOCKET) delete globalThis.WebSocket;
+const { createDeckhandClient } = await import('deckhand/client');
 const resolved = import.meta.resolve('deckhand/client');
 const client = createDeckhandClient({ url: process.env.DECKHAND_URL, token: process.env.DECKHAND_TOKEN });
 const states = [];
@@ -22,7 +24,7 @@ const follower = client.followJob(process.env.DECKHAND_JOB, (event) => {
   console.log(JSON.stringify({ state: event.data.progress }));
 });
 const done = await follower.done;
-console.log(JSON.stringify({ resolved, states, status: done.status, transport: follower.transport }));
+console.log(JSON.stringify({ resolved, globalWebSocket: typeof globalThis.WebSocket, states, status: done.status, transport: follower.transport }));
 client.destroy();
 `;
 
@@ -43,12 +45,13 @@ describe('SDK package entry in plain Node', () => {
     await server?.close();
   });
 
-  it("imports deckhand/client as compiled ESM and follows a job to completion with Node's WebSocket", async () => {
-    await createJob(server.url, 'entry-job', 'pat');
-    // No loader, no --conditions: what a Node 22+ application importing the package gets.
+  /** Runs the script in a fresh Node for job `job` (created and completed here) and returns its last line. */
+  async function followJobInPlainNode(job: string, extraEnv: Record<string, string> = {}): Promise<Record<string, unknown>> {
+    await createJob(server.url, job, 'pat');
+    // No loader, no --conditions: what a Node application importing the package gets.
     const child = spawn(process.execPath, [scriptPath], {
       cwd: ROOT,
-      env: { ...process.env, NODE_OPTIONS: '', DECKHAND_URL: server.url, DECKHAND_TOKEN: mintToken('pat'), DECKHAND_JOB: 'entry-job' },
+      env: { ...process.env, NODE_OPTIONS: '', DECKHAND_URL: server.url, DECKHAND_TOKEN: mintToken('pat'), DECKHAND_JOB: job, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -62,11 +65,21 @@ describe('SDK package entry in plain Node', () => {
       });
     });
     await Promise.race([firstState, exited.then(() => Promise.reject(new Error(`the script exited early: ${stderr}`)))]);
-    await reportProgress(server.url, 'entry-job', { status: 'processing', progress: 0.5 });
-    await reportProgress(server.url, 'entry-job', { status: 'completed' });
+    await reportProgress(server.url, job, { status: 'processing', progress: 0.5 });
+    await reportProgress(server.url, job, { status: 'completed' });
     expect(await exited, stderr).toBe(0);
     const result = lines.at(-1)!;
     expect(String(result.resolved)).toMatch(/\/dist\/sdk\/client\/index\.js$/);
     expect(result).toMatchObject({ states: [0, 0.5, 1], status: 'completed', transport: 'websocket' });
+    return result;
+  }
+
+  it("imports deckhand/client as compiled ESM and follows a job to completion with Node's WebSocket (ws on Node 20)", async () => {
+    await followJobInPlainNode('entry-job');
+  });
+
+  it('follows a job over ws when Node has no global WebSocket', async () => {
+    const result = await followJobInPlainNode('entry-job-ws', { DECKHAND_NO_GLOBAL_WEBSOCKET: '1' });
+    expect(result.globalWebSocket).toBe('undefined');
   });
 });

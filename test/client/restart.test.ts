@@ -42,5 +42,5 @@ describe('SDK: the server restarts', () => {
       { id: slideId, title: 'Before and after' },
       { id: offline, title: 'Written offline' },
     ]);
-  });
+  }, 300_000); // two cold starts
 });

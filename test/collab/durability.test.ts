@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import * as Y from 'yjs';
+import type * as Y from 'yjs';
 import { getSlides, insertSlide, slideText } from '../../shared/presentation.js';
 import { openClient, jsonOf, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
 import { createTestDatabase, queryDb } from '../helpers/database.js';
@@ -45,7 +45,7 @@ describe('durability', () => {
     const doc = await readBack(second.wsUrl, 'k1');
     expect(jsonOf(doc)).toBe(expected);
     await second.terminate();
-  });
+  }, 300_000); // two cold starts
 
   it('the embedded default (PGlite) keeps a document across a graceful restart', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'deckhand-pglite-'));
@@ -80,7 +80,7 @@ describe('durability', () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 300_000); // two cold starts (PGlite's initdb, then its recovery)
 
   it('graceful shutdown closes sockets with 1012, compacts, and exits within SHUTDOWN_TIMEOUT_MS', async () => {
     const databaseUrl = await createTestDatabase('grace');

@@ -199,7 +199,10 @@ describe('slide locks and the write guard', () => {
   it('randomized: 3 clients, random locks and edits, all replicas equal and no locked slide changed by a non-holder', async () => {
     const seed = Number(process.env.SEED ?? 7);
     let state = seed;
-    const random = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const random = () => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state / 2 ** 32;
+    };
     const users = ['u1', 'u2', 'u3'];
     const owner = await deck('random', ['s0', 's1', 's2', 's3'], Object.fromEntries(users.map((u) => [u, 'editor'])));
     const cs = users.map((u, i) => open(i % 2 ? b : a, u, 'random'));

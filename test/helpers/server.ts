@@ -81,12 +81,15 @@ export async function startServerProcess(env: Record<string, string | undefined>
   let out = '';
   proc.stdout?.on('data', (d) => (out += d));
   proc.stderr?.on('data', (d) => (out += d));
-  const deadline = Date.now() + 30_000;
+  // A guard against a hung process, not a speed check: a cold start (tsx, PGlite's initdb) takes 6-20 s here, and
+  // took over 60 s with the 2 cores shared by several test runs (load 15).
+  const started = Date.now();
+  const deadline = started + 120_000;
   while (!out.includes('Deckhand listening')) {
     if (proc.exitCode !== null) throw new Error(`server exited ${proc.exitCode}:\n${out}`);
     if (Date.now() > deadline) {
       proc.kill('SIGKILL');
-      throw new Error(`server did not start:\n${out}`);
+      throw new Error(`server did not start in ${Date.now() - started} ms:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -100,8 +100,7 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         buffer += chunk.replace(/\r\n?/g, '\n');
-        let split: number;
-        while ((split = buffer.indexOf('\n\n')) >= 0) {
+        for (let split = buffer.indexOf('\n\n'); split >= 0; split = buffer.indexOf('\n\n')) {
           const block = buffer.slice(0, split);
           buffer = buffer.slice(split + 2);
           let id: string | undefined;

@@ -16,7 +16,10 @@ const ROUNDS = Number(process.env.FUZZ_ROUNDS ?? 1);
 
 function prng(seed: number) {
   let s = seed >>> 0;
-  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const next = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
   return { next, int: (n: number) => Math.floor(next() * n) };
 }
 

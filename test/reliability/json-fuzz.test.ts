@@ -111,6 +111,7 @@ function poolString(rng: Rng): string {
     '%00',
     '<script>alert(1)</script>',
     "' OR 1=1 --",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Log4Shell-style probe, sent literally
     '${jndi:ldap://x}',
     huge,
     fx.ownJob,

@@ -17,7 +17,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/collab-client.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { openJsonWs, type JsonWsClient } from '../helpers/json-ws.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';

@@ -11,7 +11,10 @@ import { applyPatch, planPatch, textEdit } from '../../server/versions/document-
 
 function rng(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
 }
 
 const WORDS = ['alpha', 'beta', ' ', '\n', 'γάμμα', '😀', 'x', 'delta ', 'é'];
@@ -121,7 +124,7 @@ describe('restore diff', () => {
       expect(Buffer.from(Y.encodeStateAsUpdate(live)).equals(Buffer.from(before)), `seed ${seed}: planning changed nothing`).toBe(true);
       const updates: Uint8Array[] = [];
       live.on('update', (u: Uint8Array) => updates.push(u));
-      let applied;
+      let applied: ReturnType<typeof applyPatch> | undefined;
       live.transact(() => (applied = applyPatch(live, version)));
       expect(applied!.changes, `seed ${seed}`).toBe(plan.changes);
       expect([...applied!.touchedSlides].sort(), `seed ${seed}`).toEqual([...plan.touchedSlides].sort());

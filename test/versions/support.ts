@@ -1,6 +1,6 @@
 /** Helpers shared by the versions and activity suites: REST calls as a user, and a deck with slides and members. */
 import { expect } from 'vitest';
-import * as Y from 'yjs';
+import type * as Y from 'yjs';
 import { insertSlide, toPlain } from '../../shared/presentation.js';
 import { openClient, waitAcked, waitSynced, type CollabClient } from '../helpers/collab-client.js';
 import { mintToken, type TestServer } from '../helpers/server.js';

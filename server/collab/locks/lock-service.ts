@@ -122,7 +122,7 @@ export class LockService {
   /** The holder was active: extend its locks, at most every ttl/4 per connection. */
   async touch(presentationId: string, connectionId: string): Promise<void> {
     const entry = this.tracked.get(presentationId);
-    if (!entry || !entry.locks.some((l) => l.connectionId === connectionId)) return;
+    if (!entry?.locks.some((l) => l.connectionId === connectionId)) return;
     const now = Date.now();
     if (now - (entry.renewedAt.get(connectionId) ?? 0) < this.options.ttlMs / 4) return;
     entry.renewedAt.set(connectionId, now);

@@ -29,7 +29,10 @@ export class MemoryPresenceStore implements PresenceStore {
 
   async put(presentationId: string, entry: PresenceEntry): Promise<void> {
     let table = this.tables.get(presentationId);
-    if (!table) this.tables.set(presentationId, (table = new Map()));
+    if (!table) {
+      table = new Map();
+      this.tables.set(presentationId, table);
+    }
     table.set(entry.clientId, entry);
   }
 

@@ -105,7 +105,10 @@ export class PresenceTracker implements Extension {
 
   private async apply(presentationId: string, changes: Array<{ clientId: number; state: AwarenessState | null }>): Promise<void> {
     let owned = this.owned.get(presentationId);
-    if (!owned) this.owned.set(presentationId, (owned = new Map()));
+    if (!owned) {
+      owned = new Map();
+      this.owned.set(presentationId, owned);
+    }
     const now = Date.now();
     for (const { clientId, state } of changes) {
       const previous = owned.get(clientId);
