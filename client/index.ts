@@ -24,6 +24,6 @@ export { readClaims, type TokenSource } from './token.js';
 export type { ErrorCode } from '../shared/errors.js';
 export type { SlideLock } from '../shared/locks.js';
 export type { PresenceStatus } from '../shared/presence.js';
-export type { JobProgressData, JobResponse, JobStatus, NotificationData } from '../shared/messages.js';
+export type { JobProgressData, JobResponse, JobStatus, NotificationData, NotificationMessage } from '../shared/messages.js';
 export type { RestoreResult, VersionDocument, VersionKind, VersionList, VersionSummary } from '../shared/versions.js';
 export type { ActivityActor, ActivityEvent, ActivityList, ActivityType } from '../shared/activity.js';

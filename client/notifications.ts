@@ -4,11 +4,11 @@
  * marking read (REST). The live stream runs while someone is subscribed. Unread notifications missed while
  * offline arrive on (re)connect; each notification reaches the subscribers once, however often it is re-sent.
  */
-import type { NotificationData } from '../shared/messages.js';
+import type { NotificationData, NotificationMessage } from '../shared/messages.js';
 import type { ClientContext } from './context.js';
 import { DeckhandError } from './errors.js';
 import { Emitter } from './emitter.js';
-import { isNotificationData } from './live/messages.js';
+import { asNotificationMessage, isNotificationData } from './live/messages.js';
 import { LiveStream, type LiveStatus, type TransportMode } from './live/live-stream.js';
 import { requestJson } from './rest.js';
 
@@ -17,7 +17,7 @@ const SEEN_MEMORY = 1000;
 const notificationIdRe = /^[0-9a-f-]{36}$/;
 
 interface NotificationEvents {
-  notification: NotificationData;
+  notification: NotificationMessage;
   read: string;
   error: DeckhandError;
   status: LiveStatus;
@@ -40,10 +40,11 @@ export class Notifications {
   ) {}
 
   /**
-   * Calls `onNotification` for every new notification, and `onRead` when one is marked read (by any tab or device
-   * of the user, this one included); returns the function that unsubscribes.
+   * Calls `onNotification` for every new notification (the live message: `title`, `message`, `data`, … at top level;
+   * `channel` is `user_{id}` for the user's own, which have a read state), and `onRead` when one is marked read (by
+   * any tab or device of the user, this one included); returns the function that unsubscribes.
    */
-  subscribe(onNotification: (notification: NotificationData) => void, onRead?: (id: string) => void): () => void {
+  subscribe(onNotification: (notification: NotificationMessage) => void, onRead?: (id: string) => void): () => void {
     const offs = [this.events.on('notification', onNotification)];
     if (onRead) offs.push(this.events.on('read', onRead));
     this.subscribers++;
@@ -113,8 +114,8 @@ export class Notifications {
   }
 
   private receive(message: Record<string, unknown>): void {
-    if (message.type === 'notification' && isNotificationData(message.data)) {
-      const notification = message.data;
+    const notification = asNotificationMessage(message);
+    if (notification) {
       if (this.seen.has(notification.id)) return;
       this.remember(notification.id);
       this.events.emit('notification', notification);

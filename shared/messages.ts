@@ -141,6 +141,12 @@ export interface JobProgressData {
   current_step: string | null;
   message: string | null;
   estimated_completion: string | null;
+  /** The job's kind, as created (`export`, `generate`, …). */
+  kind: string;
+  /** Only when `completed`: the result the worker reported (null when it reported none). */
+  result?: unknown;
+  /** Only when `failed`: the error the worker reported (null when it reported none). */
+  error?: unknown;
 }
 
 export interface JobProgressMessage {
@@ -152,10 +158,25 @@ export interface JobProgressMessage {
   timestamp: string;
 }
 
+/**
+ * A notification on the WebSocket and in SSE data: flat, in the seed's shape (`msg.title`, `msg.message`, …).
+ * `data` is the sender's payload (`{}` when it sent none); `timestamp` is when the notification was created, so a
+ * notification delivered again (unread on reconnect) carries the same one. The REST shape is NotificationData.
+ */
 export interface NotificationMessage {
   type: 'notification';
+  id: string;
+  /** `user_{id}` for the user's own notifications, else `general` or the custom channel. */
   channel: string;
-  data: NotificationData;
+  notification_type: NotificationType;
+  title: string;
+  message: string;
+  data: Record<string, unknown>;
+  priority: NotificationPriority;
+  category: string | null;
+  action_url: string | null;
+  action_text: string | null;
+  read: boolean;
   timestamp: string;
 }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDeckhandClient, type DeckhandError, type JobEvent, type LiveStatus, type NotificationData, type SessionState } from '../../client/index.js';
+import { createDeckhandClient, type DeckhandError, type JobEvent, type LiveStatus, type NotificationMessage, type SessionState } from '../../client/index.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { mintToken, startServer, type TestServer } from '../helpers/server.js';
 import { api, createJob, FAST_RECONNECT, reportProgress, waitFor, WORKER_TOKEN } from './support.js';
@@ -33,7 +33,7 @@ describe('SDK: short-lived tokens from a token function', () => {
       const sseEvents: JobEvent[] = [];
       const wsStatuses: LiveStatus[] = [];
       const notificationStatuses: LiveStatus[] = [];
-      const notifications: NotificationData[] = [];
+      const notifications: NotificationMessage[] = [];
       const ws = client.followJob('refresh-ws', (e) => wsEvents.push(e), { transport: 'websocket', onStatus: (s) => wsStatuses.push(s) });
       const sse = client.followJob('refresh-sse', (e) => sseEvents.push(e), { transport: 'sse' });
       client.notifications.onStatus((s) => notificationStatuses.push(s));

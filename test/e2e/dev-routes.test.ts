@@ -1,7 +1,7 @@
 /** The demo's dev-only routes: what they do, and that they exist only where they may. */
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDeckhandClient, type JobEvent, type NotificationData } from '../../client/index.js';
+import { createDeckhandClient, type JobEvent, type NotificationMessage } from '../../client/index.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -46,7 +46,7 @@ describe('dev routes', () => {
     expect(started.status).toBe(202);
     const client = createDeckhandClient({ url: dev.url, token: body.token });
     try {
-      const notifications: NotificationData[] = [];
+      const notifications: NotificationMessage[] = [];
       client.notifications.subscribe((n) => notifications.push(n));
       const events: JobEvent[] = [];
       const final = await client.followJob(started.body.job_id, (e) => events.push(e)).done;
