@@ -6,7 +6,8 @@ export { createDeckhandClient, type ClientOptions, type DeckhandClient } from '.
 export type { DeckhandClientOptions, WebSocketConstructor } from './context.js';
 export { bindTextInput } from './dom/bind-text-input.js';
 export { DeckhandError } from './errors.js';
-export { JobFollower, type FollowJobOptions, type JobEvent } from './jobs.js';
+export { JobFollower, type FollowJobOptions, type JobEvent, type JobListOptions } from './jobs.js';
+export type { JobListResponse, PresentationListResponse, PresentationSummary } from '../shared/dashboard-api.js';
 export type { LiveStatus, TransportKind, TransportMode } from './live/live-stream.js';
 export { Notifications, type NotificationList } from './notifications.js';
 export { Versions } from './versions.js';

@@ -248,7 +248,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   });
   registerLockRoutes(app, { verifier, presentations, locks: collab.locks, activity });
   registerPresenceRoutes(app, { verifier, presentations, presence: collab.presence });
-  await app.register(jobsPlugin, { streaming, jobs });
+  await app.register(jobsPlugin, { streaming, jobs, db });
   await app.register(chatPlugin, { verifier, chat, socketMessages });
   await app.register(statusPlugin, { verifier, status });
   await app.register(notificationsPlugin, { streaming, notifications, policy: channels, socketMessages });
