@@ -19,6 +19,8 @@ const notificationIdRe = /^[0-9a-f-]{36}$/;
 interface NotificationEvents {
   notification: NotificationMessage;
   read: string;
+  readAll: number;
+  deleted: string;
   error: DeckhandError;
   status: LiveStatus;
 }
@@ -67,6 +69,16 @@ export class Notifications {
     return this.events.on('status', listener);
   }
 
+  /** Every unread notification was marked read (by any tab or device of the user); while subscribed. */
+  onReadAll(listener: (updated: number) => void): () => void {
+    return this.events.on('readAll', listener);
+  }
+
+  /** A notification was deleted (by any tab or device of the user); while subscribed. */
+  onDeleted(listener: (id: string) => void): () => void {
+    return this.events.on('deleted', listener);
+  }
+
   async list(options: { unread?: boolean; limit?: number } = {}): Promise<NotificationList> {
     const query = new URLSearchParams();
     if (options.unread) query.set('unread', 'true');
@@ -85,6 +97,19 @@ export class Notifications {
     const body = (await requestJson(this.ctx, 'POST', `/api/v1/notifications/${id}/read`)) as Record<string, unknown> | undefined;
     if (!isNotificationData(body?.notification)) throw new DeckhandError('INTERNAL_ERROR', 'unexpected answer to mark read');
     return body.notification;
+  }
+
+  /** Marks every unread notification read; resolves with how many changed. */
+  async markAllRead(): Promise<number> {
+    const body = (await requestJson(this.ctx, 'POST', '/api/v1/notifications/read-all')) as Record<string, unknown> | undefined;
+    if (typeof body?.updated !== 'number') throw new DeckhandError('INTERNAL_ERROR', 'unexpected answer to mark all read');
+    return body.updated;
+  }
+
+  /** Deletes one of the user's notifications (NOT_FOUND when gone, PERMISSION_DENIED for a broadcast). */
+  async remove(id: string): Promise<void> {
+    if (!notificationIdRe.test(id)) throw new TypeError(`not a notification id: ${JSON.stringify(id)}`);
+    await requestJson(this.ctx, 'DELETE', `/api/v1/notifications/${id}`);
   }
 
   close(): void {
@@ -121,6 +146,10 @@ export class Notifications {
       this.events.emit('notification', notification);
     } else if (message.type === 'notification_read' && typeof message.id === 'string') {
       this.events.emit('read', message.id);
+    } else if (message.type === 'notifications_read_all' && typeof message.updated === 'number') {
+      this.events.emit('readAll', message.updated);
+    } else if (message.type === 'notification_deleted' && typeof message.id === 'string') {
+      this.events.emit('deleted', message.id);
     }
   }
 

@@ -187,6 +187,21 @@ export interface NotificationReadMessage {
   timestamp: string;
 }
 
+/** Every unread notification of the user was marked read (`read-all`, `mark_all_read`): sent on the user's channel. */
+export interface NotificationsReadAllMessage {
+  type: 'notifications_read_all';
+  /** How many were marked read by this request. */
+  updated: number;
+  timestamp: string;
+}
+
+/** A notification was deleted (by any of the user's connections): sent on the user's channel. */
+export interface NotificationDeletedMessage {
+  type: 'notification_deleted';
+  id: string;
+  timestamp: string;
+}
+
 export interface ConnectedMessage {
   type: 'connected';
   user_id: string;
@@ -235,6 +250,8 @@ export type NotificationsServerMessage =
   | ConnectedMessage
   | NotificationMessage
   | NotificationReadMessage
+  | NotificationsReadAllMessage
+  | NotificationDeletedMessage
   | SubscribedMessage
   | PongMessage
   | ErrorMessage;
@@ -255,6 +272,8 @@ export const UnsubscribeJobMessage = Type.Object({ type: Type.Literal('unsubscri
 export const SubscribeChannelMessage = Type.Object({ type: Type.Literal('subscribe_channel'), channel: Type.String({ minLength: 1, maxLength: 300 }) });
 export const UnsubscribeChannelMessage = Type.Object({ type: Type.Literal('unsubscribe_channel'), channel: Type.String({ minLength: 1, maxLength: 300 }) });
 export const MarkReadMessage = Type.Object({ type: Type.Literal('mark_read'), id: NotificationIdSchema });
+/** Marks every unread notification of the user read (as POST /notifications/read-all). */
+export const MarkAllReadMessage = Type.Object({ type: Type.Literal('mark_all_read') });
 
 export const JobClientMessage = Type.Union([PingMessage, AuthMessage, SubscribeJobMessage, UnsubscribeJobMessage]);
 export type JobClientMessage = Static<typeof JobClientMessage>;
@@ -264,10 +283,11 @@ export const NotificationsClientMessage = Type.Union([
   SubscribeChannelMessage,
   UnsubscribeChannelMessage,
   MarkReadMessage,
+  MarkAllReadMessage,
 ]);
 export type NotificationsClientMessage = Static<typeof NotificationsClientMessage>;
 
 export const GENERATION_CLIENT_TYPES = ['ping', 'auth', 'subscribe_job', 'unsubscribe_job'] as const;
-export const NOTIFICATIONS_CLIENT_TYPES = ['ping', 'auth', 'subscribe_channel', 'unsubscribe_channel', 'mark_read'] as const;
+export const NOTIFICATIONS_CLIENT_TYPES = ['ping', 'auth', 'subscribe_channel', 'unsubscribe_channel', 'mark_read', 'mark_all_read'] as const;
 
 export const now = (): string => new Date().toISOString();
