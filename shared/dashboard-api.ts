@@ -58,3 +58,30 @@ export type PresentationListResponse = Static<typeof PresentationListResponse>;
 
 export const ReadAllResponse = Type.Object({ updated: Type.Integer({ minimum: 0, description: 'notifications marked read now' }) });
 export type ReadAllResponse = Static<typeof ReadAllResponse>;
+
+// ── Server → client messages for dashboards ──────────────────────────────────────────────────────────────────
+
+type Role = Static<typeof RoleSchema>;
+
+/**
+ * A member was added, changed role or removed (`role` null): sent on the member's channel `user_{id}` and on the
+ * presentation's presence channel `presence.{presentation_id}`.
+ */
+export interface MembershipMessage {
+  type: 'membership';
+  presentation_id: string;
+  user_id: string;
+  role: Role | null;
+  previous_role: Role | null;
+  /** The user who made the change. */
+  changed_by: string;
+  timestamp: string;
+}
+
+/** The presentation was deleted: sent on its presence channel and on every former member's channel. */
+export interface PresentationDeletedMessage {
+  type: 'presentation_deleted';
+  presentation_id: string;
+  deleted_by: string;
+  timestamp: string;
+}

@@ -104,6 +104,14 @@ export class NotificationsService {
     await this.publish(userChannel(principal.userId), message);
   }
 
+  /**
+   * Publishes a message that is not a stored notification (a membership change, a deleted presentation) on a bus
+   * channel (`user.{id}`, `presence.{id}`), with the same retry while the bus is down.
+   */
+  async announce(channel: string, message: { type: string; timestamp: string }): Promise<void> {
+    await this.publish(channel, message);
+  }
+
   /** Notifications stored (every instance's): GET /realtime/stats' notification_history_size. */
   storedCount(): Promise<number> {
     return this.store.count();

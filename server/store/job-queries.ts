@@ -2,7 +2,7 @@
 import type { JobStatus } from '../../shared/messages.js';
 import type { Db } from './db.js';
 import { toJob, type Job, type JobRow } from './jobs.js';
-import { CURSOR_AT_SQL, toPage, type PageKey } from './page-cursor.js';
+import { cursorAtSql, toPage, type PageKey } from './page-cursor.js';
 
 export interface JobFilter {
   userId: string;
@@ -37,7 +37,7 @@ export class JobQueries {
     }
     params.push(filter.limit + 1);
     const { rows } = await this.db.query<JobRow & { cursor_at: string }>(
-      `SELECT *, ${CURSOR_AT_SQL} AS cursor_at FROM jobs WHERE ${where.join(' AND ')}
+      `SELECT *, ${cursorAtSql()} AS cursor_at FROM jobs WHERE ${where.join(' AND ')}
        ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
       params,
     );

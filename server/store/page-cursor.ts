@@ -9,8 +9,10 @@ export interface PageKey {
   id: string;
 }
 
-/** SQL for a row's created_at as a cursor timestamp (exact to the microsecond). */
-export const CURSOR_AT_SQL = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+/** SQL for a row's timestamp column as a cursor timestamp (exact to the microsecond). */
+export function cursorAtSql(column = 'created_at'): string {
+  return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+}
 
 const AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 

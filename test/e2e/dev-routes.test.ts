@@ -54,7 +54,9 @@ describe('dev routes', () => {
       expect(events.map((e) => e.data.current_step)).toContain('Drafting slide 2 of 2');
       const job = await client.getJob(started.body.job_id);
       expect(job).toMatchObject({ user_id: 'cleo', kind: 'demo-generation', result: { slides: [{ title: 'Launch plan: Why it matters' }, {}] } });
-      await expect.poll(() => notifications.map((n) => n.title)).toEqual(['Slides generated']);
+      // The automatic notification of a job that ends (AUTO_NOTIFICATIONS `job`).
+      await expect.poll(() => notifications.map((n) => n.title)).toEqual(['Slides about Launch plan completed']);
+      expect(notifications[0]).toMatchObject({ notification_type: 'success', category: 'demo-generation', data: { job_id: started.body.job_id } });
     } finally {
       client.destroy();
     }
