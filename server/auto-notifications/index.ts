@@ -26,7 +26,7 @@ export interface AutoNotificationDeps {
 export function startAutoNotifications(deps: AutoNotificationDeps): AutoNotifier {
   const { config, jobs, mentions, notifications, presentations, log } = deps;
   const auto = new AutoNotifier(config.autoNotifications, notifications, log);
-  if (config.autoNotifications.job) jobs.onEnded((job) => void auto.jobEnded(job));
+  if (config.autoNotifications.job) jobs.onEnded((job) => auto.jobEnded(job));
   if (config.autoNotifications.mention) {
     mentions.onMention((comment) => {
       notifyMentioned(comment).catch((err: unknown) => log.warn({ err, presentationId: comment.presentationId }, 'mention not notified'));

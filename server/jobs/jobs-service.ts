@@ -29,7 +29,7 @@ export class JobsService {
   );
 
   /** Told once per job, on the instance that stored its terminal state (automatic notifications). */
-  private readonly endedListeners = new Set<(job: Job) => void>();
+  private readonly endedListeners = new Set<(job: Job) => Promise<void> | void>();
 
   constructor(
     private readonly store: JobStore,
@@ -76,24 +76,29 @@ export class JobsService {
       throw new DomainError('CONFLICT', `job ${id} is ${result.job.status}: terminal states are final`, { status: result.job.status });
     }
     await this.publish(result.job);
-    if (isTerminalStatus(result.job.status)) this.ended(result.job);
+    if (isTerminalStatus(result.job.status)) await this.ended(result.job);
     return result.job;
   }
 
-  /** Calls `listener` with each job that reaches a terminal state here (after it is stored and published). */
-  onEnded(listener: (job: Job) => void): () => void {
+  /**
+   * Calls `listener` with each job that reaches a terminal state here, after it is stored and published; the
+   * terminal report is answered once the listeners are done (their failures are logged, never the report's).
+   */
+  onEnded(listener: (job: Job) => Promise<void> | void): () => void {
     this.endedListeners.add(listener);
     return () => this.endedListeners.delete(listener);
   }
 
-  private ended(job: Job): void {
-    for (const listener of this.endedListeners) {
-      try {
-        listener(job);
-      } catch (err) {
-        this.log.error({ err, jobId: job.id }, 'a job-ended listener failed');
-      }
-    }
+  private async ended(job: Job): Promise<void> {
+    await Promise.all(
+      [...this.endedListeners].map(async (listener) => {
+        try {
+          await listener(job);
+        } catch (err) {
+          this.log.error({ err, jobId: job.id }, 'a job-ended listener failed');
+        }
+      }),
+    );
   }
 
   async countActive(): Promise<number> {
