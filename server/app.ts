@@ -182,6 +182,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   lifecycle.onStop('chat retention and typing', () => chat.stop());
   lifecycle.onStop('status heartbeat', () => status.stop());
   lifecycle.onStop('presentation deletion cleanup', () => deletion.stop());
+  lifecycle.onStop('json socket pings', () => streaming.heartbeat.stop());
   const services: Services = {
     config,
     db,

@@ -8,6 +8,7 @@ import type { Bus } from '../bus/types.js';
 import type { Config } from '../config.js';
 import { MemoryConnectionCounter, type ConnectionCounter } from '../limits/index.js';
 import type { Metrics } from '../metrics.js';
+import { SocketHeartbeat } from './heartbeat.js';
 import type { JsonSocketLimits } from './json-socket.js';
 import { SseHub } from './sse-stream.js';
 
@@ -20,6 +21,8 @@ export interface StreamingContext {
   metrics: Metrics;
   sse: SseHub;
   socketLimits: JsonSocketLimits;
+  /** The server's pings on JSON sockets (dead peers are dropped). */
+  heartbeat: SocketHeartbeat;
   log: FastifyBaseLogger;
 }
 
@@ -48,6 +51,7 @@ export function createStreamingContext(deps: StreamingDeps): StreamingContext {
       rateBurst: config.limits.rateBurst,
       ratePerSec: config.limits.ratePerSec,
     },
+    heartbeat: new SocketHeartbeat(config.wsPingIntervalMs),
     log: deps.log,
   };
 }
