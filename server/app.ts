@@ -41,6 +41,7 @@ import { registerPresenceRoutes } from './routes/presence.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerPresentationRoutes } from './routes/presentations.js';
 import { registerStatsRoute } from './routes/stats.js';
+import { jobChannel } from '../shared/channels.js';
 import type { Db } from './store/db.js';
 import { openStore } from './store/index.js';
 import { PresentationStore } from './store/presentations.js';
@@ -265,7 +266,21 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   await app.register(chatPlugin, { verifier, chat, socketMessages });
   await app.register(statusPlugin, { verifier, status });
   await app.register(notificationsPlugin, { streaming, notifications, policy: channels, socketMessages });
-  registerStatsRoute(app, { verifier, metrics, jobs, sse: streaming.sse, bus, startedAt: services.startedAt });
+  registerStatsRoute(app, {
+    verifier,
+    metrics,
+    jobs,
+    sse: streaming.sse,
+    bus,
+    startedAt: services.startedAt,
+    seed: {
+      activeUsers: () => userConnections.users().length,
+      jobSubscribers: () => streaming.activity.followersOf(jobChannel('')),
+      channels: () => streaming.activity.channels,
+      notificationHistorySize: () => notifications.storedCount(),
+      totalEditOperations: () => edits.total,
+    },
+  });
   registerMetricsRoute(app, { verifier, metrics });
   notifications.startRetention();
   await app.register(versionsPlugin, { verifier, presentations, versions });
@@ -280,3 +295,4 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   app.addHook('onClose', () => lifecycle.closeResources());
   return app;
 }
+

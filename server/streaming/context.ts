@@ -10,6 +10,7 @@ import { MemoryConnectionCounter, type ConnectionCounter } from '../limits/index
 import type { Metrics } from '../metrics.js';
 import { SocketHeartbeat } from './heartbeat.js';
 import type { JsonSocketLimits } from './json-socket.js';
+import { LocalActivity } from './local-activity.js';
 import { SseHub } from './sse-stream.js';
 
 export interface StreamingContext {
@@ -23,6 +24,8 @@ export interface StreamingContext {
   socketLimits: JsonSocketLimits;
   /** The server's pings on JSON sockets (dead peers are dropped). */
   heartbeat: SocketHeartbeat;
+  /** Channels followed through these endpoints on this instance (GET /realtime/stats). */
+  activity: LocalActivity;
   log: FastifyBaseLogger;
 }
 
@@ -38,10 +41,11 @@ export interface StreamingDeps {
 
 export function createStreamingContext(deps: StreamingDeps): StreamingContext {
   const { config } = deps;
+  const activity = new LocalActivity();
   return {
     config,
     verifier: deps.verifier,
-    bus: deps.bus,
+    bus: activity.trackBus(deps.bus),
     limiter: deps.connections ?? new MemoryConnectionCounter(config.limits.maxConnectionsPerUser),
     metrics: deps.metrics,
     sse: new SseHub(config.sseKeepaliveMs),
@@ -52,6 +56,7 @@ export function createStreamingContext(deps: StreamingDeps): StreamingContext {
       ratePerSec: config.limits.ratePerSec,
     },
     heartbeat: new SocketHeartbeat(config.wsPingIntervalMs),
+    activity,
     log: deps.log,
   };
 }
