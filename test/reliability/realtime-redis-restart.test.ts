@@ -148,7 +148,7 @@ describe('realtime: Redis restarted under job and notification subscribers', () 
     await redis?.stop();
     for (const s of servers.splice(0)) await s.close();
     redis = await kind.start();
-    const env = { DATABASE_URL: await createTestDatabase('rtredis'), REDIS_URL: redis.url, REDIS_PREFIX: 'rtr', HTTP_RATE_LIMIT_MAX: '100000' };
+    const env = { DATABASE_URL: await createTestDatabase('rtredis'), REDIS_URL: redis.url, REDIS_PREFIX: 'rtr', HTTP_RATE_LIMIT_MAX: '100000', AUTO_NOTIFICATIONS: 'none' };
     const [a, b] = await Promise.all([startServer(env), startServer(env)]);
     servers.push(a!, b!);
     const A = a!.url;
