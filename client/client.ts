@@ -12,6 +12,7 @@ import { cancelJob, fetchJob, JobFollower, listJobs, type FollowJobOptions, type
 import type { TransportMode } from './live/live-stream.js';
 import { Notifications } from './notifications.js';
 import { Activity } from './activity.js';
+import { Presentations } from './presentations.js';
 import { Versions } from './versions.js';
 import { PresentationSession } from './presentation/session.js';
 import { ChatRoom } from './chat/room.js';
@@ -38,6 +39,8 @@ export interface DeckhandClient {
   chat(presentationId: string): ChatRoom;
   /** User status: set one's own, read and follow others'. */
   readonly status: Statuses;
+  /** The user's presentations (list with roles, delete). */
+  readonly presentations: Presentations;
   /** The shared collaboration socket (created by the first openPresentation). */
   readonly collabSocket: HocuspocusProviderWebsocket | undefined;
   /** Closes every presentation, follower and stream, and the shared socket. */
@@ -99,6 +102,7 @@ export function createDeckhandClient(options: ClientOptions): DeckhandClient {
       return room;
     },
     status,
+    presentations: new Presentations(ctx),
     get collabSocket() {
       return socket;
     },

@@ -10,6 +10,7 @@ export { JobFollower, type FollowJobOptions, type JobEvent, type JobListOptions 
 export type { JobListResponse, PresentationListResponse, PresentationSummary } from '../shared/dashboard-api.js';
 export type { LiveStatus, TransportKind, TransportMode } from './live/live-stream.js';
 export { Notifications, type NotificationList } from './notifications.js';
+export { Presentations } from './presentations.js';
 export { Versions } from './versions.js';
 export { Activity } from './activity.js';
 export { ChatRoom, type ChatRoomEvents, type Typist } from './chat/room.js';

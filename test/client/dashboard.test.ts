@@ -1,11 +1,12 @@
 /**
  * The SDK's dashboard calls against a real server: listing and cancelling jobs (a follower sees `cancelled`),
- * marking every notification read and deleting one, with the other tab told of each.
+ * marking every notification read and deleting one, with the other tab told of each; listing and deleting
+ * presentations (an open session is told).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobEvent, NotificationMessage } from '../../client/index.js';
 import { createTestDatabase } from '../helpers/database.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { mintToken, startServer, type TestServer } from '../helpers/server.js';
 import { api, createJob, destroyClients, reportProgress, sdkClient, waitFor, WORKER_TOKEN } from './support.js';
 
 describe('SDK: dashboard calls', () => {
@@ -60,5 +61,25 @@ describe('SDK: dashboard calls', () => {
     expect(deleted).toEqual([sent.body.notifications[0].id]);
     await expect(other.notifications.remove(sent.body.notifications[0].id)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect((await other.notifications.list()).notifications.map((n) => n.title)).toEqual(['two']);
+  });
+
+  it('presentations.list pages the user’s presentations with roles; presentations.delete closes an open session', async () => {
+    await api(server.url, 'PUT', '/api/v1/presentations/sdk-a', { title: 'A' }, mintToken('jan'));
+    await api(server.url, 'PUT', '/api/v1/presentations/sdk-b', {}, mintToken('kai'));
+    await api(server.url, 'PUT', '/api/v1/presentations/sdk-b/members/jan', { role: 'editor' }, mintToken('kai'));
+    const jan = sdkClient(server.url, 'jan');
+    const first = await jan.presentations.list({ limit: 1 });
+    expect(first.presentations).toEqual([expect.objectContaining({ id: 'sdk-b', role: 'editor', title: null })]);
+    const rest = await jan.presentations.list({ cursor: first.next_cursor! });
+    expect(rest).toEqual({ presentations: [expect.objectContaining({ id: 'sdk-a', role: 'owner', title: 'A' })], next_cursor: null });
+
+    const session = jan.openPresentation('sdk-a');
+    const errors: string[] = [];
+    session.onError((e) => errors.push(e.code));
+    await session.whenSynced();
+    await expect(jan.presentations.delete('sdk-b')).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+    await jan.presentations.delete('sdk-a');
+    await waitFor(() => errors.includes('NOT_FOUND'), 5000, 'the session told');
+    expect((await jan.presentations.list()).presentations.map((p) => p.id)).toEqual(['sdk-b']);
   });
 });
