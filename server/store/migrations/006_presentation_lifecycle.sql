@@ -5,8 +5,7 @@ ALTER TABLE presentations ADD COLUMN updated_at timestamptz;
 UPDATE presentations SET updated_at = created_at;
 ALTER TABLE presentations ALTER COLUMN updated_at SET NOT NULL;
 ALTER TABLE presentations ALTER COLUMN updated_at SET DEFAULT now();
--- "My presentations": memberships by user.
-CREATE INDEX presentation_members_user ON presentation_members (user_id, presentation_id);
+-- "My presentations" reads memberships by user: presentation_members_user (005) serves it.
 
 -- Deleted presentations. Opening a deleted id does not create it again (AUTO_CREATE_PRESENTATIONS), so an editor that
 -- reconnects with the old document in memory cannot bring its content back; an explicit PUT /presentations/{id}
