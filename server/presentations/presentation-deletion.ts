@@ -7,7 +7,9 @@
  * 3. each instance, once its copy of the document has left memory and its appends in flight are done, deletes the
  *    document rows again: an edit that was being stored while the connections closed, or the compaction of the
  *    closing copy, would otherwise leave rows of a deleted presentation behind;
- * 4. `presentation_deleted` on the presentation's presence channel and on every former member's channel.
+ * 4. every former member's access is withdrawn on the bus, as a removal would be (their `presence.{id}` and
+ *    `chat.{id}` subscriptions end with PERMISSION_DENIED), and `presentation_deleted` goes to the presentation's
+ *    presence channel and to every former member's channel.
  * The request answers after steps 1, 2 and, on this instance, 3 (bounded by SETTLE_WAIT_MS).
  */
 import type { FastifyBaseLogger } from 'fastify';
@@ -28,7 +30,7 @@ const UNLOAD_WAIT_MS = 30_000;
 
 export interface DeletionDeps {
   presentations: PresentationStore;
-  collab: Pick<CollabService, 'hocuspocus' | 'updateLog' | 'closePresentation' | 'onPresentationClosed'>;
+  collab: Pick<CollabService, 'hocuspocus' | 'updateLog' | 'closePresentation' | 'onPresentationClosed' | 'publishRoleChange'>;
   notifications: NotificationsService;
   log: FastifyBaseLogger;
 }
@@ -56,6 +58,7 @@ export class PresentationDeletion {
     log.info({ presentationId: id, userId: principal.userId }, 'presentation deleted');
     await collab.closePresentation(id);
     await Promise.race([this.settle(id), sleep(SETTLE_WAIT_MS)]);
+    await Promise.all(members.map((m) => collab.publishRoleChange(id, m.userId, null)));
     const message: PresentationDeletedMessage = {
       type: 'presentation_deleted',
       presentation_id: id,

@@ -102,6 +102,8 @@ describe('presentations API for dashboards', () => {
     watcher.send({ type: 'subscribe_channel', channel: 'presence.doomed' });
     await watcher.waitFor((m) => m.type === 'subscribed');
     const raviSocket = await ws('ravi');
+    raviSocket.send({ type: 'subscribe_channel', channel: 'presence.doomed' });
+    await raviSocket.waitFor((m) => m.type === 'subscribed');
     expect((await rowsOf('doomed')).updates).toBeGreaterThan(0);
 
     const res = await api('DELETE', '/presentations/doomed', 'olga');
@@ -111,6 +113,8 @@ describe('presentations API for dashboards', () => {
     await waitFor(() => !ravi.provider.isSynced, 5000, 'the editor closed');
     expect(await watcher.waitFor((m) => m.type === 'presentation_deleted')).toMatchObject({ presentation_id: 'doomed', deleted_by: 'olga' });
     expect(await raviSocket.waitFor((m) => m.type === 'presentation_deleted')).toMatchObject({ presentation_id: 'doomed' });
+    // A former member's subscription to the presentation's channel ends, as a removal would end it.
+    await raviSocket.waitFor((m) => m.type === 'unsubscribed' && m.channel === 'presence.doomed');
     expect((await api('GET', '/presentations/doomed', 'olga')).status).toBe(404);
     expect((await api('GET', '/presentations', 'ravi')).body.presentations).toEqual([]);
 
