@@ -6,11 +6,13 @@
 import { HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import { isPresentationId } from '../shared/presentation.js';
 import { createContext, type ClientContext, type DeckhandClientOptions } from './context.js';
+import type { JobListResponse } from '../shared/dashboard-api.js';
 import type { JobResponse } from '../shared/messages.js';
-import { fetchJob, JobFollower, type FollowJobOptions, type JobEvent } from './jobs.js';
+import { cancelJob, fetchJob, JobFollower, listJobs, type FollowJobOptions, type JobEvent, type JobListOptions } from './jobs.js';
 import type { TransportMode } from './live/live-stream.js';
 import { Notifications } from './notifications.js';
 import { Activity } from './activity.js';
+import { Presentations } from './presentations.js';
 import { Versions } from './versions.js';
 import { PresentationSession } from './presentation/session.js';
 import { ChatRoom } from './chat/room.js';
@@ -24,6 +26,10 @@ export interface DeckhandClient {
   followJob(jobId: string, onEvent: (event: JobEvent) => void, options?: FollowJobOptions): JobFollower;
   /** A job's whole record, `result` included (its owner or a job service). */
   getJob(jobId: string): Promise<JobResponse>;
+  /** The signed-in user's jobs, newest first, a page at a time (pass `next_cursor` back as `cursor`). */
+  listJobs(options?: JobListOptions): Promise<JobListResponse>;
+  /** Cancels a job (its user, or a job service): followers see `cancelled`; CONFLICT once it had ended. */
+  cancelJob(jobId: string, reason?: string): Promise<JobResponse>;
   readonly notifications: Notifications;
   /** Versions of presentations: take, list, read, restore. */
   readonly versions: Versions;
@@ -33,6 +39,8 @@ export interface DeckhandClient {
   chat(presentationId: string): ChatRoom;
   /** User status: set one's own, read and follow others'. */
   readonly status: Statuses;
+  /** The user's presentations (list with roles, delete). */
+  readonly presentations: Presentations;
   /** The shared collaboration socket (created by the first openPresentation). */
   readonly collabSocket: HocuspocusProviderWebsocket | undefined;
   /** Closes every presentation, follower and stream, and the shared socket. */
@@ -80,6 +88,8 @@ export function createDeckhandClient(options: ClientOptions): DeckhandClient {
       return follower;
     },
     getJob: (jobId) => fetchJob(ctx, jobId),
+    listJobs: (listOptions) => listJobs(ctx, listOptions),
+    cancelJob: (jobId, reason) => cancelJob(ctx, jobId, reason),
     notifications,
     versions: new Versions(ctx),
     activity: new Activity(ctx),
@@ -92,6 +102,7 @@ export function createDeckhandClient(options: ClientOptions): DeckhandClient {
       return room;
     },
     status,
+    presentations: new Presentations(ctx),
     get collabSocket() {
       return socket;
     },

@@ -7,7 +7,8 @@
  * The follower stops by itself at a terminal state (completed, failed, cancelled).
  */
 import { isJobId } from '../shared/channels.js';
-import type { JobProgressData, JobProgressMessage, JobResetMessage, JobResponse } from '../shared/messages.js';
+import type { JobListResponse } from '../shared/dashboard-api.js';
+import type { JobProgressData, JobProgressMessage, JobResetMessage, JobResponse, JobStatus } from '../shared/messages.js';
 import type { ClientContext } from './context.js';
 import { DeckhandError } from './errors.js';
 import { asJobEvent, isJobProgressData } from './live/messages.js';
@@ -118,5 +119,38 @@ export async function fetchJob(ctx: ClientContext, jobId: string): Promise<JobRe
   if (body?.job_id !== jobId || !isJobProgressData(body) || typeof body.user_id !== 'string') {
     throw new DeckhandError('INTERNAL_ERROR', `unexpected answer for job ${jobId}`);
   }
+  return body as unknown as JobResponse;
+}
+
+/** Filters and paging of `listJobs` (`cursor`: the `next_cursor` of the previous page). */
+export interface JobListOptions {
+  status?: JobStatus;
+  kind?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+/** The signed-in user's jobs, newest first, a page at a time (`GET /api/v1/jobs`). */
+export async function listJobs(ctx: ClientContext, options: JobListOptions = {}): Promise<JobListResponse> {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(options)) if (value !== undefined) query.set(key, String(value));
+  const search = query.toString();
+  const body = (await requestJson(ctx, 'GET', `/api/v1/jobs${search ? `?${search}` : ''}`)) as Record<string, unknown> | undefined;
+  const jobs = body?.jobs;
+  const next = body?.next_cursor;
+  const isJob = (j: unknown) => isJobProgressData(j) && typeof (j as unknown as Record<string, unknown>).job_id === 'string';
+  if (!Array.isArray(jobs) || !jobs.every(isJob) || !(next === null || typeof next === 'string')) {
+    throw new DeckhandError('INTERNAL_ERROR', 'unexpected job list from the server');
+  }
+  return { jobs: jobs as JobResponse[], next_cursor: next };
+}
+
+/** Cancels a job (its user, or a job service); followers see `cancelled`. CONFLICT when it had already ended. */
+export async function cancelJob(ctx: ClientContext, jobId: string, reason?: string): Promise<JobResponse> {
+  if (!isJobId(jobId)) throw new TypeError(`not a job id: ${JSON.stringify(jobId)}`);
+  const body = (await requestJson(ctx, 'POST', `/api/v1/jobs/${encodeURIComponent(jobId)}/cancel`, reason === undefined ? {} : { reason })) as
+    | Record<string, unknown>
+    | undefined;
+  if (body?.job_id !== jobId || !isJobProgressData(body)) throw new DeckhandError('INTERNAL_ERROR', `unexpected answer to cancelling job ${jobId}`);
   return body as unknown as JobResponse;
 }

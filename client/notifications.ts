@@ -4,11 +4,11 @@
  * marking read (REST). The live stream runs while someone is subscribed. Unread notifications missed while
  * offline arrive on (re)connect; each notification reaches the subscribers once, however often it is re-sent.
  */
-import type { NotificationData } from '../shared/messages.js';
+import type { NotificationData, NotificationMessage } from '../shared/messages.js';
 import type { ClientContext } from './context.js';
 import { DeckhandError } from './errors.js';
 import { Emitter } from './emitter.js';
-import { isNotificationData } from './live/messages.js';
+import { asNotificationMessage, isNotificationData } from './live/messages.js';
 import { LiveStream, type LiveStatus, type TransportMode } from './live/live-stream.js';
 import { requestJson } from './rest.js';
 
@@ -17,8 +17,10 @@ const SEEN_MEMORY = 1000;
 const notificationIdRe = /^[0-9a-f-]{36}$/;
 
 interface NotificationEvents {
-  notification: NotificationData;
+  notification: NotificationMessage;
   read: string;
+  readAll: number;
+  deleted: string;
   error: DeckhandError;
   status: LiveStatus;
 }
@@ -40,10 +42,11 @@ export class Notifications {
   ) {}
 
   /**
-   * Calls `onNotification` for every new notification, and `onRead` when one is marked read (by any tab or device
-   * of the user, this one included); returns the function that unsubscribes.
+   * Calls `onNotification` for every new notification (the live message: `title`, `message`, `data`, … at top level;
+   * `channel` is `user_{id}` for the user's own, which have a read state), and `onRead` when one is marked read (by
+   * any tab or device of the user, this one included); returns the function that unsubscribes.
    */
-  subscribe(onNotification: (notification: NotificationData) => void, onRead?: (id: string) => void): () => void {
+  subscribe(onNotification: (notification: NotificationMessage) => void, onRead?: (id: string) => void): () => void {
     const offs = [this.events.on('notification', onNotification)];
     if (onRead) offs.push(this.events.on('read', onRead));
     this.subscribers++;
@@ -66,6 +69,16 @@ export class Notifications {
     return this.events.on('status', listener);
   }
 
+  /** Every unread notification was marked read (by any tab or device of the user); while subscribed. */
+  onReadAll(listener: (updated: number) => void): () => void {
+    return this.events.on('readAll', listener);
+  }
+
+  /** A notification was deleted (by any tab or device of the user); while subscribed. */
+  onDeleted(listener: (id: string) => void): () => void {
+    return this.events.on('deleted', listener);
+  }
+
   async list(options: { unread?: boolean; limit?: number } = {}): Promise<NotificationList> {
     const query = new URLSearchParams();
     if (options.unread) query.set('unread', 'true');
@@ -84,6 +97,19 @@ export class Notifications {
     const body = (await requestJson(this.ctx, 'POST', `/api/v1/notifications/${id}/read`)) as Record<string, unknown> | undefined;
     if (!isNotificationData(body?.notification)) throw new DeckhandError('INTERNAL_ERROR', 'unexpected answer to mark read');
     return body.notification;
+  }
+
+  /** Marks every unread notification read; resolves with how many changed. */
+  async markAllRead(): Promise<number> {
+    const body = (await requestJson(this.ctx, 'POST', '/api/v1/notifications/read-all')) as Record<string, unknown> | undefined;
+    if (typeof body?.updated !== 'number') throw new DeckhandError('INTERNAL_ERROR', 'unexpected answer to mark all read');
+    return body.updated;
+  }
+
+  /** Deletes one of the user's notifications (NOT_FOUND when gone, PERMISSION_DENIED for a broadcast). */
+  async remove(id: string): Promise<void> {
+    if (!notificationIdRe.test(id)) throw new TypeError(`not a notification id: ${JSON.stringify(id)}`);
+    await requestJson(this.ctx, 'DELETE', `/api/v1/notifications/${id}`);
   }
 
   close(): void {
@@ -113,13 +139,17 @@ export class Notifications {
   }
 
   private receive(message: Record<string, unknown>): void {
-    if (message.type === 'notification' && isNotificationData(message.data)) {
-      const notification = message.data;
+    const notification = asNotificationMessage(message);
+    if (notification) {
       if (this.seen.has(notification.id)) return;
       this.remember(notification.id);
       this.events.emit('notification', notification);
     } else if (message.type === 'notification_read' && typeof message.id === 'string') {
       this.events.emit('read', message.id);
+    } else if (message.type === 'notifications_read_all' && typeof message.updated === 'number') {
+      this.events.emit('readAll', message.updated);
+    } else if (message.type === 'notification_deleted' && typeof message.id === 'string') {
+      this.events.emit('deleted', message.id);
     }
   }
 

@@ -31,6 +31,9 @@ import { Metrics } from './metrics.js';
 import { createJobsService, jobsPlugin, type JobsService } from './jobs/index.js';
 import { ChannelPolicy, createNotificationsService, notificationsPlugin, SocketMessages, type NotificationsService } from './notifications/index.js';
 import { Lifecycle } from './lifecycle.js';
+import { CommentMentions, startAutoNotifications } from './auto-notifications/index.js';
+import { MembershipAnnouncer, PresentationDeletion, registerPresentationDashboardRoutes } from './presentations/index.js';
+import { EditCounter } from './stats/edit-counter.js';
 import { createRedisClient } from './redis.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerLockRoutes } from './routes/locks.js';
@@ -38,6 +41,7 @@ import { registerPresenceRoutes } from './routes/presence.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerPresentationRoutes } from './routes/presentations.js';
 import { registerStatsRoute } from './routes/stats.js';
+import { jobChannel } from '../shared/channels.js';
 import type { Db } from './store/db.js';
 import { openStore } from './store/index.js';
 import { PresentationStore } from './store/presentations.js';
@@ -133,7 +137,10 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     take: (presentationId, minAgeMs) => versions.createAutomatic(presentationId, minAgeMs),
     logger: app.log,
   });
-  const collab = createCollab({ config, db, verifier, presentations, logger: app.log, bus, lockStore, presenceStore, connections, extensions: [autoVersions], activity });
+  // Collaboration observers: new comments' @mentions (automatic notifications), and the edits count (stats).
+  const mentions = new CommentMentions(app.log);
+  const edits = new EditCounter();
+  const collab = createCollab({ config, db, verifier, presentations, logger: app.log, bus, lockStore, presenceStore, connections, extensions: [autoVersions, mentions, edits], activity });
   const versions = new VersionService({
     store: new VersionStore(db),
     documents: new DocumentStore(db),
@@ -165,6 +172,9 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
       watchMembership(bus, presentationId, principal, async () => (await roleOn(principal, presentationId)) !== null, onRevoked),
   });
   const socketMessages = new SocketMessages();
+  const auto = startAutoNotifications({ config, jobs, mentions, notifications, presentations, log: app.log });
+  const membership = new MembershipAnnouncer({ collab, notifications, presentations, auto, log: app.log });
+  const deletion = new PresentationDeletion({ presentations, collab, notifications, log: app.log });
   const lifecycle = new Lifecycle({ shutdownTimeoutMs: config.shutdownTimeoutMs, log: app.log, collab, sse: streaming.sse, bus, connections, redis, db });
   lifecycle.onStop('notification retention', () => notifications.stopRetention());
   lifecycle.onStop('job publish retries', () => jobs.stop());
@@ -172,6 +182,8 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   lifecycle.onStop('activity retention', () => activity.stopRetention());
   lifecycle.onStop('chat retention and typing', () => chat.stop());
   lifecycle.onStop('status heartbeat', () => status.stop());
+  lifecycle.onStop('presentation deletion cleanup', () => deletion.stop());
+  lifecycle.onStop('json socket pings', () => streaming.heartbeat.stop());
   const services: Services = {
     config,
     db,
@@ -243,16 +255,32 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   registerPresentationRoutes(app, {
     verifier,
     presentations,
-    onRoleChange: (presentationId, userId, role) => collab.publishRoleChange(presentationId, userId, role),
+    onRoleChange: (presentationId, userId, role, change) =>
+      membership.changed({ presentationId, userId, role, previous: change.previous, by: { userId: change.by.userId, name: change.by.name } }),
     activity,
   });
+  registerPresentationDashboardRoutes(app, { verifier, presentations, deletion });
   registerLockRoutes(app, { verifier, presentations, locks: collab.locks, activity });
   registerPresenceRoutes(app, { verifier, presentations, presence: collab.presence });
-  await app.register(jobsPlugin, { streaming, jobs });
+  await app.register(jobsPlugin, { streaming, jobs, db });
   await app.register(chatPlugin, { verifier, chat, socketMessages });
   await app.register(statusPlugin, { verifier, status });
   await app.register(notificationsPlugin, { streaming, notifications, policy: channels, socketMessages });
-  registerStatsRoute(app, { verifier, metrics, jobs, sse: streaming.sse, bus, startedAt: services.startedAt });
+  registerStatsRoute(app, {
+    verifier,
+    metrics,
+    jobs,
+    sse: streaming.sse,
+    bus,
+    startedAt: services.startedAt,
+    seed: {
+      activeUsers: () => userConnections.users().length,
+      jobSubscribers: () => streaming.activity.followersOf(jobChannel('')),
+      channels: () => streaming.activity.channels,
+      notificationHistorySize: () => notifications.storedCount(),
+      totalEditOperations: () => edits.total,
+    },
+  });
   registerMetricsRoute(app, { verifier, metrics });
   notifications.startRetention();
   await app.register(versionsPlugin, { verifier, presentations, versions });
@@ -267,3 +295,4 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   app.addHook('onClose', () => lifecycle.closeResources());
   return app;
 }
+

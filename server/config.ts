@@ -6,6 +6,13 @@ import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 
 const Bool = Type.Boolean();
+
+/** The automatic notifications that can be turned on and off (AUTO_NOTIFICATIONS). */
+export const AUTO_NOTIFICATION_KINDS = ['job', 'share', 'mention'] as const;
+export type AutoNotificationKind = (typeof AUTO_NOTIFICATION_KINDS)[number];
+const KIND = `(${AUTO_NOTIFICATION_KINDS.join('|')})`;
+/** `all`, `none`, or a comma-separated list of kinds (`job,share`). */
+const AUTO_NOTIFICATIONS_PATTERN = `^(all|none|${KIND}( *, *${KIND})*)$`;
 const Int = (min: number, max: number) => Type.Integer({ minimum: min, maximum: max });
 
 const EnvSchema = Type.Object({
@@ -46,6 +53,8 @@ const EnvSchema = Type.Object({
   CHAT_RATE_WINDOW_MS: Type.Optional(Int(100, 86_400_000)),
   CHAT_TYPING_TIMEOUT_MS: Type.Optional(Int(500, 600_000)),
   STATUS_PRESENCE_TTL_MS: Type.Optional(Int(1000, 3_600_000)),
+  AUTO_NOTIFICATIONS: Type.Optional(Type.String({ pattern: AUTO_NOTIFICATIONS_PATTERN })),
+  WS_PING_INTERVAL_MS: Type.Optional(Int(0, 3_600_000)),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -102,6 +111,10 @@ export interface Config {
   };
   /** An instance's live connections stop counting (status) this long after its last heartbeat (Redis only). */
   statusPresenceTtlMs: number;
+  /** Which automatic notifications are sent: a job that ends, being added to a presentation, an @mention in a comment. */
+  autoNotifications: Record<AutoNotificationKind, boolean>;
+  /** How often the server pings JSON sockets; a socket that has not answered the previous ping is dropped. 0: never. */
+  wsPingIntervalMs: number;
 }
 
 export class ConfigError extends Error {
@@ -191,5 +204,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       typingTimeoutMs: e.CHAT_TYPING_TIMEOUT_MS ?? 5000,
     },
     statusPresenceTtlMs: e.STATUS_PRESENCE_TTL_MS ?? 30_000,
+    autoNotifications: parseAutoNotifications(e.AUTO_NOTIFICATIONS ?? 'all'),
+    wsPingIntervalMs: e.WS_PING_INTERVAL_MS ?? 30_000,
   };
+}
+
+/** `all`, `none` or a list of kinds (already checked against the pattern) → one flag per kind. */
+function parseAutoNotifications(value: string): Record<AutoNotificationKind, boolean> {
+  const listed = new Set(value.split(',').map((kind) => kind.trim()));
+  const on = (kind: AutoNotificationKind) => listed.has('all') || listed.has(kind);
+  return { job: on('job'), share: on('share'), mention: on('mention') };
 }

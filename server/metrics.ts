@@ -6,7 +6,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 
 export type Manager = 'generation' | 'notifications';
 export type Transport = 'ws' | 'sse';
-export type DisconnectReason = 'slow_consumer' | 'flood' | 'token_expired' | 'payload_too_large' | 'shutdown';
+export type DisconnectReason = 'slow_consumer' | 'flood' | 'token_expired' | 'payload_too_large' | 'shutdown' | 'unresponsive';
 
 export interface ManagerStats {
   connections: number;

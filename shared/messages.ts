@@ -141,6 +141,12 @@ export interface JobProgressData {
   current_step: string | null;
   message: string | null;
   estimated_completion: string | null;
+  /** The job's kind, as created (`export`, `generate`, …). */
+  kind: string;
+  /** Only when `completed`: the result the worker reported (null when it reported none). */
+  result?: unknown;
+  /** Only when `failed`: the error the worker reported (null when it reported none). */
+  error?: unknown;
 }
 
 export interface JobProgressMessage {
@@ -152,16 +158,46 @@ export interface JobProgressMessage {
   timestamp: string;
 }
 
+/**
+ * A notification on the WebSocket and in SSE data: flat, in the seed's shape (`msg.title`, `msg.message`, …).
+ * `data` is the sender's payload (`{}` when it sent none); `timestamp` is when the notification was created, so a
+ * notification delivered again (unread on reconnect) carries the same one. The REST shape is NotificationData.
+ */
 export interface NotificationMessage {
   type: 'notification';
+  id: string;
+  /** `user_{id}` for the user's own notifications, else `general` or the custom channel. */
   channel: string;
-  data: NotificationData;
+  notification_type: NotificationType;
+  title: string;
+  message: string;
+  data: Record<string, unknown>;
+  priority: NotificationPriority;
+  category: string | null;
+  action_url: string | null;
+  action_text: string | null;
+  read: boolean;
   timestamp: string;
 }
 
 /** A notification was marked read (by any of the user's connections or REST): sent on the user's channel. */
 export interface NotificationReadMessage {
   type: 'notification_read';
+  id: string;
+  timestamp: string;
+}
+
+/** Every unread notification of the user was marked read (`read-all`, `mark_all_read`): sent on the user's channel. */
+export interface NotificationsReadAllMessage {
+  type: 'notifications_read_all';
+  /** How many were marked read by this request. */
+  updated: number;
+  timestamp: string;
+}
+
+/** A notification was deleted (by any of the user's connections): sent on the user's channel. */
+export interface NotificationDeletedMessage {
+  type: 'notification_deleted';
   id: string;
   timestamp: string;
 }
@@ -214,6 +250,8 @@ export type NotificationsServerMessage =
   | ConnectedMessage
   | NotificationMessage
   | NotificationReadMessage
+  | NotificationsReadAllMessage
+  | NotificationDeletedMessage
   | SubscribedMessage
   | PongMessage
   | ErrorMessage;
@@ -234,6 +272,8 @@ export const UnsubscribeJobMessage = Type.Object({ type: Type.Literal('unsubscri
 export const SubscribeChannelMessage = Type.Object({ type: Type.Literal('subscribe_channel'), channel: Type.String({ minLength: 1, maxLength: 300 }) });
 export const UnsubscribeChannelMessage = Type.Object({ type: Type.Literal('unsubscribe_channel'), channel: Type.String({ minLength: 1, maxLength: 300 }) });
 export const MarkReadMessage = Type.Object({ type: Type.Literal('mark_read'), id: NotificationIdSchema });
+/** Marks every unread notification of the user read (as POST /notifications/read-all). */
+export const MarkAllReadMessage = Type.Object({ type: Type.Literal('mark_all_read') });
 
 export const JobClientMessage = Type.Union([PingMessage, AuthMessage, SubscribeJobMessage, UnsubscribeJobMessage]);
 export type JobClientMessage = Static<typeof JobClientMessage>;
@@ -243,10 +283,11 @@ export const NotificationsClientMessage = Type.Union([
   SubscribeChannelMessage,
   UnsubscribeChannelMessage,
   MarkReadMessage,
+  MarkAllReadMessage,
 ]);
 export type NotificationsClientMessage = Static<typeof NotificationsClientMessage>;
 
 export const GENERATION_CLIENT_TYPES = ['ping', 'auth', 'subscribe_job', 'unsubscribe_job'] as const;
-export const NOTIFICATIONS_CLIENT_TYPES = ['ping', 'auth', 'subscribe_channel', 'unsubscribe_channel', 'mark_read'] as const;
+export const NOTIFICATIONS_CLIENT_TYPES = ['ping', 'auth', 'subscribe_channel', 'unsubscribe_channel', 'mark_read', 'mark_all_read'] as const;
 
 export const now = (): string => new Date().toISOString();

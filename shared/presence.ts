@@ -4,7 +4,8 @@
  * Editors publish it in their awareness state, next to the `user` the server stamps:
  *   awareness.setLocalStateField('presence', { slide_id: 's3', status: 'active' })
  * Dashboards read `GET /api/v1/presentations/{id}/presence`, or follow `presence.{id}` on the notifications socket
- * (`subscribe_channel`), which carries `user_joined`, `user_left` and `presence_update` messages.
+ * (`subscribe_channel`), which carries `user_joined`, `user_left` and `presence_update` messages (and `membership` /
+ * `presentation_deleted`, shared/dashboard-api.ts).
  */
 export const PRESENCE_STATUSES = ['active', 'idle', 'away'] as const;
 export type PresenceStatus = (typeof PRESENCE_STATUSES)[number];

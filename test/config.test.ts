@@ -15,6 +15,19 @@ describe('configuration', () => {
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).autoCreatePresentations).toBe(false);
   });
 
+  it('AUTO_NOTIFICATIONS: all by default, none, or a list of kinds; anything else is refused', () => {
+    expect(loadConfig({}).autoNotifications).toEqual({ job: true, share: true, mention: true });
+    expect(loadConfig({ AUTO_NOTIFICATIONS: 'none' }).autoNotifications).toEqual({ job: false, share: false, mention: false });
+    expect(loadConfig({ AUTO_NOTIFICATIONS: 'job, mention' }).autoNotifications).toEqual({ job: true, share: false, mention: true });
+    expect(loadConfig({ AUTO_NOTIFICATIONS: 'share' }).autoNotifications).toEqual({ job: false, share: true, mention: false });
+    for (const bad of ['jobs', 'job,,share', 'all,none', 'job;share', 'everything']) {
+      expect(() => loadConfig({ AUTO_NOTIFICATIONS: bad }), bad).toThrow(/AUTO_NOTIFICATIONS/);
+    }
+    expect(loadConfig({}).wsPingIntervalMs).toBe(30_000);
+    expect(loadConfig({ WS_PING_INTERVAL_MS: '0' }).wsPingIntervalMs).toBe(0);
+    expect(() => loadConfig({ WS_PING_INTERVAL_MS: '-5' })).toThrow(/WS_PING_INTERVAL_MS/);
+  });
+
   it('names every bad variable, and never echoes a JWT value', () => {
     try {
       loadConfig({ PORT: '70000', LOG_LEVEL: 'loud', AUTO_CREATE_PRESENTATIONS: 'sometimes', JWT_SECRET: 'short', REDIS_URL: 'http://x' });

@@ -126,7 +126,7 @@ export function startApp(root: HTMLElement, client: DeckhandClient, session: Pre
         kind: n.notification_type,
         title: n.title,
         message: n.message,
-        action: n.user_id ? { label: 'Mark read', run: () => void client.notifications.markRead(n.id).catch(showError) } : undefined,
+        action: n.channel.startsWith('user_') ? { label: 'Mark read', run: () => void client.notifications.markRead(n.id).catch(showError) } : undefined,
       }),
     (id) => toasts.dismiss(id),
   );

@@ -2,7 +2,7 @@
  * Validation of what the realtime endpoints send (shared/messages.ts): nothing from the wire reaches application
  * code without passing these checks. Unknown message types are ignored by the callers (forward compatibility).
  */
-import type { JobProgressData, JobProgressMessage, JobResetMessage, NotificationData } from '../../shared/messages.js';
+import type { JobProgressData, JobProgressMessage, JobResetMessage, NotificationData, NotificationMessage } from '../../shared/messages.js';
 import { isJobStatus, isNotificationPriority, isNotificationType } from './vocabulary.js';
 
 type Json = Record<string, unknown>;
@@ -29,7 +29,8 @@ export function isJobProgressData(value: unknown): value is JobProgressData {
     value.progress <= 1 &&
     isStringOrNull(value.current_step) &&
     isStringOrNull(value.message) &&
-    isStringOrNull(value.estimated_completion)
+    isStringOrNull(value.estimated_completion) &&
+    (value.kind === undefined || typeof value.kind === 'string')
   );
 }
 
@@ -57,6 +58,25 @@ export function isNotificationData(value: unknown): value is NotificationData {
     typeof value.read === 'boolean' &&
     isStringOrNull(value.read_at)
   );
+}
+
+/** A live `notification` message (flat, the seed's shape), or null. */
+export function asNotificationMessage(message: Json): NotificationMessage | null {
+  if (message.type !== 'notification') return null;
+  const ok =
+    typeof message.id === 'string' &&
+    typeof message.channel === 'string' &&
+    isNotificationType(message.notification_type) &&
+    typeof message.title === 'string' &&
+    typeof message.message === 'string' &&
+    isObject(message.data) &&
+    isNotificationPriority(message.priority) &&
+    isStringOrNull(message.category) &&
+    isStringOrNull(message.action_url) &&
+    isStringOrNull(message.action_text) &&
+    typeof message.read === 'boolean' &&
+    typeof message.timestamp === 'string';
+  return ok ? (message as unknown as NotificationMessage) : null;
 }
 
 /** When the connection's token expires, from `connected` / `authenticated` (ms since the epoch), or undefined. */

@@ -7,7 +7,8 @@
  * presentation. A token with the `admin` scope acts as an owner of every presentation. The creator of a presentation
  * is its owner, and a presentation always keeps one.
  *
- * Jobs: a job is read and followed by the user it belongs to and by job services (`jobs:write`, or `admin`).
+ * Jobs: a job is read, followed and cancelled by the user it belongs to and by job services (`jobs:write`, or
+ * `admin`); a user lists only their own jobs, a job service anyone's.
  *
  * User status: a user's status is seen by the user, by admins, and by anyone who shares a presentation with the user
  * (a member of one presentation both belong to); everyone else is a stranger to it.
@@ -85,7 +86,7 @@ export async function keepsAnOwner(current: Role | null, next: Role | null, coun
   return (await countOwners()) > 1;
 }
 
-/** Whether `principal` may read and follow the job that belongs to `jobUserId`. */
+/** Whether `principal` may read and follow the job that belongs to `jobUserId` (and list that user's jobs). */
 export function canReadJob(principal: Principal, jobUserId: string): boolean {
   return principal.userId === jobUserId || hasScope(principal, 'jobs:write');
 }
@@ -97,6 +98,11 @@ export function canReadJob(principal: Principal, jobUserId: string): boolean {
 export async function canSeeStatus(principal: Principal, userId: string, sharePresentation: () => Promise<boolean>): Promise<boolean> {
   if (principal.userId === userId || hasScope(principal, 'admin')) return true;
   return sharePresentation();
+}
+
+/** Whether `principal` may cancel the job that belongs to `jobUserId`: its user, or a job service. */
+export function canCancelJob(principal: Principal, jobUserId: string): boolean {
+  return principal.userId === jobUserId || hasScope(principal, 'jobs:write');
 }
 
 /** The principal's effective role: `admin` acts as owner; otherwise the stored membership (or null). */

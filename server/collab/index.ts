@@ -27,6 +27,7 @@ import { LockExtension } from './locks/lock-extension.js';
 import { LockService } from './locks/lock-service.js';
 import type { LockStore } from './locks/lock-store.js';
 import { MembershipSync } from './membership-sync.js';
+import { PresentationClosing, type PresentationClosedListener } from './presentation-closing.js';
 import type { ConnectionCounter } from '../limits/index.js';
 import { SocketSlots } from './socket-slots.js';
 import type { PresenceStore } from './presence/presence-store.js';
@@ -74,6 +75,13 @@ export interface CollabService {
   publishRoleChange(presentationId: string, userId: string, role: Role | null): Promise<void>;
   /** Every connection of a presentation's document on this instance. */
   connectionsOf(presentationId: string): Connection[];
+  /**
+   * Closes every connection to the presentation's document, on every instance (a deleted presentation): each is
+   * told NOT_FOUND, then closed; then each instance's `onPresentationClosed` listeners run.
+   */
+  closePresentation(presentationId: string): Promise<void>;
+  /** Called on this instance after it closed a presentation's connections (whichever instance asked). */
+  onPresentationClosed(listener: PresentationClosedListener): () => void;
   /** Closes sockets, flushes appends and stores, unloads documents: bounded by `deadline` (ms since epoch). */
   shutdown(deadline: number): Promise<{ documentsLeft: number; appendsLeft: number }>;
 }
@@ -107,6 +115,7 @@ export function createCollab(deps: CollabDeps): CollabService {
   const guard = new WriteGuard({ locks, logger });
   const presence = new PresenceTracker(deps.presenceStore, deps.bus, logger);
   const membership = new MembershipSync(deps.bus, (id, user, role) => applyRoleChange(id, user, role), logger);
+  const closing = new PresentationClosing(deps.bus, () => hocuspocusRef as Hocuspocus, logger);
   const extensions: Extension[] = [
     persistence,
     new CollabAuth({
@@ -145,6 +154,7 @@ export function createCollab(deps: CollabDeps): CollabService {
     maxDebounce: 10_000,
   });
   hocuspocusRef = hocuspocus;
+  closing.start().catch((err: unknown) => logger.warn({ err }, 'could not follow closed presentations yet (retried on the next close)'));
   const sockets = new Map<WebSocket, ClientConnection>();
 
   function connectionsOf(presentationId: string): Connection[] {
@@ -180,6 +190,8 @@ export function createCollab(deps: CollabDeps): CollabService {
     guard,
     presence,
     applyRoleChange,
+    closePresentation: (presentationId) => closing.close(presentationId),
+    onPresentationClosed: (listener) => closing.onClosed(listener),
     async publishRoleChange(presentationId, userId, role) {
       try {
         await membership.publish(presentationId, { user_id: userId, role });
@@ -208,6 +220,7 @@ export function createCollab(deps: CollabDeps): CollabService {
       clearTimeout(stopRetrying);
       updateLog.close();
       await locks.close();
+      await closing.stop();
       await Promise.race([Promise.all([updateLog.drain(), persistence.drain()]), sleep(remaining())]);
       await Promise.race([
         hocuspocus.hooks('onDestroy', { instance: hocuspocus }).catch((err: unknown) => {

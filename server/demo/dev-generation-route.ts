@@ -18,8 +18,8 @@ const Body = Type.Object(
 );
 
 export function registerDevGenerationRoute(app: FastifyInstance): void {
-  const { verifier, jobs, notifications, lifecycle } = app.deckhand;
-  const simulator = new GenerationSimulator(jobs, notifications, app.log);
+  const { verifier, jobs, lifecycle } = app.deckhand;
+  const simulator = new GenerationSimulator(jobs, app.log);
   lifecycle.onStop('demo generation', () => simulator.stopAll());
 
   app.post<{ Body: Static<typeof Body> }>(
@@ -42,7 +42,7 @@ export function registerDevGenerationRoute(app: FastifyInstance): void {
       const { userId } = principalOf(request);
       const topic = request.body.topic?.trim() || 'Quarterly review';
       const job = await jobs.create({ user_id: userId, kind: 'demo-generation', title: `Slides about ${topic}` });
-      simulator.start(job.id, userId, topic, request.body.slides ?? 4);
+      simulator.start(job.id, topic, request.body.slides ?? 4);
       return reply.status(202).send({ job_id: job.id });
     },
   );

@@ -1,11 +1,11 @@
 /**
  * A pretend slide generator for the demo: it walks a job through the real jobs service (stored, published on the
- * bus, delivered over WebSocket and SSE like any worker's progress), completes it with the generated slides as its
- * `result`, and tells the user through the real notifications service. Runs in this process; stops on app close.
+ * bus, delivered over WebSocket and SSE like any worker's progress) and completes it with the generated slides as its
+ * `result`. The user hears of it as of any job's end: the automatic notification (AUTO_NOTIFICATIONS `job`). Runs in
+ * this process; stops on app close.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { JobsService } from '../jobs/jobs-service.js';
-import type { NotificationsService } from '../notifications/notifications-service.js';
 
 export interface GeneratedSlide {
   title: string;
@@ -26,16 +26,15 @@ export class GenerationSimulator {
 
   constructor(
     private readonly jobs: JobsService,
-    private readonly notifications: NotificationsService,
     private readonly log: FastifyBaseLogger,
     private readonly stepMs = 300,
   ) {}
 
   /** Starts the simulation of job `jobId` for `userId` (returns at once). */
-  start(jobId: string, userId: string, topic: string, count: number): void {
+  start(jobId: string, topic: string, count: number): void {
     const controller = new AbortController();
     this.running.add(controller);
-    void this.run(jobId, userId, topic, count, controller.signal)
+    void this.run(jobId, topic, count, controller.signal)
       .catch(async (err: unknown) => {
         if (controller.signal.aborted) return;
         this.log.warn({ err, jobId }, 'demo generation failed');
@@ -50,7 +49,7 @@ export class GenerationSimulator {
     this.running.clear();
   }
 
-  private async run(jobId: string, userId: string, topic: string, count: number, signal: AbortSignal): Promise<void> {
+  private async run(jobId: string, topic: string, count: number, signal: AbortSignal): Promise<void> {
     const slides = draftSlides(topic, count);
     const steps = ['Outlining', ...slides.map((_, i) => `Drafting slide ${i + 1} of ${slides.length}`), 'Polishing'];
     for (const [i, step] of steps.entries()) {
@@ -58,15 +57,7 @@ export class GenerationSimulator {
       await this.jobs.progress(jobId, { status: 'processing', progress: i / steps.length, current_step: step, message: `${step}…` });
     }
     await this.pause(signal);
-    await this.jobs.progress(jobId, { status: 'completed', current_step: 'Done', message: `${slides.length} slides ready`, result: { slides } });
-    await this.notifications.send({
-      user_id: userId,
-      notification_type: 'success',
-      title: 'Slides generated',
-      message: `${slides.length} slides about “${topic}” are ready.`,
-      category: 'generation',
-      data: { job_id: jobId },
-    });
+    await this.jobs.progress(jobId, { status: 'completed', current_step: 'Done', message: `${slides.length} slides about “${topic}” are ready`, result: { slides } });
   }
 
   private pause(signal: AbortSignal): Promise<void> {

@@ -2,14 +2,19 @@
 import type { JobProgressData, JobProgressMessage, JobResponse, JobResetMessage } from '../../shared/messages.js';
 import type { Job } from '../store/jobs.js';
 
+/** The state a `job_progress` carries: `result` once completed, `error` once failed (a dashboard sees why). */
 export function progressData(job: Job): JobProgressData {
-  return {
+  const data: JobProgressData = {
     status: job.status,
     progress: job.progress,
     current_step: job.currentStep,
     message: job.message,
     estimated_completion: job.estimatedCompletion,
+    kind: job.kind,
   };
+  if (job.status === 'completed') data.result = job.result;
+  if (job.status === 'failed') data.error = job.error;
+  return data;
 }
 
 export function progressMessage(job: Job): JobProgressMessage {

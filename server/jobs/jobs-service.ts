@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { jobChannel } from '../../shared/channels.js';
-import type { CreateJobBody, JobProgressBody } from '../../shared/messages.js';
+import { isTerminalStatus, type CreateJobBody, type JobProgressBody } from '../../shared/messages.js';
 import { canReadJob } from '../access/policy.js';
 import type { Principal } from '../auth/jwt.js';
 import type { Bus } from '../bus/types.js';
@@ -27,6 +27,9 @@ export class JobsService {
     () => this.retry(),
     () => this.unpublished.size > 0,
   );
+
+  /** Told once per job, on the instance that stored its terminal state (automatic notifications). */
+  private readonly endedListeners = new Set<(job: Job) => Promise<void> | void>();
 
   constructor(
     private readonly store: JobStore,
@@ -73,7 +76,29 @@ export class JobsService {
       throw new DomainError('CONFLICT', `job ${id} is ${result.job.status}: terminal states are final`, { status: result.job.status });
     }
     await this.publish(result.job);
+    if (isTerminalStatus(result.job.status)) await this.ended(result.job);
     return result.job;
+  }
+
+  /**
+   * Calls `listener` with each job that reaches a terminal state here, after it is stored and published; the
+   * terminal report is answered once the listeners are done (their failures are logged, never the report's).
+   */
+  onEnded(listener: (job: Job) => Promise<void> | void): () => void {
+    this.endedListeners.add(listener);
+    return () => this.endedListeners.delete(listener);
+  }
+
+  private async ended(job: Job): Promise<void> {
+    await Promise.all(
+      [...this.endedListeners].map(async (listener) => {
+        try {
+          await listener(job);
+        } catch (err) {
+          this.log.error({ err, jobId: job.id }, 'a job-ended listener failed');
+        }
+      }),
+    );
   }
 
   async countActive(): Promise<number> {

@@ -1,10 +1,11 @@
 /**
  * Jobs over REST: workers create jobs and post progress with a service token (`jobs:write` or `admin`); the job's
- * owner and job services read it. Live updates: /realtime/generation (WS) and /realtime/sse/generation (SSE), see
+ * owner and job services read it, list it (`GET /jobs`) and cancel it. Live updates: /realtime/generation (WS) and /realtime/sse/generation (SSE), see
  * ./live-routes.ts.
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
+import { CancelJobBody, JobListQuery, JobListResponse } from '../../shared/dashboard-api.js';
 import { CreateJobBody, JobIdSchema, JobProgressBody, JobResponse } from '../../shared/messages.js';
 import { principalOf, requireScope, requireUser } from '../http/auth.js';
 import { ErrorResponseSchema } from '../http/errors.js';
@@ -65,5 +66,41 @@ export function registerJobRoutes(app: FastifyInstance, ctx: JobsContext): void 
       },
     },
     async (request) => jobResponse(await ctx.jobs.progress(request.params.id, request.body)),
+  );
+
+  app.get<{ Querystring: Static<typeof JobListQuery> }>(
+    '/api/v1/jobs',
+    {
+      onRequest: requireUser(ctx.verifier),
+      schema: {
+        tags: ['jobs'],
+        summary: 'The caller’s jobs, newest first, a page at a time (a job service may pass user_id)',
+        querystring: JobListQuery,
+        response: { 200: JobListResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const page = await ctx.dashboard.list(principalOf(request), request.query);
+      return { jobs: page.jobs.map(jobResponse), next_cursor: page.nextCursor };
+    },
+  );
+
+  app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof CancelJobBody> }>(
+    '/api/v1/jobs/:id/cancel',
+    {
+      onRequest: requireUser(ctx.verifier),
+      schema: {
+        tags: ['jobs'],
+        summary: 'Cancel a job (its user, or a job service): stored and published as `cancelled`; 409 once terminal',
+        params: IdParams,
+        body: CancelJobBody,
+        response: { 200: JobResponse, ...errors },
+      },
+      // The body is optional: `POST /jobs/{id}/cancel` with nothing cancels without a reason.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+    },
+    async (request) => jobResponse(await ctx.dashboard.cancel(principalOf(request), request.params.id, request.body.reason)),
   );
 }

@@ -28,13 +28,27 @@ export function notificationData(n: StoredNotification): NotificationData {
   };
 }
 
+/** The live message (WebSocket frame, SSE data): flat, in the seed's shape. */
 export function notificationMessage(n: StoredNotification): NotificationMessage {
-  const data = notificationData(n);
-  return { type: 'notification', channel: data.channel, data, timestamp: new Date().toISOString() };
+  return {
+    type: 'notification',
+    id: n.id,
+    channel: channelName(channelRefOf(n)),
+    notification_type: n.notificationType,
+    title: n.title,
+    message: n.message,
+    data: n.data ?? {},
+    priority: n.priority,
+    category: n.category,
+    action_url: n.actionUrl,
+    action_text: n.actionText,
+    read: n.readAt !== null,
+    timestamp: n.createdAt,
+  };
 }
 
 /** The notification id a bus event carries, if it is a `notification` message. */
 export function notificationIdOf(json: unknown): string | undefined {
-  const message = json as { type?: unknown; data?: { id?: unknown } } | undefined;
-  return message?.type === 'notification' && typeof message.data?.id === 'string' ? message.data.id : undefined;
+  const message = json as { type?: unknown; id?: unknown } | undefined;
+  return message?.type === 'notification' && typeof message.id === 'string' ? message.id : undefined;
 }

@@ -3,8 +3,9 @@
  * notifications (the most recent UNREAD_ON_CONNECT, oldest first) are delivered right after `connected`, and none of
  * them twice. client → server: `subscribe_channel`, `unsubscribe_channel` (channel-policy.ts decides; a subscription
  * whose access is lost, a member removed from the presentation, ends with PERMISSION_DENIED and `unsubscribed`),
- * `mark_read`, `ping`, `auth`, and the types other features register (./socket-messages.ts). server → client:
- * `connected`, `notification`, `notification_read`, `subscribed`, `unsubscribed`, `reset` (`{channels, unread_count}`:
+ * `mark_read`, `mark_all_read`, `ping`, `auth`, and the types other features register (./socket-messages.ts). server →
+ * client: `connected`, `notification`, `notification_read`, `notifications_read_all`, `notification_deleted`,
+ * `subscribed`, `unsubscribed`, `reset` (`{channels, unread_count}`:
  * the bus lost events of those channels; the unread notifications follow), `pong`, `authenticated`, `error`, and the
  * events of the channels followed.
  */
@@ -15,6 +16,7 @@ import { busChannel, channelName, parseChannelName, type ChannelRef } from '../.
 import { CLOSE_CODES } from '../../shared/errors.js';
 import {
   AuthMessage,
+  MarkAllReadMessage,
   MarkReadMessage,
   PingMessage,
   type NotificationResetMessage,
@@ -44,6 +46,7 @@ const OWN_MESSAGES: Record<NotificationsClientMessage['type'], TSchema> = {
   subscribe_channel: SubscribeChannelMessage,
   unsubscribe_channel: UnsubscribeChannelMessage,
   mark_read: MarkReadMessage,
+  mark_all_read: MarkAllReadMessage,
 };
 const isOwn = (message: { type: string }): message is NotificationsClientMessage => Object.hasOwn(OWN_MESSAGES, message.type);
 
@@ -101,6 +104,12 @@ class NotificationSession extends SocketSession<SocketMessage, NotificationsCont
           const { changed } = await this.ctx.notifications.markRead(this.principal, message.id);
           // A change is announced on the user's channel (to every tab); an already read one is confirmed here.
           if (!changed) this.conn.send({ type: 'notification_read', id: message.id, timestamp: new Date().toISOString() });
+          return;
+        }
+        case 'mark_all_read': {
+          const updated = await this.ctx.notifications.markAllRead(this.principal);
+          // Changes are announced on the user's channel (to every tab); nothing to change is confirmed here.
+          if (updated === 0) this.conn.send({ type: 'notifications_read_all', updated: 0, timestamp: new Date().toISOString() });
           return;
         }
       }

@@ -6,7 +6,12 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { busChannel, GENERAL_CHANNEL, isCustomChannelName, userChannel } from '../../shared/channels.js';
-import type { CreateNotificationBody, NotificationReadMessage } from '../../shared/messages.js';
+import type {
+  CreateNotificationBody,
+  NotificationDeletedMessage,
+  NotificationReadMessage,
+  NotificationsReadAllMessage,
+} from '../../shared/messages.js';
 import type { Principal } from '../auth/jwt.js';
 import type { Bus } from '../bus/types.js';
 import { DomainError } from '../errors.js';
@@ -76,6 +81,40 @@ export class NotificationsService {
       await this.publish(userChannel(principal.userId), message);
     }
     return { notification: result.notification, changed: result.changed };
+  }
+
+  /** Marks every unread notification of the caller read; the user's connections hear it when any changed. */
+  async markAllRead(principal: Principal): Promise<number> {
+    const updated = await this.store.markAllRead(principal.userId);
+    if (updated > 0) {
+      const message: NotificationsReadAllMessage = { type: 'notifications_read_all', updated, timestamp: new Date().toISOString() };
+      await this.publish(userChannel(principal.userId), message);
+    }
+    return updated;
+  }
+
+  /** Deletes the caller's notification: 404 when missing, 403 when it is someone else's (or a broadcast). */
+  async remove(principal: Principal, id: string): Promise<void> {
+    const result = await this.store.delete(principal.userId, id);
+    if (!result.ok) {
+      if (result.reason === 'not_found') throw new DomainError('NOT_FOUND', `notification ${id} not found`);
+      throw new DomainError('PERMISSION_DENIED', 'not your notification');
+    }
+    const message: NotificationDeletedMessage = { type: 'notification_deleted', id, timestamp: new Date().toISOString() };
+    await this.publish(userChannel(principal.userId), message);
+  }
+
+  /**
+   * Publishes a message that is not a stored notification (a membership change, a deleted presentation) on a bus
+   * channel (`user.{id}`, `presence.{id}`), with the same retry while the bus is down.
+   */
+  async announce(channel: string, message: { type: string; timestamp: string }): Promise<void> {
+    await this.publish(channel, message);
+  }
+
+  /** Notifications stored (every instance's): GET /realtime/stats' notification_history_size. */
+  storedCount(): Promise<number> {
+    return this.store.count();
   }
 
   list(userId: string, options: { unreadOnly: boolean; limit: number }): Promise<StoredNotification[]> {

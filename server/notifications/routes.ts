@@ -1,10 +1,11 @@
 /**
  * Notifications over REST: services send them (`notifications:write` or `admin`) to a user, to several users, or to
- * a channel; users list and read their own. Live delivery: /realtime/notifications (WS) and
+ * a channel; users list, read (one or all) and delete their own. Live delivery: /realtime/notifications (WS) and
  * /realtime/sse/notifications (SSE), see ./live-routes.ts.
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
+import { ReadAllResponse } from '../../shared/dashboard-api.js';
 import { CreateNotificationBody, NotificationIdSchema, NotificationSchema } from '../../shared/messages.js';
 import { principalOf, requireScope, requireUser } from '../http/auth.js';
 import { ErrorResponseSchema } from '../http/errors.js';
@@ -73,6 +74,36 @@ export function registerNotificationRoutes(app: FastifyInstance, ctx: Notificati
     async (request) => {
       const { notification } = await ctx.notifications.markRead(principalOf(request), request.params.id);
       return { notification: notificationData(notification) };
+    },
+  );
+
+  app.post(
+    '/api/v1/notifications/read-all',
+    {
+      onRequest: user,
+      schema: {
+        tags: ['notifications'],
+        summary: 'Mark every unread notification of the caller read; its connections hear `notifications_read_all`',
+        response: { 200: ReadAllResponse, ...errors },
+      },
+    },
+    async (request) => ({ updated: await ctx.notifications.markAllRead(principalOf(request)) }),
+  );
+
+  app.delete<{ Params: Static<typeof IdParams> }>(
+    '/api/v1/notifications/:id',
+    {
+      onRequest: user,
+      schema: {
+        tags: ['notifications'],
+        summary: 'Delete one of the caller’s notifications; its connections hear `notification_deleted`',
+        params: IdParams,
+        response: { 204: Type.Null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      await ctx.notifications.remove(principalOf(request), request.params.id);
+      return reply.status(204).send();
     },
   );
 }

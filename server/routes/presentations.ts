@@ -1,6 +1,7 @@
 /**
  * Presentations and members over REST: create, read, list/set/remove members.
- * A role change reaches this instance's open collaboration connections at once (see CollabService.applyRoleChange).
+ * A member change reaches open collaboration connections on every instance, the member and the presence channel
+ * (server/presentations/membership-announcer.ts). Listing and deleting: server/presentations/routes.ts.
  */
 import { can, CREATOR_ROLE, keepsAnOwner, roleFor } from '../access/policy.js';
 import type { FastifyInstance } from 'fastify';
@@ -35,8 +36,8 @@ const errors = { 400: ErrorResponseSchema, 401: ErrorResponseSchema, 403: ErrorR
 export interface PresentationRoutesDeps {
   verifier: TokenVerifier;
   presentations: PresentationStore;
-  /** Called after a member's role changed (role) or was removed (null). */
-  onRoleChange: (presentationId: string, userId: string, role: Role | null) => void | Promise<void>;
+  /** Called after a member was added, changed role (role) or was removed (null); `previous`: the role before. */
+  onRoleChange: (presentationId: string, userId: string, role: Role | null, change: { previous: Role | null; by: Principal }) => void | Promise<void>;
   /** Records creation and member changes in the presentation's activity. */
   activity?: ActivityRecorder;
 }
@@ -79,7 +80,7 @@ export function registerPresentationRoutes(app: FastifyInstance, deps: Presentat
       const principal = principalOf(request);
       const { id } = request.params;
       const title = request.body?.title ?? null;
-      const { created } = await presentations.create(id, principal.userId, title);
+      const { created } = await presentations.create(id, principal.userId, title, { reviveDeleted: true });
       if (created) {
         await deps.activity?.record(id, 'presentation.created', principal, { title });
         return reply.status(201).send(await view(id, CREATOR_ROLE));
@@ -135,17 +136,18 @@ export function registerPresentationRoutes(app: FastifyInstance, deps: Presentat
     },
     async (request) => {
       const { id, user_id: userId } = request.params;
-      const callerRole = await roleOrThrow(id, principalOf(request));
+      const principal = principalOf(request);
+      const callerRole = await roleOrThrow(id, principal);
       if (!can(callerRole, 'manage_members')) throw new DomainError('PERMISSION_DENIED', 'only an owner manages members');
       const current = await presentations.roleOf(id, userId);
       if (!(await keepsAnOwner(current, request.body.role, () => presentations.ownerCount(id)))) {
         throw new DomainError('CONFLICT', 'a presentation keeps at least one owner');
       }
       await presentations.setRole(id, userId, request.body.role);
-      await deps.onRoleChange(id, userId, request.body.role);
+      await deps.onRoleChange(id, userId, request.body.role, { previous: current, by: principal });
       if (current !== request.body.role) {
         const details = { user_id: userId, role: request.body.role, ...(current ? { previous_role: current } : {}) };
-        await deps.activity?.record(id, current ? 'member.role_changed' : 'member.added', principalOf(request), details);
+        await deps.activity?.record(id, current ? 'member.role_changed' : 'member.added', principal, details);
       }
       const member = (await presentations.members(id)).find((m) => m.userId === userId);
       return { user_id: userId, role: request.body.role, updated_at: member?.updatedAt ?? new Date().toISOString() };
@@ -176,7 +178,7 @@ export function registerPresentationRoutes(app: FastifyInstance, deps: Presentat
         throw new DomainError('CONFLICT', 'a presentation keeps at least one owner');
       }
       await presentations.removeMember(id, userId);
-      await deps.onRoleChange(id, userId, null);
+      await deps.onRoleChange(id, userId, null, { previous: current, by: principal });
       await deps.activity?.record(id, 'member.removed', principal, { user_id: userId, previous_role: current });
       return reply.status(204).send();
     },

@@ -1,6 +1,8 @@
 /**
  * `GET /api/v1/realtime/stats` (admin token): this instance's managers (job progress, notifications, collaboration:
- * connections, messages, errors), its documents, locks and SSE streams, plus cluster-wide active jobs.
+ * connections, messages, errors), its documents, locks and SSE streams, plus cluster-wide active jobs; and the seed's
+ * fields: active_users, job_subscribers, channels (this instance), notification_history_size (stored, every
+ * instance's) and total_edit_operations (applied on this instance since it started).
  */
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
@@ -24,6 +26,11 @@ const StatsResponse = Type.Object({
   documents: Type.Integer({ description: 'collaboration documents loaded on this instance' }),
   locks: Type.Integer({ description: 'slide locks held on documents loaded on this instance' }),
   sse_streams: Type.Integer(),
+  active_users: Type.Integer({ description: 'distinct users with a collaboration, JSON WebSocket or SSE connection to this instance' }),
+  job_subscribers: Type.Integer({ description: 'jobs followed by this instance’s WebSockets and SSE streams (one per job per connection)' }),
+  channels: Type.Integer({ description: 'distinct channels (jobs, users, general, presence, custom) followed on this instance' }),
+  notification_history_size: Type.Integer({ description: 'notifications stored (every instance’s), until read and past retention' }),
+  total_edit_operations: Type.Integer({ description: 'document edits applied on this instance since it started (not those relayed from others)' }),
   bus: Type.String(),
   timestamp: Type.String(),
 });
@@ -37,6 +44,14 @@ export interface StatsDeps {
   bus: Bus;
   /** When this app was built (ms since the epoch). */
   startedAt: number;
+  /** The seed's counters (see the response schema). */
+  seed: {
+    activeUsers(): number;
+    jobSubscribers(): number;
+    channels(): number;
+    notificationHistorySize(): Promise<number>;
+    totalEditOperations(): number;
+  };
 }
 
 export function registerStatsRoute(app: FastifyInstance, deps: StatsDeps): void {
@@ -62,6 +77,11 @@ export function registerStatsRoute(app: FastifyInstance, deps: StatsDeps): void 
       documents: metrics.collabDocuments(),
       locks: metrics.collabLocks(),
       sse_streams: deps.sse.size,
+      active_users: deps.seed.activeUsers(),
+      job_subscribers: deps.seed.jobSubscribers(),
+      channels: deps.seed.channels(),
+      notification_history_size: await deps.seed.notificationHistorySize(),
+      total_edit_operations: deps.seed.totalEditOperations(),
       bus: deps.bus.kind,
       timestamp: new Date().toISOString(),
     }),

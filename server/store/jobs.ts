@@ -34,7 +34,7 @@ export interface JobUpdate {
 
 export type JobUpdateResult = { ok: true; job: Job } | { ok: false; reason: 'not_found' } | { ok: false; reason: 'terminal'; job: Job };
 
-interface JobRow {
+export interface JobRow {
   id: string;
   user_id: string;
   kind: string;
@@ -56,7 +56,7 @@ const iso = (v: Date | string) => (v instanceof Date ? v.toISOString() : new Dat
 const isoOrNull = (v: Date | string | null) => (v === null ? null : iso(v));
 const TERMINAL_SQL = TERMINAL_JOB_STATUSES.map((s) => `'${s}'`).join(', ');
 
-function toJob(row: JobRow): Job {
+export function toJob(row: JobRow): Job {
   const status = (JOB_STATUSES as readonly string[]).includes(row.status) ? (row.status as JobStatus) : 'failed';
   return {
     id: row.id,

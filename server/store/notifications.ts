@@ -27,6 +27,8 @@ export interface StoredNotification extends NotificationContent {
   readAt: string | null;
 }
 
+export type DeleteResult = { ok: true } | { ok: false; reason: 'not_found' | 'not_yours' };
+
 export type MarkReadResult =
   | { ok: true; notification: StoredNotification; changed: boolean }
   | { ok: false; reason: 'not_found' | 'not_yours' };
@@ -140,6 +142,31 @@ export class NotificationStore {
     if (!row) return { ok: false, reason: 'not_found' };
     if (row.user_id !== userId) return { ok: false, reason: 'not_yours' };
     return { ok: true, notification: toNotification(row), changed: false };
+  }
+
+  /** Marks every unread notification of the user read; returns how many changed. */
+  async markAllRead(userId: string): Promise<number> {
+    const { rows } = await this.db.query<{ n: number | string }>(
+      `WITH changed AS (
+         UPDATE notifications SET read_at = now() WHERE user_id = $1 AND read_at IS NULL RETURNING 1
+       ) SELECT count(*) AS n FROM changed`,
+      [userId],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  /** Deletes the user's own notification (broadcasts belong to no one and cannot be deleted). */
+  async delete(userId: string, id: string): Promise<DeleteResult> {
+    const deleted = await this.db.query('DELETE FROM notifications WHERE id = $1 AND user_id = $2 RETURNING id', [id, userId]);
+    if (deleted.rows.length > 0) return { ok: true };
+    const { rows } = await this.db.query('SELECT 1 FROM notifications WHERE id = $1', [id]);
+    return { ok: false, reason: rows.length > 0 ? 'not_yours' : 'not_found' };
+  }
+
+  /** Stored notifications, read or not, broadcasts included (GET /realtime/stats). */
+  async count(): Promise<number> {
+    const { rows } = await this.db.query<{ n: number | string }>('SELECT count(*) AS n FROM notifications');
+    return Number(rows[0]?.n ?? 0);
   }
 
   /**

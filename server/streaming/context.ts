@@ -8,7 +8,9 @@ import type { Bus } from '../bus/types.js';
 import type { Config } from '../config.js';
 import { MemoryConnectionCounter, type ConnectionCounter } from '../limits/index.js';
 import type { Metrics } from '../metrics.js';
+import { SocketHeartbeat } from './heartbeat.js';
 import type { JsonSocketLimits } from './json-socket.js';
+import { LocalActivity } from './local-activity.js';
 import { SseHub } from './sse-stream.js';
 
 export interface StreamingContext {
@@ -20,6 +22,10 @@ export interface StreamingContext {
   metrics: Metrics;
   sse: SseHub;
   socketLimits: JsonSocketLimits;
+  /** The server's pings on JSON sockets (dead peers are dropped). */
+  heartbeat: SocketHeartbeat;
+  /** Channels followed through these endpoints on this instance (GET /realtime/stats). */
+  activity: LocalActivity;
   log: FastifyBaseLogger;
 }
 
@@ -35,10 +41,11 @@ export interface StreamingDeps {
 
 export function createStreamingContext(deps: StreamingDeps): StreamingContext {
   const { config } = deps;
+  const activity = new LocalActivity();
   return {
     config,
     verifier: deps.verifier,
-    bus: deps.bus,
+    bus: activity.trackBus(deps.bus),
     limiter: deps.connections ?? new MemoryConnectionCounter(config.limits.maxConnectionsPerUser),
     metrics: deps.metrics,
     sse: new SseHub(config.sseKeepaliveMs),
@@ -48,6 +55,8 @@ export function createStreamingContext(deps: StreamingDeps): StreamingContext {
       rateBurst: config.limits.rateBurst,
       ratePerSec: config.limits.ratePerSec,
     },
+    heartbeat: new SocketHeartbeat(config.wsPingIntervalMs),
+    activity,
     log: deps.log,
   };
 }

@@ -1,6 +1,9 @@
 /**
  * Wire encodings of bus events, computed once per event per instance and shared by every subscriber (BusEvent.memo):
  * fan-out to N sockets writes the same Buffer N times and never re-serializes.
+ *
+ * SSE events are unnamed (no `event:` line): `EventSource.onmessage` receives every one of them, and the JSON's
+ * `type` says what it is (`job_progress`, `notification`, `reset`, `error`, …), as on the WebSocket.
  */
 import type { BusEvent } from '../bus/types.js';
 
@@ -20,33 +23,27 @@ export function wsFrameWithId(event: BusEvent): Buffer {
   });
 }
 
-/** `id: …\nevent: …\ndata: …\n\n`: for streams that follow one channel (the bus id is the SSE id). */
+/** `id: …\ndata: …\n\n`: for streams that follow one channel (the bus id is the SSE id). */
 export function sseFrameWithId(event: BusEvent): Buffer {
-  return event.memo('sse+id', (e) => Buffer.from(`id: ${e.id}\n${sseBody(eventType(e), e.payload)}`));
+  return event.memo('sse+id', (e) => Buffer.from(`id: ${e.id}\n${sseBody(e.payload)}`));
 }
 
-/** `event: …\ndata: …\n\n` without the id line: for streams whose ids are their own cursors. */
+/** `data: …\n\n` without the id line: for streams whose ids are their own cursors. */
 export function sseFrameBody(event: BusEvent): Buffer {
-  return event.memo('sse', (e) => Buffer.from(sseBody(eventType(e), e.payload)));
+  return event.memo('sse', (e) => Buffer.from(sseBody(e.payload)));
 }
 
 /** An SSE frame for a message of one connection (snapshot, reset, error). */
 export function sseFrame(id: string | undefined, message: { type: string }): string {
-  return `${id === undefined ? '' : `id: ${id}\n`}${sseBody(message.type, JSON.stringify(message))}`;
+  return `${id === undefined ? '' : `id: ${id}\n`}${sseBody(JSON.stringify(message))}`;
 }
 
 export function sseIdLine(id: string): string {
   return `id: ${id}\n`;
 }
 
-/** The `type` of the event's JSON message (its SSE event name); `message` when it has none. */
-export function eventType(event: BusEvent): string {
-  const json = event.json() as { type?: unknown } | undefined;
-  return typeof json?.type === 'string' && /^[a-z_]{1,64}$/.test(json.type) ? json.type : 'message';
-}
-
-function sseBody(type: string, json: string): string {
+function sseBody(json: string): string {
   // JSON.stringify never emits a raw line break; split defensively anyway, as the SSE format requires.
   const data = json.includes('\n') || json.includes('\r') ? json.split(/\r\n|\r|\n/).join('\ndata: ') : json;
-  return `event: ${type}\ndata: ${data}\n\n`;
+  return `data: ${data}\n\n`;
 }

@@ -21,8 +21,9 @@ import type { ParseResult } from './message-parser.js';
 import { TokenLease } from './token-lease.js';
 
 /**
- * A JSON WebSocket of one kind, from upgrade to session: the socket's limits, admission (origin, token, per-user
- * slot: refusals are an error message and a close), then the session `create` makes, started, and disposed on close.
+ * A JSON WebSocket of one kind, from upgrade to session: the socket's limits and the server's pings (a peer that
+ * stops answering is dropped), admission (origin, token, per-user slot: refusals are an error message and a close),
+ * then the session `create` makes, started, and disposed on close.
  */
 export function openSessionSocket<M extends { type: string }>(
   socket: WebSocket,
@@ -34,6 +35,7 @@ export function openSessionSocket<M extends { type: string }>(
 ): void {
   const meter = ctx.metrics.connection(manager, 'ws');
   const conn = new JsonSocket(socket, ctx.socketLimits, parse, meter, request.log);
+  ctx.heartbeat.add(socket, meter);
   void admitSocket(conn, request, ctx, `${manager}-ws`).then(
     (admission) => {
       if (!admission) return;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { JobEvent, LiveStatus, NotificationData } from '../../client/index.js';
+import type { JobEvent, LiveStatus, NotificationMessage } from '../../client/index.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { startProxy, type TestProxy } from './proxy.js';
@@ -95,7 +95,7 @@ describe('SDK: following jobs and notifications through network trouble', () => 
     const client = sdkClient(proxy.url, 'dave');
     const events: JobEvent[] = [];
     const follower = client.followJob('fallback', (e) => events.push(e));
-    const notifications: NotificationData[] = [];
+    const notifications: NotificationMessage[] = [];
     const transports: LiveStatus[] = [];
     client.notifications.onStatus((s) => transports.push(s));
     client.notifications.subscribe((n) => notifications.push(n));
@@ -107,7 +107,7 @@ describe('SDK: following jobs and notifications through network trouble', () => 
     const sent = await api(server.url, 'POST', '/api/v1/notifications', { user_id: 'dave', title: 'Deck ready', message: 'go' }, WORKER_TOKEN());
     expect(sent.status).toBe(201);
     await waitFor(() => follower.state?.progress === 0.5 && notifications.length === 1, 5000, 'live over SSE');
-    expect(notifications[0]).toMatchObject({ title: 'Deck ready', user_id: 'dave', read: false });
+    expect(notifications[0]).toMatchObject({ title: 'Deck ready', channel: 'user_dave', read: false, data: {} });
 
     // Marked read (REST) and listed: the live notification is not delivered again on a reconnection.
     await client.notifications.markRead(notifications[0]!.id);

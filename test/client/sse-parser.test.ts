@@ -20,4 +20,13 @@ describe('SseParser', () => {
     const parser = new SseParser();
     expect(parser.feed('id: 7\n\ndata: x\n\nevent: reset\n\n')).toEqual([{ id: '7', event: 'message', data: 'x' }]);
   });
+
+  it('takes the server’s unnamed events (no `event:` line) as `message`, with the id kept for resume', () => {
+    const parser = new SseParser();
+    const events = parser.feed('id: a.1-0\ndata: {"type":"job_progress"}\n\ndata: {"type":"notification","title":"t"}\n\n');
+    expect(events).toEqual([
+      { id: 'a.1-0', event: 'message', data: '{"type":"job_progress"}' },
+      { id: 'a.1-0', event: 'message', data: '{"type":"notification","title":"t"}' },
+    ]);
+  });
 });

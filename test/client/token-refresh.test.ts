@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDeckhandClient, type DeckhandError, type JobEvent, type LiveStatus, type NotificationData, type SessionState } from '../../client/index.js';
+import { createDeckhandClient, type DeckhandError, type JobEvent, type LiveStatus, type NotificationMessage, type SessionState } from '../../client/index.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { mintToken, startServer, type TestServer } from '../helpers/server.js';
 import { api, createJob, FAST_RECONNECT, reportProgress, waitFor, WORKER_TOKEN } from './support.js';
@@ -33,7 +33,7 @@ describe('SDK: short-lived tokens from a token function', () => {
       const sseEvents: JobEvent[] = [];
       const wsStatuses: LiveStatus[] = [];
       const notificationStatuses: LiveStatus[] = [];
-      const notifications: NotificationData[] = [];
+      const notifications: NotificationMessage[] = [];
       const ws = client.followJob('refresh-ws', (e) => wsEvents.push(e), { transport: 'websocket', onStatus: (s) => wsStatuses.push(s) });
       const sse = client.followJob('refresh-sse', (e) => sseEvents.push(e), { transport: 'sse' });
       client.notifications.onStatus((s) => notificationStatuses.push(s));
@@ -52,7 +52,7 @@ describe('SDK: short-lived tokens from a token function', () => {
       await reportProgress(server.url, 'refresh-sse', { status: 'completed' });
       await api(server.url, 'POST', '/api/v1/notifications', { user_id: 'gina', title: 'still here', message: '' }, WORKER_TOKEN());
       await Promise.all([ws.done, sse.done]);
-      await waitFor(() => notifications.length === 1 && deck.state.unsyncedChanges === 0, 5000, 'notification and ack');
+      await waitFor(() => notifications.some((n) => n.title === 'still here') && deck.state.unsyncedChanges === 0, 5000, 'notification and ack');
 
       expect(errors).toEqual([]);
       // The document and the WebSockets stayed connected throughout (the server took `auth` / token sync)…

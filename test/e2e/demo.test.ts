@@ -115,7 +115,8 @@ describe('demo page: two users in two browser contexts', () => {
     await bob.waitForFunction((n) => document.querySelectorAll('[data-testid=slide-item]').length === n + 4, slidesBefore);
     await bob.getByTestId('slide-item').filter({ hasText: 'Quarterly review: Why it matters' }).waitFor();
 
-    const notification = toast(alice, 'success', 'Slides generated');
+    // The automatic notification of the job's end.
+    const notification = toast(alice, 'success', 'Slides about Quarterly review completed');
     await notification.waitFor();
     await alice.screenshot({ path: join(ARTIFACTS, 'generation.png') });
     await notification.getByRole('button', { name: 'Mark read' }).click();

@@ -1,7 +1,7 @@
 /** The demo's dev-only routes: what they do, and that they exist only where they may. */
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDeckhandClient, type JobEvent, type NotificationData } from '../../client/index.js';
+import { createDeckhandClient, type JobEvent, type NotificationMessage } from '../../client/index.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -46,7 +46,7 @@ describe('dev routes', () => {
     expect(started.status).toBe(202);
     const client = createDeckhandClient({ url: dev.url, token: body.token });
     try {
-      const notifications: NotificationData[] = [];
+      const notifications: NotificationMessage[] = [];
       client.notifications.subscribe((n) => notifications.push(n));
       const events: JobEvent[] = [];
       const final = await client.followJob(started.body.job_id, (e) => events.push(e)).done;
@@ -54,7 +54,9 @@ describe('dev routes', () => {
       expect(events.map((e) => e.data.current_step)).toContain('Drafting slide 2 of 2');
       const job = await client.getJob(started.body.job_id);
       expect(job).toMatchObject({ user_id: 'cleo', kind: 'demo-generation', result: { slides: [{ title: 'Launch plan: Why it matters' }, {}] } });
-      await expect.poll(() => notifications.map((n) => n.title)).toEqual(['Slides generated']);
+      // The automatic notification of a job that ends (AUTO_NOTIFICATIONS `job`).
+      await expect.poll(() => notifications.map((n) => n.title)).toEqual(['Slides about Launch plan completed']);
+      expect(notifications[0]).toMatchObject({ notification_type: 'success', category: 'demo-generation', data: { job_id: started.body.job_id } });
     } finally {
       client.destroy();
     }

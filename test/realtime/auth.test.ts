@@ -133,7 +133,7 @@ describe('realtime auth', () => {
 
     const stream = await openSse(generationSse(server.url, jobId, short()));
     await stream.ended;
-    expect(stream.events.at(-1)).toMatchObject({ event: 'error', json: { error_code: 'AUTHENTICATION_FAILED' } });
+    expect(stream.events.at(-1)).toMatchObject({ event: 'message', json: { type: 'error', error_code: 'AUTHENTICATION_FAILED' } });
   });
 
   it('Origin allowlist: a foreign origin is refused on upgrades (4403) and SSE (403); the allowed one passes', async () => {

@@ -99,7 +99,7 @@ describe('jobs: REST, WebSocket and SSE on the in-process bus', () => {
       event_id: expect.stringMatching(EVENT_ID),
       type: 'job_progress',
       job_id: first,
-      data: { status: 'processing', progress: 0.1, current_step: 'queued work', message: null, estimated_completion: null },
+      data: { status: 'processing', progress: 0.1, current_step: 'queued work', message: null, estimated_completion: null, kind: 'render' },
       timestamp: expect.stringMatching(ISO),
     });
 
@@ -118,8 +118,10 @@ describe('jobs: REST, WebSocket and SSE on the in-process bus', () => {
     await client.waitFor((m) => m.type === 'unsubscribed' && m.job_id === first);
     const before = client.messages.length;
     await postProgress(server.url, first, { status: 'completed' });
-    await postProgress(server.url, second, { status: 'completed' });
-    await client.waitFor((m) => m.job_id === second && m.data?.status === 'completed');
+    await postProgress(server.url, second, { status: 'completed', result: { url: 'https://cdn/second.pdf' } });
+    const completed = await client.waitFor((m) => m.job_id === second && m.data?.status === 'completed');
+    // A completed job carries its result (and no error).
+    expect(completed.data).toEqual({ status: 'completed', progress: 1, current_step: null, message: null, estimated_completion: null, kind: 'render', result: { url: 'https://cdn/second.pdf' } });
     expect(client.messages.slice(before).some((m) => m.job_id === first)).toBe(false);
 
     client.send({ type: 'ping' });
@@ -199,7 +201,8 @@ describe('jobs: REST, WebSocket and SSE on the in-process bus', () => {
     const received: { type: string; id: string; data: any }[] = [];
     const source = new EventSource(generationSse(server.url, id, mintToken('dave')));
     try {
-      source.addEventListener('job_progress', (e) => received.push({ type: e.type, id: e.lastEventId, data: JSON.parse(e.data) }));
+      // The events are unnamed: `onmessage` gets them all, the JSON's `type` says what each is.
+      source.onmessage = (e) => received.push({ type: e.type, id: e.lastEventId, data: JSON.parse(e.data) });
       const deadline = Date.now() + 10_000;
       while (received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       expect(received[0]!.data).toMatchObject({ type: 'job_progress', job_id: id, data: { status: 'queued', progress: 0 } });
@@ -208,6 +211,10 @@ describe('jobs: REST, WebSocket and SSE on the in-process bus', () => {
       while (received.length < 7 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       expect(received.map((e) => e.data.data.status)).toEqual(['queued', ...Array(5).fill('processing'), 'failed']);
       expect(received.map((e) => e.data.data.progress)).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.5]);
+      expect(received.every((e) => e.type === 'message' && e.data.type === 'job_progress')).toBe(true);
+      // A failed job says why; a job carries its kind.
+      expect(received.at(-1)!.data.data).toMatchObject({ status: 'failed', error: 'out of memory', kind: 'render' });
+      expect(received[0]!.data.data).not.toHaveProperty('error');
       for (const e of received) expect(e.id).toBeTruthy();
       expect(new Set(received.map((e) => e.id)).size).toBe(7);
     } finally {
@@ -235,7 +242,7 @@ describe('jobs: REST, WebSocket and SSE on the in-process bus', () => {
     await postProgress(server.url, id, { status: 'processing', progress: 0.8 });
     await resumed.waitForCount(5);
     expect(resumed.events.map((e) => e.json.data.progress)).toEqual([0.4, 0.5, 0.6, 0.7, 0.8]);
-    expect(resumed.events.every((e) => e.event === 'job_progress' && e.id)).toBe(true);
+    expect(resumed.events.every((e) => e.json?.type === 'job_progress' && e.id)).toBe(true);
 
     // The same through ?last_event_id= (a new EventSource cannot set the header).
     const viaQuery = await sse(`${generationSse(server.url, id, token)}&last_event_id=${encodeURIComponent(resumeFrom)}`);
@@ -262,7 +269,7 @@ describe('jobs: REST, WebSocket and SSE on the in-process bus', () => {
     before.close();
 
     const garbage = await sse(generationSse(server.url, id, token), { 'last-event-id': 'not-an-id' });
-    const reset = await garbage.waitFor((e) => e.event === 'reset');
+    const reset = await garbage.waitFor((e) => e.json?.type === 'reset');
     expect(reset.json).toMatchObject({ type: 'reset', job_id: id, data: { status: 'processing', progress: 0.3, message: 'halfway' } });
     expect(reset.id).toBeTruthy();
 
@@ -272,11 +279,11 @@ describe('jobs: REST, WebSocket and SSE on the in-process bus', () => {
       await postProgress(restarted.url, id, { status: 'processing', progress: 0.6 });
       const resumed = await openSse(generationSse(restarted.url, id, token), { 'last-event-id': oldId });
       try {
-        const event = await resumed.waitFor((e) => e.event === 'reset');
+        const event = await resumed.waitFor((e) => e.json?.type === 'reset');
         expect(event.json.data).toMatchObject({ status: 'processing', progress: 0.6 });
-        expect(resumed.events[0]!.event).toBe('reset');
+        expect(resumed.events[0]!.json.type).toBe('reset');
         await postProgress(restarted.url, id, { status: 'completed' });
-        await resumed.waitFor((e) => e.event === 'job_progress' && e.json.data.status === 'completed');
+        await resumed.waitFor((e) => e.json?.type === 'job_progress' && e.json.data.status === 'completed');
         expect(resumed.events.length).toBe(2);
       } finally {
         resumed.close();

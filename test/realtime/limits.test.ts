@@ -188,7 +188,7 @@ describe('realtime limits', () => {
     const stream = await openSse(notificationsSse(server.url, mintToken('backlog')));
     streams.push(stream);
     await stream.waitForCount(60, 20_000);
-    expect(stream.events.map((e) => e.json.data.title)).toEqual(Array.from({ length: 60 }, (_, i) => `b${i}`));
+    expect(stream.events.map((e) => e.json.title)).toEqual(Array.from({ length: 60 }, (_, i) => `b${i}`));
     socket.send({ type: 'ping' });
     await socket.waitForType('pong');
     expect(socket.closeInfo).toBeUndefined();
@@ -225,7 +225,7 @@ describe('realtime limits', () => {
     const total = sent + 1;
     await fastWs.waitFor(() => fastWs.messages.filter((m) => m.type === 'notification').length === total, 20_000, 'all notifications');
     await fastSse.waitForCount(total, 20_000);
-    expect(fastSse.events.map((e) => e.json.data.title)).toEqual(Array.from({ length: total }, (_, i) => `big ${i}`));
+    expect(fastSse.events.map((e) => e.json.title)).toEqual(Array.from({ length: total }, (_, i) => `big ${i}`));
 
     const metrics = await call(server.url, 'GET', '/metrics', { token: adminToken() });
     expect(metrics.body).toMatch(/deckhand_realtime_disconnects_total\{manager="notifications",reason="slow_consumer"\} 2/);

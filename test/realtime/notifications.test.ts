@@ -109,23 +109,23 @@ describe('notifications on the in-process bus', () => {
     expect(client.messages[0]).toMatchObject({ type: 'connected', user_id: 'zoe', channels: ['general', 'user_zoe'] });
     await client.waitFor(() => client.messages.filter((m) => m.type === 'notification').length === 3);
     const delivered = client.messages.filter((m) => m.type === 'notification');
-    expect(delivered.map((m) => m.data.title)).toEqual(['one', 'two', 'three']);
-    expect(delivered[0]).toMatchObject({ channel: 'user_zoe', data: { user_id: 'zoe', read: false } });
+    expect(delivered.map((m) => m.title)).toEqual(['one', 'two', 'three']);
+    expect(delivered[0]).toMatchObject({ channel: 'user_zoe', title: 'one', read: false, data: {} });
 
     const other = await ws('zoe'); // a second tab
     await other.waitFor(() => other.messages.filter((m) => m.type === 'notification').length === 3);
 
-    client.send({ type: 'mark_read', id: delivered[0].data.id });
-    await client.waitFor((m) => m.type === 'notification_read' && m.id === delivered[0].data.id);
-    await other.waitFor((m) => m.type === 'notification_read' && m.id === delivered[0].data.id);
+    client.send({ type: 'mark_read', id: delivered[0].id });
+    await client.waitFor((m) => m.type === 'notification_read' && m.id === delivered[0].id);
+    await other.waitFor((m) => m.type === 'notification_read' && m.id === delivered[0].id);
     const unread = await call(server.url, 'GET', '/api/v1/notifications?unread=true', { token: mintToken('zoe') });
     expect(unread.body.notifications.map((n: any) => n.title).sort()).toEqual(['three', 'two']);
 
     // Marking an already read one is confirmed to this socket only; another user's is refused.
     const before = other.messages.length;
     const confirmationsFrom = client.messages.length;
-    client.send({ type: 'mark_read', id: delivered[0].data.id });
-    await client.waitFor((m) => m.type === 'notification_read' && m.id === delivered[0].data.id, 5000, 'confirmation', confirmationsFrom);
+    client.send({ type: 'mark_read', id: delivered[0].id });
+    await client.waitFor((m) => m.type === 'notification_read' && m.id === delivered[0].id, 5000, 'confirmation', confirmationsFrom);
     const theirs = (await notify(server.url, { user_id: 'yan' })).body.notifications[0];
     client.send({ type: 'mark_read', id: theirs.id });
     expect(await client.waitForType('error')).toMatchObject({ error_code: 'PERMISSION_DENIED' });
@@ -136,19 +136,19 @@ describe('notifications on the in-process bus', () => {
     const back = await ws('zoe');
     await back.waitFor(() => back.messages.filter((m) => m.type === 'notification').length === 2);
     await new Promise((r) => setTimeout(r, 100));
-    expect(back.messages.filter((m) => m.type === 'notification').map((m) => m.data.title)).toEqual(['two', 'three']);
+    expect(back.messages.filter((m) => m.type === 'notification').map((m) => m.title)).toEqual(['two', 'three']);
   });
 
   it('WebSocket: live delivery to the right users; general reaches everyone', async () => {
     const gil = await ws('gil');
     const hal = await ws('hal');
     await notify(server.url, { user_id: 'gil', title: 'for gil' });
-    await gil.waitFor((m) => m.type === 'notification' && m.data.title === 'for gil');
+    await gil.waitFor((m) => m.type === 'notification' && m.title === 'for gil');
     await notify(server.url, { channel: 'general', title: 'for all' });
-    await gil.waitFor((m) => m.data?.title === 'for all');
-    const toHal = await hal.waitFor((m) => m.data?.title === 'for all');
-    expect(toHal).toMatchObject({ type: 'notification', channel: 'general', data: { user_id: null, channel: 'general' } });
-    expect(hal.messages.some((m) => m.data?.title === 'for gil')).toBe(false);
+    await gil.waitFor((m) => m.title === 'for all');
+    const toHal = await hal.waitFor((m) => m.title === 'for all');
+    expect(toHal).toMatchObject({ type: 'notification', channel: 'general', title: 'for all' });
+    expect(hal.messages.some((m) => m.title === 'for gil')).toBe(false);
   });
 
   it('channels: custom topics for anyone, never another user’s channel, jobs elsewhere, presence through the hook', async () => {
@@ -157,7 +157,7 @@ describe('notifications on the in-process bus', () => {
     ivy.send({ type: 'subscribe_channel', channel: 'team-42' });
     expect(await ivy.waitForType('subscribed')).toMatchObject({ channel: 'team-42' });
     await notify(server.url, { channel: 'team-42', title: 'standup' });
-    await ivy.waitFor((m) => m.type === 'notification' && m.channel === 'team-42' && m.data.title === 'standup');
+    await ivy.waitFor((m) => m.type === 'notification' && m.channel === 'team-42' && m.title === 'standup');
 
     const refused: [string, string][] = [
       ['user_ivy', 'PERMISSION_DENIED'],
@@ -180,26 +180,26 @@ describe('notifications on the in-process bus', () => {
     const from = jon.messages.length;
     jon.send({ type: 'subscribe_channel', channel: 'presence.deck2' });
     expect(await jon.waitFor((m) => m.type === 'error', 5000, 'presence error', from)).toMatchObject({ error_code: 'PERMISSION_DENIED' });
-    expect(jon.messages.some((m) => m.data?.title === 'standup')).toBe(false);
+    expect(jon.messages.some((m) => m.title === 'standup')).toBe(false);
 
     ivy.send({ type: 'unsubscribe_channel', channel: 'team-42' });
     await ivy.waitFor((m) => m.type === 'unsubscribed' && m.channel === 'team-42');
     await notify(server.url, { channel: 'team-42', title: 'after' });
     await notify(server.url, { user_id: 'ivy', title: 'marker' });
-    await ivy.waitFor((m) => m.data?.title === 'marker');
-    expect(ivy.messages.some((m) => m.data?.title === 'after')).toBe(false);
+    await ivy.waitFor((m) => m.title === 'marker');
+    expect(ivy.messages.some((m) => m.title === 'after')).toBe(false);
   });
 
   it('SSE: unread first, then live; the cursor resumes every channel with no gap and no repeat; bad cursors reset', async () => {
     const token = mintToken('kim');
     await notify(server.url, { user_id: 'kim', title: 'waiting' });
     const first = await sse(`${notificationsSse(server.url, token)}&channels=ops`);
-    await first.waitFor((e) => e.json?.data?.title === 'waiting');
+    await first.waitFor((e) => e.json?.title === 'waiting');
     await notify(server.url, { user_id: 'kim', title: 'live 1' });
     await notify(server.url, { channel: 'ops', title: 'ops 1' });
-    await first.waitFor((e) => e.json?.data?.title === 'ops 1');
-    expect(first.events.map((e) => e.json.data.title)).toEqual(['waiting', 'live 1', 'ops 1']);
-    expect(first.events.every((e) => e.event === 'notification' && e.id)).toBe(true);
+    await first.waitFor((e) => e.json?.title === 'ops 1');
+    expect(first.events.map((e) => e.json.title)).toEqual(['waiting', 'live 1', 'ops 1']);
+    expect(first.events.every((e) => e.event === 'message' && e.json?.type === 'notification' && e.id)).toBe(true);
     const cursor = first.lastEventId()!;
     first.close();
 
@@ -213,14 +213,14 @@ describe('notifications on the in-process bus', () => {
     await notify(server.url, { user_id: 'kim', title: 'live 2' });
     await resumed.waitForCount(4);
     await new Promise((r) => setTimeout(r, 100));
-    expect(resumed.events.map((e) => e.json.data.title).sort()).toEqual(['live 2', 'missed 1', 'missed 2', 'missed 3']);
-    expect(resumed.events[3]!.json.data.title).toBe('live 2');
+    expect(resumed.events.map((e) => e.json.title).sort()).toEqual(['live 2', 'missed 1', 'missed 2', 'missed 3']);
+    expect(resumed.events[3]!.json.title).toBe('live 2');
 
     const reset = await sse(notificationsSse(server.url, token), { 'last-event-id': 'garbage' });
-    const event = await reset.waitFor((e) => e.event === 'reset');
+    const event = await reset.waitFor((e) => e.json?.type === 'reset');
     expect(event.json).toMatchObject({ type: 'reset', channels: ['general', 'user_kim'], unread_count: 4 });
     await reset.waitForCount(5);
-    expect(reset.events.slice(1).map((e) => e.json.data.title)).toEqual(['waiting', 'live 1', 'missed 1', 'live 2']);
+    expect(reset.events.slice(1).map((e) => e.json.title)).toEqual(['waiting', 'live 1', 'missed 1', 'live 2']);
 
     const denied = await sse(`${notificationsSse(server.url, token)}&channels=user_lou`);
     expect(denied.status).toBe(403);

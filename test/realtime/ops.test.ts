@@ -88,7 +88,7 @@ describe('realtime operations', () => {
     const sse = await openSse(notificationsSse(server.url, mintToken('pia')));
     try {
       await notify(server.url, { channel: 'general', title: 'hello' });
-      await sse.waitFor((e) => e.json?.data?.title === 'hello');
+      await sse.waitFor((e) => e.json?.title === 'hello');
       const res = await call(server.url, 'GET', '/metrics', { token: adminToken() });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^text\/plain/);

@@ -484,11 +484,11 @@ describe(`JSON socket fuzzing (seed ${SEED}, ${FRAMES} frames per socket)`, () =
     bystander.stop = true;
     await bystander.done;
     expect(bystander.published.length).toBeGreaterThan(5);
-    const titles = () => bystanderWs.messages.filter((m) => m.type === 'notification').map((m) => m.data.title);
+    const titles = () => bystanderWs.messages.filter((m) => m.type === 'notification').map((m) => m.title);
     await bystanderWs.waitFor(() => titles().length >= bystander.published.length + 1, 10_000, 'every notification');
     expect(titles()).toEqual(['private', ...bystander.published]);
     await bystanderSse.waitForCount(bystander.published.length + 1, 10_000);
-    expect(bystanderSse.events.map((e) => e.json?.data?.title)).toEqual(['private', ...bystander.published]);
+    expect(bystanderSse.events.map((e) => e.json?.title)).toEqual(['private', ...bystander.published]);
     const last = bystander.progress.at(-1);
     await bystanderJobWs.waitFor((m) => m.type === 'job_progress' && m.data.progress === last, 10_000, 'the last job state');
     expect(bystanderJobWs.messages.filter((m) => m.type === 'job_progress').slice(1).map((m) => m.data.progress)).toEqual(bystander.progress);

@@ -217,7 +217,7 @@ describe('per-user limits across instances (Redis)', () => {
     expect(flooder.messages.filter((m) => m.type === 'pong').length).toBeLessThan(200);
 
     await calm.waitFor(() => calm.messages.filter((m) => m.type === 'notification').length === published.length, 10_000, 'every notification');
-    expect(calm.messages.filter((m) => m.type === 'notification').map((m) => m.data.title)).toEqual(published);
+    expect(calm.messages.filter((m) => m.type === 'notification').map((m) => m.title)).toEqual(published);
     await calmJob.waitFor((m) => m.type === 'job_progress' && m.data.progress === 1, 10_000, 'the last state');
     expect(calmJob.messages.filter((m) => m.type === 'job_progress').slice(1).map((m) => m.data.progress)).toEqual(progress);
     for (const client of [calm, calmJob, flooderOtherTab]) {

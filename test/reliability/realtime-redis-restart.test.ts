@@ -114,7 +114,7 @@ const jobView = (messages: { type?: string; data?: JobState }[]): Seen[] =>
 const wsNotificationView = (messages: any[]): NotificationView => ({
   items: messages
     .filter((m) => m.type === 'notification' || m.type === 'reset')
-    .map((m) => (m.type === 'reset' ? { kind: 'reset', unread: m.unread_count } : { kind: 'notification', title: m.data.title, channel: m.channel })),
+    .map((m) => (m.type === 'reset' ? { kind: 'reset', unread: m.unread_count } : { kind: 'notification', title: m.title, channel: m.channel })),
 });
 const sseNotificationView = (stream: SseClient): NotificationView => wsNotificationView(stream.events.map((e) => e.json));
 
@@ -147,7 +147,7 @@ describe('realtime: Redis restarted under job and notification subscribers', () 
     await redis?.stop();
     for (const s of servers.splice(0)) await s.close();
     redis = await kind.start();
-    const env = { DATABASE_URL: await createTestDatabase('rtredis'), REDIS_URL: redis.url, REDIS_PREFIX: 'rtr', HTTP_RATE_LIMIT_MAX: '100000' };
+    const env = { DATABASE_URL: await createTestDatabase('rtredis'), REDIS_URL: redis.url, REDIS_PREFIX: 'rtr', HTTP_RATE_LIMIT_MAX: '100000', AUTO_NOTIFICATIONS: 'none' };
     const [a, b] = await Promise.all([startServer(env), startServer(env)]);
     servers.push(a!, b!);
     const A = a!.url;
@@ -188,8 +188,8 @@ describe('realtime: Redis restarted under job and notification subscribers', () 
     for (let i = 0; i < 3; i++) await publishRound('before');
     await jobWs.waitFor((m) => m.data?.progress === published.at(-1)!.progress, 5000, 'job state before');
     await jobSse.waitFor((e) => e.json?.data?.progress === published.at(-1)!.progress, 5000, 'SSE job state before');
-    await noteSse.waitFor((e) => e.json?.data?.title === broadcasts.at(-1), 5000, 'SSE broadcast before');
-    await noteWs.waitFor((m) => m.data?.title === broadcasts.at(-1), 5000, 'WS broadcast before');
+    await noteSse.waitFor((e) => e.json?.title === broadcasts.at(-1), 5000, 'SSE broadcast before');
+    await noteWs.waitFor((m) => m.title === broadcasts.at(-1), 5000, 'WS broadcast before');
     const jobResume = { id: jobSse.lastEventId()!, state: published.at(-1)! };
     const noteResume = { id: noteSse.lastEventId()!, users: userTitles.length, broadcasts: broadcasts.length };
     expect(jobResume.id).toBeTruthy();
@@ -220,7 +220,7 @@ describe('realtime: Redis restarted under job and notification subscribers', () 
     const settledSse = (stream: SseClient) =>
       stream.status !== 200
         ? Promise.resolve(`status ${stream.status}`)
-        : Promise.race([stream.waitFor((e) => e.event === 'job_progress', 15_000).then(() => 'state'), stream.ended.then(() => `ended after ${stream.events.at(-1)?.event}`)]);
+        : Promise.race([stream.waitFor((e) => e.json?.type === 'job_progress', 15_000).then(() => 'state'), stream.ended.then(() => `ended after ${stream.events.at(-1)?.json?.type}`)]);
     const late = { ws: await settled(lateWs), sse: await settledSse(lateSse), newWs: await settled(newWs), newSse: await settledSse(newSse) };
     for (const outcome of Object.values(late)) expect(['state', 'closed 1013', 'ended after error'], JSON.stringify(late)).toContain(outcome);
 
@@ -240,10 +240,10 @@ describe('realtime: Redis restarted under job and notification subscribers', () 
     await jobWs.waitFor((m) => m.data?.status === 'completed', 15_000, 'WS: the final state');
     await jobSse.waitFor((e) => e.json?.data?.status === 'completed', 15_000, 'SSE: the final state');
     const lastUser = userTitles.at(-1);
-    await noteWs.waitFor((m) => m.data?.title === lastUser, 15_000, 'WS: the last notification');
-    await noteSse.waitFor((e) => e.json?.data?.title === lastUser, 15_000, 'SSE: the last notification');
-    await noteWs.waitFor((m) => m.data?.title === finalBroadcast, 15_000, 'WS: the last broadcast');
-    await noteSse.waitFor((e) => e.json?.data?.title === finalBroadcast, 15_000, 'SSE: the last broadcast');
+    await noteWs.waitFor((m) => m.title === lastUser, 15_000, 'WS: the last notification');
+    await noteSse.waitFor((e) => e.json?.title === lastUser, 15_000, 'SSE: the last notification');
+    await noteWs.waitFor((m) => m.title === finalBroadcast, 15_000, 'WS: the last broadcast');
+    await noteSse.waitFor((e) => e.json?.title === finalBroadcast, 15_000, 'SSE: the last broadcast');
     // Late subscribers that got a state are subscribers like the others: they end with the final state, no silent gap.
     const lateViews: [string, Seen[]][] = [];
     if (late.ws === 'state') {
@@ -281,13 +281,13 @@ describe('realtime: Redis restarted under job and notification subscribers', () 
       const resumedNotes = await openSse(notificationsSse(base, token), { 'last-event-id': noteResume.id });
       streams.push(resumedNotes);
       const first = await resumedNotes.waitFor(() => true, 10_000, 'first event');
-      if (first.event === 'reset') {
+      if (first.json?.type === 'reset') {
         expect(first.json.unread_count).toBe(userTitles.length);
         const resent = userTitles.slice(-UNREAD_RESENT);
         await resumedNotes.waitForCount(1 + resent.length, 10_000);
-        expect(resumedNotes.events.slice(1).map((e) => e.json.data.title)).toEqual(resent);
+        expect(resumedNotes.events.slice(1).map((e) => e.json.title)).toEqual(resent);
       } else {
-        await resumedNotes.waitFor((e) => e.json?.data?.title === finalBroadcast, 10_000, 'resumed notifications: the last broadcast');
+        await resumedNotes.waitFor((e) => e.json?.title === finalBroadcast, 10_000, 'resumed notifications: the last broadcast');
         await new Promise((r) => setTimeout(r, 300));
         const name = `notifications resume on ${base === A ? 'A' : 'B'}`;
         expect(checkNotifications(name, userTitles.slice(noteResume.users), broadcasts.slice(noteResume.broadcasts), sseNotificationView(resumedNotes))).toEqual([]);

@@ -250,6 +250,13 @@ const ENTRY_POINTS: EntryPoint[] = [
   rest('GET', '/api/v1/status/mallory'),
   rest('GET', '/api/v1/realtime/stats'),
   rest('GET', '/metrics'),
+  rest('GET', '/api/v1/jobs'),
+  rest('POST', '/api/v1/jobs/{job}/cancel'),
+  rest('GET', '/api/v1/presentations'),
+  // Another presentation than the one the other entry points use: a valid token gets 404 here, never a deletion.
+  rest('DELETE', '/api/v1/presentations/matrix-not-there'),
+  rest('POST', '/api/v1/notifications/read-all'),
+  rest('DELETE', '/api/v1/notifications/00000000-0000-4000-8000-000000000000'),
   jsonWs('WS /api/v1/realtime/generation/{job}', '/api/v1/realtime/generation/{job}', 'connected'),
   jsonWs('WS /api/v1/realtime/notifications', '/api/v1/realtime/notifications', 'connected'),
   sse('SSE /api/v1/realtime/sse/generation/{job}', '/api/v1/realtime/sse/generation/{job}'),

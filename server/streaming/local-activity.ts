@@ -1,0 +1,57 @@
+/**
+ * What this instance's JSON sockets and SSE streams follow, for GET /realtime/stats: the bus channels, with how many
+ * followers each. Counted by wrapping the bus the streams subscribe through, so no session keeps anything of its own
+ * for it; one map entry per followed channel. (Users connected: server/status/user-connections.ts.)
+ */
+import type { Bus } from '../bus/types.js';
+
+function increment(map: Map<string, number>, key: string): () => void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    const left = (map.get(key) ?? 1) - 1;
+    if (left <= 0) map.delete(key);
+    else map.set(key, left);
+  };
+}
+
+export class LocalActivity {
+  private readonly followers = new Map<string, number>();
+
+  /** The bus as the streams use it: each live subscription counted until it is removed. */
+  trackBus(bus: Bus): Bus {
+    const followers = this.followers;
+    return {
+      get kind() {
+        return bus.kind;
+      },
+      publish: (channel, payload, options) => bus.publish(channel, payload, options),
+      subscribe: async (channel, listener) => {
+        const unsubscribe = await bus.subscribe(channel, listener);
+        const uncount = increment(followers, channel);
+        return () => {
+          uncount();
+          unsubscribe();
+        };
+      },
+      history: (channel, afterId) => bus.history(channel, afterId),
+      head: (channel) => bus.head(channel),
+      ping: () => bus.ping(),
+      close: () => bus.close(),
+    };
+  }
+
+  /** Distinct bus channels followed by at least one stream. */
+  get channels(): number {
+    return this.followers.size;
+  }
+
+  /** Followers of channels whose name starts with `prefix` (e.g. `jobs.`). */
+  followersOf(prefix: string): number {
+    let total = 0;
+    for (const [channel, count] of this.followers) if (channel.startsWith(prefix)) total += count;
+    return total;
+  }
+}
