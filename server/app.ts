@@ -25,6 +25,7 @@ import { MemoryPresenceStore, RedisPresenceStore } from './collab/presence/prese
 import { registerCollabRoute } from './collab/route.js';
 import type { Config } from './config.js';
 import { registerDemo } from './demo/index.js';
+import { DocumentService, registerDocumentRoutes, SlideOrderMigration } from './documents/index.js';
 import { registerErrorHandling } from './http/errors.js';
 import { createConnectionCounter, type ConnectionCounter } from './limits/index.js';
 import { Metrics } from './metrics.js';
@@ -53,6 +54,8 @@ export interface Services {
   verifier: TokenVerifier;
   presentations: PresentationStore;
   collab: CollabService;
+  /** The document as JSON: operations, the JSON collaboration socket (server/documents). */
+  documents: DocumentService;
   /** Events between instances (in-process, or Redis when REDIS_URL is set). */
   bus: Bus;
   /** A general-purpose Redis client (rate limits, readiness), when REDIS_URL is set. */
@@ -133,7 +136,21 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     take: (presentationId, minAgeMs) => versions.createAutomatic(presentationId, minAgeMs),
     logger: app.log,
   });
-  const collab = createCollab({ config, db, verifier, presentations, logger: app.log, bus, lockStore, presenceStore, connections, extensions: [autoVersions], activity });
+  const slideOrderMigration = new SlideOrderMigration(() => collab.persistence, app.log);
+  const collab = createCollab({
+    config,
+    db,
+    verifier,
+    presentations,
+    logger: app.log,
+    bus,
+    lockStore,
+    presenceStore,
+    connections,
+    extensions: [autoVersions, slideOrderMigration],
+    activity,
+  });
+  const documents = new DocumentService({ collab, presentations, logger: app.log, autoCreatePresentations: config.autoCreatePresentations });
   const versions = new VersionService({
     store: new VersionStore(db),
     documents: new DocumentStore(db),
@@ -178,6 +195,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     verifier,
     presentations,
     collab,
+    documents,
     bus,
     redis,
     metrics,
@@ -247,6 +265,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     activity,
   });
   registerLockRoutes(app, { verifier, presentations, locks: collab.locks, activity });
+  registerDocumentRoutes(app, { verifier, documents });
   registerPresenceRoutes(app, { verifier, presentations, presence: collab.presence });
   await app.register(jobsPlugin, { streaming, jobs });
   await app.register(chatPlugin, { verifier, chat, socketMessages });
