@@ -25,7 +25,7 @@ import { MemoryPresenceStore, RedisPresenceStore } from './collab/presence/prese
 import { registerCollabRoute } from './collab/route.js';
 import type { Config } from './config.js';
 import { registerDemo } from './demo/index.js';
-import { DocumentService, registerDocumentRoutes, SlideOrderMigration } from './documents/index.js';
+import { DocumentBridges, DocumentService, registerDocumentRoutes, SlideOrderMigration } from './documents/index.js';
 import { registerErrorHandling } from './http/errors.js';
 import { createConnectionCounter, type ConnectionCounter } from './limits/index.js';
 import { Metrics } from './metrics.js';
@@ -160,6 +160,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     activity,
     logger: app.log,
   });
+  const bridges = new DocumentBridges(documents, collab.locks, bus, app.log);
   const metrics = new Metrics({
     documents: () => collab.hocuspocus.getDocumentsCount(),
     connections: () => collab.hocuspocus.getConnectionsCount(),
@@ -189,6 +190,8 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   lifecycle.onStop('activity retention', () => activity.stopRetention());
   lifecycle.onStop('chat retention and typing', () => chat.stop());
   lifecycle.onStop('status heartbeat', () => status.stop());
+  // JSON collaboration sockets hold their documents open: release them now, so the documents can be stored and unload.
+  lifecycle.onStop('JSON collaboration documents', () => void bridges.closeAll());
   const services: Services = {
     config,
     db,
@@ -265,7 +268,13 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     activity,
   });
   registerLockRoutes(app, { verifier, presentations, locks: collab.locks, activity });
-  registerDocumentRoutes(app, { verifier, documents });
+  registerDocumentRoutes(app, {
+    verifier,
+    documents,
+    bridges,
+    locks: collab.locks,
+    streaming,
+  });
   registerPresenceRoutes(app, { verifier, presentations, presence: collab.presence });
   await app.register(jobsPlugin, { streaming, jobs });
   await app.register(chatPlugin, { verifier, chat, socketMessages });

@@ -125,10 +125,11 @@ export class DocumentService {
   }
 
   /**
-   * Applies `operations` to the open document as one transaction, all or nothing, and resolves once the change is
-   * in Postgres. Throws a DomainError when the batch is refused (nothing applied) or could not be stored.
+   * Applies `operations` to the open document as one transaction, all or nothing, at once (Yjs editors and JSON
+   * clients see it now); `stored` resolves once the change is in Postgres. Throws a DomainError when the batch is
+   * refused (nothing applied); `stored` rejects with one when the change could not be stored.
    */
-  async apply(presentationId: string, document: Document, operations: readonly Operation[], author: OperationAuthor): Promise<PlannedAction[]> {
+  applyLive(presentationId: string, document: Document, operations: readonly Operation[], author: OperationAuthor): { actions: PlannedAction[]; stored: Promise<void> } {
     let actions: PlannedAction[];
     try {
       actions = planOperations(document, operations, this.rulesFor(presentationId, author.userId));
@@ -139,14 +140,19 @@ export class DocumentService {
     const update = transactWithUpdate(document, operationOrigin(author), () => applyActions(document, actions));
     this.stats.batches++;
     this.stats.operations += operations.length;
-    if (update) {
-      try {
-        await this.deps.collab.persistence.appendServerUpdate(document.name, update);
-      } catch (err) {
-        this.deps.logger.error({ err, presentationId, bytes: update.byteLength }, 'operations applied but not stored');
-        throw new DomainError('INTERNAL_ERROR', 'the store is unavailable: the operations were not stored, try again later');
-      }
-    }
+    const stored = update
+      ? this.deps.collab.persistence.appendServerUpdate(document.name, update).catch((err: unknown) => {
+          this.deps.logger.error({ err, presentationId, bytes: update.byteLength }, 'operations applied but not stored');
+          throw new DomainError('INTERNAL_ERROR', 'the store is unavailable: the operations were not stored, try again later');
+        })
+      : Promise.resolve();
+    return { actions, stored };
+  }
+
+  /** applyLive, resolved once stored. */
+  async apply(presentationId: string, document: Document, operations: readonly Operation[], author: OperationAuthor): Promise<PlannedAction[]> {
+    const { actions, stored } = this.applyLive(presentationId, document, operations, author);
+    await stored;
     return actions;
   }
 

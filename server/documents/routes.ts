@@ -7,12 +7,15 @@
  *   (LOCKED 423, PERMISSION_DENIED 403, INVALID_MESSAGE 400 with the failing operation's index in `details`).
  */
 import type { FastifyInstance } from 'fastify';
+import type { WebSocket } from 'ws';
 import { Type, type Static } from 'typebox';
 import { OperationsBody } from '../../shared/operations.js';
 import { PRESENTATION_ID_PATTERN } from '../../shared/presentation.js';
 import type { TokenVerifier } from '../auth/jwt.js';
 import { principalOf, requireUser } from '../http/auth.js';
 import { ErrorResponseSchema } from '../http/errors.js';
+import { DomainError } from '../errors.js';
+import { openCollaborationSocket, type CollaborationSocketDeps } from './collab-socket.js';
 import type { DocumentService } from './document-service.js';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: PRESENTATION_ID_PATTERN }) });
@@ -34,8 +37,36 @@ const errors = {
   500: ErrorResponseSchema,
 };
 
-export function registerDocumentRoutes(app: FastifyInstance, deps: { verifier: TokenVerifier; documents: DocumentService }): void {
+const SocketParams = Type.Object({ presentation_id: Type.String({ pattern: PRESENTATION_ID_PATTERN }) });
+const SocketQuery = Type.Object({ token: Type.Optional(Type.String({ description: 'JWT, for clients that cannot set headers' })) });
+
+async function notAnUpgrade(): Promise<never> {
+  throw new DomainError('INVALID_MESSAGE', 'this is a WebSocket endpoint: connect with a WebSocket client (Upgrade: websocket)');
+}
+
+export interface DocumentRoutesDeps extends CollaborationSocketDeps {
+  verifier: TokenVerifier;
+  documents: DocumentService;
+}
+
+export function registerDocumentRoutes(app: FastifyInstance, deps: DocumentRoutesDeps): void {
   const { documents } = deps;
+
+  // `wsHandler` takes the upgrade (and keeps the route in OpenAPI); `handler` answers a plain GET.
+  app.route<{ Params: Static<typeof SocketParams> }>({
+    method: 'GET',
+    url: '/api/v1/realtime/collaboration/:presentation_id',
+    schema: {
+      tags: ['realtime', 'documents'],
+      summary:
+        'WebSocket: the document as JSON (connected, edit_operation, edit_ack, user_joined, user_left, presence_update, cursor_update, locks, pong, error; edit_operation, presence_update, cursor_update, lock_slide, unlock_slide, ping, auth)',
+      params: SocketParams,
+      querystring: SocketQuery,
+      response: { 400: ErrorResponseSchema },
+    },
+    wsHandler: (socket: WebSocket, request) => openCollaborationSocket(socket, request, request.params.presentation_id, deps),
+    handler: notAnUpgrade,
+  });
   const auth = requireUser(deps.verifier);
 
   app.get<{ Params: Static<typeof IdParams> }>(
