@@ -182,8 +182,14 @@ export class Metrics {
     return { ...this.stats[manager] };
   }
 
+  /** Yjs connections (/collab, direct connections included) and JSON collaboration sockets together. */
   collabStats(): CollabStats {
-    return { connections: this.collab.connections(), messages_sent: null, errors: this.collab.slowReaders() + this.collab.refusedFrames() };
+    const json = this.stats.collaboration;
+    return {
+      connections: this.collab.connections() + json.connections,
+      messages_sent: null,
+      errors: this.collab.slowReaders() + this.collab.refusedFrames() + json.errors,
+    };
   }
 
   collabDocuments(): number {
