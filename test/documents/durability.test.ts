@@ -66,4 +66,21 @@ describe('operations are durable before they are acknowledged', () => {
     expect((await pending).status).toBe(200);
     expect(documentJsonOf(await loadFromDatabase(databaseUrl, documentName('dur1'))).slides.map((s) => s.id)).toEqual(['before', 'during']);
   });
+
+  it('socket: the edit_operation may come, the edit_ack only once the operation is stored', async () => {
+    await createDeck(server, 'dur2', 'olga');
+    const client = await openJsonCollab(server, 'dur2', 'olga');
+    const add = (id: string) => client.send({ type: 'edit_operation', operation: { type: 'add_slide', operation_id: id, slide_id: id } });
+    add('before');
+    await client.waitFor((m) => m.type === 'edit_ack' && m.operation_id === 'before', 5000, 'first ack');
+    const unblock = await blockAppends();
+    add('during');
+    await client.waitFor((m) => m.type === 'edit_operation' && m.operation_id === 'during', 5000, 'the echo, before it is stored');
+    await until(appendWaiting, 'the append to wait on the lock');
+    expect(client.messages.some((m) => m.type === 'edit_ack' && m.operation_id === 'during')).toBe(false);
+    await unblock();
+    await client.waitFor((m) => m.type === 'edit_ack' && m.operation_id === 'during', 5000, 'the ack once stored');
+    expect(documentJsonOf(await loadFromDatabase(databaseUrl, documentName('dur2'))).slides.map((s) => s.id)).toEqual(['before', 'during']);
+    client.close();
+  });
 });
