@@ -20,6 +20,13 @@ import { call, createDeck, openJsonCollab } from './support.js';
 const seeds = process.env.SEEDS ? process.env.SEEDS.split(',').map(Number) : [4242, 4243, 4244];
 const FIELDS = ['title', 'body', 'notes'] as const;
 
+/** JSON with object keys sorted: equal documents, equal strings. */
+function canonical(doc: DocumentJson): string {
+  return JSON.stringify(doc, (_key, value: unknown) =>
+    value && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b))) : value,
+  );
+}
+
 function copyOf(client: JsonWsClient): DocumentJson {
   const connected = client.messages.find((m) => m.type === 'connected');
   const copy = JSON.parse(JSON.stringify(connected.document)) as DocumentJson;
@@ -114,8 +121,8 @@ describe('random edits from Yjs editors and JSON clients on two instances', () =
       }
       phase = 'converging';
       const same = () => {
-        const expected = JSON.stringify(documentJsonOf(yjs[0]!.doc));
-        return yjs.every((c) => JSON.stringify(documentJsonOf(c.doc)) === expected) && json.every((c) => JSON.stringify(copyOf(c)) === expected);
+        const expected = canonical(documentJsonOf(yjs[0]!.doc));
+        return yjs.every((c) => canonical(documentJsonOf(c.doc)) === expected) && json.every((c) => canonical(copyOf(c)) === expected);
       };
       await waitFor(same, 20_000, `convergence (seed ${seed})`);
       phase = 'database';
