@@ -10,9 +10,12 @@ import type { SlideField } from '../../shared/operations.js';
 import { createSlide, getMeta, getSlides, visibleSlides } from '../../shared/presentation.js';
 import type { PlannedAction } from './plan.js';
 
-/** The Yjs index of a plain-text index of `text`. */
-export function yjsIndex(text: Y.Text, index: number): number {
-  if (text.length === text.toString().length) return index;
+/**
+ * The Yjs index of a plain-text index of `text`. `plainLength`, the length of its plain text when the caller knows it,
+ * saves reading the text: equal lengths mean no embeds, so the indexes are the same.
+ */
+export function yjsIndex(text: Y.Text, index: number, plainLength?: number): number {
+  if (text.length === (plainLength ?? text.toString().length)) return index;
   let plain = 0;
   let yjs = 0;
   for (const part of text.toDelta() as { insert?: unknown }[]) {
@@ -38,17 +41,16 @@ function fieldOf(slide: Y.Map<unknown>, field: SlideField): Y.Text {
   return text;
 }
 
-/** Changes `text` into `next` by one edit of the part between their common prefix and suffix. */
-function replaceText(text: Y.Text, next: string): void {
-  const current = text.toString();
+/** Changes `text` (whose plain text is `current`) into `next` by one edit between their common prefix and suffix. */
+function replaceText(text: Y.Text, current: string, next: string): void {
   let start = 0;
   while (start < current.length && start < next.length && current[start] === next[start]) start++;
   if (start > 0 && isLowSurrogate(current.charCodeAt(start))) start--; // never split a character
   let end = 0;
   while (end < current.length - start && end < next.length - start && current[current.length - 1 - end] === next[next.length - 1 - end]) end++;
   if (end > 0 && isLowSurrogate(current.charCodeAt(current.length - end))) end--;
-  const from = yjsIndex(text, start);
-  const to = yjsIndex(text, current.length - end);
+  const from = yjsIndex(text, start, current.length);
+  const to = yjsIndex(text, current.length - end, current.length);
   if (to > from) text.delete(from, to - from);
   const inserted = next.slice(start, next.length - end);
   if (inserted.length > 0) text.insert(from, inserted);
@@ -81,17 +83,17 @@ export function applyActions(doc: Y.Doc, actions: readonly PlannedAction[]): voi
         break;
       case 'insert': {
         const text = fieldOf(slide(action.id), action.field);
-        text.insert(yjsIndex(text, action.index), action.text);
+        text.insert(yjsIndex(text, action.index, action.before.length), action.text);
         break;
       }
       case 'delete': {
         const text = fieldOf(slide(action.id), action.field);
-        const from = yjsIndex(text, action.index);
-        text.delete(from, yjsIndex(text, action.index + action.length) - from);
+        const from = yjsIndex(text, action.index, action.before.length);
+        text.delete(from, yjsIndex(text, action.index + action.length, action.before.length) - from);
         break;
       }
       case 'replace':
-        replaceText(fieldOf(slide(action.id), action.field), action.text);
+        replaceText(fieldOf(slide(action.id), action.field), action.before, action.text);
         break;
       case 'set_meta':
         if (action.value === null) getMeta(doc).delete(action.key);

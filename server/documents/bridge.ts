@@ -10,6 +10,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type * as Y from 'yjs';
 import type { CursorUpdateEvent, EditOperationEvent, PresenceUpdateEvent, UserJoinedMessage, UserLeftMessage } from '../../shared/collaboration-messages.js';
 import type { DocumentJson } from '../../shared/document-json.js';
+import type { SlideField } from '../../shared/operations.js';
 import type { Bus, Unsubscribe } from '../bus/types.js';
 import { isCollabContext } from '../collab/context.js';
 import type { LockService } from '../collab/locks/lock-service.js';
@@ -77,6 +78,11 @@ export class DocumentBridge {
 
   get document(): Document {
     return this.handle.document;
+  }
+
+  /** A slide field's plain text as JSON clients have it (the same as the document's, between transactions). */
+  textOf(slideId: string, field: SlideField): string | undefined {
+    return this.mirror.textOf(slideId, field);
   }
 
   get size(): number {

@@ -172,10 +172,13 @@ class CollaborationSession extends SocketSession<CollaborationClientMessage> imp
     if (!can(this.role, 'edit')) {
       throw new DomainError('PERMISSION_DENIED', `a ${this.role} cannot edit the document`, { operation_id: operationId ?? null });
     }
-    const { stored } = this.deps.documents.applyLive(this.presentationId, bridge.document, [operation], {
-      userId: this.principal.userId,
-      ...(operationId !== undefined ? { operationId } : {}),
-    });
+    const { stored } = this.deps.documents.applyLive(
+      this.presentationId,
+      bridge.document,
+      [operation],
+      { userId: this.principal.userId, ...(operationId !== undefined ? { operationId } : {}) },
+      (slideId, field) => bridge.textOf(slideId, field),
+    );
     // Editing renews the locks this socket holds.
     void this.deps.locks.touch(this.presentationId, this.connectionId).catch(() => undefined);
     this.acks = this.acks.then(() =>

@@ -20,7 +20,7 @@ import { DomainError } from '../errors.js';
 import type { PresentationStore, Role } from '../store/presentations.js';
 import { applyActions } from './apply.js';
 import { operationOrigin, transactWithUpdate, type OperationAuthor } from './origin.js';
-import { planOperations, type PlannedAction, type WriteRules } from './plan.js';
+import { planOperations, type KnownText, type PlannedAction, type WriteRules } from './plan.js';
 
 export interface DocumentServiceDeps {
   collab: CollabService;
@@ -129,15 +129,21 @@ export class DocumentService {
    * clients see it now); `stored` resolves once the change is in Postgres. Throws a DomainError when the batch is
    * refused (nothing applied); `stored` rejects with one when the change could not be stored.
    */
-  applyLive(presentationId: string, document: Document, operations: readonly Operation[], author: OperationAuthor): { actions: PlannedAction[]; stored: Promise<void> } {
+  applyLive(
+    presentationId: string,
+    document: Document,
+    operations: readonly Operation[],
+    author: OperationAuthor,
+    known?: KnownText,
+  ): { actions: PlannedAction[]; stored: Promise<void> } {
     let actions: PlannedAction[];
     try {
-      actions = planOperations(document, operations, this.rulesFor(presentationId, author.userId));
+      actions = planOperations(document, operations, this.rulesFor(presentationId, author.userId), undefined, known);
     } catch (err) {
       this.stats.refused++;
       throw err;
     }
-    const update = transactWithUpdate(document, operationOrigin(author), () => applyActions(document, actions));
+    const update = transactWithUpdate(document, operationOrigin(author, actions), () => applyActions(document, actions));
     this.stats.batches++;
     this.stats.operations += operations.length;
     const stored = update

@@ -66,7 +66,11 @@ export class JsonAwareness {
   dispose(): void {
     clearInterval(this.renewal);
     removeAwarenessStates(this.local, [this.local.clientID], null);
-    this.push();
+    try {
+      this.push();
+    } catch {
+      // The document is already gone (shutdown): so is its awareness.
+    }
     this.local.destroy();
   }
 

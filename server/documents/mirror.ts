@@ -9,12 +9,17 @@
  * fewest steps (shared/slide-order.ts orderSteps), then each changed text as one `delete` and one `insert` around
  * the common prefix and suffix (indexes in plain-text code units, never inside a character), then meta keys.
  * Applied in order to a copy equal to the previous view, they give the current view (documentJsonOf).
+ *
+ * A transaction made by an operation carries its checked actions (./origin.ts), which say exactly how each text
+ * changed: those texts are not read back from Yjs (reading a long Y.Text is the costliest step of an operation).
  */
 import * as Y from 'yjs';
 import type { DocumentJson } from '../../shared/document-json.js';
 import { SLIDE_FIELDS, isMetaKey, type AppliedOperation, type SlideField } from '../../shared/operations.js';
 import { fieldText, getMeta, getSlides, metaValueJson, visibleSlides } from '../../shared/presentation.js';
 import { orderSteps } from '../../shared/slide-order.js';
+import { actionsOf } from './origin.js';
+import type { PlannedAction } from './plan.js';
 
 interface MirrorSlide {
   id: string;
@@ -55,6 +60,11 @@ export class DocumentMirror {
     this.metaType.forEach((value, key) => this.rememberMeta(key, value));
   }
 
+  /** A visible slide's field as JSON clients have it now (undefined for a slide they do not see). */
+  textOf(slideId: string, field: SlideField): string | undefined {
+    return this.slides.find((s) => s.id === slideId)?.text[field];
+  }
+
   /** The view JSON clients have now (what `connected` carries). */
   snapshot(): DocumentJson {
     const meta: Record<string, unknown> = {};
@@ -91,20 +101,52 @@ export class DocumentMirror {
       }
     }
     const ops: AppliedOperation[] = [];
-    if (listChanged) this.diffList(ops);
-    for (const entry of this.slides) {
-      const fields = changedFields.get(entry.map);
-      if (fields) for (const field of fields) this.diffField(entry, field, ops);
+    const added = listChanged ? this.diffList(ops) : new Set<string>();
+    const planned = actionsOf(transaction.origin);
+    if (planned) {
+      this.replayTexts(planned, added, ops);
+    } else {
+      for (const entry of this.slides) {
+        const fields = changedFields.get(entry.map);
+        if (fields) for (const field of fields) this.diffField(entry, field, ops);
+      }
     }
     for (const key of changedMeta) this.diffMeta(key, ops);
     return ops;
+  }
+
+  /** The text edits of an operation transaction, from its actions (slides it added were sent whole already). */
+  private replayTexts(planned: readonly PlannedAction[], added: ReadonlySet<string>, ops: AppliedOperation[]): void {
+    const byId = new Map(this.slides.map((s) => [s.id, s]));
+    for (const action of planned) {
+      if (action.kind !== 'insert' && action.kind !== 'delete' && action.kind !== 'replace') continue;
+      const entry = byId.get(action.id);
+      if (!entry || added.has(action.id)) continue;
+      const { field, before } = action;
+      if (entry.text[field] !== before) {
+        // Not what the check saw (cannot happen in one turn of the event loop): read the text instead.
+        this.diffField(entry, field, ops);
+        continue;
+      }
+      if (action.kind === 'insert') {
+        ops.push({ type: 'insert', slide_id: action.id, field, index: action.index, content: { text: action.text } });
+        entry.text[field] = before.slice(0, action.index) + action.text + before.slice(action.index);
+      } else if (action.kind === 'delete') {
+        ops.push({ type: 'delete', slide_id: action.id, field, index: action.index, length: action.length });
+        entry.text[field] = before.slice(0, action.index) + before.slice(action.index + action.length);
+      } else {
+        ops.push(...textEdits(action.id, field, before, action.text));
+        entry.text[field] = action.text;
+      }
+    }
   }
 
   private entry(id: string, map: Y.Map<unknown>): MirrorSlide {
     return { id, map, text: { title: fieldText(map, 'title'), body: fieldText(map, 'body'), notes: fieldText(map, 'notes') } };
   }
 
-  private diffList(ops: AppliedOperation[]): void {
+  /** The slide list's steps; returns the ids of the slides added (their whole content is in the step). */
+  private diffList(ops: AppliedOperation[]): Set<string> {
     const before = new Map(this.slides.map((s) => [s.id, s]));
     const now = visibleSlides(this.doc);
     const next: MirrorSlide[] = [];
@@ -127,6 +169,7 @@ export class DocumentMirror {
     }
     this.slides = next;
     for (const entry of replaced) for (const field of SLIDE_FIELDS) this.diffField(entry, field, ops);
+    return new Set(ops.flatMap((op) => (op.type === 'add_slide' ? [op.slide_id] : [])));
   }
 
   private diffField(entry: MirrorSlide, field: SlideField, ops: AppliedOperation[]): void {

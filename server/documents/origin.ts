@@ -4,6 +4,7 @@
  */
 import type * as Y from 'yjs';
 import { markSelfAppended } from '../collab/persistence.js';
+import type { PlannedAction } from './plan.js';
 
 /** Who an operation transaction is for: the user, and the client's operation id when it was one operation. */
 export interface OperationAuthor {
@@ -13,12 +14,18 @@ export interface OperationAuthor {
 
 export interface OperationOrigin {
   source: 'local';
-  context: { documents: OperationAuthor };
+  /** `actions`: everything the transaction does (the mirror translates them without reading the texts back). */
+  context: { documents: OperationAuthor; actions: readonly PlannedAction[] };
 }
 
 /** A fresh origin for one operation transaction: Hocuspocus' "local" kind, appended by its maker (persistence.ts). */
-export function operationOrigin(author: OperationAuthor): OperationOrigin {
-  return markSelfAppended({ source: 'local', context: { documents: author } });
+export function operationOrigin(author: OperationAuthor, actions: readonly PlannedAction[]): OperationOrigin {
+  return markSelfAppended({ source: 'local', context: { documents: author, actions } });
+}
+
+/** The actions of a transaction made by this feature, else undefined. */
+export function actionsOf(origin: unknown): readonly PlannedAction[] | undefined {
+  return authorOf(origin) ? (origin as OperationOrigin).context.actions : undefined;
 }
 
 /** The author of a transaction made by this feature, else undefined. */
@@ -29,6 +36,8 @@ export function authorOf(origin: unknown): OperationAuthor | undefined {
 
 /** Runs `change` as one transaction with `origin` and returns its update (null when it changed nothing). */
 export function transactWithUpdate(doc: Y.Doc, origin: object, change: () => void): Uint8Array | null {
+  // Inside another transaction the change would join it and its update would not be ours to store.
+  if (doc._transaction !== null) throw new Error('a documents transaction cannot run inside another transaction');
   let update: Uint8Array | null = null;
   const capture = (u: Uint8Array, o: unknown) => {
     if (o === origin) update = u;

@@ -16,10 +16,17 @@ export type PlannedAction =
   | { kind: 'add_slide'; id: string; order: string; content: { title: string; body: string; notes: string } }
   | { kind: 'delete_slide'; id: string }
   | { kind: 'move_slide'; id: string; order: string }
-  | { kind: 'insert'; id: string; field: SlideField; index: number; text: string }
-  | { kind: 'delete'; id: string; field: SlideField; index: number; length: number }
-  | { kind: 'replace'; id: string; field: SlideField; text: string }
+  | TextAction
   | { kind: 'set_meta'; key: string; value: unknown };
+
+/** A change of a slide field's text; `before` is the field's plain text just before it (what the check saw). */
+export type TextAction =
+  | { kind: 'insert'; id: string; field: SlideField; index: number; text: string; before: string }
+  | { kind: 'delete'; id: string; field: SlideField; index: number; length: number; before: string }
+  | { kind: 'replace'; id: string; field: SlideField; text: string; before: string };
+
+/** The plain text of a visible slide's field as it is now, when the caller knows it (saves reading the Y.Text). */
+export type KnownText = (slideId: string, field: SlideField) => string | undefined;
 
 export interface WriteRules {
   /** Slides the writer may not touch, by id → the name of the user who holds the lock. */
@@ -57,7 +64,10 @@ class BatchView {
   private readonly texts = new Map<string, string>();
   private readonly maps: Map<string, Y.Map<unknown>>;
 
-  constructor(doc: Y.Doc) {
+  constructor(
+    doc: Y.Doc,
+    private readonly known?: KnownText,
+  ) {
     const visible = visibleSlides(doc);
     this.order = visible.map((s) => ({ id: s.id, order: s.order }));
     this.maps = new Map(visible.map((s) => [s.id, s.slide]));
@@ -77,7 +87,7 @@ class BatchView {
     let text = this.texts.get(key);
     if (text === undefined) {
       const slide = this.maps.get(id);
-      text = slide ? fieldText(slide, field) : '';
+      text = slide ? (this.known?.(id, field) ?? fieldText(slide, field)) : '';
       this.texts.set(key, text);
     }
     return text;
@@ -110,8 +120,14 @@ class BatchView {
  * Checks `operations` against `doc` and the writer's rules, in order, and returns what to apply. Throws a
  * DomainError for the first operation that does not fit (nothing has been changed).
  */
-export function planOperations(doc: Y.Doc, operations: readonly Operation[], rules: WriteRules, generateId: () => string = newSlideId): PlannedAction[] {
-  const view = new BatchView(doc);
+export function planOperations(
+  doc: Y.Doc,
+  operations: readonly Operation[],
+  rules: WriteRules,
+  generateId: () => string = newSlideId,
+  known?: KnownText,
+): PlannedAction[] {
+  const view = new BatchView(doc, known);
   const actions: PlannedAction[] = [];
   operations.forEach((op, index) => {
     const refuse = (reason: string): never => {
@@ -172,7 +188,7 @@ export function planOperations(doc: Y.Doc, operations: readonly Operation[], rul
         const next = text.slice(0, op.index) + op.content.text + text.slice(op.index);
         checkText(op.slide_id, op.field, next);
         view.setText(op.slide_id, op.field, next);
-        actions.push({ kind: 'insert', id: op.slide_id, field: op.field, index: op.index, text: op.content.text });
+        actions.push({ kind: 'insert', id: op.slide_id, field: op.field, index: op.index, text: op.content.text, before: text });
         return;
       }
       case 'delete': {
@@ -182,13 +198,14 @@ export function planOperations(doc: Y.Doc, operations: readonly Operation[], rul
         if (end > text.length) refuse(`range ${op.index}..${end} is past the end of ${op.field} (${text.length})`);
         if (splitsCharacter(text, op.index) || splitsCharacter(text, end)) refuse(`range ${op.index}..${end} splits a character`);
         view.setText(op.slide_id, op.field, text.slice(0, op.index) + text.slice(end));
-        actions.push({ kind: 'delete', id: op.slide_id, field: op.field, index: op.index, length: op.length });
+        actions.push({ kind: 'delete', id: op.slide_id, field: op.field, index: op.index, length: op.length, before: text });
         return;
       }
       case 'replace': {
         requireSlide(op.slide_id);
+        const before = view.text(op.slide_id, op.field);
         view.setText(op.slide_id, op.field, op.content.text);
-        actions.push({ kind: 'replace', id: op.slide_id, field: op.field, text: op.content.text });
+        actions.push({ kind: 'replace', id: op.slide_id, field: op.field, text: op.content.text, before });
         return;
       }
       case 'set_meta': {

@@ -11,20 +11,25 @@ import type { Operation } from '../../shared/operations.js';
 import { documentJsonOf, getMeta, getSlides, insertSlide, moveSlide, orderedSlides, slideText } from '../../shared/presentation.js';
 import { applyActions } from '../../server/documents/apply.js';
 import { DocumentMirror } from '../../server/documents/mirror.js';
+import { operationOrigin, transactWithUpdate } from '../../server/documents/origin.js';
 import { planOperations, type WriteRules } from '../../server/documents/plan.js';
 import { DomainError } from '../../server/errors.js';
 import { prng } from '../helpers/prng.js';
 
 const free: WriteRules = { lockedByOthers: new Map() };
+const mirrors = new WeakMap<Y.Doc, DocumentMirror>();
 
+/** As the server applies a batch: checked (with the texts the mirror knows, when one follows), one transaction. */
 function apply(doc: Y.Doc, ops: Operation[], rules: WriteRules = free): void {
-  const actions = planOperations(doc, ops, rules);
-  doc.transact(() => applyActions(doc, actions));
+  const mirror = mirrors.get(doc);
+  const actions = planOperations(doc, ops, rules, undefined, mirror ? (id, field) => mirror.textOf(id, field) : undefined);
+  transactWithUpdate(doc, operationOrigin({ userId: 'tester' }, actions), () => applyActions(doc, actions));
 }
 
 /** A JSON copy kept in step with `doc` through the mirror, as a JSON client's would be. */
 function follow(doc: Y.Doc): { copy: DocumentJson; ops: number } {
   const mirror = new DocumentMirror(doc);
+  mirrors.set(doc, mirror);
   const state = { copy: mirror.snapshot(), ops: 0 };
   doc.on('afterTransaction', (tr: Y.Transaction) => {
     for (const op of mirror.changes(tr)) {
