@@ -79,6 +79,7 @@ describe('JSON collaboration socket', () => {
     jo.send({ type: 'edit_operation', operation: { type: 'add_slide', operation_id: 'op-2', slide_id: 's0', index: 0, content: { title: 'Cover' } } });
     jo.send({ type: 'edit_operation', operation: { type: 'move_slide', operation_id: 'op-3', slide_id: 's0', index: 1 } });
     await jo.waitFor((m) => m.type === 'edit_ack' && m.operation_id === 'op-3', 5000, 'ack 3');
+    await waitFor(() => sameAsYjs(jo, yjsB), 5000, 'the new slide on the other instance');
 
     // Yjs (on the other instance) → JSON: typing, a new slide, a move, a delete, meta.
     const title = slideText(findSlide(yjsB.doc, 's1')!, 'title');
