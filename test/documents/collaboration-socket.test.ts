@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Awareness } from 'y-protocols/awareness';
 import { applyOperation, type DocumentJson } from '../../shared/document-json.js';
-import { documentJsonOf, findSlide, slideText } from '../../shared/presentation.js';
+import { documentJsonOf, findSlide, moveSlide, orderedSlides, slideText } from '../../shared/presentation.js';
 import { Presence } from '../../client/presentation/presence.js';
 import { openClient, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
 import { startPair, type TestPair } from '../helpers/cluster.js';
@@ -106,7 +106,7 @@ describe('JSON collaboration socket', () => {
   });
 
   it('follows the lock rules both ways and releases a JSON client’s locks when it leaves', async () => {
-    await createDeck(a, 'sock2', 'olga', { hana: 'editor', jo: 'editor' });
+    await createDeck(a, 'sock2', 'olga', { hana: 'editor', jo: 'editor', ivan: 'editor' });
     await call(a, 'POST', '/presentations/sock2/operations', 'olga', { operations: [{ type: 'add_slide', slide_id: 's1' }, { type: 'add_slide', slide_id: 's2' }] });
     const hana = editor(b, 'hana', 'sock2');
     await waitSynced(hana);
@@ -129,6 +129,15 @@ describe('JSON collaboration socket', () => {
     await jo.waitFor((m) => m.type === 'error' && m.error_code === 'LOCKED' && m.details?.slide_id === 's1' && m.details?.holder, 5000, 'lock refused');
     jo.send({ type: 'lock_slide', slide_id: 'ghost' });
     await jo.waitFor((m) => m.type === 'error' && m.error_code === 'NOT_FOUND', 5000, 'no such slide');
+
+    // A Yjs editor moving a slide someone else holds edits that slide (its order key): the guard rolls it back.
+    const ivan = editor(a, 'ivan', 'sock2');
+    await waitSynced(ivan);
+    await waitFor(() => ivan.stateless.some((m) => (m as { locks?: { slide_id: string }[] }).locks?.some((l) => l.slide_id === 's1') === true), 5000, 'ivan sees the lock');
+    moveSlide(ivan.doc, 's1', 1);
+    await waitFor(() => ivan.stateless.some((m) => (m as { error_code?: string }).error_code === 'LOCKED'), 5000, 'ivan refused');
+    await waitFor(() => orderedSlides(ivan.doc).map((s) => s.id).join() === 's1,s2', 5000, 'the move rolled back');
+    await waitFor(() => copyOf(jo).slides.map((s) => s.id).join() === 's1,s2', 5000, 'the JSON copy back in order');
 
     jo.close();
     await waitFor(() => {
