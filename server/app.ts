@@ -25,7 +25,7 @@ import { MemoryPresenceStore, RedisPresenceStore } from './collab/presence/prese
 import { registerCollabRoute } from './collab/route.js';
 import type { Config } from './config.js';
 import { registerDemo } from './demo/index.js';
-import { DocumentBridges, DocumentService, registerDocumentRoutes, SlideOrderMigration } from './documents/index.js';
+import { AwarenessRelay, DocumentBridges, DocumentService, registerDocumentRoutes, SlideOrderMigration } from './documents/index.js';
 import { registerErrorHandling } from './http/errors.js';
 import { createConnectionCounter, type ConnectionCounter } from './limits/index.js';
 import { Metrics } from './metrics.js';
@@ -137,6 +137,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     logger: app.log,
   });
   const slideOrderMigration = new SlideOrderMigration(() => collab.persistence, app.log);
+  const awarenessRelay = new AwarenessRelay(bus, () => collab.hocuspocus, app.log);
   const collab = createCollab({
     config,
     db,
@@ -147,7 +148,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     lockStore,
     presenceStore,
     connections,
-    extensions: [autoVersions, slideOrderMigration],
+    extensions: [autoVersions, slideOrderMigration, awarenessRelay],
     activity,
   });
   const documents = new DocumentService({ collab, presentations, logger: app.log, autoCreatePresentations: config.autoCreatePresentations });
@@ -273,6 +274,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     documents,
     bridges,
     locks: collab.locks,
+    relay: awarenessRelay,
     streaming,
   });
   registerPresenceRoutes(app, { verifier, presentations, presence: collab.presence });

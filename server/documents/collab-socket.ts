@@ -31,6 +31,7 @@ import type { JsonSocket } from '../streaming/json-socket.js';
 import { createMessageParser } from '../streaming/message-parser.js';
 import { openSessionSocket, SocketSession } from '../streaming/socket-session.js';
 import type { Role } from '../store/presentations.js';
+import type { AwarenessRelay } from './awareness-relay.js';
 import type { BridgeClient, DocumentBridge } from './bridge.js';
 import type { DocumentBridges } from './bridges.js';
 import type { DocumentService } from './document-service.js';
@@ -43,6 +44,7 @@ export interface CollaborationSocketDeps {
   documents: DocumentService;
   bridges: DocumentBridges;
   locks: LockService;
+  relay: AwarenessRelay;
 }
 
 export function openCollaborationSocket(socket: WebSocket, request: FastifyRequest, presentationId: string, deps: CollaborationSocketDeps): void {
@@ -82,7 +84,9 @@ class CollaborationSession extends SocketSession<CollaborationClientMessage> imp
       const joined = await bridges.join(this.presentationId, this);
       this.bridge = joined.bridge;
       if (this.disposed) return void bridges.leave(joined.bridge, this);
-      this.awareness = new JsonAwareness(joined.bridge.document, { id: this.principal.userId, name: this.principal.name });
+      this.awareness = new JsonAwareness(joined.bridge.document, { id: this.principal.userId, name: this.principal.name }, (update) =>
+        this.deps.relay.publish(this.presentationId, update),
+      );
       const connected: CollaborationConnectedMessage = {
         type: 'connected',
         presentation_id: this.presentationId,

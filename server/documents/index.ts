@@ -4,6 +4,7 @@
  * root (server/app.ts): the migration is one of the collaboration extensions, the service needs the collaboration
  * service.
  */
+export { AwarenessRelay } from './awareness-relay.js';
 export { DocumentBridges } from './bridges.js';
 export { DocumentService } from './document-service.js';
 export { registerDocumentRoutes } from './routes.js';

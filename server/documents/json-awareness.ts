@@ -3,8 +3,8 @@
  * own, with the state the server stamps on real clients (`user` {id, name, color} from the token) plus `presence`
  * {slide_id, status} and `cursor` {anchor, head} (Yjs relative positions in the slide field, as editors publish
  * them). The state is renewed every 15 s (awareness drops a remote state after 30 s without one) and removed when
- * the client leaves. It reaches this instance's Yjs connections at once and other instances through the Redis
- * extension.
+ * the client leaves. It reaches this instance's Yjs connections at once and other instances through `relay`
+ * (./awareness-relay.ts).
  */
 import { applyAwarenessUpdate, Awareness, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness';
 import * as Y from 'yjs';
@@ -27,6 +27,7 @@ export class JsonAwareness {
   constructor(
     private readonly doc: Y.Doc & { awareness: Awareness },
     private readonly user: { id: string; name: string },
+    private readonly relay: (update: Uint8Array) => void = () => {},
   ) {
     this.publish();
     this.renewal = setInterval(() => this.publish(), RENEW_MS);
@@ -84,6 +85,8 @@ export class JsonAwareness {
   }
 
   private push(): void {
-    applyAwarenessUpdate(this.doc.awareness, encodeAwarenessUpdate(this.local, [this.local.clientID]), JSON_AWARENESS_ORIGIN);
+    const update = encodeAwarenessUpdate(this.local, [this.local.clientID]);
+    applyAwarenessUpdate(this.doc.awareness, update, JSON_AWARENESS_ORIGIN);
+    this.relay(update);
   }
 }

@@ -205,4 +205,18 @@ describe('JSON collaboration socket', () => {
     await kim.waitFor((m) => m.type === 'user_left' && m.user_id === 'ed', 10_000, 'user_left ed');
     edPresence.dispose();
   });
+
+  it('shows a JSON client to Yjs editors on another instance, also when its own instance has no Yjs connection', async () => {
+    await createDeck(a, 'sock5', 'olga', { ed: 'editor', jo: 'editor' });
+    await call(a, 'POST', '/presentations/sock5/operations', 'olga', { operations: [{ type: 'add_slide', slide_id: 's1', content: { title: 'abcdef' } }] });
+    const ed = editor(b, 'ed', 'sock5');
+    await waitSynced(ed);
+    const edPresence = new Presence(ed.provider.awareness as Awareness);
+    const jo = await json(a, 'sock5', 'jo');
+    jo.send({ type: 'presence_update', slide_id: 's1', status: 'away' });
+    await waitFor(() => edPresence.others().some((p) => p.user.id === 'jo' && p.slideId === 's1' && p.status === 'away'), 5000, 'jo seen on the other instance');
+    jo.close();
+    await waitFor(() => !edPresence.others().some((p) => p.user.id === 'jo'), 5000, 'jo gone on the other instance');
+    edPresence.dispose();
+  });
 });
