@@ -84,6 +84,7 @@ export function startApp(root: HTMLElement, client: DeckhandClient, session: Pre
       peers: session.presence.others(),
       onSelect: select,
       onAdd: () => select(session.slides.add({ title: 'New slide' })),
+      onMove: (slideId, index) => session.slides.move(slideId, index),
     });
   function select(slideId: string): void {
     editor.show(slideId);
