@@ -7,6 +7,8 @@ import { HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import { isPresentationId } from '../shared/presentation.js';
 import { createContext, type ClientContext, type DeckhandClientOptions } from './context.js';
 import type { JobListResponse } from '../shared/dashboard-api.js';
+import { JsonPresentation } from './documents/json-presentation.js';
+import { DocumentOperations } from './documents/operations.js';
 import type { JobResponse } from '../shared/messages.js';
 import { cancelJob, fetchJob, JobFollower, listJobs, type FollowJobOptions, type JobEvent, type JobListOptions } from './jobs.js';
 import type { TransportMode } from './live/live-stream.js';
@@ -22,6 +24,10 @@ import { Statuses } from './status.js';
 export interface DeckhandClient {
   /** Opens (or returns the already open) presentation `id`, on the shared collaboration socket. */
   openPresentation(id: string): PresentationSession;
+  /** Opens presentation `id` over the JSON collaboration socket: a JSON copy and operations, no Yjs needed. */
+  openJsonPresentation(id: string): JsonPresentation;
+  /** The operations API: apply a batch to a presentation (all or none), read its document as JSON. */
+  readonly operations: DocumentOperations;
   /** Follows a job's progress until it ends (or `stop()`); see JobFollower. */
   followJob(jobId: string, onEvent: (event: JobEvent) => void, options?: FollowJobOptions): JobFollower;
   /** A job's whole record, `result` included (its owner or a job service). */
@@ -58,6 +64,8 @@ export function createDeckhandClient(options: ClientOptions): DeckhandClient {
   const ctx: ClientContext = createContext(options);
   const sessions = new Map<string, PresentationSession>();
   const followers = new Set<JobFollower>();
+  const jsonPresentations = new Set<JsonPresentation>();
+  const operations = new DocumentOperations(ctx);
   const notifications = new Notifications(ctx, options.notificationsTransport);
   const channels = new ChannelStream(ctx, options.channelsTransport);
   const rooms = new Map<string, ChatRoom>();
@@ -82,6 +90,14 @@ export function createDeckhandClient(options: ClientOptions): DeckhandClient {
       sessions.set(id, session);
       return session;
     },
+    openJsonPresentation(id) {
+      if (!isPresentationId(id)) throw new TypeError(`not a presentation id: ${JSON.stringify(id)}`);
+      const presentation = new JsonPresentation(ctx, id);
+      jsonPresentations.add(presentation);
+      presentation.onStatus((status) => status === 'closed' && jsonPresentations.delete(presentation));
+      return presentation;
+    },
+    operations,
     followJob(jobId, onEvent, followOptions) {
       const follower = new JobFollower(ctx, jobId, onEvent, followOptions, () => followers.delete(follower));
       followers.add(follower);
@@ -109,6 +125,7 @@ export function createDeckhandClient(options: ClientOptions): DeckhandClient {
     destroy() {
       for (const session of [...sessions.values()]) session.close();
       for (const follower of [...followers]) follower.stop();
+      for (const presentation of [...jsonPresentations]) presentation.close();
       notifications.close();
       for (const room of [...rooms.values()]) room.close();
       channels.close();

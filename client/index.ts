@@ -6,6 +6,11 @@ export { createDeckhandClient, type ClientOptions, type DeckhandClient } from '.
 export type { DeckhandClientOptions, WebSocketConstructor } from './context.js';
 export { bindTextInput } from './dom/bind-text-input.js';
 export { DeckhandError } from './errors.js';
+export { JsonPresentation, type CursorPlace, type JsonPresentationStatus } from './documents/json-presentation.js';
+export { DocumentOperations, type AppliedBatch } from './documents/operations.js';
+export { applyOperation, type DocumentJson, type SlideJson } from '../shared/document-json.js';
+export type { AppliedOperation, Operation, SlideField } from '../shared/operations.js';
+export type { CollaborationUser } from '../shared/collaboration-messages.js';
 export { JobFollower, type FollowJobOptions, type JobEvent, type JobListOptions } from './jobs.js';
 export type { JobListResponse, PresentationListResponse, PresentationSummary } from '../shared/dashboard-api.js';
 export type { LiveStatus, TransportKind, TransportMode } from './live/live-stream.js';

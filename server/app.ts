@@ -25,6 +25,7 @@ import { MemoryPresenceStore, RedisPresenceStore } from './collab/presence/prese
 import { registerCollabRoute } from './collab/route.js';
 import type { Config } from './config.js';
 import { registerDemo } from './demo/index.js';
+import { AwarenessRelay, DocumentBridges, DocumentService, registerDocumentRoutes, SlideOrderMigration } from './documents/index.js';
 import { registerErrorHandling } from './http/errors.js';
 import { createConnectionCounter, type ConnectionCounter } from './limits/index.js';
 import { Metrics } from './metrics.js';
@@ -57,6 +58,8 @@ export interface Services {
   verifier: TokenVerifier;
   presentations: PresentationStore;
   collab: CollabService;
+  /** The document as JSON: operations, the JSON collaboration socket (server/documents). */
+  documents: DocumentService;
   /** Events between instances (in-process, or Redis when REDIS_URL is set). */
   bus: Bus;
   /** A general-purpose Redis client (rate limits, readiness), when REDIS_URL is set. */
@@ -140,7 +143,22 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   // Collaboration observers: new comments' @mentions (automatic notifications), and the edits count (stats).
   const mentions = new CommentMentions(app.log);
   const edits = new EditCounter();
-  const collab = createCollab({ config, db, verifier, presentations, logger: app.log, bus, lockStore, presenceStore, connections, extensions: [autoVersions, mentions, edits], activity });
+  const slideOrderMigration = new SlideOrderMigration(() => collab.persistence, app.log);
+  const awarenessRelay = new AwarenessRelay(bus, () => collab.hocuspocus, app.log);
+  const collab = createCollab({
+    config,
+    db,
+    verifier,
+    presentations,
+    logger: app.log,
+    bus,
+    lockStore,
+    presenceStore,
+    connections,
+    extensions: [autoVersions, mentions, edits, slideOrderMigration, awarenessRelay],
+    activity,
+  });
+  const documents = new DocumentService({ collab, presentations, logger: app.log, autoCreatePresentations: config.autoCreatePresentations });
   const versions = new VersionService({
     store: new VersionStore(db),
     documents: new DocumentStore(db),
@@ -150,6 +168,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     activity,
     logger: app.log,
   });
+  const bridges = new DocumentBridges(documents, collab.locks, bus, app.log);
   const metrics = new Metrics({
     documents: () => collab.hocuspocus.getDocumentsCount(),
     connections: () => collab.hocuspocus.getConnectionsCount(),
@@ -184,12 +203,15 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   lifecycle.onStop('status heartbeat', () => status.stop());
   lifecycle.onStop('presentation deletion cleanup', () => deletion.stop());
   lifecycle.onStop('json socket pings', () => streaming.heartbeat.stop());
+  // JSON collaboration sockets hold their documents open: release them now, so the documents can be stored and unload.
+  lifecycle.onStop('JSON collaboration documents', () => void bridges.closeAll());
   const services: Services = {
     config,
     db,
     verifier,
     presentations,
     collab,
+    documents,
     bus,
     redis,
     metrics,
@@ -261,6 +283,14 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   });
   registerPresentationDashboardRoutes(app, { verifier, presentations, deletion });
   registerLockRoutes(app, { verifier, presentations, locks: collab.locks, activity });
+  registerDocumentRoutes(app, {
+    verifier,
+    documents,
+    bridges,
+    locks: collab.locks,
+    relay: awarenessRelay,
+    streaming,
+  });
   registerPresenceRoutes(app, { verifier, presentations, presence: collab.presence });
   await app.register(jobsPlugin, { streaming, jobs, db });
   await app.register(chatPlugin, { verifier, chat, socketMessages });

@@ -4,7 +4,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-export type Manager = 'generation' | 'notifications';
+export type Manager = 'generation' | 'notifications' | 'collaboration';
 export type Transport = 'ws' | 'sse';
 export type DisconnectReason = 'slow_consumer' | 'flood' | 'token_expired' | 'payload_too_large' | 'shutdown' | 'unresponsive';
 
@@ -52,6 +52,7 @@ export class Metrics {
   private readonly stats: Record<Manager, ManagerStats> = {
     generation: { connections: 0, messages_sent: 0, errors: 0 },
     notifications: { connections: 0, messages_sent: 0, errors: 0 },
+    collaboration: { connections: 0, messages_sent: 0, errors: 0 },
   };
 
   constructor(private readonly collab: CollabGauges) {
@@ -181,8 +182,14 @@ export class Metrics {
     return { ...this.stats[manager] };
   }
 
+  /** Yjs connections (/collab, direct connections included) and JSON collaboration sockets together. */
   collabStats(): CollabStats {
-    return { connections: this.collab.connections(), messages_sent: null, errors: this.collab.slowReaders() + this.collab.refusedFrames() };
+    const json = this.stats.collaboration;
+    return {
+      connections: this.collab.connections() + json.connections,
+      messages_sent: null,
+      errors: this.collab.slowReaders() + this.collab.refusedFrames() + json.errors,
+    };
   }
 
   collabDocuments(): number {

@@ -23,9 +23,12 @@ const deckhandEnv = (infra: Infra, redis: boolean): Record<string, string> => ({
   LOG_LEVEL: 'silent',
   DATABASE_URL: infra.dbUrl!,
   ...(redis ? { REDIS_URL: infra.redisUrl } : {}),
-  // The limiters stay on (with their Redis store when REDIS_URL is set); their budgets are raised past the load.
+  // The limiters stay on (with their Redis store when REDIS_URL is set); their budgets are raised past the load (the
+  // JSON sockets' per-connection bucket too: the JSON collaboration scenario sends thousands of operations a second).
   HTTP_RATE_LIMIT_MAX: '10000000',
   CHAT_RATE_MAX: '1000000',
+  WS_RATE_BURST: '1000000',
+  WS_RATE_PER_SEC: '1000000',
 });
 
 export const TARGETS: Record<string, TargetDef> = {

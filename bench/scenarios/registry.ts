@@ -61,6 +61,15 @@ export const SCENARIOS: ScenarioDef[] = [
     ratios: [['deckhand', 'hocuspocus']],
   },
   {
+    id: 'json-ops',
+    title: '1f. JSON collaboration — operations per second through the JSON socket, and their latency to a Yjs peer',
+    description:
+      'One JSON client on `WS /realtime/collaboration/{id}` sends `edit_operation` inserts carrying a timestamp, typed at the end of a slide body (a new slide every 500); one lean Yjs reader on /collab finds the timestamps in the updates it receives. "To the Yjs peer" = operation sent → its update received by the reader; "edit_ack" = sent → acknowledged (appended to Postgres). Fixed rate: 200 operations/s, open loop. Throughput: 200 operations kept in flight (one more sent per ack). Deckhand only: no peer has a JSON socket bridged onto Yjs.',
+    targets: ['deckhand'],
+    quickTargets: ['deckhand'],
+    ratios: [],
+  },
+  {
     id: 'cold-load',
     fresh: true,
     title: '1d. Cold load of a 10 MB document from Postgres to the first client\'s sync',

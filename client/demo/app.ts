@@ -39,7 +39,8 @@ export function startApp(root: HTMLElement, client: DeckhandClient, session: Pre
   const commentsPanel = new CommentsPanel(comments, session, showError);
   const role = devApi.identity.role;
   new VersionsPanel(versions, client, session.id, role === 'owner' || role === 'editor', toasts, showError);
-  new GeneratePanel(generate, client, devApi, (slides) => session.doc.transact(() => slides.forEach((slide) => session.slides.add(slide))), showError);
+  // The generator writes its slides into the deck through the operations API: they arrive here like anyone's edits.
+  new GeneratePanel(generate, client, devApi, showError);
 
   const nameOf = (userId: string) => (userId === me.id ? me.name : session.presence.others().find((p) => p.user.id === userId)?.user.name ?? userId);
   new ChatPanel(chat, client.chat(session.id), me, nameOf, showError);
@@ -83,6 +84,7 @@ export function startApp(root: HTMLElement, client: DeckhandClient, session: Pre
       peers: session.presence.others(),
       onSelect: select,
       onAdd: () => select(session.slides.add({ title: 'New slide' })),
+      onMove: (slideId, index) => session.slides.move(slideId, index),
     });
   function select(slideId: string): void {
     editor.show(slideId);

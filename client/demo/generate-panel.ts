@@ -1,21 +1,11 @@
 /**
- * "Generate slides": starts the server's simulated generation job, follows its progress over SSE with the SDK
- * (resuming after drops), and when it completes adds the generated slides (the job's `result`) to the deck.
+ * "Generate slides": starts the server's simulated generation job for this deck and follows its progress over SSE
+ * with the SDK (resuming after drops). The generator is a worker of the operations API: it writes each slide into
+ * the deck as it drafts it, so the slides arrive live in the slide list, for everyone, through the Yjs document.
  */
 import type { DeckhandClient, JobProgressData } from '../index.js';
 import type { DevApi } from './dev-api.js';
 import { h } from './dom.js';
-
-export interface GeneratedSlide {
-  title: string;
-  body: string;
-}
-
-function slidesOf(result: unknown): GeneratedSlide[] {
-  const slides = (result as { slides?: unknown } | null)?.slides;
-  if (!Array.isArray(slides)) return [];
-  return slides.filter((s): s is GeneratedSlide => typeof s?.title === 'string' && typeof s?.body === 'string');
-}
 
 export class GeneratePanel {
   private readonly topic = h('input', { value: 'Quarterly review', maxlength: 120, 'aria-label': 'Topic' });
@@ -28,7 +18,6 @@ export class GeneratePanel {
     root: HTMLElement,
     private readonly client: DeckhandClient,
     private readonly devApi: DevApi,
-    private readonly onSlides: (slides: GeneratedSlide[]) => void,
     onError: (error: unknown) => void,
   ) {
     this.button.addEventListener('click', () => void this.generate().catch(onError).finally(() => (this.button.disabled = false)));
@@ -50,6 +39,5 @@ export class GeneratePanel {
     const follower = this.client.followJob(jobId, (event) => this.show(event.data), { transport: 'sse' });
     const final = await follower.done;
     if (final.status !== 'completed') throw new Error(`generation ${final.status}`);
-    this.onSlides(slidesOf((await this.client.getJob(jobId)).result));
   }
 }

@@ -1,4 +1,8 @@
-/** The slide list: titles, who is on each slide, lock badges, and adding a slide. */
+/**
+ * The slide list: titles, who is on each slide, lock badges, adding a slide, and moving one up or down (a move sets
+ * the slide's order key only, so two people moving one slide at once never duplicate it; a slide someone else holds
+ * cannot be moved).
+ */
 import type { Locks, Peer, SlideSummary } from '../index.js';
 import { h, initials } from './dom.js';
 
@@ -9,6 +13,8 @@ export interface SlideListModel {
   peers: Peer[];
   onSelect(slideId: string): void;
   onAdd(): void;
+  /** Moves a slide to position `index` of the order. */
+  onMove(slideId: string, index: number): void;
 }
 
 export function lockBadge(locks: Locks, slideId: string): HTMLElement | null {
@@ -36,9 +42,12 @@ export function renderSlideList(root: HTMLElement, model: SlideListModel): void 
   rendered.set(root, signature);
   const items = model.slides.map((slide, index) => {
     const here = model.peers.filter((peer) => peer.slideId === slide.id);
+    const heldByOther = model.locks.holder(slide.id) !== undefined && !model.locks.isMine(slide.id);
+    const mover = (label: string, testId: string, to: number, disabled: boolean) =>
+      h('button', { class: 'move', 'data-testid': testId, title: label, 'aria-label': label, disabled, onclick: () => model.onMove(slide.id, to) }, label === 'Move up' ? '↑' : '↓');
     return h(
       'li',
-      {},
+      { class: 'slide-row' },
       h(
         'button',
         {
@@ -58,6 +67,8 @@ export function renderSlideList(root: HTMLElement, model: SlideListModel): void 
         h('span', { class: 'slide-peers' }, ...here.map((peer) => h('span', { class: 'dot', style: `background:${peer.user.color}`, title: peer.user.name }, initials(peer.user.name)))),
         lockBadge(model.locks, slide.id),
       ),
+      mover('Move up', 'move-up', index - 1, heldByOther || index === 0),
+      mover('Move down', 'move-down', index + 1, heldByOther || index === model.slides.length - 1),
     );
   });
   root.replaceChildren(

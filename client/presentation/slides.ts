@@ -1,10 +1,12 @@
 /**
- * The slides of a presentation document (shared/presentation.ts schema): list, add, remove, and the shared types to
- * bind editors to — `title` (Y.Text), `body` (Y.Text, plain) and `content` (Y.XmlFragment, rich text for TipTap).
+ * The slides of a presentation document (shared/presentation.ts schema): list (in the slide order), add, move,
+ * remove, and the shared types to bind editors to — `title` (Y.Text), `body` (Y.Text, plain) and `content`
+ * (Y.XmlFragment, rich text for TipTap). A move sets the slide's order key only (shared/slide-order.ts), so two
+ * users moving one slide at once never duplicate or lose it.
  */
 import * as Y from 'yjs';
 import { isSlideId } from '../../shared/locks.js';
-import { ensureSlideContent, findSlide, findSlideIndex, getSlides, insertRichSlide, slideContent, slideText } from '../../shared/presentation.js';
+import { ensureSlideContent, findSlide, findSlideIndex, getSlides, insertRichSlide, moveSlide, slideContent, slideText, visibleSlides } from '../../shared/presentation.js';
 import { Emitter } from '../emitter.js';
 import { randomId } from '../random-id.js';
 
@@ -31,11 +33,11 @@ export class Slides {
     this.array.observeDeep(this.onDeepChange);
   }
 
+  /** The slides in the slide order (by order key, not by array position). */
   list(): SlideSummary[] {
-    return this.array.toArray().flatMap((slide) => {
-      const id = slide.get('id');
+    return visibleSlides(this.doc).map(({ id, slide }) => {
       const title = slide.get('title');
-      return typeof id === 'string' ? [{ id, title: title instanceof Y.Text ? title.toString() : '' }] : [];
+      return { id, title: title instanceof Y.Text ? title.toString() : '' };
     });
   }
 
@@ -43,13 +45,18 @@ export class Slides {
     return findSlideIndex(this.doc, slideId) >= 0;
   }
 
-  /** Adds a slide (with a rich-text `content`) at `index` (default: the end); returns its id. */
+  /** Adds a slide (with a rich-text `content`) at position `index` of the order (default: the end); returns its id. */
   add(slide: NewSlide = {}, index?: number): string {
     const id = slide.id ?? `slide-${randomId()}`;
     if (!isSlideId(id)) throw new TypeError(`not a slide id: ${JSON.stringify(id)}`);
     if (this.has(id)) throw new TypeError(`slide ${id} already exists`);
     insertRichSlide(this.doc, { id, title: slide.title, body: slide.body }, index);
     return id;
+  }
+
+  /** Moves a slide to position `index` of the order (counted without the slide itself); false if there is none. */
+  move(slideId: string, index: number): boolean {
+    return moveSlide(this.doc, slideId, index);
   }
 
   remove(slideId: string): void {

@@ -118,3 +118,19 @@ export async function roleFor(
   if (hasScope(principal, 'admin')) return 'owner';
   return lookup(principal.userId);
 }
+
+/**
+ * The role a principal writes a presentation's document with through the operations API and the JSON socket:
+ * `admin` acts as owner; a service token with `documents:write` as an editor (at least), under the same lock rules;
+ * otherwise the stored membership. `viaScope` says the role came from a scope, not from a membership (the caller
+ * must then check that the presentation exists).
+ */
+export async function documentRoleFor(
+  principal: Principal,
+  lookup: (userId: string) => Promise<Role | null>,
+): Promise<{ role: Role | null; viaScope: boolean }> {
+  if (hasScope(principal, 'admin')) return { role: 'owner', viaScope: true };
+  const member = await lookup(principal.userId);
+  if (principal.scopes.has('documents:write') && !can(member, 'edit')) return { role: 'editor', viaScope: true };
+  return { role: member, viaScope: false };
+}

@@ -7,7 +7,7 @@ import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Config } from '../config.js';
 
-export type Scope = 'jobs:write' | 'notifications:write' | 'admin' | (string & {});
+export type Scope = 'jobs:write' | 'notifications:write' | 'documents:write' | 'admin' | (string & {});
 
 export interface Principal {
   userId: string;

@@ -33,6 +33,18 @@ export class InvalidUpdateError extends Error {
   readonly reason = 'INVALID_MESSAGE: malformed Yjs update';
 }
 
+/**
+ * Origins of server transactions whose update their maker appends itself, and awaits, with appendServerUpdate
+ * (the JSON operations of server/documents: durable before they are acknowledged). onChange does not append them a
+ * second time; the store hooks (compaction) and the Redis fan-out still run for them.
+ */
+const selfAppendedOrigins = new WeakSet<object>();
+
+export function markSelfAppended<T extends object>(origin: T): T {
+  selfAppendedOrigins.add(origin);
+  return origin;
+}
+
 export interface PersistenceOptions {
   store: DocumentStore;
   log: UpdateLog;
@@ -88,6 +100,7 @@ export class PostgresPersistence implements Extension {
 
   async onChange({ transactionOrigin, update, documentName }: onChangePayload): Promise<void> {
     // Client updates were appended in beforeSync; Redis updates by the instance that received them.
+    if (typeof transactionOrigin === 'object' && transactionOrigin !== null && selfAppendedOrigins.has(transactionOrigin)) return;
     if (isTransactionOrigin(transactionOrigin)) {
       if (transactionOrigin.source !== 'local' || transactionOrigin.skipStoreHooks) return;
     }
@@ -100,6 +113,12 @@ export class PostgresPersistence implements Extension {
       });
     this.inflight.add(write);
     void write.finally(() => this.inflight.delete(write));
+  }
+
+  /** Appends an update the server applied with a markSelfAppended origin: resolves once it is in Postgres. */
+  async appendServerUpdate(documentName: string, update: Uint8Array): Promise<void> {
+    await this.options.log.append(documentName, update);
+    this.bump(documentName);
   }
 
   async onStoreDocument({ documentName, document }: onStoreDocumentPayload): Promise<void> {

@@ -143,6 +143,26 @@ describe('demo page: two users in two browser contexts', () => {
     expect(await alice.getByTestId('lock-badge').count()).toBe(0);
   });
 
+  it('moves a slide down for everyone (its order key), and not a slide someone else holds', async () => {
+    const titles = (page: Page) => page.getByTestId('slide-item').locator('.slide-title').allTextContents();
+    const before = await titles(alice);
+    expect(before.length).toBeGreaterThan(2);
+    await alice.getByTestId('move-down').first().click();
+    const after = [before[1], before[0], ...before.slice(2)];
+    await bob.waitForFunction((t) => JSON.stringify([...document.querySelectorAll('[data-testid=slide-item] .slide-title')].map((e) => e.textContent)) === t, JSON.stringify(after));
+    expect(await titles(alice)).toEqual(after);
+    // Bob holds the (now) first slide: Alice cannot move it.
+    await bob.getByTestId('slide-item').first().click();
+    await bob.getByTestId('lock-button').click();
+    await alice.getByTestId('lock-badge').filter({ hasText: 'Locked by Bob' }).first().waitFor();
+    expect(await alice.getByTestId('move-down').first().isDisabled()).toBe(true);
+    await bob.getByTestId('lock-button').click();
+    await alice.waitForFunction(() => document.querySelectorAll('[data-testid=lock-badge]').length === 0);
+    // And back up: the deck as the next tests expect it.
+    await alice.getByTestId('move-up').nth(1).click();
+    await bob.waitForFunction((t) => JSON.stringify([...document.querySelectorAll('[data-testid=slide-item] .slide-title')].map((e) => e.textContent)) === t, JSON.stringify(before));
+  });
+
   it('saves a version, restores it for everyone, and undoes the restore from the toast', async () => {
     const titleIs = (page: Page, text: string) =>
       page.waitForFunction((t) => (document.querySelector('[data-testid=title-input]') as HTMLInputElement).value === t, text);

@@ -33,10 +33,14 @@ export async function queryDb<R = Record<string, unknown>>(url: string, sql: str
  * with no server involved.
  */
 export async function loadFromDatabase(url: string, documentName: string): Promise<Y.Doc> {
+  // The snapshot, then the log in append order, as the server loads it: Yjs may leave updates applied out of causal
+  // order pending for good (seen when rows came back in heap order after a compaction).
   const rows = await queryDb<{ update: Buffer }>(
     url,
-    `SELECT snapshot AS update FROM documents WHERE name = $1 AND snapshot IS NOT NULL
-     UNION ALL SELECT update FROM document_updates WHERE name = $1`,
+    `SELECT update FROM (
+       SELECT 0 AS kind, 0::bigint AS seq, snapshot AS update FROM documents WHERE name = $1 AND snapshot IS NOT NULL
+       UNION ALL SELECT 1, seq, update FROM document_updates WHERE name = $1
+     ) parts ORDER BY kind, seq`,
     [documentName],
   );
   const doc = new Y.Doc();

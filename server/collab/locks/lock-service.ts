@@ -45,6 +45,7 @@ export interface LockServiceOptions {
 
 export class LockService {
   private readonly tracked = new Map<string, Tracked>();
+  private readonly changeListeners = new Set<(presentationId: string) => void>();
   private readonly sweeper: NodeJS.Timeout;
   readonly stats = { acquired: 0, refused: 0, released: 0, expired: 0 };
 
@@ -140,6 +141,15 @@ export class LockService {
     }
   }
 
+  /**
+   * Calls `listener` whenever this instance's lock table of a loaded presentation changed (after its Yjs
+   * connections got the `locks` message): for clients that are not Hocuspocus connections (the JSON socket).
+   */
+  onChange(listener: (presentationId: string) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
   /** The `locks` message for a presentation, from the cache. */
   message(presentationId: string): string {
     const message: LocksMessage = {
@@ -185,6 +195,13 @@ export class LockService {
     if (!document) return;
     const payload = this.message(presentationId);
     for (const connection of document.getConnections()) connection.sendStateless(payload);
+    for (const listener of this.changeListeners) {
+      try {
+        listener(presentationId);
+      } catch (err) {
+        this.options.logger.warn({ err, presentationId }, 'lock change listener failed');
+      }
+    }
   }
 
   private async sweep(): Promise<void> {
