@@ -162,7 +162,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     presentations,
     onRoleChange: (presentationId, userId, role) => collab.publishRoleChange(presentationId, userId, role),
   });
-  registerLockRoutes(app, { verifier, presentations, locks: collab.locks });
+  registerLockRoutes(app, { verifier, presentations, locks: collab.locks, lockTarget: collab.lockTarget });
   registerPresenceRoutes(app, { verifier, presentations, presence: collab.presence });
   // Dashboards may follow `presence.{id}` on the notifications socket when they are members of the presentation.
   realtime.policy.setPresenceAuthorizer(

@@ -60,6 +60,8 @@ export const CLOSE_CODES = {
   PERMISSION_DENIED: { code: 4403, reason: 'PERMISSION_DENIED', reconnect: false },
   /** Too many messages, connections or a slow reader: reconnect after a pause. */
   RATE_LIMIT_EXCEEDED: { code: 4429, reason: 'RATE_LIMIT_EXCEEDED', reconnect: true },
+  /** More bytes sent than the server could store yet (frames waiting for their appends): reconnect after a pause. */
+  BACKLOG_EXCEEDED: { code: 4429, reason: 'RATE_LIMIT_EXCEEDED: too many bytes waiting to be stored', reconnect: true },
   /** Origin not allowed (cross-site WebSocket hijacking guard). */
   ORIGIN_NOT_ALLOWED: { code: 4403, reason: 'PERMISSION_DENIED: origin not allowed', reconnect: false },
 } as const;

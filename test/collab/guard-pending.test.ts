@@ -7,12 +7,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import type { SlideLock } from '../../shared/locks.js';
 import { findSlide, slideText } from '../../shared/presentation.js';
 import { jsonOf, openClient, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
 import { createTestDatabase, queryDb } from '../helpers/database.js';
 import { createDeck } from '../helpers/deck.js';
 import { forgeUpdate, id, idOf, text } from '../helpers/forge-update.js';
+import { lockAndWait } from '../helpers/lock-table.js';
 import { errorsOf, openRawWriter, recordLocal, referenceOf, reloaded } from '../helpers/raw-writer.js';
 import { mintToken, startServer, type TestServer } from '../helpers/server.js';
 
@@ -81,8 +81,7 @@ describe('write guard: updates that cannot be integrated are refused whole, befo
     const hana = open('pending-lock', 'hana');
     const hanaLog = recordLocal(hana);
     await waitSynced(hana);
-    hana.provider.sendStateless(JSON.stringify({ type: 'lock_slide', slide_id: 's1' }));
-    await waitFor(() => hana.stateless.some((m) => ((m as { locks?: SlideLock[] }).locks ?? []).some((l) => l.slide_id === 's1')), 5000, 'lock taken');
+    await lockAndWait(hana, 's1', 'hana');
     const ivan = await openRawWriter(server.wsUrl, 'pending-lock', mintToken('ivan'));
     ivan.send(pendingAttack(hana));
     await ivan.answered(1);

@@ -6,10 +6,12 @@
 import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
 
+type Content = ConstructorParameters<typeof Y.Item>[7];
+
 export interface ForgedStruct {
   client: number;
   clock: number;
-  content: Y.AbstractContent;
+  content: Content;
   /** The id this struct is inserted after (left neighbour at creation). */
   origin?: Y.ID | null;
   /** The id this struct is inserted before. */
@@ -73,7 +75,7 @@ export function forgeUpdate(structs: ForgedStruct[], deletes: ForgedDelete[] = [
 }
 
 /** The id of the struct holding a type (a slide's Y.Map, a comment thread…), for `parent` or deletes. */
-export function idOf(type: Y.AbstractType<unknown>): Y.ID {
+export function idOf(type: { _item: Y.Item | null }): Y.ID {
   const item = type._item;
   if (!item) throw new Error('a root type has no struct id');
   return item.id;
