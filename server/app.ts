@@ -13,11 +13,12 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Redis } from 'ioredis';
 import { resolveDevSecret } from './auth/dev-secret.js';
-import { createTokenVerifier, type TokenVerifier } from './auth/jwt.js';
+import { createTokenVerifier, type Principal, type TokenVerifier } from './auth/jwt.js';
 import { redactTokenInUrl } from './auth/request-token.js';
 import { createBus, type Bus } from './bus/index.js';
 import { createCollab, type CollabService } from './collab/index.js';
 import { MemoryLockStore } from './collab/locks/memory-lock-store.js';
+import { watchMembership } from './collab/membership-sync.js';
 import { RedisLockStore } from './collab/locks/redis-lock-store.js';
 import { MemoryPresenceStore, RedisPresenceStore } from './collab/presence/presence-store.js';
 import { registerCollabRoute } from './collab/route.js';
@@ -164,9 +165,12 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   });
   registerLockRoutes(app, { verifier, presentations, locks: collab.locks, lockTarget: collab.lockTarget });
   registerPresenceRoutes(app, { verifier, presentations, presence: collab.presence });
-  // Dashboards may follow `presence.{id}` on the notifications socket when they are members of the presentation.
-  realtime.policy.setPresenceAuthorizer(
-    async (principal, presentationId) => can(await roleFor(principal, (userId) => presentations.roleOf(presentationId, userId)), 'read'),
+  // Dashboards may follow `presence.{id}` on the notifications socket when they are members of the presentation,
+  // and only while they are: a removal (announced on the bus) ends the subscription.
+  const mayFollowPresence = async (principal: Principal, presentationId: string) =>
+    can(await roleFor(principal, (userId) => presentations.roleOf(presentationId, userId)), 'read');
+  realtime.policy.setPresenceAuthorizer(mayFollowPresence, (principal, presentationId, onRevoked) =>
+    watchMembership(bus, presentationId, principal, () => mayFollowPresence(principal, presentationId), onRevoked),
   );
   registerRealtimeRoutes(app, realtime, collab);
   // Outside production: the demo page at / and its dev-only token and generation routes.

@@ -8,6 +8,8 @@ import type { afterLoadDocumentPayload, afterUnloadDocumentPayload, Extension } 
 import type { FastifyBaseLogger } from 'fastify';
 import { presentationIdOf } from '../../shared/presentation.js';
 import type { Bus, Unsubscribe } from '../bus/types.js';
+import { can, effectiveRole } from '../access/policy.js';
+import type { Principal } from '../auth/jwt.js';
 import { isRole, type Role } from '../store/presentations.js';
 
 export const membersChannel = (presentationId: string): string => `collab.members.${presentationId}`;
@@ -56,4 +58,42 @@ export class MembershipSync implements Extension {
     this.subscriptions.delete(presentationId);
     (await subscription.catch(() => () => {}))();
   }
+}
+
+/**
+ * Watches one principal's membership of a presentation (every instance hears the change on the bus): calls
+ * `onRevoked` once when it may no longer read the presentation (removed; an admin never is). After subscribing it
+ * checks `stillAllowed` once, so a removal between the caller's own check and the subscription is not missed.
+ * Resolves with a function that stops watching.
+ */
+export async function watchMembership(
+  bus: Bus,
+  presentationId: string,
+  principal: Principal,
+  stillAllowed: () => Promise<boolean>,
+  onRevoked: () => void,
+): Promise<() => void> {
+  let finished = false;
+  let unsubscribe: Unsubscribe | undefined;
+  const stop = () => {
+    finished = true;
+    unsubscribe?.();
+    unsubscribe = undefined;
+  };
+  const revoke = () => {
+    if (finished) return;
+    stop();
+    onRevoked();
+  };
+  const subscription = await bus.subscribe(membersChannel(presentationId), {
+    event: (event) => {
+      const change = event.json() as Partial<RoleChange> | undefined;
+      if (!change || change.user_id !== principal.userId || !(change.role === null || isRole(change.role))) return;
+      if (!can(effectiveRole(principal, change.role), 'read')) revoke();
+    },
+  });
+  if (finished) subscription();
+  else unsubscribe = subscription;
+  if (!(await stillAllowed().catch(() => true))) revoke();
+  return stop;
 }

@@ -6,22 +6,36 @@
  *   anything secret goes to users by id, not to a custom channel.
  * - `jobs.{id}`: not here; jobs are followed on /realtime/generation (where ownership is checked).
  * - `presence.{presentation_id}`: refused until the presence feature installs its check with
- *   `setPresenceAuthorizer` (members of the presentation); this is the hook for it.
+ *   `setPresenceAuthorizer` (members of the presentation); this is the hook for it. With it comes a watch: a
+ *   subscriber who stops being a member loses the subscription (`watch`).
  */
 import type { Principal } from '../auth/jwt.js';
 import type { ChannelRef } from '../../shared/channels.js';
 import type { ErrorCode } from '../../shared/errors.js';
 
 export type PresenceAuthorizer = (principal: Principal, presentationId: string) => Promise<boolean>;
+/** Calls `onRevoked` once the principal may no longer follow the presentation's presence; resolves with a stop. */
+export type PresenceWatcher = (principal: Principal, presentationId: string, onRevoked: () => void) => Promise<() => void>;
 
 export type PolicyDecision = { ok: true } | { ok: false; code: ErrorCode; message: string };
 
 export class ChannelPolicy {
   private presenceAuthorizer: PresenceAuthorizer | undefined;
+  private presenceWatcher: PresenceWatcher | undefined;
 
-  /** Installs the check for `presence.{id}` channels (e.g. "is a member of the presentation"). */
-  setPresenceAuthorizer(authorizer: PresenceAuthorizer): void {
+  /** Installs the check for `presence.{id}` channels (e.g. "is a member of the presentation"), and its watch. */
+  setPresenceAuthorizer(authorizer: PresenceAuthorizer, watcher?: PresenceWatcher): void {
     this.presenceAuthorizer = authorizer;
+    this.presenceWatcher = watcher;
+  }
+
+  /**
+   * For a channel whose access can be lost while subscribed (presence: membership), calls `onRevoked` when it is;
+   * resolves with a function that stops watching. Other channels: nothing to watch.
+   */
+  async watch(principal: Principal, ref: ChannelRef, onRevoked: () => void): Promise<() => void> {
+    if (ref.kind !== 'presence' || !this.presenceWatcher) return () => {};
+    return this.presenceWatcher(principal, ref.presentationId, onRevoked);
   }
 
   async authorize(principal: Principal, ref: ChannelRef): Promise<PolicyDecision> {

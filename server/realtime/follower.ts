@@ -29,6 +29,7 @@ export class ChannelFollower {
   private afterSeq: number | undefined;
   private unsubscribe: Unsubscribe | undefined;
   private stopped = false;
+  private readonly onStopped: (() => void)[] = [];
 
   constructor(
     private readonly bus: Bus,
@@ -87,6 +88,13 @@ export class ChannelFollower {
     this.held = null;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    for (const fn of this.onStopped.splice(0)) fn();
+  }
+
+  /** Runs `fn` when the follower stops (at once if it already has): ties e.g. an access watch to its lifetime. */
+  onStop(fn: () => void): void {
+    if (this.stopped) fn();
+    else this.onStopped.push(fn);
   }
 
   /** Holds live events, runs the resync, then releases them after its snapshot. */

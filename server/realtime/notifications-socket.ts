@@ -106,6 +106,8 @@ class NotificationsSession extends SocketSession<NotificationsClientMessage> {
       const follower = this.follower(ref);
       try {
         await follower.start();
+        // Losing access (a member removed from the presentation) ends the subscription.
+        follower.onStop(await this.ctx.policy.watch(this.principal, ref, () => this.revoke(normalized, follower)));
       } catch (err) {
         this.follows.delete(normalized);
         follower.stop();
@@ -123,6 +125,14 @@ class NotificationsSession extends SocketSession<NotificationsClientMessage> {
     this.follows.get(normalized)?.stop();
     this.follows.delete(normalized);
     this.conn.send({ type: 'unsubscribed', channel: normalized, timestamp: new Date().toISOString() });
+  }
+
+  private revoke(channel: string, follower: ChannelFollower): void {
+    if (this.follows.get(channel) !== follower) return;
+    this.follows.delete(channel);
+    follower.stop();
+    this.conn.sendError('PERMISSION_DENIED', `${channel}: you may no longer follow this channel`);
+    this.conn.send({ type: 'unsubscribed', channel, timestamp: new Date().toISOString() });
   }
 
   private follower(ref: ChannelRef): ChannelFollower {

@@ -153,6 +153,16 @@ export async function streamNotifications(
 
   try {
     await Promise.all(followers.map((f) => f.start()));
+    // Losing access to a channel (a member removed from the presentation) ends that channel, not the stream.
+    for (const [i, ref] of refs.entries()) {
+      const follower = followers[i]!;
+      follower.onStop(
+        await ctx.policy.watch(principal, ref, () => {
+          follower.stop();
+          stream.write(sseFrame(undefined, errorMessage('PERMISSION_DENIED', `${channelName(ref)}: you may no longer follow this channel`)));
+        }),
+      );
+    }
     const cursor = lastEventId === undefined ? null : decodeCursor(lastEventId);
     if (lastEventId === undefined || !cursor) {
       const heads = await Promise.all(refs.map((ref) => ctx.bus.head(busChannel(ref))));
