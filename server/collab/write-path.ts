@@ -94,8 +94,8 @@ export class WritePath implements Extension {
     if (decision.kind === 'refuse') {
       this.stats.refused++;
       payload.fill(0);
-      this.options.logger.info({ documentName, code: decision.code, missing: decision.missing }, 'update refused whole');
-      this.tell(connection, [refusalNotice(decision.code, decision.missing)]);
+      this.options.logger.info({ documentName, code: decision.code, reason: decision.reason }, 'update refused whole');
+      this.tell(connection, [refusalNotice(decision.code, decision.reason)]);
       return;
     }
     if (!isEmptyUpdate(decision.update)) await this.append(connection, documentName, decision.update);

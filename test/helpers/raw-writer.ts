@@ -4,9 +4,10 @@
  * a reference document built from what honest clients wrote, and the document as a fresh instance loads it.
  */
 import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
 import { openClient, waitFor, waitSynced, type CollabClient } from './collab-client.js';
-import { authFrame, MessageType, rawClient, syncFrame, type RawClient } from './hocuspocus-frames.js';
+import { authFrame, frame, MessageType, rawClient, syncFrame, type RawClient } from './hocuspocus-frames.js';
 import { mintToken, startServer } from './server.js';
 
 export interface ServerMessage {
@@ -23,6 +24,16 @@ export interface RawWriter {
   stateless: ServerMessage[];
   /** SyncStatus messages: true = applied. */
   acks: boolean[];
+  /** Reasons of the server's Close messages for the document (the document connection was closed). */
+  closes: string[];
+  /** Reasons of authentication refusals (after the first authentication). */
+  denials: string[];
+  /** Sends a stateless message (e.g. a lock request, whose answer shows every earlier frame was handled). */
+  sendStateless(payload: string): void;
+  /** Authenticates the document again (after a close). */
+  sendAuth(token: string): void;
+  /** Waits until `predicate` holds (reading what arrived), or fails. */
+  until(predicate: () => boolean, what: string, timeoutMs?: number): Promise<void>;
   /** Waits until the server answered `count` updates in total (ack or error), or the socket closed. */
   answered(count: number, timeoutMs?: number): Promise<void>;
 }
@@ -32,6 +43,8 @@ export async function openRawWriter(wsUrl: string, presentationId: string, token
   const raw = await rawClient(wsUrl);
   const stateless: ServerMessage[] = [];
   const acks: boolean[] = [];
+  const closes: string[] = [];
+  const denials: string[] = [];
   let authenticated = false;
   let closed = false;
   void raw.closed.then(() => (closed = true));
@@ -41,7 +54,11 @@ export async function openRawWriter(wsUrl: string, presentationId: string, token
       const d = decoding.createDecoder(raw.received[seen]!);
       decoding.readVarString(d);
       const type = decoding.readVarUint(d);
-      if (type === MessageType.Auth) authenticated ||= decoding.readVarUint(d) === 2;
+      if (type === MessageType.Auth) {
+        const kind = decoding.readVarUint(d);
+        if (kind === 2) authenticated = true;
+        else if (kind === 1) denials.push(decoding.readVarString(d));
+      } else if (type === MessageType.Close) closes.push(decoding.readVarString(d));
       else if (type === MessageType.Stateless) {
         const payload = decoding.readVarString(d);
         try {
@@ -59,9 +76,25 @@ export async function openRawWriter(wsUrl: string, presentationId: string, token
     raw,
     stateless,
     acks,
+    closes,
+    denials,
     send: (update, subType = 2) => raw.send(syncFrame(name, subType, update)),
+    sendStateless: (payload) => raw.send(frame(name, MessageType.Stateless, (e) => encoding.writeVarString(e, payload))),
+    sendAuth: (t) => raw.send(authFrame(name, t)),
+    until: (predicate, what, timeoutMs = 5000) => waitFor(() => (read(), predicate()), timeoutMs, what),
     answered: (count, timeoutMs = 5000) => waitFor(() => (read(), closed || acks.length >= count), timeoutMs, `${count} answers`),
   };
+}
+
+/** The update an edit makes on a copy of `base` (what a client that synced `base` would send). */
+export function editOf(base: Y.Doc, edit: (doc: Y.Doc) => void): Uint8Array {
+  const doc = new Y.Doc();
+  Y.applyUpdate(doc, Y.encodeStateAsUpdate(base));
+  const updates: Uint8Array[] = [];
+  doc.on('update', (u: Uint8Array) => updates.push(u));
+  edit(doc);
+  doc.destroy();
+  return Y.mergeUpdates(updates);
 }
 
 /** Records the updates of a client's own transactions (not those the provider applied from the server). */

@@ -27,7 +27,7 @@ import { isRestricted, type Writer } from './writer.js';
 export type RefusalCode = Extract<ErrorCode, 'PERMISSION_DENIED' | 'LOCKED' | 'CONFLICT'>;
 
 export type GuardDecision =
-  | { kind: 'refuse'; code: RefusalCode; missing: string }
+  | { kind: 'refuse'; code: RefusalCode; reason: string }
   | {
       kind: 'apply';
       update: Uint8Array;
@@ -39,11 +39,14 @@ export type GuardDecision =
 
 export function decideUpdate(doc: Y.Doc, update: DecodedUpdate, writer: Writer): GuardDecision {
   if (update.isEmpty) return { kind: 'apply', update: update.bytes, rewritten: false, denials: [], retract: null };
+  if (writer.readOnly) return { kind: 'refuse', code: 'PERMISSION_DENIED', reason: 'this role may not change the document' };
   // Typed roots first: a root a peer created is a generic type until accessed, and places compare by identity.
   getSlides(doc);
   getComments(doc);
   const integration = integrationOf(doc, update);
-  if (!integration.ok) return { kind: 'refuse', code: refusalCode(writer), missing: integration.missing };
+  if (!integration.ok) {
+    return { kind: 'refuse', code: refusalCode(writer), reason: `it depends on what this document does not have (${integration.missing})` };
+  }
 
   const places = new Places(doc, update);
   const placed = new Map<Y.Item, Place>();
@@ -105,6 +108,6 @@ export function decideUpdate(doc: Y.Doc, update: DecodedUpdate, writer: Writer):
 }
 
 function refusalCode(writer: Writer): RefusalCode {
-  if (writer.commentOnly) return 'PERMISSION_DENIED';
+  if (writer.readOnly || writer.commentOnly) return 'PERMISSION_DENIED';
   return isRestricted(writer) ? 'LOCKED' : 'CONFLICT';
 }

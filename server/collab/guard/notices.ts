@@ -8,11 +8,8 @@ import { errorMessage, type ErrorMessage } from '../../../shared/errors.js';
 import type { RefusalCode } from './decide.js';
 import type { Denial } from './rules.js';
 
-export function refusalNotice(code: RefusalCode, missing: string): ErrorMessage {
-  return errorMessage(code, `your update was refused whole and not stored: it depends on what this document does not have (${missing})`, {
-    refused: 'whole',
-    missing,
-  });
+export function refusalNotice(code: RefusalCode, reason: string): ErrorMessage {
+  return errorMessage(code, `your update was refused whole and not stored: ${reason}`, { refused: 'whole', reason });
 }
 
 export function denialNotices(denials: readonly Denial[]): ErrorMessage[] {

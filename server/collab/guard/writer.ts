@@ -15,6 +15,8 @@ export interface LockedSlide {
 
 export interface Writer {
   userId: string;
+  /** May not write at all (a viewer): Hocuspocus refuses its updates already; the guard does too. */
+  readOnly: boolean;
   /** Writes only under `comments` (a commenter). */
   commentOnly: boolean;
   /** May rewrite and delete other people's comments. */
@@ -25,7 +27,7 @@ export interface Writer {
 
 /** A connection is restricted when something it may send would be refused: a commenter, or locks held by others. */
 export function isRestricted(writer: Writer): boolean {
-  return writer.commentOnly || writer.locked.size > 0;
+  return writer.readOnly || writer.commentOnly || writer.locked.size > 0;
 }
 
 export function writerFor(userId: string, role: Role, locks: readonly StoredLock[], doc: Y.Doc): Writer {
@@ -34,7 +36,7 @@ export function writerFor(userId: string, role: Role, locks: readonly StoredLock
     if (lock.userId === userId) continue;
     for (const slide of slidesOf(doc, lock)) locked.set(slide, { slideId: lock.slideId, holder: lock.name });
   }
-  return { userId, commentOnly: isCommentOnly(role), moderatesComments: can(role, 'moderate_comments'), locked };
+  return { userId, readOnly: !can(role, 'comment'), commentOnly: isCommentOnly(role), moderatesComments: can(role, 'moderate_comments'), locked };
 }
 
 /** The slide a lock is on: the Y.Map whose struct id the lock names (legacy locks without one: every slide with its id). */
