@@ -31,6 +31,8 @@ import type { ConnectionCounter } from '../limits/index.js';
 import { SocketSlots } from './socket-slots.js';
 import type { PresenceStore } from './presence/presence-store.js';
 import { PresenceTracker } from './presence/presence-tracker.js';
+import { DocumentClientStore } from '../store/document-clients.js';
+import { ClientOwners } from './client-owners.js';
 import { InflightBudget } from './inflight.js';
 import type { LockTarget } from './locks/lock-store.js';
 import { lockTargetOf } from './locks/slide-ref.js';
@@ -104,7 +106,8 @@ export function createCollab(deps: CollabDeps): CollabService {
   let hocuspocusRef: Hocuspocus | undefined;
   const locks = new LockService({ store: deps.lockStore, bus: deps.bus, ttlMs: config.lockTtlMs, limits: config.lockLimits, logger });
   const inflight = new InflightBudget(config.limits.collabMaxInflightBytes);
-  const writePath = new WritePath({ log: updateLog, persistence, locks, logger });
+  const owners = new ClientOwners(new DocumentClientStore(db));
+  const writePath = new WritePath({ log: updateLog, persistence, owners, locks, logger });
   const presence = new PresenceTracker(deps.presenceStore, deps.bus, logger);
   const membership = new MembershipSync(deps.bus, (id, user, role) => applyRoleChange(id, user, role), logger);
   const extensions: Extension[] = [
@@ -117,7 +120,8 @@ export function createCollab(deps: CollabDeps): CollabService {
       autoCreatePresentations: config.autoCreatePresentations,
       logger,
     }),
-    new AwarenessStamp(),
+    new AwarenessStamp(owners),
+    owners,
     new LockExtension(locks, logger),
     inflight,
     membership,

@@ -3,8 +3,10 @@
  * Hocuspocus applies a SyncStep2/Update and before it acknowledges it (SyncStatus), so here, in order:
  *
  * 1. decode and validate the update (malformed: the socket is closed with 1007, nothing applied, no ack);
- * 2. ask the guard (./guard/decide.ts) — an update that cannot be integrated is refused whole; a refusal first
- *    catches the document up from Postgres once, in case this instance lags behind another;
+ * 2. ask the guard (./guard/decide.ts), after claiming the client ids the update writes under (./client-owners.ts)
+ *    — an update that cannot be integrated, or that writes under another user's client id, is refused whole: not
+ *    applied, not stored, not acknowledged; the sender gets an `error` and its socket is closed (4409) so that it
+ *    resyncs. A refusal first catches the document up from Postgres once, in case this instance lags behind another;
  * 3. store what may be applied (one append: the original update, or the guard's rewrite of it) — nothing forbidden
  *    is ever stored, so there is no rollback to lose;
  * 4. apply: the original is left to Hocuspocus; a rewrite is applied here, with the connection as transaction origin
@@ -22,7 +24,8 @@ import { OutgoingMessage, type beforeHandleMessagePayload, type beforeSyncPayloa
 import type { FastifyBaseLogger } from 'fastify';
 import { messageYjsSyncStep2, messageYjsUpdate } from 'y-protocols/sync';
 import * as Y from 'yjs';
-import type { ErrorMessage } from '../../shared/errors.js';
+import { CLOSE_CODES, type ErrorMessage } from '../../shared/errors.js';
+import { writtenClients, type ClientOwners } from './client-owners.js';
 import { isCollabContext } from './context.js';
 import { isEmptyUpdate } from './doc-state.js';
 import { DecodedUpdate, MalformedUpdateError } from './guard/decoded-update.js';
@@ -48,6 +51,7 @@ class WithholdError extends Error {
 export interface WritePathOptions {
   log: UpdateLog;
   persistence: PostgresPersistence;
+  owners: ClientOwners;
   locks: LockService;
   logger: FastifyBaseLogger;
 }
@@ -80,10 +84,10 @@ export class WritePath implements Extension {
       connection.webSocket.close(error.code, error.reason);
       throw error;
     }
-    let decision = this.decide(connection, document, update);
+    let decision = await this.decide(connection, documentName, document, update);
     if (decision.kind === 'refuse' && (await this.options.persistence.catchUp(documentName, document))) {
       this.stats.catchUps++;
-      decision = this.decide(connection, document, update);
+      decision = await this.decide(connection, documentName, document, update);
     }
     if (decision.kind === 'apply' && !decision.rewritten) {
       await this.append(connection, documentName, payload);
@@ -92,10 +96,12 @@ export class WritePath implements Extension {
     }
     this.assertWithholdable(connection, payload);
     if (decision.kind === 'refuse') {
+      // Not applied, not stored, not acknowledged: the sender is told, and its socket closed so that it resyncs.
       this.stats.refused++;
       payload.fill(0);
       this.options.logger.info({ documentName, code: decision.code, reason: decision.reason }, 'update refused whole');
       this.tell(connection, [refusalNotice(decision.code, decision.reason)]);
+      connection.webSocket.close(CLOSE_CODES.UPDATE_REFUSED.code, CLOSE_CODES.UPDATE_REFUSED.reason);
       return;
     }
     if (!isEmptyUpdate(decision.update)) await this.append(connection, documentName, decision.update);
@@ -107,10 +113,18 @@ export class WritePath implements Extension {
     if (decision.denials.length > 0) this.tell(connection, denialNotices(decision.denials));
   }
 
-  private decide(connection: Connection, document: Y.Doc, update: DecodedUpdate): GuardDecision {
+  private async decide(connection: Connection, documentName: string, document: Y.Doc, update: DecodedUpdate): Promise<GuardDecision> {
     const context = connection.context as unknown;
     if (!isCollabContext(context)) throw new WithholdError('connection without a collaboration context');
-    const writer = writerFor(context.principal.userId, context.role, this.options.locks.cached(context.presentationId), document);
+    const { userId } = context.principal;
+    let foreign: Set<number>;
+    try {
+      foreign = await this.options.owners.foreign(documentName, writtenClients(document, update), userId);
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) connection.webSocket.close(err.code, err.reason);
+      throw err;
+    }
+    const writer = writerFor(userId, context.role, this.options.locks.cached(context.presentationId), document, foreign);
     return decideUpdate(document, update, writer);
   }
 

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { CLOSE_CODES } from '../../shared/errors.js';
 import { findSlide, slideText } from '../../shared/presentation.js';
 import { jsonOf, openClient, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
 import { createTestDatabase, queryDb } from '../helpers/database.js';
@@ -99,18 +100,25 @@ describe('write guard: updates that cannot be integrated are refused whole, befo
     owner.doc.transact(() => comments.set('s1', new Y.Array()));
     await waitAcked(owner);
     const thread = idOf(comments.get('s1') as Y.Array<unknown>);
-    const cleo = await openRawWriter(server.wsUrl, 'gaps', mintToken('cleo'));
     // A comment-area write (allowed on its own) whose clocks start at 5 instead of 0: a gap in its own sequence.
-    cleo.send(forgeUpdate([{ client: ATTACKER_CLIENT, clock: 5, parent: thread, content: text('GAP-IN-OWN-CLOCKS') }]));
+    const first = await openRawWriter(server.wsUrl, 'gaps', mintToken('cleo'));
+    first.send(forgeUpdate([{ client: ATTACKER_CLIENT, clock: 5, parent: thread, content: text('GAP-IN-OWN-CLOCKS') }]));
     // An allowed write together with a delete over the owner's clocks that do not exist yet.
+    const second = await openRawWriter(server.wsUrl, 'gaps', mintToken('cleo'));
     const ownerNext = Y.getState(owner.doc.store, owner.doc.clientID);
-    cleo.send(
+    second.send(
       forgeUpdate(
-        [{ client: ATTACKER_CLIENT, clock: 0, parent: thread, content: text('WITH-FUTURE-DELETE') }],
+        [{ client: ATTACKER_CLIENT + 1, clock: 0, parent: thread, content: text('WITH-FUTURE-DELETE') }],
         [{ client: owner.doc.clientID, clock: ownerNext, len: 50 }],
       ),
     );
-    await cleo.answered(2);
+    // Each is refused whole: an error, no acknowledgement, and the socket closed so that the sender resyncs.
+    for (const cleo of [first, second]) {
+      await cleo.answered(1);
+      expect(await cleo.raw.closed).toBe(CLOSE_CODES.UPDATE_REFUSED.code);
+      expect(errorsOf(cleo.stateless, 'PERMISSION_DENIED')).toHaveLength(1);
+      expect(cleo.acks).toEqual([]);
+    }
     slideText(findSlide(owner.doc, 's1')!, 'title').insert(0, 'still mine: ');
     await waitAcked(owner);
 
@@ -118,7 +126,6 @@ describe('write guard: updates that cannot be integrated are refused whole, befo
     expect(stored).not.toContain('GAP-IN-OWN-CLOCKS');
     expect(stored).not.toContain('WITH-FUTURE-DELETE');
     expect(jsonOf(await reloaded(databaseUrl, 'gaps'))).toBe(jsonOf(referenceOf(ownerLog)));
-    expect(errorsOf(cleo.stateless, 'PERMISSION_DENIED')).toHaveLength(2);
   });
 
   it('a guarded edit never reaches a row: what is stored already has the forbidden part removed (no separate rollback to lose)', async () => {

@@ -4,9 +4,10 @@
  *
  * - `refuse`: the update cannot be integrated completely against the document (it references clocks the document
  *   does not have: Yjs would keep it pending and integrate it later inside someone else's transaction, where no
- *   guard sees it). Nothing of it may be applied or stored. This holds for every writer: an honest client never
- *   sends such an update to an instance that has what it synced (the write path first catches the document up
- *   from Postgres, in case this instance lags behind another one).
+ *   guard sees it), or it writes under a client id that belongs to another user (the victim's own later structs
+ *   would look already known and be dropped), or the writer may not write at all. Nothing of it may be applied or
+ *   stored. This holds for every writer: an honest client never sends such an update to an instance that has what
+ *   it synced (the write path first catches the document up from Postgres, in case this instance lags behind).
  * - `apply`: the update to apply, store and broadcast as one. The original bytes when every struct and delete in it
  *   is allowed; otherwise a rewrite: each refused struct becomes a GC struct of the same id and length (its content
  *   never reaches a replica or a row; structs anchored on it integrate as GC too), refused deletes are dropped,
@@ -46,6 +47,11 @@ export function decideUpdate(doc: Y.Doc, update: DecodedUpdate, writer: Writer):
   const integration = integrationOf(doc, update);
   if (!integration.ok) {
     return { kind: 'refuse', code: refusalCode(writer), reason: `it depends on what this document does not have (${integration.missing})` };
+  }
+  for (const { struct } of integration.order) {
+    if (writer.foreignClients.has(struct.id.client)) {
+      return { kind: 'refuse', code: 'PERMISSION_DENIED', reason: `it writes under client id ${struct.id.client}, which belongs to another user` };
+    }
   }
 
   const places = new Places(doc, update);

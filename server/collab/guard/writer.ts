@@ -23,6 +23,8 @@ export interface Writer {
   moderatesComments: boolean;
   /** Slides locked by other users: the slide's Y.Map → the lock. */
   locked: Map<Y.AbstractType<unknown>, LockedSlide>;
+  /** Client ids the update writes under that belong to other users (see ../client-owners.ts). */
+  foreignClients: ReadonlySet<number>;
 }
 
 /** A connection is restricted when something it may send would be refused: a commenter, or locks held by others. */
@@ -30,13 +32,26 @@ export function isRestricted(writer: Writer): boolean {
   return writer.readOnly || writer.commentOnly || writer.locked.size > 0;
 }
 
-export function writerFor(userId: string, role: Role, locks: readonly StoredLock[], doc: Y.Doc): Writer {
+export function writerFor(
+  userId: string,
+  role: Role,
+  locks: readonly StoredLock[],
+  doc: Y.Doc,
+  foreignClients: ReadonlySet<number> = new Set(),
+): Writer {
   const locked = new Map<Y.AbstractType<unknown>, LockedSlide>();
   for (const lock of locks) {
     if (lock.userId === userId) continue;
     for (const slide of slidesOf(doc, lock)) locked.set(slide, { slideId: lock.slideId, holder: lock.name });
   }
-  return { userId, readOnly: !can(role, 'comment'), commentOnly: isCommentOnly(role), moderatesComments: can(role, 'moderate_comments'), locked };
+  return {
+    userId,
+    readOnly: !can(role, 'comment'),
+    commentOnly: isCommentOnly(role),
+    moderatesComments: can(role, 'moderate_comments'),
+    locked,
+    foreignClients,
+  };
 }
 
 /** The slide a lock is on: the Y.Map whose struct id the lock names (legacy locks without one: every slide with its id). */
