@@ -61,7 +61,7 @@ function measure(label: string, slides: number, bodyBytes: number) {
       for (const update of updates) {
         const decoded = new DecodedUpdate(update);
         const decision = decideUpdate(server, decoded, writerFor('writer', 'editor', locks, server));
-        if (decision.kind !== 'apply') throw new Error(`refused whole: ${decision.missing}`);
+        if (decision.kind !== 'apply') throw new Error(`refused whole: ${decision.reason}`);
         Y.applyUpdate(server, decision.update, origin);
         if (decision.retract) retractions.push(decision.retract);
         if (decision.denials.length > 0) refused++;
