@@ -91,12 +91,11 @@ export class Rules {
       const found = anchor ? this.places.lookup(anchor) : null;
       if (found?.fromUpdate && (this.verdicts.get(found.struct as Y.Item) ?? 'allow') !== 'allow') return 'void';
     }
-    for (let i = place.links.length - 2; i >= 0; i--) {
-      const link = place.links[i] as Link;
-      if (!link.fromUpdate) break;
-      const inherited = this.verdicts.get(link.item) ?? 'allow';
+    // Inside a new struct of this update: its verdict (which already includes its own ancestors') is inherited.
+    const parent = place.links[place.links.length - 2];
+    if (parent?.fromUpdate) {
+      const inherited = this.verdicts.get(parent.item) ?? 'allow';
       if (inherited !== 'allow') return inherited;
-      break; // the nearest new ancestor's verdict already includes its own ancestors'
     }
     if (place.root === 'slides') return this.slideChange(place, true);
     if (place.root === 'comments') return this.commentInsert(item, place);
