@@ -21,7 +21,7 @@ import { getComments, getSlides } from '../../../shared/presentation.js';
 import type { DecodedUpdate } from './decoded-update.js';
 import { DeleteRanges, encodeRewrite, type Rewrite } from './encode.js';
 import { integrationOf } from './integration.js';
-import { Places, type Place } from './places.js';
+import { Places } from './places.js';
 import { Rules, type Denial } from './rules.js';
 import { isRestricted, type Writer } from './writer.js';
 
@@ -55,12 +55,10 @@ export function decideUpdate(doc: Y.Doc, update: DecodedUpdate, writer: Writer):
   }
 
   const places = new Places(doc, update);
-  const placed = new Map<Y.Item, Place>();
   for (const { struct, known } of integration.order) {
-    if (struct instanceof Y.Item) placed.set(struct, places.incoming(struct, known));
+    if (struct instanceof Y.Item) places.incoming(struct, known);
   }
   const rules = new Rules(doc, update, places, writer);
-  rules.index(placed);
 
   let changed = integration.trimmed;
   const denials: Denial[] = [];
@@ -69,7 +67,7 @@ export function decideUpdate(doc: Y.Doc, update: DecodedUpdate, writer: Writer):
   const refused = new DeleteRanges();
   for (const entry of integration.order) {
     const { struct, known } = entry;
-    const verdict = struct instanceof Y.Item ? rules.insert(struct, placed.get(struct) as Place) : 'allow';
+    const verdict = struct instanceof Y.Item ? rules.insert(struct, places.incoming(struct)) : 'allow';
     const gc = verdict !== 'allow';
     if (gc) {
       changed = true;

@@ -52,23 +52,24 @@ export function encodeRewrite({ structs, deletes }: Rewrite): Uint8Array {
 
 /** Delete ranges per client, collected in any order and sorted and merged once. */
 export class DeleteRanges {
-  private readonly byClient = new Map<number, DeleteRange[]>();
+  private byClient: Map<number, DeleteRange[]> | undefined;
 
   add(client: number, clock: number, len: number): void {
     if (len <= 0) return;
+    this.byClient ??= new Map();
     const ranges = this.byClient.get(client);
     if (ranges) ranges.push({ clock, len });
     else this.byClient.set(client, [{ clock, len }]);
   }
 
   get size(): number {
-    return this.byClient.size;
+    return this.byClient?.size ?? 0;
   }
 
   /** Sorted, merged ranges per client. */
   merged(): Map<number, DeleteRange[]> {
     const result = new Map<number, DeleteRange[]>();
-    for (const [client, ranges] of this.byClient) {
+    for (const [client, ranges] of this.byClient ?? []) {
       const merged: DeleteRange[] = [];
       for (const r of [...ranges].sort((a, b) => a.clock - b.clock)) {
         const last = merged[merged.length - 1];

@@ -25,6 +25,7 @@ export interface NewStruct {
 export type Integration = { ok: true; order: NewStruct[]; trimmed: boolean } | { ok: false; missing: string };
 
 export function integrationOf(doc: Y.Doc, update: DecodedUpdate): Integration {
+  if (update.clients.size <= 1) return singleClient(doc, update);
   const store = doc.store;
   /** client → end of the clocks available so far (the document's, extended by integrable structs of the update) */
   const ready = new Map<number, number>();
@@ -98,6 +99,51 @@ export function integrationOf(doc: Y.Doc, update: DecodedUpdate): Integration {
     if (last && last.clock + last.len > limit) return { ok: false, missing: `deleted clocks ${limit}..${last.clock + last.len - 1} of client ${client}` };
   }
   return { ok: true, order, trimmed };
+}
+
+/**
+ * The common case without the worklist: every struct is of one client, so a struct can only depend on the document
+ * or on that client's earlier structs, and one pass in clock order decides.
+ */
+function singleClient(doc: Y.Doc, update: DecodedUpdate): Integration {
+  const store = doc.store;
+  const order: NewStruct[] = [];
+  let trimmed = false;
+  let end = 0;
+  let client = 0;
+  for (const [c, list] of update.clients) {
+    client = c;
+    end = Y.getState(store, c);
+    for (const struct of list) {
+      if (struct.id.clock + struct.length <= end && order.length === 0) {
+        trimmed = true; // the document has it already
+        continue;
+      }
+      if (struct.id.clock > end) return { ok: false, missing: `clocks ${end}..${struct.id.clock - 1} of client ${c}` };
+      if (struct instanceof Y.Skip) return { ok: false, missing: `clocks ${struct.id.clock}..${struct.id.clock + struct.length - 1} of client ${c} (skipped)` };
+      if (struct instanceof Y.Item) {
+        const dependency = ownOrStored(struct.origin, c, end, store) ?? ownOrStored(struct.rightOrigin, c, end, store) ?? ownOrStored(struct.parent, c, end, store);
+        if (dependency) return { ok: false, missing: `id ${dependency.client}:${dependency.clock} (needed by ${c}:${struct.id.clock})` };
+      }
+      const known = Math.max(0, end - struct.id.clock);
+      if (known > 0) trimmed = true;
+      order.push({ struct, known });
+      end = struct.id.clock + struct.length;
+    }
+  }
+  for (const [c, ranges] of update.deletes) {
+    const last = ranges[ranges.length - 1] as { clock: number; len: number };
+    const limit = c === client && update.clients.size > 0 ? end : Y.getState(store, c);
+    if (last.clock + last.len > limit) return { ok: false, missing: `deleted clocks ${limit}..${last.clock + last.len - 1} of client ${c}` };
+  }
+  return { ok: true, order, trimmed };
+}
+
+/** The id when it is neither in the document nor among the client's structs before `end`; else null. */
+function ownOrStored(id: unknown, client: number, end: number, store: Y.Doc['store']): Y.ID | null {
+  if (!(id instanceof Y.ID)) return null;
+  const limit = id.client === client ? end : Y.getState(store, id.client);
+  return id.clock < limit ? null : id;
 }
 
 /** The first id the struct needs that is not available, or null. */

@@ -6,8 +6,9 @@
  * GC struct integrates as GC itself: its place is `VOID`.
  *
  * New structs must be asked for in integration order (everything a struct depends on comes before it), so each
- * lookup is one step from an already-known place. Places of document types are memoized: typing a thousand
- * characters into one text resolves that text's place once.
+ * lookup is one step from an already-known place. Places of document types are cached for as long as the type
+ * lives (a type never moves: Yjs has no move, and a root type keeps its name), so typing into a text resolves that
+ * text's place once, not once per keystroke.
  */
 import * as Y from 'yjs';
 import type { DecodedUpdate } from './decoded-update.js';
@@ -29,8 +30,10 @@ export interface Place {
 
 export const VOID: Place = { root: null, links: [] };
 
+/** Places of document types, across decisions (entries go with their types). */
+const typePlaces = new WeakMap<Y.AbstractType<unknown>, Place>();
+
 export class Places {
-  private readonly ofType = new Map<Y.AbstractType<unknown>, Place>();
   private readonly ofNew = new Map<Y.Item, Place>();
 
   constructor(
@@ -58,6 +61,11 @@ export class Places {
     return place;
   }
 
+  /** The places of the new structs resolved so far. */
+  placed(): IterableIterator<Place> {
+    return this.ofNew.values();
+  }
+
   /** The struct holding `id`, in the document (which wins for clocks it has) or in the update. */
   lookup(id: Y.ID): { struct: Y.Item | Y.GC | Y.Skip; fromUpdate: boolean } | null {
     if (id.clock < Y.getState(this.doc.store, id.client)) return { struct: Y.getItem(this.doc.store, id) as Y.Item | Y.GC, fromUpdate: false };
@@ -74,8 +82,9 @@ export class Places {
       const struct = neighbour.struct as Y.Item;
       const place = neighbour.fromUpdate ? this.incoming(struct) : this.existing(struct);
       if (place.root === null) return VOID;
-      const last = place.links[place.links.length - 1] as Link;
-      return { root: place.root, links: [...place.links.slice(0, -1), { item, fromUpdate: true, key: last.key }] };
+      const links = place.links.slice();
+      links[links.length - 1] = { item, fromUpdate: true, key: (links[links.length - 1] as Link).key };
+      return { root: place.root, links };
     }
     const self = { item, fromUpdate: true, key: item.parentSub };
     if (typeof item.parent === 'string') return { root: item.parent, links: [self] };
@@ -89,7 +98,7 @@ export class Places {
   }
 
   private typePlace(type: Y.AbstractType<unknown>): Place {
-    const cached = this.ofType.get(type);
+    const cached = typePlaces.get(type);
     if (cached) return cached;
     let place: Place;
     if (type._item === null) {
@@ -101,7 +110,8 @@ export class Places {
     } else {
       place = this.existing(type._item);
     }
-    this.ofType.set(type, place);
+    // A root found nowhere in doc.share is a replaced generic root: not cached, so it is looked up again.
+    if (place.root !== null || type._item !== null) typePlaces.set(type, place);
     return place;
   }
 }

@@ -42,11 +42,11 @@ const typeOf = (item: Y.Item): Y.AbstractType<unknown> | null =>
 const valueOf = (item: Y.Item): unknown => (item.content instanceof Y.ContentAny ? item.content.arr[0] : undefined);
 
 export class Rules {
-  /** new struct → its verdict (children inherit a denial) */
-  private readonly verdicts = new Map<Y.Item, Verdict>();
-  /** new struct → new structs placed directly inside it, with their keys */
-  private readonly children = new Map<Y.Item, Link[]>();
-  private readonly removals = new Map<Y.Item, Verdict>();
+  /** new struct → its verdict when it is not 'allow' (children inherit it) */
+  private denied: Map<Y.Item, Verdict> | undefined;
+  /** new struct → new structs placed directly inside it, with their keys (built when first needed) */
+  private children: Map<Y.Item, Link[]> | undefined;
+  private removals: Map<Y.Item, Verdict> | undefined;
   private slideIds: Set<string> | undefined;
 
   constructor(
@@ -56,23 +56,31 @@ export class Rules {
     private readonly writer: Writer,
   ) {}
 
-  /** Records where the new structs go, so a struct's verdict can look at what will be inside it. */
-  index(places: ReadonlyMap<Y.Item, Place>): void {
-    for (const place of places.values()) {
-      const n = place.links.length;
-      const parent = n >= 2 ? (place.links[n - 2] as Link) : undefined;
-      if (!parent?.fromUpdate) continue;
-      const list = this.children.get(parent.item);
-      if (list) list.push(place.links[n - 1] as Link);
-      else this.children.set(parent.item, [place.links[n - 1] as Link]);
-    }
-  }
-
-  /** The verdict on a new struct (ask in integration order). */
+  /** The verdict on a new struct (ask in integration order, after every new struct was placed). */
   insert(item: Y.Item, place: Place): Verdict {
     const verdict = this.judgeInsert(item, place);
-    this.verdicts.set(item, verdict);
+    if (verdict !== 'allow') (this.denied ??= new Map()).set(item, verdict);
     return verdict;
+  }
+
+  private verdictOf(item: Y.Item): Verdict {
+    return this.denied?.get(item) ?? 'allow';
+  }
+
+  /** New structs placed directly inside a new struct. */
+  private childrenOf(item: Y.Item): Link[] {
+    if (!this.children) {
+      this.children = new Map();
+      for (const place of this.places.placed()) {
+        const n = place.links.length;
+        const parent = n >= 2 ? (place.links[n - 2] as Link) : undefined;
+        if (!parent?.fromUpdate) continue;
+        const list = this.children.get(parent.item);
+        if (list) list.push(place.links[n - 1] as Link);
+        else this.children.set(parent.item, [place.links[n - 1] as Link]);
+      }
+    }
+    return this.children.get(item) ?? [];
   }
 
   /** The verdict on deleting a live struct of the document. */
@@ -87,19 +95,21 @@ export class Rules {
   private judgeInsert(item: Y.Item, place: Place): Verdict {
     if (place.root === null) return 'void';
     // A neighbour that will not be integrated (denied, so written as GC) makes this one GC too.
-    for (const anchor of [item.origin, item.rightOrigin]) {
-      const found = anchor ? this.places.lookup(anchor) : null;
-      if (found?.fromUpdate && (this.verdicts.get(found.struct as Y.Item) ?? 'allow') !== 'allow') return 'void';
-    }
+    if (this.denied && (this.deniedNeighbour(item.origin) || this.deniedNeighbour(item.rightOrigin))) return 'void';
     // Inside a new struct of this update: its verdict (which already includes its own ancestors') is inherited.
     const parent = place.links[place.links.length - 2];
     if (parent?.fromUpdate) {
-      const inherited = this.verdicts.get(parent.item) ?? 'allow';
+      const inherited = this.verdictOf(parent.item);
       if (inherited !== 'allow') return inherited;
     }
     if (place.root === 'slides') return this.slideChange(place, true);
     if (place.root === 'comments') return this.commentInsert(item, place);
     return this.writer.commentOnly ? ONLY_COMMENTS : 'allow';
+  }
+
+  private deniedNeighbour(id: Y.ID | null): boolean {
+    const found = id ? this.places.lookup(id) : null;
+    return found !== null && found.fromUpdate && this.verdictOf(found.struct as Y.Item) !== 'allow';
   }
 
   private slideChange(place: Place, inserting: boolean): Verdict {
@@ -119,7 +129,7 @@ export class Rules {
   }
 
   private newSlide(item: Y.Item): Verdict {
-    for (const child of this.children.get(item) ?? []) {
+    for (const child of this.childrenOf(item)) {
       if (child.key !== 'id') continue;
       const verdict = this.claimSlideId(child.item);
       if (verdict !== 'allow') return verdict;
@@ -158,7 +168,7 @@ export class Rules {
     if (!field) {
       const threadType = thread && !thread.fromUpdate ? typeOf(thread.item) : null;
       if ((threadType && !(threadType instanceof Y.Array)) || !(typeOf(item) instanceof Y.Map)) return moderator ? 'allow' : THREAD_SHAPE;
-      const authors = (this.children.get(item) ?? []).filter((c) => c.key === 'author').map((c) => valueOf(c.item));
+      const authors = this.childrenOf(item).filter((c) => c.key === 'author').map((c) => valueOf(c.item));
       const userId = this.writer.userId;
       if (authors.length === 0 || authors.some((a) => a !== userId)) {
         return { code: 'PERMISSION_DENIED', reason: `a new comment's author must be you (${userId})` };
@@ -202,6 +212,7 @@ export class Rules {
   }
 
   private memo(item: Y.Item, judge: () => Verdict): Verdict {
+    this.removals ??= new Map();
     let verdict = this.removals.get(item);
     if (verdict === undefined) {
       verdict = judge();

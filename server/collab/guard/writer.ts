@@ -32,12 +32,14 @@ export function isRestricted(writer: Writer): boolean {
   return writer.readOnly || writer.commentOnly || writer.locked.size > 0;
 }
 
+const NO_CLIENTS: ReadonlySet<number> = new Set();
+
 export function writerFor(
   userId: string,
   role: Role,
   locks: readonly StoredLock[],
   doc: Y.Doc,
-  foreignClients: ReadonlySet<number> = new Set(),
+  foreignClients: ReadonlySet<number> = NO_CLIENTS,
 ): Writer {
   const locked = new Map<Y.AbstractType<unknown>, LockedSlide>();
   for (const lock of locks) {
