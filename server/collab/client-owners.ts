@@ -9,6 +9,12 @@ import type { DocumentClientStore } from '../store/document-clients.js';
 import type { DecodedUpdate } from './guard/decoded-update.js';
 import { StoreUnavailableError } from './update-log.js';
 
+/**
+ * More client ids than this, unclaimed, in one update are not claimed (the update is refused): a provider writes
+ * under its own one (Yjs may pick a new one on a collision), so only a forger needs more, and each would be a row.
+ */
+export const MAX_NEW_CLIENT_IDS_PER_UPDATE = 8;
+
 export class ClientOwners implements Extension {
   extensionName = 'deckhand-client-owners';
   /** document name → client id → owning user */
@@ -24,6 +30,7 @@ export class ClientOwners implements Extension {
       this.owners.set(documentName, known);
     }
     const unknown = [...clientIds].filter((id) => !known.has(id));
+    if (unknown.length > MAX_NEW_CLIENT_IDS_PER_UPDATE) return new Set(unknown);
     if (unknown.length > 0) {
       let claimed: Map<number, string>;
       try {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { findSlide, getComments, slideText } from '../../shared/presentation.js';
 import { jsonOf, openClient, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
-import { createTestDatabase } from '../helpers/database.js';
+import { createTestDatabase, queryDb } from '../helpers/database.js';
 import { createDeck } from '../helpers/deck.js';
 import { forgeUpdate, idOf, newMap, value } from '../helpers/forge-update.js';
 import { errorsOf, openRawWriter, recordLocal, referenceOf, reloaded } from '../helpers/raw-writer.js';
@@ -74,4 +74,19 @@ describe('write guard: a client id belongs to one user', () => {
       expect(errorsOf(cleo.stateless, 'PERMISSION_DENIED')).toHaveLength(1);
     });
   }
+
+  it('an update under more client ids than a provider ever uses is refused whole, and claims none of them', async () => {
+    const { owner, ownerLog } = await createDeck(server, 'many-ids', ['s1'], { cleo: 'commenter' }, clients);
+    owner.doc.transact(() => getComments(owner.doc).set('s1', new Y.Array<Y.Map<unknown>>()));
+    await waitAcked(owner);
+    const thread = idOf(getComments(owner.doc).get('s1')!);
+    const cleo = await openRawWriter(server.wsUrl, 'many-ids', mintToken('cleo'));
+    const structs = Array.from({ length: 9 }, (_, i) => forgeUpdate([{ client: 7000 + i, clock: 0, parent: thread, content: value(`row ${i}`) }]));
+    cleo.send(Y.mergeUpdates(structs));
+    await cleo.answered(1);
+    expect(errorsOf(cleo.stateless, 'PERMISSION_DENIED')).toHaveLength(1);
+    const rows = await queryDb(databaseUrl, 'SELECT client_id FROM document_clients WHERE name = $1 AND client_id >= 7000 AND client_id < 7009', ['presentation:many-ids']);
+    expect(rows).toEqual([]);
+    expect(jsonOf(await reloaded(databaseUrl, 'many-ids'))).toBe(jsonOf(referenceOf(ownerLog)));
+  });
 });

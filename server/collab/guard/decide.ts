@@ -50,7 +50,7 @@ export function decideUpdate(doc: Y.Doc, update: DecodedUpdate, writer: Writer):
   }
   for (const { struct } of integration.order) {
     if (writer.foreignClients.has(struct.id.client)) {
-      return { kind: 'refuse', code: 'PERMISSION_DENIED', reason: `it writes under client id ${struct.id.client}, which belongs to another user` };
+      return { kind: 'refuse', code: 'PERMISSION_DENIED', reason: `it writes under client id ${struct.id.client}, which is not this user's` };
     }
   }
 
