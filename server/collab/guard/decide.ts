@@ -21,6 +21,7 @@ import { getComments, getSlides } from '../../../shared/presentation.js';
 import type { DecodedUpdate } from './decoded-update.js';
 import { DeleteRanges, encodeRewrite, type Rewrite } from './encode.js';
 import { integrationOf } from './integration.js';
+import { isPlainEdit } from './plain-edit.js';
 import { Places } from './places.js';
 import { Rules, type Denial } from './rules.js';
 import { isRestricted, type Writer } from './writer.js';
@@ -52,6 +53,10 @@ export function decideUpdate(doc: Y.Doc, update: DecodedUpdate, writer: Writer):
     if (writer.foreignClients.has(struct.id.client)) {
       return { kind: 'refuse', code: 'PERMISSION_DENIED', reason: `it writes under client id ${struct.id.client}, which is not this user's` };
     }
+  }
+
+  if (!integration.trimmed && isPlainEdit(doc, update, integration.order, writer)) {
+    return { kind: 'apply', update: update.bytes, rewritten: false, denials: [], retract: null };
   }
 
   const places = new Places(doc, update);
