@@ -282,7 +282,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     activity,
   });
   registerPresentationDashboardRoutes(app, { verifier, presentations, deletion });
-  registerLockRoutes(app, { verifier, presentations, locks: collab.locks, activity });
+  registerLockRoutes(app, { verifier, presentations, locks: collab.locks, lockTarget: collab.lockTarget, activity });
   registerDocumentRoutes(app, {
     verifier,
     documents,

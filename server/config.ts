@@ -34,12 +34,15 @@ const EnvSchema = Type.Object({
   CORS_ORIGINS: Type.Optional(Type.String()),
   AUTO_CREATE_PRESENTATIONS: Type.Optional(Bool),
   LOCK_TTL_MS: Type.Optional(Int(1000, 86_400_000)),
+  LOCK_MAX_PER_USER: Type.Optional(Int(1, 10_000)),
+  LOCK_MAX_PER_DOCUMENT: Type.Optional(Int(1, 100_000)),
   SHUTDOWN_TIMEOUT_MS: Type.Optional(Int(100, 600_000)),
   SSE_KEEPALIVE_INTERVAL: Type.Optional(Int(1, 3600)),
   NOTIFICATION_RETENTION_HOURS: Type.Optional(Int(1, 24 * 365)),
   WEBSOCKET_MAX_CONNECTIONS_PER_USER: Type.Optional(Int(1, 10_000)),
   WS_MAX_FRAME_BYTES: Type.Optional(Int(1024, 64 * 1024 * 1024)),
   COLLAB_MAX_FRAME_BYTES: Type.Optional(Int(1024, 256 * 1024 * 1024)),
+  COLLAB_MAX_INFLIGHT_BYTES: Type.Optional(Int(1024, 1024 * 1024 * 1024)),
   WS_OUTBOUND_BUFFER_BYTES: Type.Optional(Int(1024, 1024 * 1024 * 1024)),
   WS_RATE_BURST: Type.Optional(Int(1, 1_000_000)),
   WS_RATE_PER_SEC: Type.Optional(Int(1, 1_000_000)),
@@ -82,6 +85,8 @@ export interface Config {
   corsOrigins: string[] | '*';
   autoCreatePresentations: boolean;
   lockTtlMs: number;
+  /** Locks one user may hold in one document, and locks one document may have. */
+  lockLimits: { perUser: number; perDocument: number };
   shutdownTimeoutMs: number;
   sseKeepaliveMs: number;
   notificationRetentionHours: number;
@@ -89,6 +94,8 @@ export interface Config {
     maxConnectionsPerUser: number;
     wsMaxFrameBytes: number;
     collabMaxFrameBytes: number;
+    /** Bytes of frames one /collab socket may have waiting to be handled (their appends in flight); then it is closed. */
+    collabMaxInflightBytes: number;
     outboundBufferBytes: number;
     rateBurst: number;
     ratePerSec: number;
@@ -157,6 +164,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (production && !e.JWT_SECRET && !e.JWT_PUBLIC_KEY) {
     problems.push('NODE_ENV=production requires JWT_SECRET (HS256) or JWT_PUBLIC_KEY (RS256/ES256)');
   }
+  const lockMaxPerUser = e.LOCK_MAX_PER_USER ?? 20;
+  const lockMaxPerDocument = e.LOCK_MAX_PER_DOCUMENT ?? 200;
+  if (lockMaxPerUser > lockMaxPerDocument) {
+    problems.push(`LOCK_MAX_PER_USER (${lockMaxPerUser}) must not be larger than LOCK_MAX_PER_DOCUMENT (${lockMaxPerDocument})`);
+  }
+  const collabMaxFrameBytes = e.COLLAB_MAX_FRAME_BYTES ?? 8 * 1024 * 1024;
+  const collabMaxInflightBytes = e.COLLAB_MAX_INFLIGHT_BYTES ?? Math.max(32 * 1024 * 1024, 2 * collabMaxFrameBytes);
+  if (collabMaxInflightBytes < collabMaxFrameBytes) {
+    problems.push(`COLLAB_MAX_INFLIGHT_BYTES (${collabMaxInflightBytes}) must be at least COLLAB_MAX_FRAME_BYTES (${collabMaxFrameBytes})`);
+  }
   if (problems.length) throw new ConfigError(problems);
 
   const generated = !e.JWT_SECRET && !e.JWT_PUBLIC_KEY;
@@ -181,13 +198,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: !corsRaw || corsRaw === '*' ? '*' : corsRaw.split(',').map((o) => o.trim()).filter(Boolean),
     autoCreatePresentations: e.AUTO_CREATE_PRESENTATIONS ?? !production,
     lockTtlMs: e.LOCK_TTL_MS ?? 300_000,
+    lockLimits: { perUser: lockMaxPerUser, perDocument: lockMaxPerDocument },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS ?? 10_000,
     sseKeepaliveMs: (e.SSE_KEEPALIVE_INTERVAL ?? 15) * 1000,
     notificationRetentionHours: e.NOTIFICATION_RETENTION_HOURS ?? 24,
     limits: {
       maxConnectionsPerUser: e.WEBSOCKET_MAX_CONNECTIONS_PER_USER ?? 5,
       wsMaxFrameBytes: e.WS_MAX_FRAME_BYTES ?? 1024 * 1024,
-      collabMaxFrameBytes: e.COLLAB_MAX_FRAME_BYTES ?? 8 * 1024 * 1024,
+      collabMaxFrameBytes,
+      collabMaxInflightBytes,
       outboundBufferBytes: e.WS_OUTBOUND_BUFFER_BYTES ?? 1024 * 1024,
       rateBurst: e.WS_RATE_BURST ?? 100,
       ratePerSec: e.WS_RATE_PER_SEC ?? 10,

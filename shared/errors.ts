@@ -60,6 +60,14 @@ export const CLOSE_CODES = {
   PERMISSION_DENIED: { code: 4403, reason: 'PERMISSION_DENIED', reconnect: false },
   /** Too many messages, connections or a slow reader: reconnect after a pause. */
   RATE_LIMIT_EXCEEDED: { code: 4429, reason: 'RATE_LIMIT_EXCEEDED', reconnect: true },
+  /** More bytes sent than the server could store yet (frames waiting for their appends): reconnect after a pause. */
+  BACKLOG_EXCEEDED: { code: 4429, reason: 'RATE_LIMIT_EXCEEDED: too many bytes waiting to be stored', reconnect: true },
+  /**
+   * An update was refused whole (it references what the document does not have, or writes under another user's
+   * client id): nothing of it was stored or acknowledged. Reconnect to resync (the provider re-sends what is
+   * unacknowledged; the SDK should also take a fresh copy of the document).
+   */
+  UPDATE_REFUSED: { code: 4409, reason: 'CONFLICT: update refused whole, reconnect to resync', reconnect: true },
   /** Origin not allowed (cross-site WebSocket hijacking guard). */
   ORIGIN_NOT_ALLOWED: { code: 4403, reason: 'PERMISSION_DENIED: origin not allowed', reconnect: false },
   /** The resource in the URL (the job of a job socket) does not exist: do not reconnect. */

@@ -3,8 +3,12 @@
  * released, expires (LOCK_TTL_MS, renewed by the holder's activity) or its holder disconnects.
  * Stateless Hocuspocus messages, JSON text:
  *   client → server  {"type":"lock_slide","slide_id":"s1"}   {"type":"unlock_slide","slide_id":"s1"}
- *   server → client  {"type":"locks","locks":[…],"timestamp":…}   (on join and on every change)
- *                    {"type":"error","error_code":"LOCKED"|"PERMISSION_DENIED"|"INVALID_MESSAGE",…}
+ *   server → client  {"type":"locks","presentation_id":…,"locks":[…],"timestamp":…}   (the whole table, on join)
+ *                    {"type":"locks_changed","presentation_id":…,"set":[…],"released":["s1"],"timestamp":…}
+ *                      (every change after that: locks taken, moved or renewed, and slides released)
+ *                    {"type":"error","error_code":"LOCKED"|"PERMISSION_DENIED"|"NOT_FOUND"|"RATE_LIMIT_EXCEEDED"|"INVALID_MESSAGE",…}
+ * Only existing slides can be locked (NOT_FOUND otherwise); a user's locks per document and a document's locks are
+ * capped (RATE_LIMIT_EXCEEDED).
  */
 export const SLIDE_ID_PATTERN = '^[A-Za-z0-9_.:-]{1,128}$';
 const slideIdRe = new RegExp(SLIDE_ID_PATTERN);
@@ -32,6 +36,16 @@ export interface LocksMessage {
   type: 'locks';
   presentation_id: string;
   locks: SlideLock[];
+  timestamp: string;
+}
+
+export interface LocksChangedMessage {
+  type: 'locks_changed';
+  presentation_id: string;
+  /** Locks taken, moved to another connection or renewed (new expiry). */
+  set: SlideLock[];
+  /** Slide ids no longer locked. */
+  released: string[];
   timestamp: string;
 }
 

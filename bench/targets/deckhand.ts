@@ -31,7 +31,7 @@ const address = app.server.address();
 serve({
   port: typeof address === 'object' && address ? address.port : 0,
   close: () => app.close(),
-  stats: () => ({ updateLog: collab.updateLog.stats, persistence: collab.persistence.stats, guard: collab.guard.stats }),
+  stats: () => ({ updateLog: collab.updateLog.stats, persistence: collab.persistence.stats, writePath: collab.writePath.stats }),
   phases: () => {
     const d = clock.take();
     return { fetch: d.fetch ?? 0, apply: (d.load ?? 0) - (d.fetch ?? 0), encode: d.encode ?? 0 };

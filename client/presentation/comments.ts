@@ -6,6 +6,7 @@ import { randomId } from '../random-id.js';
 
 export interface Comment {
   id: string;
+  /** The author's user id (the server stamps it: a comment signed by anyone else is refused). */
   author: string;
   text: string;
   createdAt: string;
@@ -27,7 +28,7 @@ export class Comments {
 
   constructor(
     private readonly doc: Y.Doc,
-    /** The name comments are signed with (the signed-in user's). */
+    /** The user id comments are signed with (the signed-in user's: the server refuses any other). */
     private readonly author: () => string,
   ) {
     this.map = getComments(doc);

@@ -1,8 +1,9 @@
 /**
  * Slide locks of one presentation (shared/locks.ts protocol over the collaboration connection): the current table
- * (sent by the server on join and on every change), and lock / unlock requests that settle when the table shows the
- * result or the server refuses (LOCKED with the holder, PERMISSION_DENIED for viewers and commenters, NOT_FOUND for
- * unlocking a lock you do not hold).
+ * (sent by the server on join, then kept up to date from its changes), and lock / unlock requests that settle when
+ * the table shows the result or the server refuses (LOCKED with the holder, PERMISSION_DENIED for viewers and
+ * commenters, NOT_FOUND for a slide that does not exist or unlocking a lock you do not hold, RATE_LIMIT_EXCEEDED past
+ * the lock limits).
  */
 import { isSlideId, type SlideLock } from '../../shared/locks.js';
 import { Emitter } from '../emitter.js';
@@ -67,6 +68,11 @@ export class Locks {
   /** Releases the slide's lock; rejects with NOT_FOUND when you do not hold it. */
   unlock(slideId: string): Promise<void> {
     return this.request('unlock_slide', slideId, () => !this.isMine(slideId));
+  }
+
+  receiveChanges(set: SlideLock[], released: string[]): void {
+    const changed = new Set([...released, ...set.map((l) => l.slide_id)]);
+    this.receiveTable([...this.table.filter((l) => !changed.has(l.slide_id)), ...set]);
   }
 
   receiveTable(locks: SlideLock[]): void {

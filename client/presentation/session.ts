@@ -81,7 +81,8 @@ export class PresentationSession {
     });
     this.current = this.snapshot();
     this.slides = new Slides(this.doc);
-    this.comments = new Comments(this.doc, () => this.identity?.name ?? 'anonymous');
+    // The server accepts a new comment only when its author is the token's user (its `sub`).
+    this.comments = new Comments(this.doc, () => this.identity?.sub ?? 'anonymous');
     this.presence = new Presence(this.provider.awareness as Awareness);
     this.locks = new Locks({
       send: async (payload) => {
@@ -159,6 +160,8 @@ export class PresentationSession {
     const message = parseStateless(payload);
     if (message?.kind === 'locks') {
       this.locks.receiveTable(message.locks);
+    } else if (message?.kind === 'locks_changed') {
+      this.locks.receiveChanges(message.set, message.released);
     } else if (message?.kind === 'error') {
       this.locks.receiveError(message.error);
       this.events.emit('error', message.error);

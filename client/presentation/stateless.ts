@@ -1,11 +1,15 @@
 /**
  * The stateless messages the server sends on a document's collaboration connection (shared/locks.ts): the lock
- * table (`locks`) and errors (`error`: LOCKED, PERMISSION_DENIED, AUTHENTICATION_FAILED…). Validated before use.
+ * table (`locks`, on join), its changes (`locks_changed`) and errors (`error`: LOCKED, PERMISSION_DENIED,
+ * AUTHENTICATION_FAILED…). Validated before use.
  */
 import { isSlideId, type SlideLock } from '../../shared/locks.js';
 import { DeckhandError, isErrorMessage } from '../errors.js';
 
-export type StatelessMessage = { kind: 'locks'; locks: SlideLock[] } | { kind: 'error'; error: DeckhandError };
+export type StatelessMessage =
+  | { kind: 'locks'; locks: SlideLock[] }
+  | { kind: 'locks_changed'; set: SlideLock[]; released: string[] }
+  | { kind: 'error'; error: DeckhandError };
 
 const MAX_PAYLOAD = 1024 * 1024;
 
@@ -32,9 +36,18 @@ export function parseStateless(payload: string): StatelessMessage | null {
     return null;
   }
   if (isErrorMessage(value)) return { kind: 'error', error: DeckhandError.fromMessage(value) };
-  const message = value as { type?: unknown; locks?: unknown } | null;
+  const message = value as { type?: unknown; locks?: unknown; set?: unknown; released?: unknown } | null;
   if (message?.type === 'locks' && Array.isArray(message.locks) && message.locks.every(isSlideLock)) {
     return { kind: 'locks', locks: message.locks };
+  }
+  if (
+    message?.type === 'locks_changed' &&
+    Array.isArray(message.set) &&
+    message.set.every(isSlideLock) &&
+    Array.isArray(message.released) &&
+    message.released.every(isSlideId)
+  ) {
+    return { kind: 'locks_changed', set: message.set, released: message.released };
   }
   return null;
 }

@@ -18,7 +18,34 @@ export function tokenFromRequest(request: Pick<FastifyRequest, 'headers' | 'quer
   return typeof token === 'string' && token.length > 0 ? token : undefined;
 }
 
-/** Pino serializer-safe URL: the `token` query parameter is replaced, so tokens never reach a log line. */
+/**
+ * A URL safe to log: the value of every query parameter whose name, once decoded, mentions `token` (`token`,
+ * `%74oken`, `access_token`, any case) is replaced, so tokens never reach a log line. Redaction goes by the decoded
+ * name because the query parsers that read `?token=` decode it too; a name that cannot be decoded is redacted as
+ * well. Over-redacting a harmless parameter costs nothing; missing a spelling leaks a credential.
+ */
 export function redactTokenInUrl(url: string): string {
-  return url.replace(/([?&](?:token|access_token)=)[^&#]*/gi, '$1[redacted]');
+  const start = url.indexOf('?');
+  if (start === -1) return url;
+  const end = url.indexOf('#', start);
+  const query = url.slice(start + 1, end === -1 ? undefined : end);
+  const redacted = query
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = eq === -1 ? pair : pair.slice(0, eq);
+      return mentionsToken(name) ? `${name}=[redacted]` : pair;
+    })
+    .join('&');
+  return `${url.slice(0, start + 1)}${redacted}${end === -1 ? '' : url.slice(end)}`;
+}
+
+function mentionsToken(rawName: string): boolean {
+  let name: string;
+  try {
+    name = decodeURIComponent(rawName.replace(/\+/g, ' '));
+  } catch {
+    return true;
+  }
+  return name.toLowerCase().includes('token');
 }

@@ -2,11 +2,14 @@
  * Server-side awareness stamping (design §1): every awareness state a client sends gets `user = {id, name, color}`
  * from its verified token, so nobody can impersonate another user. A connection may only speak for the awareness
  * client ids it introduced itself or that belong to the same user (a reconnecting provider keeps its client id
- * while the server may not have noticed the old socket drop); an id held by another user is dropped. The number of
- * ids per connection and the size of a state are bounded.
+ * while the server may not have noticed the old socket drop); an id held by another user is dropped. An awareness
+ * client id is also the provider's document client id: introducing one claims it for the user in the document
+ * (./client-owners.ts), so nobody else can write under it, even before its owner's first edit. The number of ids
+ * per connection and the size of a state are bounded.
  */
 import type { beforeHandleAwarenessPayload, Extension, onDisconnectPayload } from '@hocuspocus/server';
 import { colourFor } from '../../shared/colour.js';
+import type { ClientOwners } from './client-owners.js';
 import { isCollabContext } from './context.js';
 
 export interface AwarenessUser {
@@ -27,7 +30,10 @@ export class AwarenessStamp implements Extension {
   private readonly owners = new Map<string, Map<number, { socketId: string; userId: string }>>();
   readonly stats = { dropped: 0 };
 
-  constructor(private readonly options: AwarenessGuardOptions = { maxClientIdsPerConnection: 4, maxStateBytes: 16 * 1024 }) {}
+  constructor(
+    private readonly clientOwners?: ClientOwners,
+    private readonly options: AwarenessGuardOptions = { maxClientIdsPerConnection: 4, maxStateBytes: 16 * 1024 },
+  ) {}
 
   async beforeHandleAwareness({ states, connection, context, documentName }: beforeHandleAwarenessPayload): Promise<void> {
     // States relayed from another instance (Redis) were stamped there.
@@ -47,9 +53,12 @@ export class AwarenessStamp implements Extension {
       name: context.principal.name,
       color: colourFor(context.principal.userId),
     };
+    // Ids this connection introduces now (at most what its cap leaves) are claimed for the user in the document.
+    const introduced = [...states.keys()].filter((id) => owners.get(id)?.socketId !== socketId).slice(0, Math.max(0, this.options.maxClientIdsPerConnection - owned));
+    const foreign = await this.claim(documentName, introduced, userId);
     for (const [clientId, state] of states) {
       const owner = owners.get(clientId);
-      if (owner && owner.userId !== userId) {
+      if ((owner && owner.userId !== userId) || foreign.has(clientId)) {
         states.delete(clientId);
         this.stats.dropped++;
         continue;
@@ -71,6 +80,16 @@ export class AwarenessStamp implements Extension {
         continue;
       }
       (state as Record<string, unknown>).user = user;
+    }
+  }
+
+  /** Claims the ids for the user; the ones that belong to someone else. Presence never fails on the store. */
+  private async claim(documentName: string, clientIds: number[], userId: string): Promise<Set<number>> {
+    if (!this.clientOwners || clientIds.length === 0) return new Set();
+    try {
+      return await this.clientOwners.foreign(documentName, clientIds, userId);
+    } catch {
+      return new Set();
     }
   }
 

@@ -10,16 +10,18 @@ const CLIENT_MESSAGE_TYPES = new Set([0, 1, 2, 3, 4, 5, 7, 9, 10]);
 /** `presentation:{id}` (≤ 141 chars) plus an optional `\0sessionId` suffix. */
 const MAX_ADDRESS_LENGTH = 512;
 
-/** Returns why the frame is refused, or null when its header is well-formed. */
-export function frameHeaderProblem(bytes: Uint8Array): string | null {
+/** The frame's document name (its address without a `\0sessionId` suffix), or why the frame is refused. */
+export function readFrameHeader(bytes: Uint8Array): { documentName: string } | { problem: string } {
   try {
     const decoder = decoding.createDecoder(bytes);
     const addressLength = decoding.peekVarUint(decoder);
-    if (addressLength === 0 || addressLength > MAX_ADDRESS_LENGTH) return 'bad document address';
-    decoding.readVarString(decoder);
+    if (addressLength === 0 || addressLength > MAX_ADDRESS_LENGTH) return { problem: 'bad document address' };
+    const address = decoding.readVarString(decoder);
     const type = decoding.readVarUint(decoder);
-    return CLIENT_MESSAGE_TYPES.has(type) ? null : `message type ${type} is not allowed`;
+    if (!CLIENT_MESSAGE_TYPES.has(type)) return { problem: `message type ${type} is not allowed` };
+    const separator = address.indexOf('\0');
+    return { documentName: separator === -1 ? address : address.slice(0, separator) };
   } catch {
-    return 'unreadable frame header';
+    return { problem: 'unreadable frame header' };
   }
 }

@@ -32,9 +32,14 @@ import type { ConnectionCounter } from '../limits/index.js';
 import { SocketSlots } from './socket-slots.js';
 import type { PresenceStore } from './presence/presence-store.js';
 import { PresenceTracker } from './presence/presence-tracker.js';
-import { WriteGuard } from './write-guard.js';
+import { DocumentClientStore } from '../store/document-clients.js';
+import { ClientOwners } from './client-owners.js';
+import { InflightBudget } from './inflight.js';
+import type { LockTarget } from './locks/lock-store.js';
+import { lockTargetOf } from './locks/slide-ref.js';
 import { UpdateLog } from './update-log.js';
 import type { ActivityRecorder } from '../activity/index.js';
+import { WritePath } from './write-path.js';
 
 /** Hocuspocus does not export the class it returns from handleConnection. */
 export type ClientConnection = ReturnType<Hocuspocus['handleConnection']>;
@@ -67,7 +72,12 @@ export interface CollabService {
   /** Open /collab sockets and their Hocuspocus connections, closed with "server shutting down" on shutdown. */
   sockets: Map<WebSocket, ClientConnection>;
   locks: LockService;
-  guard: WriteGuard;
+  /** The slide to lock (an existing slide of the document, loaded from the store when not in memory), or null. */
+  lockTarget(presentationId: string, slideId: string): Promise<LockTarget | null>;
+  /** Bytes of frames waiting per socket (the route admits each frame). */
+  inflight: InflightBudget;
+  /** Validation, the write guard's decision, the append and the apply of every client update. */
+  writePath: WritePath;
   presence: PresenceTracker;
   /** Applies a role change (or revocation, role = null) to this instance's open connections. */
   applyRoleChange(presentationId: string, userId: string, role: Role | null): number;
@@ -105,18 +115,15 @@ export function createCollab(deps: CollabDeps): CollabService {
   });
   const slots = deps.connections ? new SocketSlots(deps.connections) : undefined;
   let hocuspocusRef: Hocuspocus | undefined;
-  const locks = new LockService({
-    store: deps.lockStore,
-    bus: deps.bus,
-    hocuspocus: () => hocuspocusRef as Hocuspocus,
-    ttlMs: config.lockTtlMs,
-    logger,
-  });
-  const guard = new WriteGuard({ locks, logger });
+  const locks = new LockService({ store: deps.lockStore, bus: deps.bus, ttlMs: config.lockTtlMs, limits: config.lockLimits, logger });
+  const inflight = new InflightBudget(config.limits.collabMaxInflightBytes);
+  const owners = new ClientOwners(new DocumentClientStore(db));
+  const writePath = new WritePath({ log: updateLog, persistence, owners, locks, logger });
   const presence = new PresenceTracker(deps.presenceStore, deps.bus, logger);
   const membership = new MembershipSync(deps.bus, (id, user, role) => applyRoleChange(id, user, role), logger);
   const closing = new PresentationClosing(deps.bus, () => hocuspocusRef as Hocuspocus, logger);
   const extensions: Extension[] = [
+    writePath,
     persistence,
     new CollabAuth({
       slots,
@@ -125,9 +132,10 @@ export function createCollab(deps: CollabDeps): CollabService {
       autoCreatePresentations: config.autoCreatePresentations,
       logger,
     }),
-    new AwarenessStamp(),
+    new AwarenessStamp(owners),
+    owners,
     new LockExtension(locks, logger, deps.activity),
-    guard,
+    inflight,
     membership,
     presence,
     ...(deps.extensions ?? []),
@@ -187,7 +195,19 @@ export function createCollab(deps: CollabDeps): CollabService {
     sockets,
     connectionsOf,
     locks,
-    guard,
+    async lockTarget(presentationId, slideId) {
+      const name = documentName(presentationId);
+      const loaded = hocuspocus.documents.get(name);
+      if (loaded && !loaded.isLoading) return lockTargetOf(loaded, slideId);
+      const direct = await hocuspocus.openDirectConnection(name, {});
+      try {
+        return direct.document ? lockTargetOf(direct.document, slideId) : null;
+      } finally {
+        await direct.disconnect();
+      }
+    },
+    inflight,
+    writePath,
     presence,
     applyRoleChange,
     closePresentation: (presentationId) => closing.close(presentationId),

@@ -1,11 +1,11 @@
 /**
  * Postgres persistence for Yjs documents as a Hocuspocus extension (design §2).
  *
- * - beforeSync (awaited by Hocuspocus before it applies a SyncStep2/Update and before it acks with SyncStatus):
- *   validate the update and append it to the log. So every acknowledged edit is in Postgres.
- * - onChange: updates the server makes itself (direct connections, lock rollbacks) are appended too; updates from
- *   client connections were appended in beforeSync, and updates from Redis were appended by their own instance.
- * - onLoadDocument: snapshot + every remaining log row, read in one statement.
+ * - Client updates are appended by the write path (./write-path.ts) before they are applied and acknowledged.
+ * - onChange: updates the server makes itself (direct connections) are appended too; updates from client
+ *   connections were appended by the write path, and updates from Redis by their own instance.
+ * - onLoadDocument: snapshot + every remaining log row, read in one statement. `catchUp` does the same for a loaded
+ *   document that may lag behind another instance (at most once per document per CATCH_UP_INTERVAL_MS).
  * - onStoreDocument (Hocuspocus' debounced store): compaction from the database when enough rows piled up or the
  *   document is about to leave memory; never a write of this instance's in-memory state.
  *
@@ -14,7 +14,6 @@
  * O(document) each time; this extension needs neither.
  */
 import type {
-  beforeSyncPayload,
   Extension,
   onChangePayload,
   onLoadDocumentPayload,
@@ -22,16 +21,13 @@ import type {
 } from '@hocuspocus/server';
 import { isTransactionOrigin } from '@hocuspocus/server';
 import type { FastifyBaseLogger } from 'fastify';
-import { messageYjsSyncStep2, messageYjsUpdate } from 'y-protocols/sync';
+import * as Y from 'yjs';
 import type { DocumentStore } from '../store/documents.js';
-import { applyStored, assertValidUpdate, isEmptyUpdate, mergeStored } from './doc-state.js';
-import { StoreUnavailableError, type UpdateLog } from './update-log.js';
+import { applyStored, mergeStored } from './doc-state.js';
+import type { UpdateLog } from './update-log.js';
 
-export class InvalidUpdateError extends Error {
-  /** Hocuspocus closes the document connection with this code (1007: invalid payload data). */
-  readonly code = 1007;
-  readonly reason = 'INVALID_MESSAGE: malformed Yjs update';
-}
+/** A lagging document is caught up from Postgres at most this often. */
+export const CATCH_UP_INTERVAL_MS = 2000;
 
 /**
  * Origins of server transactions whose update their maker appends itself, and awaits, with appendServerUpdate
@@ -61,6 +57,8 @@ export class PostgresPersistence implements Extension {
   private readonly appendedSince = new Map<string, number>();
   /** Server-made appends in flight, awaited by shutdown. */
   private readonly inflight = new Set<Promise<void>>();
+  /** When each document was last caught up from the store. */
+  private readonly caughtUpAt = new Map<string, number>();
   readonly stats = { loads: 0, compactions: 0, badRows: 0, appendFailures: 0 };
 
   constructor(private readonly options: PersistenceOptions) {}
@@ -75,31 +73,36 @@ export class PostgresPersistence implements Extension {
     this.appendedSince.set(documentName, stored.updates.length);
   }
 
-  async beforeSync({ type, payload, connection, documentName }: beforeSyncPayload): Promise<void> {
-    if (type !== messageYjsSyncStep2 && type !== messageYjsUpdate) return;
-    if (connection.readOnly) return; // Hocuspocus refuses it (SyncStatus false); nothing is applied.
-    if (isEmptyUpdate(payload)) return;
-    try {
-      assertValidUpdate(payload);
-    } catch {
-      // Not applied, not stored, not acknowledged; the offender's socket is closed (1007).
-      const error = new InvalidUpdateError('malformed Yjs update');
-      connection.webSocket.close(error.code, error.reason);
-      throw error;
-    }
-    try {
-      await this.options.log.append(documentName, payload);
-    } catch (err) {
-      // Close the whole socket with "try again later": the provider reconnects with backoff and re-sends its
-      // unacknowledged edits (a per-document close would leave it idle on this document).
-      if (err instanceof StoreUnavailableError) connection.webSocket.close(err.code, err.reason);
-      throw err;
-    }
+  /** The write path appended a client update: counts towards the next compaction. */
+  noteAppended(documentName: string): void {
     this.bump(documentName);
   }
 
+  /**
+   * Applies what Postgres holds for a loaded document that it does not have yet (rows another instance stored whose
+   * Redis relay has not arrived, or was lost). Returns whether the document changed. Throttled per document.
+   */
+  async catchUp(documentName: string, document: Y.Doc): Promise<boolean> {
+    const now = Date.now();
+    if (now - (this.caughtUpAt.get(documentName) ?? 0) < CATCH_UP_INTERVAL_MS) return false;
+    this.caughtUpAt.set(documentName, now);
+    try {
+      const stored = await this.options.store.load(documentName);
+      const before = Y.encodeStateVector(document);
+      applyStored(document, stored, { source: 'local', skipStoreHooks: true }, (index, err) => {
+        this.stats.badRows++;
+        this.options.logger.error({ documentName, row: index, err }, 'skipped an undecodable stored update');
+      });
+      return !equalBytes(before, Y.encodeStateVector(document));
+    } catch (err) {
+      this.options.logger.warn({ err, documentName }, 'could not catch a document up from the store');
+      return false;
+    }
+  }
+
   async onChange({ transactionOrigin, update, documentName }: onChangePayload): Promise<void> {
-    // Client updates were appended in beforeSync; Redis updates by the instance that received them.
+    // Client updates were appended by the write path; Redis updates by the instance that received them; server
+    // transactions that append themselves (markSelfAppended) by their maker.
     if (typeof transactionOrigin === 'object' && transactionOrigin !== null && selfAppendedOrigins.has(transactionOrigin)) return;
     if (isTransactionOrigin(transactionOrigin)) {
       if (transactionOrigin.source !== 'local' || transactionOrigin.skipStoreHooks) return;
@@ -133,6 +136,7 @@ export class PostgresPersistence implements Extension {
 
   async afterUnloadDocument({ documentName }: { documentName: string }): Promise<void> {
     this.appendedSince.delete(documentName);
+    this.caughtUpAt.delete(documentName);
   }
 
   async compact(documentName: string): Promise<number> {
@@ -162,4 +166,8 @@ export class PostgresPersistence implements Extension {
   private bump(documentName: string): void {
     this.appendedSince.set(documentName, (this.appendedSince.get(documentName) ?? 0) + 1);
   }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((v, i) => v === b[i]);
 }

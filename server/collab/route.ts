@@ -1,8 +1,9 @@
 /**
  * `WS /api/v1/collab`: the Hocuspocus core mounted on a @fastify/websocket route (one port for everything).
  * Frames go to Hocuspocus as they are; oversized frames are refused (close 1009: by ws past the server-wide
- * maxPayload, here past COLLAB_MAX_FRAME_BYTES), text frames are refused (1003), and a reader whose outbound buffer
- * passes the cap is disconnected.
+ * maxPayload, here past COLLAB_MAX_FRAME_BYTES), text frames are refused (1003), a socket with more than
+ * COLLAB_MAX_INFLIGHT_BYTES of frames waiting to be handled is closed (4429, see ./inflight.ts), and a reader whose
+ * outbound buffer passes the cap is disconnected.
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -10,7 +11,7 @@ import type { WebSocket } from 'ws';
 import { CLOSE_CODES } from '../../shared/errors.js';
 import type { Config } from '../config.js';
 import { isOriginAllowed } from '../http/origin.js';
-import { frameHeaderProblem } from './frame.js';
+import { readFrameHeader } from './frame.js';
 import type { CollabService } from './index.js';
 
 /** The upgrade headers that hooks may read: the bearer token, and who and where the connection comes from. */
@@ -93,10 +94,15 @@ export function registerCollabRoute(app: FastifyInstance, collab: CollabService,
           socket.close(CLOSE_CODES.MESSAGE_TOO_BIG.code, CLOSE_CODES.MESSAGE_TOO_BIG.reason);
           return;
         }
-        const problem = frameHeaderProblem(bytes);
-        if (problem) {
+        const header = readFrameHeader(bytes);
+        if ('problem' in header) {
           stats.refusedFrames++;
-          socket.close(1007, `INVALID_MESSAGE: ${problem}`);
+          socket.close(1007, `INVALID_MESSAGE: ${header.problem}`);
+          return;
+        }
+        // Frames queue in Hocuspocus while the ones before them wait for their appends: bounded per socket.
+        if (!collab.inflight.admit(socketKey, header.documentName, bytes)) {
+          socket.close(CLOSE_CODES.BACKLOG_EXCEEDED.code, CLOSE_CODES.BACKLOG_EXCEEDED.reason);
           return;
         }
         client.handleMessage(bytes);
@@ -104,6 +110,7 @@ export function registerCollabRoute(app: FastifyInstance, collab: CollabService,
       socket.on('close', (code: number, reason: Buffer) => {
         collab.sockets.delete(socket);
         collab.slots?.release(socketKey);
+        collab.inflight.release(socketKey);
         client.handleClose({ code, reason: reason.toString() });
       });
       socket.on('error', (err) => {

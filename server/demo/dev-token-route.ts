@@ -1,6 +1,7 @@
 /**
  * `POST /api/v1/dev/token {name, presentation_id?}` (development only): a token for a user named `name` (user id:
- * the name in lower case, `-` for anything but letters and digits), signed with this server's own secret. With
+ * the name in lower case, `-` for anything but letters and digits), signed with this server's own generated dev
+ * secret. Registered only while there is one (./index.ts: never with a configured JWT_SECRET or JWT_PUBLIC_KEY). With
  * `presentation_id`, the user is let in: the first caller creates the presentation and owns it, later callers who
  * are not members yet become editors, so several people can try the demo on one deck.
  */
@@ -41,7 +42,9 @@ export function userIdOf(name: string): string {
 }
 
 export function registerDevTokenRoute(app: FastifyInstance): void {
-  const { verifier, presentations } = app.deckhand;
+  const { verifier, presentations, config } = app.deckhand;
+  // Defence in depth: whoever registers this route, it never signs with a configured key.
+  if (!config.jwt.generated) throw new Error('the dev token route needs the generated dev secret, not a configured JWT key');
   app.post<{ Body: Static<typeof Body> }>(
     '/api/v1/dev/token',
     {

@@ -19,11 +19,11 @@ import { COLLABORATION_CLIENT_SCHEMAS, type CollaborationClientMessage, type Col
 import { colourFor } from '../../shared/colour.js';
 import { CLOSE_CODES } from '../../shared/errors.js';
 import type { Operation } from '../../shared/operations.js';
-import { findSlide } from '../../shared/presentation.js';
 import { can } from '../access/policy.js';
 import type { Principal } from '../auth/jwt.js';
 import type { LockService } from '../collab/locks/lock-service.js';
 import { toSlideLock } from '../collab/locks/lock-service.js';
+import { lockTargetOf } from '../collab/locks/slide-ref.js';
 import { DomainError } from '../errors.js';
 import type { ConnectionMeter } from '../metrics.js';
 import type { StreamingContext } from '../streaming/context.js';
@@ -202,21 +202,25 @@ class CollaborationSession extends SocketSession<CollaborationClientMessage> imp
 
   private async lock(slideId: string): Promise<void> {
     if (!can(this.role, 'lock')) throw new DomainError('PERMISSION_DENIED', `a ${this.role} cannot lock slides`, { slide_id: slideId });
-    if (!findSlide((this.bridge as DocumentBridge).document, slideId)) throw new DomainError('NOT_FOUND', `no slide ${slideId}`, { slide_id: slideId });
-    const result = await this.deps.locks.acquire(this.presentationId, slideId, {
+    const target = lockTargetOf((this.bridge as DocumentBridge).document, slideId);
+    if (!target) throw new DomainError('NOT_FOUND', `no slide ${slideId}`, { slide_id: slideId });
+    const result = await this.deps.locks.acquire(this.presentationId, target, {
       userId: this.principal.userId,
       name: this.principal.name,
       color: colourFor(this.principal.userId),
       connectionId: this.connectionId,
     });
+    if (!result.ok && result.reason === 'limit') {
+      throw new DomainError('RATE_LIMIT_EXCEEDED', `at most ${result.max} locks per ${result.limit}`, { slide_id: slideId, limit: result.limit, max: result.max });
+    }
     if (!result.ok) {
       throw new DomainError('LOCKED', `slide ${slideId} is locked by ${result.lock.name}`, {
         slide_id: slideId,
         holder: { user_id: result.lock.userId, name: result.lock.name },
       });
     }
-    // A renewal changes nothing others hear about; the requester still gets the table.
-    if (!result.changed) this.conn.sendFrame(this.deps.locks.message(this.presentationId));
+    // Taken or renewed (a new expiry), the change reaches every JSON client of the document as the `locks` table
+    // (DocumentBridge follows LockService.onChange), the requester included.
   }
 
   private async unlock(slideId: string): Promise<void> {

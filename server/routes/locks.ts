@@ -11,6 +11,7 @@ import { SLIDE_ID_PATTERN } from '../../shared/locks.js';
 import { PRESENTATION_ID_PATTERN } from '../../shared/presentation.js';
 import type { Principal, TokenVerifier } from '../auth/jwt.js';
 import { toSlideLock, type LockService } from '../collab/locks/lock-service.js';
+import type { LockTarget } from '../collab/locks/lock-store.js';
 import { principalOf, requireUser } from '../http/auth.js';
 import { DomainError } from '../errors.js';
 import { ErrorResponseSchema } from '../http/errors.js';
@@ -31,7 +32,7 @@ const LockSchema = Type.Object({
   expires_at: Type.String(),
   acquired_at: Type.String(),
 });
-const errors = { 400: ErrorResponseSchema, 401: ErrorResponseSchema, 403: ErrorResponseSchema, 404: ErrorResponseSchema, 423: ErrorResponseSchema };
+const errors = { 400: ErrorResponseSchema, 401: ErrorResponseSchema, 403: ErrorResponseSchema, 404: ErrorResponseSchema, 423: ErrorResponseSchema, 429: ErrorResponseSchema };
 
 export interface LockRoutesDeps {
   verifier: TokenVerifier;
@@ -39,6 +40,8 @@ export interface LockRoutesDeps {
   locks: LockService;
   /** Records lock changes (not renewals) in the presentation's activity. */
   activity?: ActivityRecorder;
+  /** The existing slide to lock, or null (the document is loaded from the store when needed). */
+  lockTarget(presentationId: string, slideId: string): Promise<LockTarget | null>;
 }
 
 export function registerLockRoutes(app: FastifyInstance, deps: LockRoutesDeps): void {
@@ -55,12 +58,17 @@ export function registerLockRoutes(app: FastifyInstance, deps: LockRoutesDeps): 
   async function acquire(id: string, slideId: string, principal: Principal) {
     const role = await roleOf(id, principal);
     if (!can(role, 'lock')) throw new DomainError('PERMISSION_DENIED', `a ${role} cannot lock slides`);
-    const result = await locks.acquire(id, slideId, {
+    const target = await deps.lockTarget(id, slideId);
+    if (!target) throw new DomainError('NOT_FOUND', `slide ${slideId} does not exist`, { slide_id: slideId });
+    const result = await locks.acquire(id, target, {
       userId: principal.userId,
       name: principal.name,
       color: colourFor(principal.userId),
       connectionId: `rest:${principal.userId}`,
     });
+    if (!result.ok && result.reason === 'limit') {
+      throw new DomainError('RATE_LIMIT_EXCEEDED', `at most ${result.max} locks per ${result.limit}`, { slide_id: slideId, limit: result.limit, max: result.max });
+    }
     if (!result.ok) {
       throw new DomainError('LOCKED', `slide ${slideId} is locked by ${result.lock.name}`, {
         slide_id: slideId,
@@ -103,7 +111,7 @@ export function registerLockRoutes(app: FastifyInstance, deps: LockRoutesDeps): 
       onRequest: auth,
       schema: {
         tags: ['locks'],
-        summary: 'Lock a slide (editor or owner); renews a lock the caller holds; 423 LOCKED when another user holds it',
+        summary: 'Lock an existing slide (editor or owner); renews a lock the caller holds; 423 LOCKED when another user holds it, 429 past the lock limits',
         params: SlideParams,
         response: { 201: LockSchema, ...errors },
       },

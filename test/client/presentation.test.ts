@@ -47,12 +47,12 @@ describe('SDK: presentations against a real server', () => {
 
     deckB.comments.add(slideId, '  Looks good  ');
     await waitFor(() => deckA.comments.list(slideId).length === 1, 5000, 'comment on alice');
-    expect(deckA.comments.list(slideId)[0]).toMatchObject({ author: 'Bob', text: 'Looks good', resolved: false });
+    expect(deckA.comments.list(slideId)[0]).toMatchObject({ author: 'bob', text: 'Looks good', resolved: false });
     await waitFor(() => deckA.state.unsyncedChanges === 0 && deckB.state.unsyncedChanges === 0, 5000, 'acks');
     expect(deckA.state).toEqual({ status: 'connected', synced: true, unsyncedChanges: 0 });
   });
 
-  it('locks a slide: the table on every client, LOCKED with the holder for others, their edits there rolled back and reported', async () => {
+  it('locks a slide: the table on every client, LOCKED with the holder for others, their edits there kept off and reported', async () => {
     const alice = sdkClient(server.url, 'alice');
     const deckA = alice.openPresentation('sdk-locks');
     await deckA.whenSynced();
@@ -82,9 +82,9 @@ describe('SDK: presentations against a real server', () => {
       deckB.slides.title(s1).insert(0, 'INTRUDER ');
       deckB.slides.title(s2).insert(0, 'still ');
     });
-    await waitFor(() => errors.some((e) => e.code === 'LOCKED' && (e.details as { slide_ids?: string[] }).slide_ids?.includes(s1)), 5000, 'rollback reported');
+    await waitFor(() => errors.some((e) => e.code === 'LOCKED' && (e.details as { slide_ids?: string[] }).slide_ids?.includes(s1)), 5000, 'refusal reported');
     for (const deck of [deckA, deckB]) {
-      await waitFor(() => deck.slides.title(s1).toString() === 'Locked' && deck.slides.title(s2).toString() === 'still Free', 5000, 'rolled back');
+      await waitFor(() => deck.slides.title(s1).toString() === 'Locked' && deck.slides.title(s2).toString() === 'still Free', 5000, 'kept off');
     }
 
     await deckA.locks.unlock(s1);

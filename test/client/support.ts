@@ -1,4 +1,5 @@
 /** Shared pieces of the SDK tests: clients with fast reconnects, waiting on real client state, service calls. */
+import WebSocket from 'ws';
 import { createDeckhandClient, type ClientOptions, type DeckhandClient } from '../../client/index.js';
 import { mintToken } from '../helpers/server.js';
 
@@ -14,6 +15,8 @@ export function sdkClient(url: string, user: string, options: Partial<ClientOpti
     url,
     token: mintToken(user, { name: user[0]!.toUpperCase() + user.slice(1) }),
     reconnect: FAST_RECONNECT,
+    // Node 20 has no global WebSocket (the SDK uses it on Node 22+ and in browsers).
+    ...(globalThis.WebSocket ? {} : { WebSocket: WebSocket as never }),
     ...options,
   });
   clients.push(client);

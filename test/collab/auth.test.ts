@@ -2,7 +2,8 @@ import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSlides, insertSlide, slideText } from '../../shared/presentation.js';
 import { openClient, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
-import { createTestDatabase, queryDb } from '../helpers/database.js';
+import { createTestDatabase, loadFromDatabase, queryDb } from '../helpers/database.js';
+import { editOf, errorsOf, openRawWriter } from '../helpers/raw-writer.js';
 import { mintToken, startServer, TEST_SECRET, type TestServer } from '../helpers/server.js';
 
 describe('collaboration: authentication, roles and awareness', () => {
@@ -106,7 +107,24 @@ describe('collaboration: authentication, roles and awareness', () => {
     expect(seen.cursor).toEqual({ slide: 'v1', index: 3 });
   });
 
-  it('closes a connection whose token expires, unless the client sends a fresh one', async () => {
+  /** Every slide id in the database's rows for the deck (what a fresh load would have). */
+  const storedSlideIds = async () => getSlides(await loadFromDatabase(databaseUrl, 'presentation:deck')).toArray().map((s) => s.get('id'));
+
+  it('closes a connection whose token expires, unless the client sends a fresh one; nothing it sends later is applied', async () => {
+    const watcher = open('deck', mintToken('owner'));
+    await waitSynced(watcher);
+    // A raw client whose token expires in 3 s and that never sends a fresh one.
+    const expiring = await openRawWriter(server.wsUrl, 'deck', mintToken('eddie', { expiresIn: 3 }));
+    await expiring.until(() => errorsOf(expiring.stateless, 'AUTHENTICATION_FAILED').length > 0 && expiring.closes.length > 0, 'expiry and close', 8000);
+    expect(expiring.closes).toEqual(['AUTHENTICATION_FAILED']);
+    expiring.send(editOf(watcher.doc, (doc) => insertSlide(doc, { id: 'after-expiry' })));
+    expiring.sendAuth(mintToken('eddie', { expiresIn: 3 }).replace(/.$/, '')); // refused: shows the update was handled
+    await expiring.until(() => expiring.denials.length > 0, 'the later frames handled');
+    insertSlide(watcher.doc, { id: 'sentinel-expiry' });
+    await waitAcked(watcher);
+    expect(await storedSlideIds()).not.toContain('after-expiry');
+    expect(getSlides(watcher.doc).toArray().map((s) => s.get('id'))).not.toContain('after-expiry');
+
     // A static token that expires in 3 s: the server asks for a fresh one, gets the same, then closes.
     const staticToken = mintToken('eddie', { expiresIn: 3 });
     const stale = open('deck', staticToken);
@@ -130,25 +148,37 @@ describe('collaboration: authentication, roles and awareness', () => {
     await waitAcked(fresh);
   });
 
-  it('a revocation closes open connections and a demotion makes them read-only', async () => {
+  it('a revocation closes open connections and a demotion makes them read-only: nothing either sends later is applied', async () => {
     await setRole('deck', 'rita', 'editor');
     await setRole('deck', 'dora', 'editor');
-    const rita = open('deck', mintToken('rita'));
-    const dora = open('deck', mintToken('dora'));
+    const rita = await openRawWriter(server.wsUrl, 'deck', mintToken('rita'));
+    const dora = await openRawWriter(server.wsUrl, 'deck', mintToken('dora'));
     const watcher = open('deck', mintToken('owner'));
-    await Promise.all([waitSynced(rita), waitSynced(dora), waitSynced(watcher)]);
+    await waitSynced(watcher);
 
     const del = await fetch(`${server.url}/api/v1/presentations/deck/members/rita`, {
       method: 'DELETE',
       headers: { authorization: `Bearer ${mintToken('owner')}` },
     });
     expect(del.status).toBe(204);
-    await waitFor(() => rita.stateless.some((m) => (m as { error_code?: string }).error_code === 'PERMISSION_DENIED'), 2000, 'revocation');
+    await rita.until(() => errorsOf(rita.stateless, 'PERMISSION_DENIED').length > 0 && rita.closes.length > 0, 'revocation and close', 2000);
+    expect(rita.closes).toEqual(['PERMISSION_DENIED']);
+    rita.send(editOf(watcher.doc, (doc) => insertSlide(doc, { id: 'after-revocation' })));
+    rita.sendAuth(mintToken('rita')); // no longer a member: refused, which shows the update before it was handled
+    await rita.until(() => rita.denials.includes('PERMISSION_DENIED'), 'the later frames handled');
 
     await setRole('deck', 'dora', 'viewer');
-    const before = getSlides(watcher.doc).length;
-    insertSlide(dora.doc, { id: 'after-demotion' });
-    await new Promise((r) => setTimeout(r, 500));
-    expect(getSlides(watcher.doc).length).toBe(before);
+    dora.send(editOf(watcher.doc, (doc) => insertSlide(doc, { id: 'after-demotion' })));
+    dora.sendStateless(JSON.stringify({ type: 'lock_slide', slide_id: 'any' })); // answered after the update was handled
+    await dora.until(() => dora.stateless.some((m) => m.error_code === 'PERMISSION_DENIED'), 'the later frames handled');
+    expect(dora.acks).toEqual([false]);
+    expect(dora.closes).toEqual([]);
+
+    insertSlide(watcher.doc, { id: 'sentinel-roles' });
+    await waitAcked(watcher);
+    const stored = await storedSlideIds();
+    expect(stored).toContain('sentinel-roles');
+    expect(stored).not.toContain('after-revocation');
+    expect(stored).not.toContain('after-demotion');
   });
 });

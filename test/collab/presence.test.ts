@@ -4,6 +4,7 @@ import type { PresenceEvent, PresenceSnapshot } from '../../shared/presence.js';
 import { openClient, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
 import { startPair, type TestPair } from '../helpers/cluster.js';
 import { mintToken, type TestServer } from '../helpers/server.js';
+import { openSse, type SseClient } from '../helpers/sse.js';
 
 describe('presence across instances', () => {
   let a: TestServer;
@@ -11,13 +12,14 @@ describe('presence across instances', () => {
   let pair: TestPair | undefined;
   const clients: CollabClient[] = [];
   const sockets: WebSocket[] = [];
+  const streams: SseClient[] = [];
 
   beforeAll(async () => {
     pair = await startPair('presence');
     ({ a, b } = pair);
     const res = await fetch(`${a.url}/api/v1/presentations/deck`, { method: 'PUT', headers: { authorization: `Bearer ${mintToken('olga')}` } });
     expect(res.status).toBe(201);
-    for (const user of ['hana', 'ivan']) {
+    for (const user of ['hana', 'ivan', 'dora']) {
       await fetch(`${a.url}/api/v1/presentations/deck/members/${user}`, {
         method: 'PUT',
         headers: { authorization: `Bearer ${mintToken('olga')}`, 'content-type': 'application/json' },
@@ -28,6 +30,7 @@ describe('presence across instances', () => {
   afterAll(async () => {
     for (const c of clients) c.destroy();
     for (const s of sockets) s.close();
+    for (const s of streams) s.close();
     await pair?.close();
   });
 
@@ -95,5 +98,52 @@ describe('presence across instances', () => {
     await new Promise((r) => ws.once('open', r));
     ws.send(JSON.stringify({ type: 'subscribe_channel', channel: 'presence.deck' }));
     await waitFor(() => replies.some((m) => m.error_code === 'PERMISSION_DENIED'), 5000, 'refused');
+  });
+
+  it('a member removed from the presentation stops receiving its presence events, on the socket and over SSE', async () => {
+    // dora follows presence.deck on instance B's notifications socket and SSE stream; she is removed through A.
+    const events: PresenceEvent[] = [];
+    const replies: Array<{ type: string; error_code?: string; channel?: string }> = [];
+    const dash = new WebSocket(`${b.wsUrl.replace('/collab', '/realtime/notifications')}?token=${mintToken('dora')}`);
+    sockets.push(dash);
+    dash.on('message', (data) => {
+      const m = JSON.parse(String(data));
+      if (['user_joined', 'user_left', 'presence_update'].includes(m.type)) events.push(m);
+      else replies.push(m);
+    });
+    await new Promise((r) => dash.once('open', r));
+    dash.send(JSON.stringify({ type: 'subscribe_channel', channel: 'presence.deck' }));
+    await waitFor(() => replies.some((m) => m.type === 'subscribed' && m.channel === 'presence.deck'), 5000, 'subscribed');
+    const sse = await openSse(`${b.url}/api/v1/realtime/sse/notifications?channels=presence.deck`, { authorization: `Bearer ${mintToken('dora')}` });
+    streams.push(sse);
+    const sseEvents = () => sse.events.filter((e) => ['user_joined', 'user_left', 'presence_update'].includes(e.json?.type));
+    // A member who stays, to show that the events dora no longer gets are still published.
+    const olga = await openSse(`${b.url}/api/v1/realtime/sse/notifications?channels=presence.deck`, { authorization: `Bearer ${mintToken('olga')}` });
+    streams.push(olga);
+
+    const first = openClient({ url: a.wsUrl, presentationId: 'deck', token: mintToken('ivan', { name: 'Ivan' }) });
+    clients.push(first);
+    await waitSynced(first);
+    first.provider.setAwarenessField('presence', { slide_id: 's1', status: 'active' });
+    await waitFor(() => events.some((e) => e.user.user_id === 'ivan') && sseEvents().length > 0, 5000, 'dora sees ivan');
+    await olga.waitFor((e) => e.json?.user?.user_id === 'ivan', 5000, 'olga sees ivan');
+
+    const removed = await fetch(`${a.url}/api/v1/presentations/deck/members/dora`, { method: 'DELETE', headers: { authorization: `Bearer ${mintToken('olga')}` } });
+    expect(removed.status).toBe(204);
+    await waitFor(() => replies.some((m) => m.type === 'unsubscribed' && m.channel === 'presence.deck'), 2000, 'unsubscribed on removal');
+    expect(replies.some((m) => m.error_code === 'PERMISSION_DENIED')).toBe(true);
+    await sse.waitFor((e) => e.json?.error_code === 'PERMISSION_DENIED', 2000, 'SSE told');
+
+    const seen = events.length;
+    const seenOverSse = sseEvents().length;
+    const later = openClient({ url: b.wsUrl, presentationId: 'deck', token: mintToken('hana', { name: 'Hana' }) });
+    clients.push(later);
+    await waitSynced(later);
+    later.provider.setAwarenessField('presence', { slide_id: 's9', status: 'active' });
+    first.provider.setAwarenessField('presence', { slide_id: 's2', status: 'idle' });
+    later.provider.setAwarenessField('presence', { slide_id: 's8', status: 'active' });
+    await olga.waitFor((e) => e.json?.slide_id === 's8', 5000, 'a member sees the later change');
+    expect(events.length).toBe(seen);
+    expect(sseEvents().length).toBe(seenOverSse);
   });
 });

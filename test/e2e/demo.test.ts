@@ -2,7 +2,8 @@
  * The demo page in headless Chromium (playwright-core, Debian's /usr/bin/chromium): two browser contexts are two
  * users on one deck. Everything is checked through what the pages show. Screenshots go to test/artifacts/.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,7 +46,8 @@ describe('demo page: two users in two browser contexts', () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    server = await startServer({ DATABASE_URL: await createTestDatabase('e2e') });
+    // No JWT key configured: the server signs with its own dev secret, which is when the demo's dev token route exists.
+    server = await startServer({ DATABASE_URL: await createTestDatabase('e2e'), JWT_SECRET: '', DATA_DIR: mkdtempSync(join(tmpdir(), 'deckhand-e2e-')) });
     // launch() runs Chromium on a fresh temporary profile (user-data dir), removed on close.
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
     const open = async (name: string) => {

@@ -1,9 +1,19 @@
-/** The demo's dev-only routes: what they do, and that they exist only where they may. */
+/**
+ * The demo's dev-only routes: what they do, and that they exist only where they may: when the server signs with
+ * its own generated dev secret (no JWT key configured), never with a configured JWT_SECRET or JWT_PUBLIC_KEY,
+ * whatever NODE_ENV says.
+ */
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeckhandClient, type JobEvent, type NotificationMessage } from '../../client/index.js';
 import { createTestDatabase } from '../helpers/database.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { mintToken, startServer, type TestServer } from '../helpers/server.js';
+
+/** No JWT key configured: the server generates its own dev secret (kept in a DATA_DIR of its own). */
+const generatedSecret = () => ({ JWT_SECRET: '', DATA_DIR: mkdtempSync(join(tmpdir(), 'deckhand-dev-')) });
 
 const post = async (server: TestServer, path: string, body: unknown, token?: string) => {
   const res = await fetch(`${server.url}${path}`, {
@@ -17,7 +27,7 @@ const post = async (server: TestServer, path: string, body: unknown, token?: str
 describe('dev routes', () => {
   let dev: TestServer;
   beforeAll(async () => {
-    dev = await startServer({ DATABASE_URL: await createTestDatabase('devroutes') });
+    dev = await startServer({ DATABASE_URL: await createTestDatabase('devroutes'), ...generatedSecret() });
   });
   afterAll(async () => dev?.close());
 
@@ -59,6 +69,21 @@ describe('dev routes', () => {
       expect(notifications[0]).toMatchObject({ notification_type: 'success', category: 'demo-generation', data: { job_id: started.body.job_id } });
     } finally {
       client.destroy();
+    }
+  });
+
+  it('no dev route when JWT_SECRET is configured, whatever NODE_ENV says (a plain `npm start` leaves it unset)', async () => {
+    for (const nodeEnv of ['', 'development', 'test']) {
+      const configured = await startServer({ DATABASE_URL: await createTestDatabase('devsecret'), NODE_ENV: nodeEnv });
+      try {
+        const minted = await post(configured, '/api/v1/dev/token', { name: 'Mallory', presentation_id: 'someone-elses' });
+        expect(minted.status, `NODE_ENV=${JSON.stringify(nodeEnv)}`).toBe(404);
+        expect((await post(configured, '/api/v1/dev/generation', {}, mintToken('mallory'))).status).toBe(404);
+        // The page itself is still served outside production (it asks for tokens the host app provides).
+        expect((await fetch(`${configured.url}/`)).headers.get('content-type')).toContain('text/html');
+      } finally {
+        await configured.close();
+      }
     }
   });
 

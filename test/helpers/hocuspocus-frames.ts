@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 
-export const MessageType = { Sync: 0, Awareness: 1, Auth: 2, QueryAwareness: 3, Stateless: 5, SyncStatus: 8 } as const;
+export const MessageType = { Sync: 0, Awareness: 1, Auth: 2, QueryAwareness: 3, Stateless: 5, Close: 7, SyncStatus: 8 } as const;
 
 export function frame(documentName: string, type: number, write: (e: encoding.Encoder) => void): Uint8Array {
   const e = encoding.createEncoder();

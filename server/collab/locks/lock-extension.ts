@@ -1,9 +1,11 @@
 /**
  * Slide locks on the collaboration connection, as a Hocuspocus extension: follows the locks of every loaded
- * document, sends the lock table on join, answers `lock_slide` / `unlock_slide` stateless messages, renews a
+ * document, sends the lock table on join and every change after that (`locks_changed`, as LockService emits them),
+ * answers `lock_slide` / `unlock_slide` stateless messages (only for slides that exist in the document), renews a
  * holder's locks on its activity and releases them when its connection leaves.
  */
 import type {
+  Document,
   afterLoadDocumentPayload,
   afterUnloadDocumentPayload,
   beforeSyncPayload,
@@ -18,28 +20,44 @@ import { errorMessage } from '../../../shared/errors.js';
 import { parseLockRequest } from '../../../shared/locks.js';
 import { presentationIdOf } from '../../../shared/presentation.js';
 import { isCollabContext } from '../context.js';
-import type { LockService } from './lock-service.js';
 import type { ActivityRecorder } from '../../activity/index.js';
+import type { LockChange, LockService } from './lock-service.js';
+import { lockTargetOf } from './slide-ref.js';
 
 export class LockExtension implements Extension {
   priority = 750;
   extensionName = 'deckhand-locks';
+  /** Loaded documents by presentation id: where changes are sent. */
+  private readonly documents = new Map<string, Document>();
 
   constructor(
     private readonly locks: LockService,
     private readonly logger: FastifyBaseLogger,
     /** Records lock changes (not renewals) in the presentation's activity. */
     private readonly activity?: ActivityRecorder,
-  ) {}
+  ) {
+    locks.onChange((presentationId, change) => this.broadcast(presentationId, change));
+  }
 
-  async afterLoadDocument({ documentName }: afterLoadDocumentPayload): Promise<void> {
+  async afterLoadDocument({ documentName, document }: afterLoadDocumentPayload): Promise<void> {
     const presentationId = presentationIdOf(documentName);
-    if (presentationId) await this.locks.track(presentationId);
+    if (!presentationId) return;
+    this.documents.set(presentationId, document);
+    await this.locks.track(presentationId);
   }
 
   async afterUnloadDocument({ documentName }: afterUnloadDocumentPayload): Promise<void> {
     const presentationId = presentationIdOf(documentName);
-    if (presentationId) await this.locks.untrack(presentationId);
+    if (!presentationId) return;
+    this.documents.delete(presentationId);
+    await this.locks.untrack(presentationId);
+  }
+
+  private broadcast(presentationId: string, change: LockChange): void {
+    const document = this.documents.get(presentationId);
+    if (!document) return;
+    const payload = this.locks.changeMessage(presentationId, change);
+    for (const connection of document.getConnections()) connection.sendStateless(payload);
   }
 
   async connected({ connection, context }: connectedPayload): Promise<void> {
@@ -68,21 +86,23 @@ export class LockExtension implements Extension {
     const { principal, presentationId } = context;
     try {
       if (request.type === 'lock_slide') {
-        const result = await this.locks.acquire(presentationId, request.slide_id, {
+        const target = lockTargetOf(connection.document, request.slide_id);
+        if (!target) return reply('NOT_FOUND', `slide ${request.slide_id} does not exist`, { slide_id: request.slide_id });
+        const result = await this.locks.acquire(presentationId, target, {
           userId: principal.userId,
           name: principal.name,
           color: colourFor(principal.userId),
           connectionId: connection.socketId,
         });
-        if (!result.ok) {
+        if (!result.ok && result.reason === 'held') {
           reply('LOCKED', `slide ${request.slide_id} is locked by ${result.lock.name}`, {
             slide_id: request.slide_id,
             holder: { user_id: result.lock.userId, name: result.lock.name },
           });
-        } else if (!result.changed) {
-          // A renewal changes nothing others need to hear about; the requester still gets the table.
-          connection.sendStateless(this.locks.message(presentationId));
-        } else {
+        } else if (!result.ok) {
+          reply('RATE_LIMIT_EXCEEDED', `at most ${result.max} locks per ${result.limit}`, { slide_id: request.slide_id, limit: result.limit, max: result.max });
+        } else if (result.changed) {
+          // A renewal is not activity worth recording (its new expiry reaches everyone as locks_changed).
           void this.activity?.record(presentationId, 'lock.acquired', principal, { slide_id: request.slide_id });
         }
       } else {

@@ -1,18 +1,18 @@
 /**
  * The lock protocol around a LockStore (design §5):
  * - acquire / release / renew on behalf of a connection (stateless messages) or a user (REST);
+ * - only existing slides are locked (the caller resolves the slide: its id and the struct id of its map), and
+ *   locks are capped per user and per document (LockLimits);
  * - every change is signalled on the bus (`collab.locks.{presentationId}`); each instance that has the document
- *   loaded re-reads the table from the store into its cache (what the write guard reads, synchronously) and sends
- *   the full table to its own connections as a `locks` stateless message;
+ *   loaded re-reads the table from the store into its cache (what the write guard reads, synchronously) and emits
+ *   what changed (`onChange`): the lock extension sends that, not the table, to its own connections;
  * - expiry: a sweep on every instance releases expired locks of the documents it has loaded;
  * - a connection that leaves releases its locks; a holder's activity renews them (at most every ttl/4).
  */
-import type { Hocuspocus } from '@hocuspocus/server';
 import type { FastifyBaseLogger } from 'fastify';
-import { documentName } from '../../../shared/presentation.js';
-import type { LocksMessage, SlideLock } from '../../../shared/locks.js';
+import type { LocksChangedMessage, LocksMessage, SlideLock } from '../../../shared/locks.js';
 import type { Bus, Unsubscribe } from '../../bus/types.js';
-import type { AcquireResult, LockHolder, LockStore, StoredLock } from './lock-store.js';
+import type { AcquireResult, LockHolder, LockLimits, LockStore, LockTarget, StoredLock } from './lock-store.js';
 
 export const locksChannel = (presentationId: string): string => `collab.locks.${presentationId}`;
 
@@ -27,6 +27,14 @@ export function toSlideLock(lock: StoredLock): SlideLock {
   };
 }
 
+/** What changed in a presentation's lock table: locks taken, moved or renewed, and slides released. */
+export interface LockChange {
+  set: StoredLock[];
+  released: string[];
+}
+
+export type LockChangeListener = (presentationId: string, change: LockChange) => void;
+
 interface Tracked {
   locks: StoredLock[];
   unsubscribe: Promise<Unsubscribe>;
@@ -37,16 +45,16 @@ interface Tracked {
 export interface LockServiceOptions {
   store: LockStore;
   bus: Bus;
-  hocuspocus: () => Hocuspocus;
   ttlMs: number;
+  limits: LockLimits;
   logger: FastifyBaseLogger;
   sweepIntervalMs?: number;
 }
 
 export class LockService {
   private readonly tracked = new Map<string, Tracked>();
-  private readonly changeListeners = new Set<(presentationId: string) => void>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly listeners = new Set<LockChangeListener>();
   readonly stats = { acquired: 0, refused: 0, released: 0, expired: 0 };
 
   constructor(private readonly options: LockServiceOptions) {
@@ -57,6 +65,12 @@ export class LockService {
 
   get ttlMs(): number {
     return this.options.ttlMs;
+  }
+
+  /** Follows changes of the tables this instance tracks (one call per change, with what changed). */
+  onChange(listener: LockChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Locks of a loaded presentation from the cache (what the write guard uses); [] when not tracked. */
@@ -99,8 +113,9 @@ export class LockService {
     (await entry.unsubscribe)();
   }
 
-  async acquire(presentationId: string, slideId: string, holder: LockHolder): Promise<AcquireResult> {
-    const result = await this.options.store.acquire(presentationId, slideId, holder, this.options.ttlMs);
+  /** Locks an existing slide (the caller resolved `target` in the document). */
+  async acquire(presentationId: string, target: LockTarget, holder: LockHolder): Promise<AcquireResult> {
+    const result = await this.options.store.acquire(presentationId, target, holder, this.options.ttlMs, this.options.limits);
     if (!result.ok) {
       this.stats.refused++;
       return result;
@@ -141,21 +156,24 @@ export class LockService {
     }
   }
 
-  /**
-   * Calls `listener` whenever this instance's lock table of a loaded presentation changed (after its Yjs
-   * connections got the `locks` message): for clients that are not Hocuspocus connections (the JSON socket).
-   */
-  onChange(listener: (presentationId: string) => void): () => void {
-    this.changeListeners.add(listener);
-    return () => this.changeListeners.delete(listener);
-  }
-
-  /** The `locks` message for a presentation, from the cache. */
+  /** The `locks` message for a presentation (the whole table, sent on join), from the cache. */
   message(presentationId: string): string {
     const message: LocksMessage = {
       type: 'locks',
       presentation_id: presentationId,
       locks: this.cached(presentationId).map(toSlideLock),
+      timestamp: new Date().toISOString(),
+    };
+    return JSON.stringify(message);
+  }
+
+  /** The `locks_changed` message for a change. */
+  changeMessage(presentationId: string, change: LockChange): string {
+    const message: LocksChangedMessage = {
+      type: 'locks_changed',
+      presentation_id: presentationId,
+      set: change.set.map(toSlideLock),
+      released: change.released,
       timestamp: new Date().toISOString(),
     };
     return JSON.stringify(message);
@@ -182,25 +200,18 @@ export class LockService {
     if (!entry) return;
     try {
       const locks = await this.options.store.list(presentationId);
-      const before = JSON.stringify(entry.locks.map((l) => [l.slideId, l.connectionId, l.expiresAt]));
+      const change = diff(entry.locks, locks);
       entry.locks = locks;
-      if (before !== JSON.stringify(locks.map((l) => [l.slideId, l.connectionId, l.expiresAt]))) this.broadcast(presentationId);
+      if (change.set.length === 0 && change.released.length === 0) return;
+      for (const listener of this.listeners) {
+        try {
+          listener(presentationId, change);
+        } catch (err) {
+          this.options.logger.error({ err, presentationId }, 'lock change listener failed');
+        }
+      }
     } catch (err) {
       this.options.logger.warn({ err, presentationId }, 'could not read locks');
-    }
-  }
-
-  private broadcast(presentationId: string): void {
-    const document = this.options.hocuspocus().documents.get(documentName(presentationId));
-    if (!document) return;
-    const payload = this.message(presentationId);
-    for (const connection of document.getConnections()) connection.sendStateless(payload);
-    for (const listener of this.changeListeners) {
-      try {
-        listener(presentationId);
-      } catch (err) {
-        this.options.logger.warn({ err, presentationId }, 'lock change listener failed');
-      }
     }
   }
 
@@ -220,4 +231,15 @@ export class LockService {
       }
     }
   }
+}
+
+/** Locks new or changed (holder, connection, expiry) from `before` to `after`, and slides no longer locked. */
+export function diff(before: readonly StoredLock[], after: readonly StoredLock[]): LockChange {
+  const previous = new Map(before.map((l) => [l.slideId, l]));
+  const set = after.filter((l) => {
+    const p = previous.get(l.slideId);
+    return !p || p.userId !== l.userId || p.connectionId !== l.connectionId || p.expiresAt !== l.expiresAt;
+  });
+  const current = new Set(after.map((l) => l.slideId));
+  return { set, released: before.filter((l) => !current.has(l.slideId)).map((l) => l.slideId) };
 }

@@ -11,20 +11,44 @@ export interface LockHolder {
   connectionId: string;
 }
 
+/** The struct id of a slide's Y.Map: the lock protects that map, whatever its `id` field says. */
+export interface SlideRef {
+  client: number;
+  clock: number;
+}
+
+/** The slide to lock: its id (how users name it) and the struct id of its map (what the guard protects). */
+export interface LockTarget {
+  slideId: string;
+  ref: SlideRef;
+}
+
 export interface StoredLock extends LockHolder {
   slideId: string;
+  /** Absent only on locks written by an older version (the guard then protects every slide with that id). */
+  slideRef?: SlideRef;
   acquiredAt: number;
   expiresAt: number;
 }
 
-export type AcquireResult = { ok: true; lock: StoredLock; changed: boolean } | { ok: false; lock: StoredLock };
+/** How many locks one user may hold in a document, and how many a document may have. */
+export interface LockLimits {
+  perUser: number;
+  perDocument: number;
+}
+
+export type AcquireResult =
+  | { ok: true; lock: StoredLock; changed: boolean }
+  | { ok: false; reason: 'held'; lock: StoredLock }
+  | { ok: false; reason: 'limit'; limit: 'user' | 'document'; max: number };
 
 export interface LockStore {
   /**
    * Takes the lock, or renews it when the same user holds it (a user re-taking a lock from another of its
-   * connections, e.g. after a reload, moves it there). Fails with the current lock when another user holds it.
+   * connections, e.g. after a reload, moves it there). Fails with the current lock when another user holds it, and
+   * when a new lock would pass the user's or the document's limit (renewals never do). Atomic.
    */
-  acquire(presentationId: string, slideId: string, holder: LockHolder, ttlMs: number, now?: number): Promise<AcquireResult>;
+  acquire(presentationId: string, target: LockTarget, holder: LockHolder, ttlMs: number, limits: LockLimits, now?: number): Promise<AcquireResult>;
   /** Releases when `userId` holds it (or `force`); returns whether a lock was removed. */
   release(presentationId: string, slideId: string, userId: string | null, force?: boolean): Promise<boolean>;
   /** Extends every lock held by the connection; returns how many. */

@@ -1,4 +1,4 @@
-import type { AcquireResult, LockHolder, LockStore, StoredLock } from './lock-store.js';
+import type { AcquireResult, LockHolder, LockLimits, LockStore, LockTarget, StoredLock } from './lock-store.js';
 
 /** Locks of one instance (the embedded default). */
 export class MemoryLockStore implements LockStore {
@@ -13,18 +13,32 @@ export class MemoryLockStore implements LockStore {
     return table;
   }
 
-  async acquire(presentationId: string, slideId: string, holder: LockHolder, ttlMs: number, now = Date.now()): Promise<AcquireResult> {
+  async acquire(
+    presentationId: string,
+    { slideId, ref }: LockTarget,
+    holder: LockHolder,
+    ttlMs: number,
+    limits: LockLimits,
+    now = Date.now(),
+  ): Promise<AcquireResult> {
     const table = this.table(presentationId);
     const current = table.get(slideId);
-    if (current && current.expiresAt > now && current.userId !== holder.userId) return { ok: false, lock: current };
+    if (current && current.expiresAt > now && current.userId !== holder.userId) return { ok: false, reason: 'held', lock: current };
+    const renewal = current !== undefined && current.expiresAt > now;
+    if (!renewal) {
+      const live = [...table.values()].filter((l) => l.expiresAt > now);
+      if (live.filter((l) => l.userId === holder.userId).length >= limits.perUser) return { ok: false, reason: 'limit', limit: 'user', max: limits.perUser };
+      if (live.length >= limits.perDocument) return { ok: false, reason: 'limit', limit: 'document', max: limits.perDocument };
+    }
     const lock: StoredLock = {
       ...holder,
       slideId,
-      acquiredAt: current && current.expiresAt > now ? current.acquiredAt : now,
+      slideRef: ref,
+      acquiredAt: renewal ? current.acquiredAt : now,
       expiresAt: now + ttlMs,
     };
     table.set(slideId, lock);
-    const changed = !current || current.expiresAt <= now || current.connectionId !== holder.connectionId;
+    const changed = !renewal || current.connectionId !== holder.connectionId;
     return { ok: true, lock, changed };
   }
 

@@ -4,18 +4,38 @@
  * (`expiresAt`, instance clocks); the hash itself expires a while after its last change, so nothing leaks.
  */
 import type { Redis } from 'ioredis';
-import type { AcquireResult, LockHolder, LockStore, StoredLock } from './lock-store.js';
+import type { AcquireResult, LockHolder, LockLimits, LockStore, LockTarget, StoredLock } from './lock-store.js';
 
+/**
+ * KEYS[1] = hash; ARGV[1] = slide id, ARGV[2] = lock JSON, ARGV[3] = now, ARGV[4] = user id, ARGV[5] = hash ttl,
+ * ARGV[6] = max locks per user, ARGV[7] = max locks per document.
+ * Returns {1, lock, changed} | {0, current lock} | {2, 'user' | 'document'} (a new lock past a limit).
+ */
 const ACQUIRE = `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 local now = tonumber(ARGV[3])
 local acquired = now
+local renewal = false
 if cur then
   local c = cjson.decode(cur)
   if c.expiresAt > now then
     if c.userId ~= ARGV[4] then return {0, cur} end
     acquired = c.acquiredAt
+    renewal = true
   end
+end
+if not renewal then
+  local entries = redis.call('HVALS', KEYS[1])
+  local total, mine = 0, 0
+  for i = 1, #entries do
+    local l = cjson.decode(entries[i])
+    if l.expiresAt > now then
+      total = total + 1
+      if l.userId == ARGV[4] then mine = mine + 1 end
+    end
+  end
+  if mine >= tonumber(ARGV[6]) then return {2, 'user'} end
+  if total >= tonumber(ARGV[7]) then return {2, 'document'} end
 end
 local lock = cjson.decode(ARGV[2])
 lock.acquiredAt = acquired
@@ -23,10 +43,7 @@ local encoded = cjson.encode(lock)
 redis.call('HSET', KEYS[1], ARGV[1], encoded)
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 local changed = 1
-if cur then
-  local c = cjson.decode(cur)
-  if c.expiresAt > now and c.connectionId == lock.connectionId then changed = 0 end
-end
+if renewal and cjson.decode(cur).connectionId == lock.connectionId then changed = 0 end
 return {1, encoded, changed}
 `;
 
@@ -75,13 +92,25 @@ export class RedisLockStore implements LockStore {
     return ttlMs * 2 + 60_000;
   }
 
-  async acquire(presentationId: string, slideId: string, holder: LockHolder, ttlMs: number, now = Date.now()): Promise<AcquireResult> {
-    const lock: StoredLock = { ...holder, slideId, acquiredAt: now, expiresAt: now + ttlMs };
+  async acquire(
+    presentationId: string,
+    { slideId, ref }: LockTarget,
+    holder: LockHolder,
+    ttlMs: number,
+    limits: LockLimits,
+    now = Date.now(),
+  ): Promise<AcquireResult> {
+    const lock: StoredLock = { ...holder, slideId, slideRef: ref, acquiredAt: now, expiresAt: now + ttlMs };
     const [ok, encoded, changed] = (await this.redis.eval(
       ACQUIRE, 1, this.key(presentationId), slideId, JSON.stringify(lock), String(now), holder.userId, String(this.keyTtl(ttlMs)),
+      String(limits.perUser), String(limits.perDocument),
     )) as [number, string, number?];
+    if (ok === 2) {
+      const limit = encoded === 'user' ? 'user' : 'document';
+      return { ok: false, reason: 'limit', limit, max: limit === 'user' ? limits.perUser : limits.perDocument };
+    }
     const stored = JSON.parse(encoded) as StoredLock;
-    return ok === 1 ? { ok: true, lock: stored, changed: changed === 1 } : { ok: false, lock: stored };
+    return ok === 1 ? { ok: true, lock: stored, changed: changed === 1 } : { ok: false, reason: 'held', lock: stored };
   }
 
   async release(presentationId: string, slideId: string, userId: string | null, force = false): Promise<boolean> {

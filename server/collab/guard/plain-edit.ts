@@ -1,0 +1,44 @@
+/**
+ * The guard's shortcut for the most common update: a writer with nothing to be guarded from (no lock held by
+ * another user, not a commenter) typing or inserting next to what the document already has, outside `comments` and
+ * away from slide ids. Such an update is allowed whole, as the full rules (./rules.ts) would decide, without
+ * building places or verdicts: each struct's parent is found by walking up from its neighbour, allocation-free.
+ * Anything else (a delete, a struct placed by parent id, a new slide, comments, a GC neighbour) takes the full path.
+ */
+import * as Y from 'yjs';
+import { getComments, getSlides } from '../../../shared/presentation.js';
+import type { DecodedUpdate } from './decoded-update.js';
+import type { NewStruct } from './integration.js';
+import type { Writer } from './writer.js';
+
+export function isPlainEdit(doc: Y.Doc, update: DecodedUpdate, order: readonly NewStruct[], writer: Writer): boolean {
+  if (writer.readOnly || writer.commentOnly || writer.locked.size > 0 || update.deletes.size > 0) return false;
+  const slides = getSlides(doc) as unknown as Y.AbstractType<unknown>;
+  const comments = getComments(doc) as unknown as Y.AbstractType<unknown>;
+  const store = doc.store;
+  for (const { struct, known } of order) {
+    if (!(struct instanceof Y.Item) || known > 0) return false;
+    if (struct.rightOrigin && !isStoredItem(store, struct.rightOrigin)) return false;
+    const origin = struct.origin ?? struct.rightOrigin;
+    if (!origin) return false;
+    if (!isStoredItem(store, origin)) {
+      // Right after the struct before it in this update (typing on): the same place as that one, already checked.
+      if (origin === struct.origin && origin.client === struct.id.client && origin.clock === struct.id.clock - 1) continue;
+      return false;
+    }
+    const neighbour = Y.getItem(store, origin) as Y.Item;
+    const parent = neighbour.parent as Y.AbstractType<unknown>;
+    if (parent === slides || parent === comments) return false; // a new slide, a thread
+    // A direct key of a slide map: the slide's `id` is guarded.
+    if (parent._item?.parent === slides && neighbour.parentSub === 'id') return false;
+    let root = parent;
+    while (root._item) root = root._item.parent as Y.AbstractType<unknown>;
+    if (root === comments) return false;
+  }
+  return true;
+}
+
+/** A struct of the document (not GC) holds `id`. */
+function isStoredItem(store: Y.Doc['store'], id: Y.ID): boolean {
+  return id.clock < Y.getState(store, id.client) && Y.getItem(store, id) instanceof Y.Item;
+}
