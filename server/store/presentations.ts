@@ -50,11 +50,15 @@ export interface MemberPresentationPage {
 
 const iso = (v: Date | string) => (v instanceof Date ? v.toISOString() : new Date(v).toISOString());
 
-/** Deletes what a presentation's document stored: its snapshot row and its update log. */
+/**
+ * Deletes what a presentation's document stored: its snapshot row and its update log (counted), and the owners of
+ * its Yjs client ids (a presentation created again under the id starts with none).
+ */
 async function deleteDocumentRows(db: Queryable, id: string): Promise<number> {
   const name = documentName(id);
   const log = await db.query('DELETE FROM document_updates WHERE name = $1 RETURNING 1', [name]);
   const snapshot = await db.query('DELETE FROM documents WHERE name = $1 RETURNING 1', [name]);
+  await db.query('DELETE FROM document_clients WHERE name = $1', [name]);
   return log.rows.length + snapshot.rows.length;
 }
 

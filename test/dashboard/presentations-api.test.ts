@@ -46,6 +46,7 @@ describe('presentations API for dashboards', () => {
     members: (await queryDb(databaseUrl, 'SELECT 1 FROM presentation_members WHERE presentation_id = $1', [id])).length,
     documents: (await queryDb(databaseUrl, 'SELECT 1 FROM documents WHERE name = $1', [`presentation:${id}`])).length,
     updates: (await queryDb(databaseUrl, 'SELECT 1 FROM document_updates WHERE name = $1', [`presentation:${id}`])).length,
+    clients: (await queryDb(databaseUrl, 'SELECT 1 FROM document_clients WHERE name = $1', [`presentation:${id}`])).length,
   });
 
   it('GET /presentations: mine with my role, newest first, paged; updated_at follows title, members and edits', async () => {
@@ -105,10 +106,11 @@ describe('presentations API for dashboards', () => {
     raviSocket.send({ type: 'subscribe_channel', channel: 'presence.doomed' });
     await raviSocket.waitFor((m) => m.type === 'subscribed');
     expect((await rowsOf('doomed')).updates).toBeGreaterThan(0);
+    expect((await rowsOf('doomed')).clients).toBeGreaterThan(0); // the editor's Yjs client id, claimed by its first write
 
     const res = await api('DELETE', '/presentations/doomed', 'olga');
     expect(res.status).toBe(204);
-    expect(await rowsOf('doomed')).toEqual({ presentations: 0, members: 0, documents: 0, updates: 0 });
+    expect(await rowsOf('doomed')).toEqual({ presentations: 0, members: 0, documents: 0, updates: 0, clients: 0 });
     await waitFor(() => ravi.stateless.some((m: any) => m?.error_code === 'NOT_FOUND'), 5000, 'the editor told NOT_FOUND');
     await waitFor(() => !ravi.provider.isSynced, 5000, 'the editor closed');
     expect(await watcher.waitFor((m) => m.type === 'presentation_deleted')).toMatchObject({ presentation_id: 'doomed', deleted_by: 'olga' });
@@ -123,7 +125,7 @@ describe('presentations API for dashboards', () => {
     await waitFor(() => reopened.authFailures.length > 0, 5000, 'refused');
     const again = editor('doomed', 'olga');
     await waitFor(() => again.authFailures.length > 0, 5000, 'refused');
-    expect(await rowsOf('doomed')).toEqual({ presentations: 0, members: 0, documents: 0, updates: 0 });
+    expect(await rowsOf('doomed')).toEqual({ presentations: 0, members: 0, documents: 0, updates: 0, clients: 0 });
 
     // An explicit create makes a new, empty presentation.
     expect((await api('PUT', '/presentations/doomed', 'pia')).status).toBe(201);

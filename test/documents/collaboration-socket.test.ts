@@ -11,6 +11,7 @@ import { Presence } from '../../client/presentation/presence.js';
 import { openClient, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
 import { startPair, type TestPair } from '../helpers/cluster.js';
 import { openJsonWs, type JsonWsClient } from '../helpers/json-ws.js';
+import { locksOf } from '../helpers/lock-table.js';
 import { mintToken, type TestServer } from '../helpers/server.js';
 import { call, collabSocketUrl, createDeck, openJsonCollab } from './support.js';
 
@@ -119,9 +120,9 @@ describe('JSON collaboration socket', () => {
     expect(locked.message).toContain('HANA');
     expect(jo.messages.some((m) => m.type === 'edit_ack' && m.operation_id === 'x')).toBe(false);
 
-    // The JSON client locks s2: the Yjs editor sees it, and its edit there is rolled back.
+    // The JSON client locks s2: the Yjs editor sees it (locks_changed), and its edit there is refused and undone.
     jo.send({ type: 'lock_slide', slide_id: 's2' });
-    await waitFor(() => hana.stateless.some((m) => (m as { locks?: { slide_id: string; user_id: string }[] }).locks?.some((l) => l.slide_id === 's2' && l.user_id === 'jo') === true), 5000, 'hana sees the lock');
+    await waitFor(() => locksOf(hana)?.some((l) => l.slide_id === 's2' && l.user_id === 'jo') === true, 5000, 'hana sees the lock');
     slideText(findSlide(hana.doc, 's2')!, 'title').insert(0, 'INTRUDER');
     await waitFor(() => hana.stateless.some((m) => (m as { error_code?: string }).error_code === 'LOCKED'), 5000, 'hana refused');
     await waitFor(() => slideText(findSlide(hana.doc, 's2')!, 'title').toString() === '', 5000, 'rolled back');
@@ -130,20 +131,17 @@ describe('JSON collaboration socket', () => {
     jo.send({ type: 'lock_slide', slide_id: 'ghost' });
     await jo.waitFor((m) => m.type === 'error' && m.error_code === 'NOT_FOUND', 5000, 'no such slide');
 
-    // A Yjs editor moving a slide someone else holds edits that slide (its order key): the guard rolls it back.
+    // A Yjs editor moving a slide someone else holds edits that slide (its order key): the guard refuses it.
     const ivan = editor(a, 'ivan', 'sock2');
     await waitSynced(ivan);
-    await waitFor(() => ivan.stateless.some((m) => (m as { locks?: { slide_id: string }[] }).locks?.some((l) => l.slide_id === 's1') === true), 5000, 'ivan sees the lock');
+    await waitFor(() => locksOf(ivan)?.some((l) => l.slide_id === 's1') === true, 5000, 'ivan sees the lock');
     moveSlide(ivan.doc, 's1', 1);
     await waitFor(() => ivan.stateless.some((m) => (m as { error_code?: string }).error_code === 'LOCKED'), 5000, 'ivan refused');
     await waitFor(() => orderedSlides(ivan.doc).map((s) => s.id).join() === 's1,s2', 5000, 'the move rolled back');
     await waitFor(() => copyOf(jo).slides.map((s) => s.id).join() === 's1,s2', 5000, 'the JSON copy back in order');
 
     jo.close();
-    await waitFor(() => {
-      const tables = hana.stateless.filter((m) => (m as { type?: string }).type === 'locks') as { locks: { slide_id: string }[] }[];
-      return tables.length > 0 && !tables[tables.length - 1]!.locks.some((l) => l.slide_id === 's2');
-    }, 5000, 'released on disconnect');
+    await waitFor(() => locksOf(hana)?.some((l) => l.slide_id === 's2') === false, 5000, 'released on disconnect');
     expect(copyOf(jo).slides.map((s) => s.title)).toEqual(['', '']);
   });
 

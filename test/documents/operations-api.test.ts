@@ -9,6 +9,7 @@ import { createSlide, documentJsonOf, documentName, getSlides, orderedSlides, sl
 import { openClient, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
 import { startPair, type TestPair } from '../helpers/cluster.js';
 import { loadFromDatabase, queryDb } from '../helpers/database.js';
+import { locksOf } from '../helpers/lock-table.js';
 import { mintToken, type TestServer } from '../helpers/server.js';
 import { call, createDeck, eventually, getDocument } from './support.js';
 
@@ -126,7 +127,7 @@ describe('operations API', () => {
     const holder = editor(b, 'hana', 'ops4');
     await waitSynced(holder);
     holder.provider.sendStateless(JSON.stringify({ type: 'lock_slide', slide_id: 's1' }));
-    await waitFor(() => holder.stateless.some((m) => (m as { locks?: unknown[] }).locks?.length === 1), 5000, 'lock taken');
+    await waitFor(() => locksOf(holder)?.length === 1, 5000, 'lock taken');
     for (const op of [
       { type: 'insert', slide_id: 's1', field: 'title', index: 0, content: { text: 'x' } },
       { type: 'move_slide', slide_id: 's1', index: 1 },
