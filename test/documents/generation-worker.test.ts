@@ -3,11 +3,15 @@
  * `POST …/operations` with its own service token, so a Yjs editor of the deck sees the slides arrive one by one
  * (before the job completes); it writes only into a deck the caller may edit.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEV_SECRET_FILE } from '../../server/auth/dev-secret.js';
 import { documentJsonOf } from '../../shared/presentation.js';
 import { openClient, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
 import { createTestDatabase } from '../helpers/database.js';
-import { mintToken, startServer, type TestServer } from '../helpers/server.js';
+import { mintToken, startServer, TEST_SECRET, type TestServer } from '../helpers/server.js';
 import { call, createDeck, eventually } from './support.js';
 
 describe('the demo generator writes slides through the operations API', () => {
@@ -15,7 +19,11 @@ describe('the demo generator writes slides through the operations API', () => {
   let editor: CollabClient | undefined;
 
   beforeAll(async () => {
-    server = await startServer({ DATABASE_URL: await createTestDatabase('docgen') });
+    // The dev routes exist only while the server signs with its own dev secret (no JWT key configured); the one it
+    // keeps in DATA_DIR is the tests' secret here, so the tests' tokens are valid.
+    const dataDir = mkdtempSync(join(tmpdir(), 'deckhand-docgen-'));
+    writeFileSync(join(dataDir, DEV_SECRET_FILE), `${TEST_SECRET}\n`, { mode: 0o600 });
+    server = await startServer({ DATABASE_URL: await createTestDatabase('docgen'), JWT_SECRET: '', DATA_DIR: dataDir });
   });
   afterAll(async () => {
     editor?.destroy();
