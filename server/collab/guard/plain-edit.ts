@@ -18,15 +18,18 @@ export function isPlainEdit(doc: Y.Doc, update: DecodedUpdate, order: readonly N
   const store = doc.store;
   for (const { struct, known } of order) {
     if (!(struct instanceof Y.Item) || known > 0) return false;
-    if (struct.rightOrigin && !isStoredItem(store, struct.rightOrigin)) return false;
-    const origin = struct.origin ?? struct.rightOrigin;
-    if (!origin) return false;
-    if (!isStoredItem(store, origin)) {
-      // Right after the struct before it in this update (typing on): the same place as that one, already checked.
-      if (origin === struct.origin && origin.client === struct.id.client && origin.clock === struct.id.clock - 1) continue;
-      return false;
+    const right = struct.rightOrigin ? storedItem(store, struct.rightOrigin) : null;
+    if (struct.rightOrigin && !right) return false;
+    let neighbour = right;
+    if (struct.origin) {
+      neighbour = storedItem(store, struct.origin);
+      if (!neighbour) {
+        // Right after the struct before it in this update (typing on): the same place as that one, already checked.
+        if (struct.origin.client === struct.id.client && struct.origin.clock === struct.id.clock - 1) continue;
+        return false;
+      }
     }
-    const neighbour = Y.getItem(store, origin) as Y.Item;
+    if (!neighbour) return false;
     const parent = neighbour.parent as Y.AbstractType<unknown>;
     if (parent === slides || parent === comments) return false; // a new slide, a thread
     // A direct key of a slide map: the slide's `id` is guarded.
@@ -38,7 +41,9 @@ export function isPlainEdit(doc: Y.Doc, update: DecodedUpdate, order: readonly N
   return true;
 }
 
-/** A struct of the document (not GC) holds `id`. */
-function isStoredItem(store: Y.Doc['store'], id: Y.ID): boolean {
-  return id.clock < Y.getState(store, id.client) && Y.getItem(store, id) instanceof Y.Item;
+/** The struct of the document holding `id` when it is an Item (not GC), else null. */
+function storedItem(store: Y.Doc['store'], id: Y.ID): Y.Item | null {
+  if (id.clock >= Y.getState(store, id.client)) return null;
+  const struct = Y.getItem(store, id) as Y.Item | Y.GC;
+  return struct instanceof Y.Item ? struct : null;
 }

@@ -22,7 +22,7 @@ export interface Writer {
   /** May rewrite and delete other people's comments. */
   moderatesComments: boolean;
   /** Slides locked by other users: the slide's Y.Map → the lock. */
-  locked: Map<Y.AbstractType<unknown>, LockedSlide>;
+  locked: ReadonlyMap<Y.AbstractType<unknown>, LockedSlide>;
   /** Client ids the update writes under that belong to other users (see ../client-owners.ts). */
   foreignClients: ReadonlySet<number>;
 }
@@ -33,6 +33,7 @@ export function isRestricted(writer: Writer): boolean {
 }
 
 const NO_CLIENTS: ReadonlySet<number> = new Set();
+const NO_LOCKS: Map<Y.AbstractType<unknown>, LockedSlide> = new Map();
 
 export function writerFor(
   userId: string,
@@ -41,7 +42,7 @@ export function writerFor(
   doc: Y.Doc,
   foreignClients: ReadonlySet<number> = NO_CLIENTS,
 ): Writer {
-  const locked = new Map<Y.AbstractType<unknown>, LockedSlide>();
+  const locked = locks.length === 0 ? NO_LOCKS : new Map<Y.AbstractType<unknown>, LockedSlide>();
   for (const lock of locks) {
     if (lock.userId === userId) continue;
     for (const slide of slidesOf(doc, lock)) locked.set(slide, { slideId: lock.slideId, holder: lock.name });
