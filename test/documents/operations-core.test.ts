@@ -9,9 +9,8 @@ import * as Y from 'yjs';
 import { applyOperation, type DocumentJson } from '../../shared/document-json.js';
 import type { Operation } from '../../shared/operations.js';
 import { documentJsonOf, getMeta, getSlides, insertSlide, moveSlide, orderedSlides, slideText } from '../../shared/presentation.js';
-import { applyActions } from '../../server/documents/apply.js';
+import { applyAsTransaction } from '../../server/documents/apply.js';
 import { DocumentMirror } from '../../server/documents/mirror.js';
-import { operationOrigin, transactWithUpdate } from '../../server/documents/origin.js';
 import { planOperations, type WriteRules } from '../../server/documents/plan.js';
 import { DomainError } from '../../server/errors.js';
 import { prng } from '../helpers/prng.js';
@@ -23,7 +22,7 @@ const mirrors = new WeakMap<Y.Doc, DocumentMirror>();
 function apply(doc: Y.Doc, ops: Operation[], rules: WriteRules = free): void {
   const mirror = mirrors.get(doc);
   const actions = planOperations(doc, ops, rules, undefined, mirror ? (id, field) => mirror.textOf(id, field) : undefined);
-  transactWithUpdate(doc, operationOrigin({ userId: 'tester' }, actions), () => applyActions(doc, actions));
+  applyAsTransaction(doc, actions, { userId: 'tester' });
 }
 
 /** A JSON copy kept in step with `doc` through the mirror, as a JSON client's would be. */
