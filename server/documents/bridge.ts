@@ -8,9 +8,15 @@
 import type { Document, Connection } from '@hocuspocus/server';
 import type { FastifyBaseLogger } from 'fastify';
 import type * as Y from 'yjs';
-import type { CursorUpdateEvent, EditOperationEvent, PresenceUpdateEvent, UserJoinedMessage, UserLeftMessage } from '../../shared/collaboration-messages.js';
+import type {
+  CursorUpdateEvent,
+  EditOperationEvent,
+  PresenceUpdateEvent,
+  UserJoinedMessage,
+  UserLeftMessage,
+} from '../../shared/collaboration-messages.js';
 import type { DocumentJson } from '../../shared/document-json.js';
-import type { SlideField } from '../../shared/operations.js';
+import type { AppliedOperation, SlideField } from '../../shared/operations.js';
 import type { Bus, Unsubscribe } from '../bus/types.js';
 import { isCollabContext } from '../collab/context.js';
 import type { LockService } from '../collab/locks/lock-service.js';
@@ -55,7 +61,7 @@ export class DocumentBridge {
   constructor(
     readonly presentationId: string,
     private readonly handle: DocumentHandle,
-    private readonly locks: LockService,
+    locks: LockService,
     bus: Bus,
     private readonly logger: FastifyBaseLogger,
   ) {
@@ -113,7 +119,7 @@ export class DocumentBridge {
   }
 
   private relayChange(transaction: Y.Transaction): void {
-    let ops;
+    let ops: AppliedOperation[];
     try {
       ops = this.mirror.changes(transaction);
     } catch (err) {

@@ -41,7 +41,8 @@ export class DocumentBridges {
     if (bridge.size > 0 || bridge.closed) return;
     bridge.closed = true;
     const current = this.bridges.get(bridge.presentationId);
-    if (current) void current.then((b) => b === bridge && this.bridges.get(bridge.presentationId) === current && this.bridges.delete(bridge.presentationId));
+    if (current)
+      void current.then((b) => b === bridge && this.bridges.get(bridge.presentationId) === current && this.bridges.delete(bridge.presentationId));
     await bridge.dispose();
   }
 

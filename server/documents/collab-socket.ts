@@ -15,7 +15,12 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { COLLABORATION_CLIENT_SCHEMAS, type CollaborationClientMessage, type CollaborationConnectedMessage, type EditAckMessage } from '../../shared/collaboration-messages.js';
+import {
+  COLLABORATION_CLIENT_SCHEMAS,
+  type CollaborationClientMessage,
+  type CollaborationConnectedMessage,
+  type EditAckMessage,
+} from '../../shared/collaboration-messages.js';
 import { colourFor } from '../../shared/colour.js';
 import { CLOSE_CODES } from '../../shared/errors.js';
 import type { Operation } from '../../shared/operations.js';
@@ -126,7 +131,8 @@ class CollaborationSession extends SocketSession<CollaborationClientMessage> imp
     if (this.disposed) return;
     super.dispose();
     this.awareness?.dispose();
-    if (this.bridge) void this.deps.bridges.leave(this.bridge, this).catch((err: unknown) => this.log.warn({ err }, 'could not leave a document bridge'));
+    if (this.bridge)
+      void this.deps.bridges.leave(this.bridge, this).catch((err: unknown) => this.log.warn({ err }, 'could not leave a document bridge'));
     void this.deps.locks.releaseConnection(this.presentationId, this.connectionId).catch((err: unknown) => {
       this.log.warn({ err, presentationId: this.presentationId }, 'could not release locks of a closed JSON connection (they expire)');
     });
@@ -202,7 +208,8 @@ class CollaborationSession extends SocketSession<CollaborationClientMessage> imp
 
   private async lock(slideId: string): Promise<void> {
     if (!can(this.role, 'lock')) throw new DomainError('PERMISSION_DENIED', `a ${this.role} cannot lock slides`, { slide_id: slideId });
-    if (!findSlide((this.bridge as DocumentBridge).document, slideId)) throw new DomainError('NOT_FOUND', `no slide ${slideId}`, { slide_id: slideId });
+    if (!findSlide((this.bridge as DocumentBridge).document, slideId))
+      throw new DomainError('NOT_FOUND', `no slide ${slideId}`, { slide_id: slideId });
     const result = await this.deps.locks.acquire(this.presentationId, slideId, {
       userId: this.principal.userId,
       name: this.principal.name,

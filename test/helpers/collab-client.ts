@@ -121,6 +121,11 @@ export function stateOf(doc: Y.Doc): string {
  */
 export function jsonOf(doc: Y.Doc): string {
   const sorted = (_key: string, value: unknown) =>
-    value && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : value;
-  return JSON.stringify({ meta: doc.getMap('meta').toJSON(), slides: doc.getArray('slides').toJSON(), comments: doc.getMap('comments').toJSON() }, sorted);
+    value && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : value;
+  return JSON.stringify(
+    { meta: doc.getMap('meta').toJSON(), slides: doc.getArray('slides').toJSON(), comments: doc.getMap('comments').toJSON() },
+    sorted,
+  );
 }
