@@ -34,8 +34,8 @@ export interface BridgeClient {
   sendFrame(frame: string): void;
   /** The user's role changed (null: removed from the presentation). */
   roleChanged(role: Role | null): void;
-  /** The server is shutting down: close with "reconnect". */
-  shutdown(): void;
+  /** Closes the client's socket: the server is shutting down ("reconnect"), or the presentation was deleted. */
+  end(reason: 'shutdown' | 'deleted'): void;
 }
 
 /** Who made a transaction: a JSON client's operation, a Yjs connection, or unknown (another instance, the server). */
@@ -105,9 +105,9 @@ export class DocumentBridge {
     this.clients.delete(client);
   }
 
-  /** Closes every client's socket (shutdown); each leaves as its socket closes. */
-  closeClients(): void {
-    for (const client of [...this.clients]) client.shutdown();
+  /** Closes every client's socket; each leaves as its socket closes. */
+  closeClients(reason: 'shutdown' | 'deleted'): void {
+    for (const client of [...this.clients]) client.end(reason);
   }
 
   async dispose(): Promise<void> {

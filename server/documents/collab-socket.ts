@@ -123,8 +123,12 @@ class CollaborationSession extends SocketSession<CollaborationClientMessage> imp
     }
   }
 
-  shutdown(): void {
-    this.conn.close(CLOSE_CODES.SERVER_SHUTDOWN.code, CLOSE_CODES.SERVER_SHUTDOWN.reason);
+  end(reason: 'shutdown' | 'deleted'): void {
+    if (reason === 'deleted') {
+      this.conn.fail('NOT_FOUND', `presentation ${this.presentationId} was deleted`, CLOSE_CODES.NOT_FOUND.code, CLOSE_CODES.NOT_FOUND.reason);
+    } else {
+      this.conn.close(CLOSE_CODES.SERVER_SHUTDOWN.code, CLOSE_CODES.SERVER_SHUTDOWN.reason);
+    }
   }
 
   override dispose(): void {

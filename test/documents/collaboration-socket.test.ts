@@ -292,4 +292,15 @@ describe('JSON collaboration socket', () => {
     await waitFor(() => !edPresence.others().some((p) => p.user.id === 'jo'), 5000, 'jo gone on the other instance');
     edPresence.dispose();
   });
+
+  it('closes the JSON sockets of a deleted presentation on every instance with NOT_FOUND (4404)', async () => {
+    await createDeck(a, 'sock6', 'olga', { jo: 'editor' });
+    const member = await json(b, 'sock6', 'jo');
+    const worker = await json(a, 'sock6', 'gen', { scope: 'documents:write' });
+    expect((await call(a, 'DELETE', '/presentations/sock6', 'olga')).status).toBe(204);
+    for (const client of [member, worker]) {
+      expect((await client.closed).code).toBe(4404);
+      expect(client.messages.some((m) => m.type === 'error' && m.error_code === 'NOT_FOUND')).toBe(true);
+    }
+  });
 });
