@@ -205,6 +205,9 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   lifecycle.onStop('json socket pings', () => streaming.heartbeat.stop());
   // JSON collaboration sockets hold their documents open: release them now, so the documents can be stored and unload.
   lifecycle.onStop('JSON collaboration documents', () => void bridges.closeAll());
+  // A deleted presentation: its JSON collaboration sockets on this instance are told NOT_FOUND and closed.
+  const stopFollowingDeletions = collab.onPresentationClosed((presentationId) => void bridges.closePresentation(presentationId));
+  lifecycle.onStop('JSON collaboration deletions', stopFollowingDeletions);
   const services: Services = {
     config,
     db,

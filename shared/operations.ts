@@ -45,7 +45,9 @@ export const AddSlideOperation = Type.Object(
     slide_id: Type.Optional(SlideIdSchema),
     /** Position in the slide order (default: the end). */
     index: Type.Optional(IndexSchema),
-    content: Type.Optional(Type.Object({ title: Type.Optional(TextSchema), body: Type.Optional(TextSchema), notes: Type.Optional(TextSchema) }, strict)),
+    content: Type.Optional(
+      Type.Object({ title: Type.Optional(TextSchema), body: Type.Optional(TextSchema), notes: Type.Optional(TextSchema) }, strict),
+    ),
   },
   strict,
 );

@@ -171,7 +171,15 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   metrics['throughput: to the Yjs peer p50'] = metric(peerSummary.p50, 'ms', 'lower', flagsMax);
   metrics['throughput: to the Yjs peer p99'] = metric(peerSummary.p99, 'ms', 'lower', flagsMax);
   metrics['throughput: server CPU per operation'] = metric(Math.round(cpuMax.totalUs / Math.max(1, ackedMax)), 'µs', 'lower', flagsMax);
-  details.push({ phase: `${IN_FLIGHT} in flight`, acked: ackedMax, seen: seenMax, peer: peerSummary, cpu: cpuMax, refused: writer.refused, targetStats: await ctx.stats() });
+  details.push({
+    phase: `${IN_FLIGHT} in flight`,
+    acked: ackedMax,
+    seen: seenMax,
+    peer: peerSummary,
+    cpu: cpuMax,
+    refused: writer.refused,
+    targetStats: await ctx.stats(),
+  });
   ctx.log(`throughput: ${Math.round(ackedMax / seconds)} ops/s acked, peer p99 ${peerSummary.p99} ms, refused ${writer.refused}`);
   writer.close();
   reader.close();

@@ -11,7 +11,11 @@ export class GeneratePanel {
   private readonly topic = h('input', { value: 'Quarterly review', maxlength: 120, 'aria-label': 'Topic' });
   private readonly button = h('button', { 'data-testid': 'generate' }, 'Generate slides');
   private readonly bar = h('div', { class: 'bar' });
-  private readonly progress = h('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'data-testid': 'progress' }, this.bar);
+  private readonly progress = h(
+    'div',
+    { class: 'progress', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'data-testid': 'progress' },
+    this.bar,
+  );
   private readonly label = h('span', { class: 'progress-label', 'data-testid': 'progress-label' }, 'Idle');
 
   constructor(
@@ -20,7 +24,13 @@ export class GeneratePanel {
     private readonly devApi: DevApi,
     onError: (error: unknown) => void,
   ) {
-    this.button.addEventListener('click', () => void this.generate().catch(onError).finally(() => (this.button.disabled = false)));
+    this.button.addEventListener(
+      'click',
+      () =>
+        void this.generate()
+          .catch(onError)
+          .finally(() => (this.button.disabled = false)),
+    );
     root.replaceChildren(h('h2', {}, 'Generate'), this.topic, this.button, this.progress, this.label);
   }
 

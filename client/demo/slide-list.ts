@@ -21,7 +21,11 @@ export function lockBadge(locks: Locks, slideId: string): HTMLElement | null {
   const lock = locks.holder(slideId);
   if (!lock) return null;
   const label = locks.isMine(slideId) ? 'Locked by you' : `Locked by ${lock.name}`;
-  return h('span', { class: 'lock-badge', style: `border-color:${lock.color};color:${lock.color}`, 'data-testid': 'lock-badge', title: label }, label);
+  return h(
+    'span',
+    { class: 'lock-badge', style: `border-color:${lock.color};color:${lock.color}`, 'data-testid': 'lock-badge', title: label },
+    label,
+  );
 }
 
 /** What the list shows, as a string: the list is rebuilt only when it changes (not on every caret move). */
@@ -44,7 +48,11 @@ export function renderSlideList(root: HTMLElement, model: SlideListModel): void 
     const here = model.peers.filter((peer) => peer.slideId === slide.id);
     const heldByOther = model.locks.holder(slide.id) !== undefined && !model.locks.isMine(slide.id);
     const mover = (label: string, testId: string, to: number, disabled: boolean) =>
-      h('button', { class: 'move', 'data-testid': testId, title: label, 'aria-label': label, disabled, onclick: () => model.onMove(slide.id, to) }, label === 'Move up' ? '↑' : '↓');
+      h(
+        'button',
+        { class: 'move', 'data-testid': testId, title: label, 'aria-label': label, disabled, onclick: () => model.onMove(slide.id, to) },
+        label === 'Move up' ? '↑' : '↓',
+      );
     return h(
       'li',
       { class: 'slide-row' },
@@ -64,7 +72,11 @@ export function renderSlideList(root: HTMLElement, model: SlideListModel): void 
         },
         h('span', { class: 'slide-number' }, String(index + 1)),
         h('span', { class: 'slide-title' }, slide.title || 'Untitled'),
-        h('span', { class: 'slide-peers' }, ...here.map((peer) => h('span', { class: 'dot', style: `background:${peer.user.color}`, title: peer.user.name }, initials(peer.user.name)))),
+        h(
+          'span',
+          { class: 'slide-peers' },
+          ...here.map((peer) => h('span', { class: 'dot', style: `background:${peer.user.color}`, title: peer.user.name }, initials(peer.user.name))),
+        ),
         lockBadge(model.locks, slide.id),
       ),
       mover('Move up', 'move-up', index - 1, heldByOther || index === 0),

@@ -85,7 +85,12 @@ export class JsonPresentation {
     if (this.status === 'closed') return Promise.reject(new DeckhandError('CONFLICT', `presentation ${this.id} is closed`));
     const operationId = operation.operation_id ?? `op-${randomId()}`;
     return new Promise((resolve, reject) => {
-      const entry: Pending = { message: { type: 'edit_operation', operation: { ...operation, operation_id: operationId } }, resolve, reject, sent: false };
+      const entry: Pending = {
+        message: { type: 'edit_operation', operation: { ...operation, operation_id: operationId } },
+        resolve,
+        reject,
+        sent: false,
+      };
       this.pending.set(operationId, entry);
       if (this.status === 'connected') this.transmit(entry);
     });
@@ -197,7 +202,8 @@ export class JsonPresentation {
         for (const entry of this.pending.values()) if (!entry.sent) this.transmit(entry);
         return;
       case 'edit_operation':
-        return this.applyRemote(message.operation as AppliedOperation, typeof message.user_id === 'string' ? message.user_id : null);
+        this.applyRemote(message.operation as AppliedOperation, typeof message.user_id === 'string' ? message.user_id : null);
+        return;
       case 'edit_ack': {
         const id = message.operation_id;
         const entry = typeof id === 'string' ? this.pending.get(id) : undefined;
@@ -209,19 +215,27 @@ export class JsonPresentation {
       case 'presence_update': {
         const { type: _type, timestamp: _timestamp, ...user } = message;
         this.users.set(user.user_id as string, user as unknown as CollaborationUser);
-        return this.events.emit('users', this.present);
+        this.events.emit('users', this.present);
+        return;
       }
       case 'user_left':
         this.users.delete(message.user_id as string);
-        return this.events.emit('users', this.present);
+        this.events.emit('users', this.present);
+        return;
       case 'cursor_update':
-        return this.events.emit('cursor', {
+        this.events.emit('cursor', {
           userId: message.user_id as string,
-          cursor: { slide_id: (message.slide_id as string | null) ?? null, field: (message.field as SlideField | null) ?? null, index: (message.index as number | null) ?? null },
+          cursor: {
+            slide_id: (message.slide_id as string | null) ?? null,
+            field: (message.field as SlideField | null) ?? null,
+            index: (message.index as number | null) ?? null,
+          },
         });
+        return;
       case 'locks':
         this.locks = Array.isArray(message.locks) ? (message.locks as SlideLock[]) : [];
-        return this.events.emit('locks', this.locks);
+        this.events.emit('locks', this.locks);
+        return;
     }
   }
 

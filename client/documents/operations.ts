@@ -20,7 +20,9 @@ export class DocumentOperations {
 
   /** Applies `operations` to presentation `presentationId` as one change. */
   async apply(presentationId: string, operations: Operation[]): Promise<AppliedBatch> {
-    return (await requestJson(this.ctx, 'POST', `/api/v1/presentations/${encodeURIComponent(presentationId)}/operations`, { operations })) as AppliedBatch;
+    return (await requestJson(this.ctx, 'POST', `/api/v1/presentations/${encodeURIComponent(presentationId)}/operations`, {
+      operations,
+    })) as AppliedBatch;
   }
 
   /** The document as plain JSON (meta, slides in order). */

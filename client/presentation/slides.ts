@@ -6,7 +6,17 @@
  */
 import * as Y from 'yjs';
 import { isSlideId } from '../../shared/locks.js';
-import { ensureSlideContent, findSlide, findSlideIndex, getSlides, insertRichSlide, moveSlide, slideContent, slideText, visibleSlides } from '../../shared/presentation.js';
+import {
+  ensureSlideContent,
+  findSlide,
+  findSlideIndex,
+  getSlides,
+  insertRichSlide,
+  moveSlide,
+  slideContent,
+  slideText,
+  visibleSlides,
+} from '../../shared/presentation.js';
 import { Emitter } from '../emitter.js';
 import { randomId } from '../random-id.js';
 

@@ -17,7 +17,9 @@ const Body = Type.Object(
   {
     topic: Type.Optional(Type.String({ minLength: 1, maxLength: 120 })),
     slides: Type.Optional(Type.Integer({ minimum: 1, maximum: 8 })),
-    presentation_id: Type.Optional(Type.String({ pattern: PRESENTATION_ID_PATTERN, description: 'write the slides into this deck as they are drafted' })),
+    presentation_id: Type.Optional(
+      Type.String({ pattern: PRESENTATION_ID_PATTERN, description: 'write the slides into this deck as they are drafted' }),
+    ),
   },
   { additionalProperties: false },
 );

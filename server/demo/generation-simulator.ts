@@ -14,7 +14,16 @@ export interface GeneratedSlide {
   body: string;
 }
 
-const ANGLES = ['Why it matters', 'Where we stand', 'What we propose', 'Risks and mitigations', 'Timeline', 'Next steps', 'Open questions', 'Summary'];
+const ANGLES = [
+  'Why it matters',
+  'Where we stand',
+  'What we propose',
+  'Risks and mitigations',
+  'Timeline',
+  'Next steps',
+  'Open questions',
+  'Summary',
+];
 
 export function draftSlides(topic: string, count: number): GeneratedSlide[] {
   return ANGLES.slice(0, count).map((angle, i) => ({
@@ -68,7 +77,12 @@ export class GenerationSimulator {
     }
     await this.pause(signal);
     const result = writer ? { slides, slide_ids: slideIds } : { slides };
-    await this.jobs.progress(jobId, { status: 'completed', current_step: 'Done', message: `${slides.length} slides about “${topic}” are ready`, result });
+    await this.jobs.progress(jobId, {
+      status: 'completed',
+      current_step: 'Done',
+      message: `${slides.length} slides about “${topic}” are ready`,
+      result,
+    });
   }
 
   private pause(signal: AbortSignal): Promise<void> {

@@ -20,7 +20,8 @@ export function httpSlideWriter(origin: string, verifier: TokenVerifier, present
         body: JSON.stringify({ operations: [{ type: 'add_slide', content: { title: slide.title, body: slide.body } }] }),
       });
       const body = (await response.json().catch(() => ({}))) as { slide_ids?: string[]; message?: string };
-      if (!response.ok || !body.slide_ids?.[0]) throw new DomainError('INTERNAL_ERROR', `the operations API refused a slide: ${body.message ?? response.status}`);
+      if (!response.ok || !body.slide_ids?.[0])
+        throw new DomainError('INTERNAL_ERROR', `the operations API refused a slide: ${body.message ?? response.status}`);
       return body.slide_ids[0];
     },
   };

@@ -8,6 +8,7 @@
 import * as Y from 'yjs';
 import type { SlideField } from '../../shared/operations.js';
 import { createSlide, getMeta, getSlides, visibleSlides } from '../../shared/presentation.js';
+import { operationOrigin, transactWithUpdate, type OperationAuthor } from './origin.js';
 import type { PlannedAction } from './plan.js';
 
 /**
@@ -101,4 +102,17 @@ export function applyActions(doc: Y.Doc, actions: readonly PlannedAction[]): voi
         break;
     }
   }
+}
+
+/**
+ * Applies checked actions as one transaction whose origin names the author and carries the actions (marked complete
+ * as its last step); returns the transaction's update (transactWithUpdate: a PartialChangeError when it failed part
+ * way).
+ */
+export function applyAsTransaction(doc: Y.Doc, actions: readonly PlannedAction[], author: OperationAuthor): Uint8Array | null {
+  const origin = operationOrigin(author, actions);
+  return transactWithUpdate(doc, origin, () => {
+    applyActions(doc, actions);
+    origin.context.complete = true;
+  });
 }

@@ -8,9 +8,15 @@
 import type { Document, Connection } from '@hocuspocus/server';
 import type { FastifyBaseLogger } from 'fastify';
 import type * as Y from 'yjs';
-import type { CursorUpdateEvent, EditOperationEvent, PresenceUpdateEvent, UserJoinedMessage, UserLeftMessage } from '../../shared/collaboration-messages.js';
+import type {
+  CursorUpdateEvent,
+  EditOperationEvent,
+  PresenceUpdateEvent,
+  UserJoinedMessage,
+  UserLeftMessage,
+} from '../../shared/collaboration-messages.js';
 import type { DocumentJson } from '../../shared/document-json.js';
-import type { SlideField } from '../../shared/operations.js';
+import type { AppliedOperation, SlideField } from '../../shared/operations.js';
 import type { Bus, Unsubscribe } from '../bus/types.js';
 import { isCollabContext } from '../collab/context.js';
 import type { LockService } from '../collab/locks/lock-service.js';
@@ -28,8 +34,8 @@ export interface BridgeClient {
   sendFrame(frame: string): void;
   /** The user's role changed (null: removed from the presentation). */
   roleChanged(role: Role | null): void;
-  /** The server is shutting down: close with "reconnect". */
-  shutdown(): void;
+  /** Closes the client's socket: the server is shutting down ("reconnect"), or the presentation was deleted. */
+  end(reason: 'shutdown' | 'deleted'): void;
 }
 
 /** Who made a transaction: a JSON client's operation, a Yjs connection, or unknown (another instance, the server). */
@@ -55,7 +61,7 @@ export class DocumentBridge {
   constructor(
     readonly presentationId: string,
     private readonly handle: DocumentHandle,
-    private readonly locks: LockService,
+    locks: LockService,
     bus: Bus,
     private readonly logger: FastifyBaseLogger,
   ) {
@@ -99,9 +105,9 @@ export class DocumentBridge {
     this.clients.delete(client);
   }
 
-  /** Closes every client's socket (shutdown); each leaves as its socket closes. */
-  closeClients(): void {
-    for (const client of [...this.clients]) client.shutdown();
+  /** Closes every client's socket; each leaves as its socket closes. */
+  closeClients(reason: 'shutdown' | 'deleted'): void {
+    for (const client of [...this.clients]) client.end(reason);
   }
 
   async dispose(): Promise<void> {
@@ -113,7 +119,7 @@ export class DocumentBridge {
   }
 
   private relayChange(transaction: Y.Transaction): void {
-    let ops;
+    let ops: AppliedOperation[];
     try {
       ops = this.mirror.changes(transaction);
     } catch (err) {

@@ -41,24 +41,33 @@ export class DocumentBridges {
     if (bridge.size > 0 || bridge.closed) return;
     bridge.closed = true;
     const current = this.bridges.get(bridge.presentationId);
-    if (current) void current.then((b) => b === bridge && this.bridges.get(bridge.presentationId) === current && this.bridges.delete(bridge.presentationId));
+    if (current)
+      void current.then((b) => b === bridge && this.bridges.get(bridge.presentationId) === current && this.bridges.delete(bridge.presentationId));
     await bridge.dispose();
   }
 
   /** Shutdown: closes every JSON collaboration socket, so their documents can be stored and unloaded. */
   async closeAll(): Promise<void> {
-    const bridges = await Promise.allSettled([...this.bridges.values()]);
+    const bridges = [...this.bridges.values()];
     this.bridges.clear();
-    await Promise.allSettled(
-      bridges.map(async (result) => {
-        if (result.status !== 'fulfilled' || result.value.closed) return;
-        const bridge = result.value;
-        bridge.closeClients();
-        // Not waiting for each close handshake: the document is released now.
-        bridge.closed = true;
-        await bridge.dispose();
-      }),
-    );
+    await Promise.allSettled(bridges.map((pending) => this.end(pending, 'shutdown')));
+  }
+
+  /** The presentation was deleted: its JSON clients here are told NOT_FOUND and closed, its document released. */
+  async closePresentation(presentationId: string): Promise<void> {
+    const pending = this.bridges.get(presentationId);
+    if (!pending) return;
+    this.bridges.delete(presentationId);
+    await this.end(pending, 'deleted');
+  }
+
+  private async end(pending: Promise<DocumentBridge>, reason: 'shutdown' | 'deleted'): Promise<void> {
+    const bridge = await pending.catch(() => undefined);
+    if (!bridge || bridge.closed) return;
+    bridge.closeClients(reason);
+    // Not waiting for each close handshake: the document is released now.
+    bridge.closed = true;
+    await bridge.dispose();
   }
 
   /** Bridges open on this instance (stats). */

@@ -15,7 +15,12 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { COLLABORATION_CLIENT_SCHEMAS, type CollaborationClientMessage, type CollaborationConnectedMessage, type EditAckMessage } from '../../shared/collaboration-messages.js';
+import {
+  COLLABORATION_CLIENT_SCHEMAS,
+  type CollaborationClientMessage,
+  type CollaborationConnectedMessage,
+  type EditAckMessage,
+} from '../../shared/collaboration-messages.js';
 import { colourFor } from '../../shared/colour.js';
 import { CLOSE_CODES } from '../../shared/errors.js';
 import type { Operation } from '../../shared/operations.js';
@@ -118,15 +123,20 @@ class CollaborationSession extends SocketSession<CollaborationClientMessage> imp
     }
   }
 
-  shutdown(): void {
-    this.conn.close(CLOSE_CODES.SERVER_SHUTDOWN.code, CLOSE_CODES.SERVER_SHUTDOWN.reason);
+  end(reason: 'shutdown' | 'deleted'): void {
+    if (reason === 'deleted') {
+      this.conn.fail('NOT_FOUND', `presentation ${this.presentationId} was deleted`, CLOSE_CODES.NOT_FOUND.code, CLOSE_CODES.NOT_FOUND.reason);
+    } else {
+      this.conn.close(CLOSE_CODES.SERVER_SHUTDOWN.code, CLOSE_CODES.SERVER_SHUTDOWN.reason);
+    }
   }
 
   override dispose(): void {
     if (this.disposed) return;
     super.dispose();
     this.awareness?.dispose();
-    if (this.bridge) void this.deps.bridges.leave(this.bridge, this).catch((err: unknown) => this.log.warn({ err }, 'could not leave a document bridge'));
+    if (this.bridge)
+      void this.deps.bridges.leave(this.bridge, this).catch((err: unknown) => this.log.warn({ err }, 'could not leave a document bridge'));
     void this.deps.locks.releaseConnection(this.presentationId, this.connectionId).catch((err: unknown) => {
       this.log.warn({ err, presentationId: this.presentationId }, 'could not release locks of a closed JSON connection (they expire)');
     });

@@ -18,8 +18,8 @@ import type { Principal } from '../auth/jwt.js';
 import type { CollabService } from '../collab/index.js';
 import { DomainError } from '../errors.js';
 import type { PresentationStore, Role } from '../store/presentations.js';
-import { applyActions } from './apply.js';
-import { operationOrigin, transactWithUpdate, type OperationAuthor } from './origin.js';
+import { applyAsTransaction } from './apply.js';
+import { PartialChangeError, type OperationAuthor } from './origin.js';
 import { planOperations, type KnownText, type PlannedAction, type WriteRules } from './plan.js';
 
 export interface DocumentServiceDeps {
@@ -143,16 +143,25 @@ export class DocumentService {
       this.stats.refused++;
       throw err;
     }
-    const update = transactWithUpdate(document, operationOrigin(author, actions), () => applyActions(document, actions));
+    let update: Uint8Array | null;
+    try {
+      update = applyAsTransaction(document, actions, author);
+    } catch (err) {
+      // A bug, not a refusal: what was applied before it is on every replica now, so it is stored all the same.
+      this.deps.logger.error({ err, presentationId }, 'operations failed part way');
+      if (err instanceof PartialChangeError && err.update) void this.store(presentationId, document.name, err.update).catch(() => undefined);
+      throw new DomainError('INTERNAL_ERROR', 'the operations could not be applied');
+    }
     this.stats.batches++;
     this.stats.operations += operations.length;
-    const stored = update
-      ? this.deps.collab.persistence.appendServerUpdate(document.name, update).catch((err: unknown) => {
-          this.deps.logger.error({ err, presentationId, bytes: update.byteLength }, 'operations applied but not stored');
-          throw new DomainError('INTERNAL_ERROR', 'the store is unavailable: the operations were not stored, try again later');
-        })
-      : Promise.resolve();
-    return { actions, stored };
+    return { actions, stored: update ? this.store(presentationId, document.name, update) : Promise.resolve() };
+  }
+
+  private store(presentationId: string, name: string, update: Uint8Array): Promise<void> {
+    return this.deps.collab.persistence.appendServerUpdate(name, update).catch((err: unknown) => {
+      this.deps.logger.error({ err, presentationId, bytes: update.byteLength }, 'operations applied but not stored');
+      throw new DomainError('INTERNAL_ERROR', 'the store is unavailable: the operations were not stored, try again later');
+    });
   }
 
   /** applyLive, resolved once stored. */

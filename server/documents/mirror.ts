@@ -19,6 +19,7 @@ import { SLIDE_FIELDS, isMetaKey, type AppliedOperation, type SlideField } from 
 import { fieldText, getMeta, getSlides, metaValueJson, visibleSlides } from '../../shared/presentation.js';
 import { orderSteps } from '../../shared/slide-order.js';
 import { actionsOf } from './origin.js';
+import type { SharedType } from './shared-type.js';
 import type { PlannedAction } from './plan.js';
 
 interface MirrorSlide {
@@ -50,7 +51,7 @@ export function textEdits(slideId: string, field: SlideField, before: string, af
 export class DocumentMirror {
   private slides: MirrorSlide[] = [];
   private readonly meta = new Map<string, string>();
-  private readonly slidesType: Y.AbstractType<any>;
+  private readonly slidesType: SharedType;
   private readonly metaType: Y.Map<unknown>;
 
   constructor(private readonly doc: Y.Doc) {
@@ -78,25 +79,29 @@ export class DocumentMirror {
     const changedFields = new Map<Y.Map<unknown>, Set<SlideField>>();
     const changedMeta = new Set<string>();
     const touch = (slide: Y.Map<unknown>, field: SlideField) => {
-      let fields = changedFields.get(slide);
-      if (!fields) changedFields.set(slide, (fields = new Set()));
+      const fields = changedFields.get(slide) ?? new Set<SlideField>();
+      changedFields.set(slide, fields);
       fields.add(field);
     };
     for (const [type, keys] of transaction.changed) {
       if (type === this.slidesType) {
         listChanged = true;
-      } else if (type === (this.metaType as Y.AbstractType<any>)) {
+      } else if (type === (this.metaType as SharedType)) {
         for (const key of keys) if (key !== null) changedMeta.add(key);
       } else if (type instanceof Y.Map && type._item?.parent === this.slidesType) {
         for (const key of keys) {
           if (key === 'order' || key === 'id') listChanged = true;
           else if (isField(key)) touch(type, key);
         }
-      } else if (type instanceof Y.Text && type._item?.parent instanceof Y.Map && (type._item.parent as Y.Map<unknown>)._item?.parent === this.slidesType) {
+      } else if (
+        type instanceof Y.Text &&
+        type._item?.parent instanceof Y.Map &&
+        (type._item.parent as Y.Map<unknown>)._item?.parent === this.slidesType
+      ) {
         const key = type._item.parentSub;
         if (isField(key)) touch(type._item.parent as Y.Map<unknown>, key);
       } else {
-        const metaKey = this.metaKeyOf(type as Y.AbstractType<any>);
+        const metaKey = this.metaKeyOf(type as SharedType);
         if (metaKey !== null) changedMeta.add(metaKey);
       }
     }
@@ -162,7 +167,10 @@ export class DocumentMirror {
       } else next.push(this.entry(s.id, s.slide));
     }
     const byId = new Map(next.map((s) => [s.id, s]));
-    for (const step of orderSteps(this.slides.map((s) => s.id), next.map((s) => s.id))) {
+    for (const step of orderSteps(
+      this.slides.map((s) => s.id),
+      next.map((s) => s.id),
+    )) {
       if (step.kind === 'delete') ops.push({ type: 'delete_slide', slide_id: step.id });
       else if (step.kind === 'move') ops.push({ type: 'move_slide', slide_id: step.id, index: step.index });
       else ops.push({ type: 'add_slide', slide_id: step.id, index: step.index, content: { ...(byId.get(step.id) as MirrorSlide).text } });
@@ -199,11 +207,11 @@ export class DocumentMirror {
   }
 
   /** The meta key a nested type belongs to (a Yjs value inside meta changed), or null. */
-  private metaKeyOf(type: Y.AbstractType<any>): string | null {
-    let current: Y.AbstractType<any> = type;
+  private metaKeyOf(type: SharedType): string | null {
+    let current: SharedType = type;
     while (current._item) {
-      const parent = current._item.parent as Y.AbstractType<any>;
-      if (parent === (this.metaType as Y.AbstractType<any>)) return current._item.parentSub;
+      const parent = current._item.parent as SharedType;
+      if (parent === (this.metaType as SharedType)) return current._item.parentSub;
       current = parent;
     }
     return null;

@@ -131,7 +131,10 @@ export function planOperations(
   const actions: PlannedAction[] = [];
   operations.forEach((op, index) => {
     const refuse = (reason: string): never => {
-      throw new DomainError('INVALID_MESSAGE', `operation ${index} (${op.type}): ${reason}`, { operation_index: index, operation_id: op.operation_id ?? null });
+      throw new DomainError('INVALID_MESSAGE', `operation ${index} (${op.type}): ${reason}`, {
+        operation_index: index,
+        operation_id: op.operation_id ?? null,
+      });
     };
     const requireSlide = (slideId: string) => {
       if (!view.has(slideId)) refuse(`no slide ${slideId}`);

@@ -12,6 +12,7 @@ import { SLIDE_FIELDS, type SlideField } from '../../shared/operations.js';
 import { normalizeStatus } from '../../shared/presence.js';
 import { isSlideId } from '../../shared/locks.js';
 import { getSlides } from '../../shared/presentation.js';
+import type { SharedType } from './shared-type.js';
 
 export interface CursorPlace {
   slide_id: string | null;
@@ -89,17 +90,20 @@ export class PresenceView {
     }
     if (!absolute) return NO_CURSOR;
     // Walk up to the slide map; remember the slide's key on the way (the field).
-    let type: Y.AbstractType<any> = absolute.type;
+    let type: SharedType = absolute.type;
     let key: string | null = null;
-    const slides = getSlides(this.doc) as Y.AbstractType<any>;
+    const slides = getSlides(this.doc) as SharedType;
     while (type._item && type._item.parent !== slides) {
       key = type._item.parentSub;
-      type = type._item.parent as Y.AbstractType<any>;
+      type = type._item.parent as SharedType;
     }
     if (!type._item || !(type instanceof Y.Map)) return NO_CURSOR;
     const slideId = type.get('id');
     if (typeof slideId !== 'string') return NO_CURSOR;
-    const field = (SLIDE_FIELDS as readonly unknown[]).includes(key) && absolute.type instanceof Y.Text && absolute.type === type.get(key as string) ? (key as SlideField) : null;
+    const field =
+      (SLIDE_FIELDS as readonly unknown[]).includes(key) && absolute.type instanceof Y.Text && absolute.type === type.get(key as string)
+        ? (key as SlideField)
+        : null;
     return { slide_id: slideId, field, index: field ? plainIndex(absolute.type as Y.Text, absolute.index) : null };
   }
 

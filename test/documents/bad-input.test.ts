@@ -21,7 +21,21 @@ function copyOf(client: JsonWsClient): DocumentJson {
   return copy;
 }
 
-const JUNK: unknown[] = [null, true, -1, 1.5, 1e300, '', 'x'.repeat(100_001), [], {}, { __proto__: { polluted: true } }, [[[[[[[[[[1]]]]]]]]]], '../etc', '\ud800'];
+const JUNK: unknown[] = [
+  null,
+  true,
+  -1,
+  1.5,
+  1e300,
+  '',
+  'x'.repeat(100_001),
+  [],
+  {},
+  { __proto__: { polluted: true } },
+  [[[[[[[[[[1]]]]]]]]]],
+  '../etc',
+  '\ud800',
+];
 
 function mutate(r: Prng, value: unknown, depth = 0): unknown {
   if (depth > 3 || r.next() < 0.25) return r.pick(JUNK);
@@ -50,7 +64,9 @@ describe('bad input on the JSON collaboration socket', () => {
 
   it('answers every mutated frame, stays up, and keeps every copy equal to the stored document', async () => {
     await createDeck(server, 'bad1', 'olga', { ed: 'editor' });
-    await call(server, 'POST', '/presentations/bad1/operations', 'olga', { operations: [{ type: 'add_slide', slide_id: 's1', content: { title: 'Hello', body: 'World' } }] });
+    await call(server, 'POST', '/presentations/bad1/operations', 'olga', {
+      operations: [{ type: 'add_slide', slide_id: 's1', content: { title: 'Hello', body: 'World' } }],
+    });
     const attacker = await openJsonCollab(server, 'bad1', 'olga');
     const bystander = await openJsonCollab(server, 'bad1', 'ed');
     const r = prng(1616);
@@ -77,7 +93,10 @@ describe('bad input on the JSON collaboration socket', () => {
         attacker.ws.send(frame.length < 900_000 ? frame : '{}');
       }
     }
-    attacker.send({ type: 'edit_operation', operation: { type: 'insert', operation_id: 'after', slide_id: 's1', field: 'body', index: 0, content: { text: 'still here ' } } });
+    attacker.send({
+      type: 'edit_operation',
+      operation: { type: 'insert', operation_id: 'after', slide_id: 's1', field: 'body', index: 0, content: { text: 'still here ' } },
+    });
     await attacker.waitFor((m) => m.type === 'edit_ack' && m.operation_id === 'after', 15_000, 'an honest operation after the fuzz');
     expect(attacker.closeInfo).toBeUndefined();
     for (const m of attacker.messages.filter((x) => x.type === 'error')) {
@@ -89,7 +108,12 @@ describe('bad input on the JSON collaboration socket', () => {
     expect(copyOf(attacker)).toEqual(stored);
 
     // A frame over the 1 MiB limit: PAYLOAD_TOO_LARGE and 1009; the bystander stays.
-    attacker.ws.send(JSON.stringify({ type: 'edit_operation', operation: { type: 'insert', slide_id: 's1', field: 'body', index: 0, content: { text: 'x'.repeat(1_100_000) } } }));
+    attacker.ws.send(
+      JSON.stringify({
+        type: 'edit_operation',
+        operation: { type: 'insert', slide_id: 's1', field: 'body', index: 0, content: { text: 'x'.repeat(1_100_000) } },
+      }),
+    );
     expect((await attacker.closed).code).toBe(1009);
     expect(bystander.closeInfo).toBeUndefined();
     bystander.close();

@@ -55,7 +55,13 @@ describe('JSON collaboration socket', () => {
 
   it('edits cross both ways: JSON operations reach Yjs editors, Yjs edits reach the JSON copy as operations', async () => {
     await createDeck(a, 'sock1', 'olga', { ed: 'editor', jo: 'editor' });
-    expect((await call(a, 'POST', '/presentations/sock1/operations', 'olga', { operations: [{ type: 'add_slide', slide_id: 's1', content: { title: 'Hello' } }] })).status).toBe(200);
+    expect(
+      (
+        await call(a, 'POST', '/presentations/sock1/operations', 'olga', {
+          operations: [{ type: 'add_slide', slide_id: 's1', content: { title: 'Hello' } }],
+        })
+      ).status,
+    ).toBe(200);
     const yjsA = editor(a, 'ed', 'sock1');
     const yjsB = editor(b, 'ed', 'sock1');
     await Promise.all([waitSynced(yjsA), waitSynced(yjsB)]);
@@ -71,13 +77,22 @@ describe('JSON collaboration socket', () => {
     expect(typeof connected.timestamp).toBe('string');
 
     // JSON → Yjs (both instances), with the echo first and the ack once stored.
-    jo.send({ type: 'edit_operation', operation: { type: 'insert', operation_id: 'op-1', slide_id: 's1', field: 'title', index: 5, content: { text: ', world' } } });
+    jo.send({
+      type: 'edit_operation',
+      operation: { type: 'insert', operation_id: 'op-1', slide_id: 's1', field: 'title', index: 5, content: { text: ', world' } },
+    });
     const echo = await jo.waitFor((m) => m.type === 'edit_operation' && m.operation_id === 'op-1', 5000, 'echo');
-    expect(echo).toMatchObject({ user_id: 'jo', operation: { type: 'insert', slide_id: 's1', field: 'title', index: 5, content: { text: ', world' } } });
+    expect(echo).toMatchObject({
+      user_id: 'jo',
+      operation: { type: 'insert', slide_id: 's1', field: 'title', index: 5, content: { text: ', world' } },
+    });
     const ack = await jo.waitFor((m) => m.type === 'edit_ack' && m.operation_id === 'op-1', 5000, 'ack');
     expect(jo.messages.indexOf(ack)).toBeGreaterThan(jo.messages.indexOf(echo));
     for (const c of [yjsA, yjsB]) await waitFor(() => slideText(findSlide(c.doc, 's1')!, 'title').toString() === 'Hello, world', 5000, 'Yjs editors');
-    jo.send({ type: 'edit_operation', operation: { type: 'add_slide', operation_id: 'op-2', slide_id: 's0', index: 0, content: { title: 'Cover' } } });
+    jo.send({
+      type: 'edit_operation',
+      operation: { type: 'add_slide', operation_id: 'op-2', slide_id: 's0', index: 0, content: { title: 'Cover' } },
+    });
     jo.send({ type: 'edit_operation', operation: { type: 'move_slide', operation_id: 'op-3', slide_id: 's0', index: 1 } });
     await jo.waitFor((m) => m.type === 'edit_ack' && m.operation_id === 'op-3', 5000, 'ack 3');
     await waitFor(() => sameAsYjs(jo, yjsB), 5000, 'the new slide on the other instance');
@@ -108,7 +123,12 @@ describe('JSON collaboration socket', () => {
 
   it('follows the lock rules both ways and releases a JSON client’s locks when it leaves', async () => {
     await createDeck(a, 'sock2', 'olga', { hana: 'editor', jo: 'editor', ivan: 'editor' });
-    await call(a, 'POST', '/presentations/sock2/operations', 'olga', { operations: [{ type: 'add_slide', slide_id: 's1' }, { type: 'add_slide', slide_id: 's2' }] });
+    await call(a, 'POST', '/presentations/sock2/operations', 'olga', {
+      operations: [
+        { type: 'add_slide', slide_id: 's1' },
+        { type: 'add_slide', slide_id: 's2' },
+      ],
+    });
     const hana = editor(b, 'hana', 'sock2');
     await waitSynced(hana);
     const jo = await json(a, 'sock2', 'jo');
@@ -127,7 +147,11 @@ describe('JSON collaboration socket', () => {
     await waitFor(() => hana.stateless.some((m) => (m as { error_code?: string }).error_code === 'LOCKED'), 5000, 'hana refused');
     await waitFor(() => slideText(findSlide(hana.doc, 's2')!, 'title').toString() === '', 5000, 'rolled back');
     jo.send({ type: 'lock_slide', slide_id: 's1' });
-    await jo.waitFor((m) => m.type === 'error' && m.error_code === 'LOCKED' && m.details?.slide_id === 's1' && m.details?.holder, 5000, 'lock refused');
+    await jo.waitFor(
+      (m) => m.type === 'error' && m.error_code === 'LOCKED' && m.details?.slide_id === 's1' && m.details?.holder,
+      5000,
+      'lock refused',
+    );
     jo.send({ type: 'lock_slide', slide_id: 'ghost' });
     await jo.waitFor((m) => m.type === 'error' && m.error_code === 'NOT_FOUND', 5000, 'no such slide');
 
@@ -137,8 +161,22 @@ describe('JSON collaboration socket', () => {
     await waitFor(() => locksOf(ivan)?.some((l) => l.slide_id === 's1') === true, 5000, 'ivan sees the lock');
     moveSlide(ivan.doc, 's1', 1);
     await waitFor(() => ivan.stateless.some((m) => (m as { error_code?: string }).error_code === 'LOCKED'), 5000, 'ivan refused');
-    await waitFor(() => orderedSlides(ivan.doc).map((s) => s.id).join() === 's1,s2', 5000, 'the move rolled back');
-    await waitFor(() => copyOf(jo).slides.map((s) => s.id).join() === 's1,s2', 5000, 'the JSON copy back in order');
+    await waitFor(
+      () =>
+        orderedSlides(ivan.doc)
+          .map((s) => s.id)
+          .join() === 's1,s2',
+      5000,
+      'the move rolled back',
+    );
+    await waitFor(
+      () =>
+        copyOf(jo)
+          .slides.map((s) => s.id)
+          .join() === 's1,s2',
+      5000,
+      'the JSON copy back in order',
+    );
 
     jo.close();
     await waitFor(() => locksOf(hana)?.some((l) => l.slide_id === 's2') === false, 5000, 'released on disconnect');
@@ -147,7 +185,9 @@ describe('JSON collaboration socket', () => {
 
   it('follows roles: viewers read, commenters and viewers may not edit or lock, strangers and revoked users are shut out', async () => {
     await createDeck(a, 'sock3', 'olga', { vic: 'viewer', cam: 'commenter', jo: 'editor' });
-    await call(a, 'POST', '/presentations/sock3/operations', 'olga', { operations: [{ type: 'add_slide', slide_id: 's1', content: { title: 'read me' } }] });
+    await call(a, 'POST', '/presentations/sock3/operations', 'olga', {
+      operations: [{ type: 'add_slide', slide_id: 's1', content: { title: 'read me' } }],
+    });
     for (const user of ['vic', 'cam']) {
       const c = await json(b, 'sock3', user);
       expect(c.messages[0]).toMatchObject({ type: 'connected', document: { slides: [{ id: 's1', title: 'read me' }] } });
@@ -173,27 +213,39 @@ describe('JSON collaboration socket', () => {
 
   it('carries presence and cursors both ways; a JSON client that leaves is gone from the awareness', async () => {
     await createDeck(a, 'sock4', 'olga', { ed: 'editor', jo: 'editor', kim: 'editor' });
-    await call(a, 'POST', '/presentations/sock4/operations', 'olga', { operations: [{ type: 'add_slide', slide_id: 's1', content: { title: 'abcdef' } }] });
+    await call(a, 'POST', '/presentations/sock4/operations', 'olga', {
+      operations: [{ type: 'add_slide', slide_id: 's1', content: { title: 'abcdef' } }],
+    });
     const ed = editor(a, 'ed', 'sock4');
     await waitSynced(ed);
     const edPresence = new Presence(ed.provider.awareness as Awareness);
     edPresence.setSlide('s1');
     const jo = await json(a, 'sock4', 'jo');
-    expect(jo.messages[0].users).toEqual(expect.arrayContaining([expect.objectContaining({ user_id: 'ed', user_name: 'ED', slide_id: 's1', status: 'active' })]));
+    expect(jo.messages[0].users).toEqual(
+      expect.arrayContaining([expect.objectContaining({ user_id: 'ed', user_name: 'ED', slide_id: 's1', status: 'active' })]),
+    );
     const kim = await json(a, 'sock4', 'kim');
     await jo.waitFor((m) => m.type === 'user_joined' && m.user_id === 'kim', 5000, 'kim joined');
 
     // JSON → Yjs: presence and a caret, stamped with the token's user.
     jo.send({ type: 'presence_update', slide_id: 's1', status: 'idle' });
     jo.send({ type: 'cursor_update', slide_id: 's1', field: 'title', index: 3 });
-    await waitFor(() => edPresence.others().some((p) => p.user.id === 'jo' && p.user.name === 'JO' && p.slideId === 's1' && p.status === 'idle'), 5000, 'jo in the awareness');
+    await waitFor(
+      () => edPresence.others().some((p) => p.user.id === 'jo' && p.user.name === 'JO' && p.slideId === 's1' && p.status === 'idle'),
+      5000,
+      'jo in the awareness',
+    );
     const joPeer = () => edPresence.others().find((p) => p.user.id === 'jo')!;
     await waitFor(() => edPresence.cursorIn(joPeer(), slideText(findSlide(ed.doc, 's1')!, 'title'))?.head === 3, 5000, 'jo’s caret');
     await kim.waitFor((m) => m.type === 'presence_update' && m.user_id === 'jo' && m.status === 'idle', 5000, 'kim sees jo idle');
 
     // Yjs → JSON: a caret in the title.
     edPresence.setCursor(slideText(findSlide(ed.doc, 's1')!, 'title'), 2);
-    await jo.waitFor((m) => m.type === 'cursor_update' && m.user_id === 'ed' && m.slide_id === 's1' && m.field === 'title' && m.index === 2, 5000, 'ed’s caret');
+    await jo.waitFor(
+      (m) => m.type === 'cursor_update' && m.user_id === 'ed' && m.slide_id === 's1' && m.field === 'title' && m.index === 2,
+      5000,
+      'ed’s caret',
+    );
 
     // Leaving: gone from the awareness, user_left to the other JSON client; the Yjs editor leaving likewise.
     jo.close();
@@ -206,15 +258,32 @@ describe('JSON collaboration socket', () => {
 
   it('shows a JSON client to Yjs editors on another instance, also when its own instance has no Yjs connection', async () => {
     await createDeck(a, 'sock5', 'olga', { ed: 'editor', jo: 'editor' });
-    await call(a, 'POST', '/presentations/sock5/operations', 'olga', { operations: [{ type: 'add_slide', slide_id: 's1', content: { title: 'abcdef' } }] });
+    await call(a, 'POST', '/presentations/sock5/operations', 'olga', {
+      operations: [{ type: 'add_slide', slide_id: 's1', content: { title: 'abcdef' } }],
+    });
     const ed = editor(b, 'ed', 'sock5');
     await waitSynced(ed);
     const edPresence = new Presence(ed.provider.awareness as Awareness);
     const jo = await json(a, 'sock5', 'jo');
     jo.send({ type: 'presence_update', slide_id: 's1', status: 'away' });
-    await waitFor(() => edPresence.others().some((p) => p.user.id === 'jo' && p.slideId === 's1' && p.status === 'away'), 5000, 'jo seen on the other instance');
+    await waitFor(
+      () => edPresence.others().some((p) => p.user.id === 'jo' && p.slideId === 's1' && p.status === 'away'),
+      5000,
+      'jo seen on the other instance',
+    );
     jo.close();
     await waitFor(() => !edPresence.others().some((p) => p.user.id === 'jo'), 5000, 'jo gone on the other instance');
     edPresence.dispose();
+  });
+
+  it('closes the JSON sockets of a deleted presentation on every instance with NOT_FOUND (4404)', async () => {
+    await createDeck(a, 'sock6', 'olga', { jo: 'editor' });
+    const member = await json(b, 'sock6', 'jo');
+    const worker = await json(a, 'sock6', 'gen', { scope: 'documents:write' });
+    expect((await call(a, 'DELETE', '/presentations/sock6', 'olga')).status).toBe(204);
+    for (const client of [member, worker]) {
+      expect((await client.closed).code).toBe(4404);
+      expect(client.messages.some((m) => m.type === 'error' && m.error_code === 'NOT_FOUND')).toBe(true);
+    }
   });
 });

@@ -7,7 +7,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentJsonOf, documentName } from '../../shared/presentation.js';
-import { waitFor } from '../helpers/collab-client.js';
 import { createTestDatabase, loadFromDatabase, queryDb } from '../helpers/database.js';
 import { mintToken, startServer, type TestServer } from '../helpers/server.js';
 import { createDeck, openJsonCollab } from './support.js';
@@ -36,7 +35,10 @@ describe('operations are durable before they are acknowledged', () => {
 
   /** Whether an INSERT into the update log is waiting on that lock. */
   async function appendWaiting(): Promise<boolean> {
-    const rows = await queryDb(databaseUrl, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%INSERT INTO document_updates%'");
+    const rows = await queryDb(
+      databaseUrl,
+      "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%INSERT INTO document_updates%'",
+    );
     return rows.length > 0;
   }
 
@@ -59,7 +61,10 @@ describe('operations are durable before they are acknowledged', () => {
     expect((await post('before')).status).toBe(200);
     const unblock = await blockAppends();
     let answered = false;
-    const pending = post('during').then((res) => ((answered = true), res));
+    const pending = post('during').then((res) => {
+      answered = true;
+      return res;
+    });
     await until(appendWaiting, 'the append to wait on the lock');
     expect(answered).toBe(false);
     await unblock();

@@ -46,7 +46,11 @@ describe('the demo generator writes slides through the operations API', () => {
     await waitFor(() => documentJsonOf(editor!.doc).slides.length === 3, 15_000, 'three slides in the deck');
     // One at a time: the editor saw one slide, then two, then three.
     expect(counts).toEqual(expect.arrayContaining([1, 2, 3]));
-    expect(documentJsonOf(editor.doc).slides.map((s) => s.title)).toEqual(['Launch plan: Why it matters', 'Launch plan: Where we stand', 'Launch plan: What we propose']);
+    expect(documentJsonOf(editor.doc).slides.map((s) => s.title)).toEqual([
+      'Launch plan: Why it matters',
+      'Launch plan: Where we stand',
+      'Launch plan: What we propose',
+    ]);
     await eventually(async () => {
       const job = (await call(server, 'GET', `/jobs/${jobId}`, 'olga')).body;
       expect(job.status).toBe('completed');

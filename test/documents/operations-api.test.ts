@@ -73,7 +73,8 @@ describe('operations API', () => {
   it('is all or nothing: a batch with one bad operation applies none, 400 names it', async () => {
     await createDeck(a, 'ops2', 'olga');
     expect((await ops('ops2', [{ type: 'add_slide', slide_id: 's1', content: { title: 'keep' } }])).status).toBe(200);
-    const rows = async () => (await queryDb(pair.databaseUrl, 'SELECT count(*)::int AS n FROM document_updates WHERE name = $1', [documentName('ops2')]))[0]!.n;
+    const rows = async () =>
+      (await queryDb(pair.databaseUrl, 'SELECT count(*)::int AS n FROM document_updates WHERE name = $1', [documentName('ops2')]))[0]!.n;
     const before = await rows();
     const bad = await ops('ops2', [
       { type: 'replace', slide_id: 's1', field: 'title', content: { text: 'NOT KEPT' } },
@@ -123,7 +124,14 @@ describe('operations API', () => {
 
   it('refuses LOCKED, applying nothing, what touches a slide another user holds; the holder writes on', async () => {
     await createDeck(a, 'ops4', 'olga', { hana: 'editor', ed: 'editor' });
-    expect((await ops('ops4', [{ type: 'add_slide', slide_id: 's1' }, { type: 'add_slide', slide_id: 's2' }])).status).toBe(200);
+    expect(
+      (
+        await ops('ops4', [
+          { type: 'add_slide', slide_id: 's1' },
+          { type: 'add_slide', slide_id: 's2' },
+        ])
+      ).status,
+    ).toBe(200);
     const holder = editor(b, 'hana', 'ops4');
     await waitSynced(holder);
     holder.provider.sendStateless(JSON.stringify({ type: 'lock_slide', slide_id: 's1' }));
@@ -138,17 +146,26 @@ describe('operations API', () => {
       expect(res.body).toMatchObject({ error_code: 'LOCKED', details: { slide_id: 's1', operation_index: 1 } });
       expect(res.body.message).toContain('HANA');
     }
-    expect((await getDocument(a, 'ops4', 'ed')).slides.map((s) => [s.id, s.title])).toEqual([['s1', ''], ['s2', '']]);
+    expect((await getDocument(a, 'ops4', 'ed')).slides.map((s) => [s.id, s.title])).toEqual([
+      ['s1', ''],
+      ['s2', ''],
+    ]);
     expect((await ops('ops4', [{ type: 'insert', slide_id: 's1', field: 'title', index: 0, content: { text: 'mine' } }], 'hana')).status).toBe(200);
     expect((await ops('ops4', [{ type: 'move_slide', slide_id: 's2', index: 0 }], 'ed')).status).toBe(200);
-    expect((await getDocument(b, 'ops4', 'ed')).slides.map((s) => [s.id, s.title])).toEqual([['s2', ''], ['s1', 'mine']]);
+    expect((await getDocument(b, 'ops4', 'ed')).slides.map((s) => [s.id, s.title])).toEqual([
+      ['s2', ''],
+      ['s1', 'mine'],
+    ]);
   });
 
   it('writes order keys into an old document when it loads, keeping its array order', async () => {
     await createDeck(a, 'legacy', 'olga');
     const old = new Y.Doc();
     getSlides(old).push(['c', 'a', 'b'].map((id) => createSlide({ id, title: `title ${id}` })));
-    await queryDb(pair.databaseUrl, 'INSERT INTO document_updates (name, update) VALUES ($1, $2)', [documentName('legacy'), Buffer.from(Y.encodeStateAsUpdate(old))]);
+    await queryDb(pair.databaseUrl, 'INSERT INTO document_updates (name, update) VALUES ($1, $2)', [
+      documentName('legacy'),
+      Buffer.from(Y.encodeStateAsUpdate(old)),
+    ]);
     expect((await getDocument(b, 'legacy', 'olga')).slides.map((s) => s.id)).toEqual(['c', 'a', 'b']);
     const stored = await loadFromDatabase(pair.databaseUrl, documentName('legacy'));
     const slides = orderedSlides(stored);

@@ -9,9 +9,8 @@ import * as Y from 'yjs';
 import { applyOperation, type DocumentJson } from '../../shared/document-json.js';
 import type { Operation } from '../../shared/operations.js';
 import { documentJsonOf, getMeta, getSlides, insertSlide, moveSlide, orderedSlides, slideText } from '../../shared/presentation.js';
-import { applyActions } from '../../server/documents/apply.js';
+import { applyAsTransaction } from '../../server/documents/apply.js';
 import { DocumentMirror } from '../../server/documents/mirror.js';
-import { operationOrigin, transactWithUpdate } from '../../server/documents/origin.js';
 import { planOperations, type WriteRules } from '../../server/documents/plan.js';
 import { DomainError } from '../../server/errors.js';
 import { prng } from '../helpers/prng.js';
@@ -23,7 +22,7 @@ const mirrors = new WeakMap<Y.Doc, DocumentMirror>();
 function apply(doc: Y.Doc, ops: Operation[], rules: WriteRules = free): void {
   const mirror = mirrors.get(doc);
   const actions = planOperations(doc, ops, rules, undefined, mirror ? (id, field) => mirror.textOf(id, field) : undefined);
-  transactWithUpdate(doc, operationOrigin({ userId: 'tester' }, actions), () => applyActions(doc, actions));
+  applyAsTransaction(doc, actions, { userId: 'tester' });
 }
 
 /** A JSON copy kept in step with `doc` through the mirror, as a JSON client's would be. */
@@ -72,7 +71,10 @@ describe('operations on a Yjs document', () => {
     };
     expect(documentJsonOf(doc)).toEqual(expected);
     expect(json.copy).toEqual(expected);
-    apply(doc, [{ type: 'delete_slide', slide_id: 's1' }, { type: 'set_meta', key: 'title', value: null }]);
+    apply(doc, [
+      { type: 'delete_slide', slide_id: 's1' },
+      { type: 'set_meta', key: 'title', value: null },
+    ]);
     expect(documentJsonOf(doc)).toEqual({ meta: {}, slides: [expected.slides[1]] });
     expect(json.copy).toEqual(documentJsonOf(doc));
   });
@@ -107,12 +109,18 @@ describe('operations on a Yjs document', () => {
       { type: 'delete_slide', slide_id: 's1' },
       { type: 'add_slide', slide_id: 's1', index: 0 },
     ]);
-    expect(documentJsonOf(doc).slides.map((s) => [s.id, s.body])).toEqual([['s1', ''], ['s2', 'new']]);
+    expect(documentJsonOf(doc).slides.map((s) => [s.id, s.body])).toEqual([
+      ['s1', ''],
+      ['s2', 'new'],
+    ]);
   });
 
   it('refuses LOCKED what touches a slide someone else holds, whatever else the batch does', () => {
     const doc = new Y.Doc();
-    apply(doc, [{ type: 'add_slide', slide_id: 's1' }, { type: 'add_slide', slide_id: 's2' }]);
+    apply(doc, [
+      { type: 'add_slide', slide_id: 's1' },
+      { type: 'add_slide', slide_id: 's2' },
+    ]);
     const rules: WriteRules = { lockedByOthers: new Map([['s1', 'Hana']]) };
     for (const op of [
       { type: 'move_slide', slide_id: 's1', index: 1 },
@@ -124,7 +132,14 @@ describe('operations on a Yjs document', () => {
       expect(err.message).toContain('Hana');
     }
     expect(documentJsonOf(doc).slides.map((s) => s.title)).toEqual(['', '']);
-    apply(doc, [{ type: 'add_slide', slide_id: 's3', index: 1 }, { type: 'move_slide', slide_id: 's2', index: 0 }], rules);
+    apply(
+      doc,
+      [
+        { type: 'add_slide', slide_id: 's3', index: 1 },
+        { type: 'move_slide', slide_id: 's2', index: 0 },
+      ],
+      rules,
+    );
     expect(documentJsonOf(doc).slides.map((s) => s.id)).toEqual(['s2', 's1', 's3']);
   });
 
@@ -133,7 +148,9 @@ describe('operations on a Yjs document', () => {
     const json = follow(doc);
     apply(doc, [{ type: 'add_slide', slide_id: 's1', content: { title: 'a😀b' } }]);
     apply(doc, [{ type: 'replace', slide_id: 's1', field: 'title', content: { text: 'a😁b' } }]);
-    expect(refusal(() => apply(doc, [{ type: 'insert', slide_id: 's1', field: 'title', index: 2, content: { text: 'x' } }])).code).toBe('INVALID_MESSAGE');
+    expect(refusal(() => apply(doc, [{ type: 'insert', slide_id: 's1', field: 'title', index: 2, content: { text: 'x' } }])).code).toBe(
+      'INVALID_MESSAGE',
+    );
     const title = slideText(orderedSlides(doc)[0]!.slide, 'title');
     title.insertEmbed(1, { image: 'x.png' });
     apply(doc, [{ type: 'insert', slide_id: 's1', field: 'title', index: 3, content: { text: '-' } }]);
@@ -171,7 +188,9 @@ describe('operations on a Yjs document', () => {
         const slides = documentJsonOf(server).slides;
         const s = slides.length > 0 ? r.pick(slides) : undefined;
         const field = r.pick(['title', 'body', 'notes'] as const);
-        const candidates: Operation[] = [{ type: 'add_slide', slide_id: `j${seed}-${n++}`, index: r.int(slides.length + 1), content: { body: `j${step}` } }];
+        const candidates: Operation[] = [
+          { type: 'add_slide', slide_id: `j${seed}-${n++}`, index: r.int(slides.length + 1), content: { body: `j${step}` } },
+        ];
         if (s) {
           candidates.push(
             { type: 'move_slide', slide_id: s.id, index: r.int(slides.length) },

@@ -23,7 +23,9 @@ const FIELDS = ['title', 'body', 'notes'] as const;
 /** JSON with object keys sorted: equal documents, equal strings. */
 function canonical(doc: DocumentJson): string {
   return JSON.stringify(doc, (_key, value: unknown) =>
-    value && typeof value === 'object' && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b))) : value,
+    value && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)))
+      : value,
   );
 }
 
@@ -38,7 +40,8 @@ function copyOf(client: JsonWsClient): DocumentJson {
 function randomOperation(r: Prng, copy: DocumentJson, id: string): Operation {
   const slide = copy.slides.length > 0 ? r.pick(copy.slides) : undefined;
   const choice = r.next();
-  if (!slide || choice < 0.15) return { type: 'add_slide', operation_id: id, slide_id: `j-${id}`, index: r.int(copy.slides.length + 1), content: { title: `t-${id}` } };
+  if (!slide || choice < 0.15)
+    return { type: 'add_slide', operation_id: id, slide_id: `j-${id}`, index: r.int(copy.slides.length + 1), content: { title: `t-${id}` } };
   const field = r.pick(FIELDS);
   const text = slide[field];
   if (choice < 0.3) return { type: 'move_slide', operation_id: id, slide_id: slide.id, index: r.int(copy.slides.length) };
@@ -77,63 +80,74 @@ describe('random edits from Yjs editors and JSON clients on two instances', () =
   });
   afterAll(async () => pair?.close());
 
-  it.each(seeds)('seed %i: every Yjs document and every JSON copy ends equal to the document in Postgres', async (seed) => {
-    const r = prng(seed);
-    const id = `rand-${seed}`;
-    await createDeck(pair.a, id, 'olga', { y0: 'editor', y1: 'editor', j0: 'editor', j1: 'editor', j2: 'editor' });
-    await call(pair.a, 'POST', `/presentations/${id}/operations`, 'olga', { operations: [{ type: 'add_slide', slide_id: 'first', content: { title: 'first' } }] });
-    const yjs = ['y0', 'y1'].map((u, i) => openClient({ url: servers[i]!.wsUrl, presentationId: id, token: mintToken(u) }));
-    const json: JsonWsClient[] = [];
-    for (const [i, u] of ['j0', 'j1', 'j2'].entries()) json.push(await openJsonCollab(servers[i % 2]!, id, u));
-    let phase = 'setup';
-    onTestFailed(() => console.error(`seed ${seed} failed during ${phase}`));
-    try {
-      await Promise.all(yjs.map((c) => waitSynced(c)));
-      const sent = new Map<JsonWsClient, string[]>(json.map((c) => [c, []]));
-      for (let step = 0; step < 150; step++) {
-        phase = `step ${step}`;
-        const choice = r.next();
-        const tag = `${seed}-${step}`;
-        if (choice < 0.45) randomYjsEdit(r, r.pick(yjs), tag);
-        else if (choice < 0.93) {
-          const client = r.pick(json);
-          const op = randomOperation(r, copyOf(client), tag);
-          sent.get(client)!.push(tag);
-          client.send({ type: 'edit_operation', operation: op });
-        } else {
-          const copy = copyOf(json[0]!);
-          const ops = [randomOperation(r, copy, `${tag}a`), randomOperation(r, copy, `${tag}b`)];
-          const res = await call(r.pick(servers), 'POST', `/presentations/${id}/operations`, 'j0', { operations: ops });
-          expect([200, 400]).toContain(res.status);
+  it.each(seeds)(
+    'seed %i: every Yjs document and every JSON copy ends equal to the document in Postgres',
+    async (seed) => {
+      const r = prng(seed);
+      const id = `rand-${seed}`;
+      await createDeck(pair.a, id, 'olga', { y0: 'editor', y1: 'editor', j0: 'editor', j1: 'editor', j2: 'editor' });
+      await call(pair.a, 'POST', `/presentations/${id}/operations`, 'olga', {
+        operations: [{ type: 'add_slide', slide_id: 'first', content: { title: 'first' } }],
+      });
+      const yjs = ['y0', 'y1'].map((u, i) => openClient({ url: servers[i]!.wsUrl, presentationId: id, token: mintToken(u) }));
+      const json: JsonWsClient[] = [];
+      for (const [i, u] of ['j0', 'j1', 'j2'].entries()) json.push(await openJsonCollab(servers[i % 2]!, id, u));
+      let phase = 'setup';
+      onTestFailed(() => console.error(`seed ${seed} failed during ${phase}`));
+      try {
+        await Promise.all(yjs.map((c) => waitSynced(c)));
+        const sent = new Map<JsonWsClient, string[]>(json.map((c) => [c, []]));
+        for (let step = 0; step < 150; step++) {
+          phase = `step ${step}`;
+          const choice = r.next();
+          const tag = `${seed}-${step}`;
+          if (choice < 0.45) randomYjsEdit(r, r.pick(yjs), tag);
+          else if (choice < 0.93) {
+            const client = r.pick(json);
+            const op = randomOperation(r, copyOf(client), tag);
+            sent.get(client)!.push(tag);
+            client.send({ type: 'edit_operation', operation: op });
+          } else {
+            const copy = copyOf(json[0]!);
+            const ops = [randomOperation(r, copy, `${tag}a`), randomOperation(r, copy, `${tag}b`)];
+            const res = await call(r.pick(servers), 'POST', `/presentations/${id}/operations`, 'j0', { operations: ops });
+            expect([200, 400]).toContain(res.status);
+          }
+          if (r.next() < 0.3) await new Promise((res) => setTimeout(res, r.int(15)));
         }
-        if (r.next() < 0.3) await new Promise((res) => setTimeout(res, r.int(15)));
+        phase = 'acks';
+        await Promise.all(yjs.map((c) => waitAcked(c, 30_000)));
+        for (const [client, ids] of sent) {
+          await waitFor(
+            () =>
+              ids.every((op) =>
+                client.messages.some(
+                  (m) => (m.type === 'edit_ack' && m.operation_id === op) || (m.type === 'error' && m.details?.operation_id === op),
+                ),
+              ),
+            30_000,
+            'an answer to every operation',
+          );
+          // Refusals are only for operations that no longer fit the document.
+          for (const m of client.messages) if (m.type === 'error') expect(m.error_code, JSON.stringify(m)).toBe('INVALID_MESSAGE');
+        }
+        phase = 'converging';
+        const same = () => {
+          const expected = canonical(documentJsonOf(yjs[0]!.doc));
+          return yjs.every((c) => canonical(documentJsonOf(c.doc)) === expected) && json.every((c) => canonical(copyOf(c)) === expected);
+        };
+        await waitFor(same, 20_000, `convergence (seed ${seed})`);
+        phase = 'database';
+        const stored = documentJsonOf(await loadFromDatabase(pair.databaseUrl, documentName(id)));
+        expect(documentJsonOf(yjs[0]!.doc)).toEqual(stored);
+        for (const c of json) expect(copyOf(c)).toEqual(stored);
+        const ids = stored.slides.map((s) => s.id);
+        expect(new Set(ids).size).toBe(ids.length);
+      } finally {
+        for (const c of json) c.close();
+        for (const c of yjs) c.destroy();
       }
-      phase = 'acks';
-      await Promise.all(yjs.map((c) => waitAcked(c, 30_000)));
-      for (const [client, ids] of sent) {
-        await waitFor(
-          () => ids.every((op) => client.messages.some((m) => (m.type === 'edit_ack' && m.operation_id === op) || (m.type === 'error' && m.details?.operation_id === op))),
-          30_000,
-          'an answer to every operation',
-        );
-        // Refusals are only for operations that no longer fit the document.
-        for (const m of client.messages) if (m.type === 'error') expect(m.error_code, JSON.stringify(m)).toBe('INVALID_MESSAGE');
-      }
-      phase = 'converging';
-      const same = () => {
-        const expected = canonical(documentJsonOf(yjs[0]!.doc));
-        return yjs.every((c) => canonical(documentJsonOf(c.doc)) === expected) && json.every((c) => canonical(copyOf(c)) === expected);
-      };
-      await waitFor(same, 20_000, `convergence (seed ${seed})`);
-      phase = 'database';
-      const stored = documentJsonOf(await loadFromDatabase(pair.databaseUrl, documentName(id)));
-      expect(documentJsonOf(yjs[0]!.doc)).toEqual(stored);
-      for (const c of json) expect(copyOf(c)).toEqual(stored);
-      const ids = stored.slides.map((s) => s.id);
-      expect(new Set(ids).size).toBe(ids.length);
-    } finally {
-      for (const c of json) c.close();
-      for (const c of yjs) c.destroy();
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 });

@@ -69,7 +69,11 @@ describe('slide order keys', () => {
     for (const id of ['s1', 's2', 's3']) insertSlide(doc, { id });
     insertSlide(doc, { id: 's0' }, 0);
     expect(ids(doc)).toEqual(['s0', 's1', 's2', 's3']);
-    expect(getSlides(doc).toArray().map((s) => s.get('id'))).toEqual(['s1', 's2', 's3', 's0']);
+    expect(
+      getSlides(doc)
+        .toArray()
+        .map((s) => s.get('id')),
+    ).toEqual(['s1', 's2', 's3', 's0']);
     expect(moveSlide(doc, 's0', 3)).toBe(true);
     expect(ids(doc)).toEqual(['s1', 's2', 's3', 's0']);
     expect(slidePosition(doc, 's3')).toBe(2);
@@ -102,7 +106,9 @@ describe('slide order keys', () => {
             added.add(id);
           } else if (current.length > 2) {
             const id = r.pick(current);
-            const at = getSlides(doc).toArray().findIndex((s) => s.get('id') === id);
+            const at = getSlides(doc)
+              .toArray()
+              .findIndex((s) => s.get('id') === id);
             getSlides(doc).delete(at, 1);
             deleted.add(id);
           }

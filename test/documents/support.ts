@@ -14,7 +14,11 @@ export async function call(server: TestServer, method: string, path: string, who
   const caller = typeof who === 'string' ? { user: who } : who;
   if (caller) headers.authorization = `Bearer ${mintToken(caller.user, { scope: caller.scope })}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${server.url}/api/v1${path}`, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await fetch(`${server.url}/api/v1${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
@@ -38,8 +42,15 @@ export function collabSocketUrl(server: TestServer, presentationId: string, toke
 }
 
 /** A JSON collaboration client, connected (its `connected` message received). */
-export async function openJsonCollab(server: TestServer, presentationId: string, user: string, options: { name?: string; scope?: string } = {}): Promise<JsonWsClient> {
-  const client = await openJsonWs(collabSocketUrl(server, presentationId, mintToken(user, { name: options.name ?? user.toUpperCase(), scope: options.scope })));
+export async function openJsonCollab(
+  server: TestServer,
+  presentationId: string,
+  user: string,
+  options: { name?: string; scope?: string } = {},
+): Promise<JsonWsClient> {
+  const client = await openJsonWs(
+    collabSocketUrl(server, presentationId, mintToken(user, { name: options.name ?? user.toUpperCase(), scope: options.scope })),
+  );
   await client.waitForType('connected');
   return client;
 }

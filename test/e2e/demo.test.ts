@@ -151,7 +151,10 @@ describe('demo page: two users in two browser contexts', () => {
     expect(before.length).toBeGreaterThan(2);
     await alice.getByTestId('move-down').first().click();
     const after = [before[1], before[0], ...before.slice(2)];
-    await bob.waitForFunction((t) => JSON.stringify([...document.querySelectorAll('[data-testid=slide-item] .slide-title')].map((e) => e.textContent)) === t, JSON.stringify(after));
+    await bob.waitForFunction(
+      (t) => JSON.stringify([...document.querySelectorAll('[data-testid=slide-item] .slide-title')].map((e) => e.textContent)) === t,
+      JSON.stringify(after),
+    );
     expect(await titles(alice)).toEqual(after);
     // Bob holds the (now) first slide: Alice cannot move it.
     await bob.getByTestId('slide-item').first().click();
@@ -162,7 +165,10 @@ describe('demo page: two users in two browser contexts', () => {
     await alice.waitForFunction(() => document.querySelectorAll('[data-testid=lock-badge]').length === 0);
     // And back up: the deck as the next tests expect it.
     await alice.getByTestId('move-up').nth(1).click();
-    await bob.waitForFunction((t) => JSON.stringify([...document.querySelectorAll('[data-testid=slide-item] .slide-title')].map((e) => e.textContent)) === t, JSON.stringify(before));
+    await bob.waitForFunction(
+      (t) => JSON.stringify([...document.querySelectorAll('[data-testid=slide-item] .slide-title')].map((e) => e.textContent)) === t,
+      JSON.stringify(before),
+    );
   });
 
   it('saves a version, restores it for everyone, and undoes the restore from the toast', async () => {

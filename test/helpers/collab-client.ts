@@ -114,7 +114,18 @@ export function stateOf(doc: Y.Doc): string {
   return Buffer.from(Y.encodeStateAsUpdate(doc)).toString('base64');
 }
 
-/** Plain JSON of the whole document, for equality checks independent of encoding. */
+/**
+ * Plain JSON of the whole document, for equality checks independent of encoding: object keys sorted, since a Y.Map
+ * lists its keys in the order this replica first saw them (a key set later, like a slide's `order` written when an
+ * old document loads, comes last on one replica and first on another).
+ */
 export function jsonOf(doc: Y.Doc): string {
-  return JSON.stringify({ meta: doc.getMap('meta').toJSON(), slides: doc.getArray('slides').toJSON(), comments: doc.getMap('comments').toJSON() });
+  const sorted = (_key: string, value: unknown) =>
+    value && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : value;
+  return JSON.stringify(
+    { meta: doc.getMap('meta').toJSON(), slides: doc.getArray('slides').toJSON(), comments: doc.getMap('comments').toJSON() },
+    sorted,
+  );
 }
