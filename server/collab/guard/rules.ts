@@ -39,7 +39,18 @@ const THREAD_EXISTS: Denial = { code: 'PERMISSION_DENIED', reason: 'a thread tha
 
 const typeOf = (item: Y.Item): Y.AbstractType<unknown> | null =>
   item.content instanceof Y.ContentType ? (item.content.type as Y.AbstractType<unknown>) : null;
-const valueOf = (item: Y.Item): unknown => (item.content instanceof Y.ContentAny ? item.content.arr[0] : undefined);
+/**
+ * The value a map entry shows every replica: Y.Map reads the LAST element of an entry's content, whatever the
+ * content kind (a hand-made entry may carry several values, or a ContentJSON / ContentString), so the guard reads it
+ * the same way and never judges a value other than the one clients will see.
+ */
+const valueOf = (item: Y.Item): unknown => {
+  const content = item.content.getContent();
+  return content[content.length - 1];
+};
+/** Whether a map entry is one plain value, as `Y.Map.set(key, value)` writes it. */
+const isPlainValue = (item: Y.Item): boolean => item.content instanceof Y.ContentAny && item.length === 1;
+const ID_SHAPE: Denial = { code: 'CONFLICT', reason: 'a slide id is one string value' };
 
 export class Rules {
   /** new struct → its verdict when it is not 'allow' (children inherit it) */
@@ -139,7 +150,7 @@ export class Rules {
 
   private claimSlideId(item: Y.Item): Verdict {
     const id = valueOf(item);
-    if (typeof id !== 'string') return 'allow';
+    if (!isPlainValue(item) || typeof id !== 'string') return ID_SHAPE;
     this.slideIds ??= this.liveSlideIds();
     if (this.slideIds.has(id)) return { code: 'CONFLICT', reason: `a slide with id ${id} already exists`, slideId: id };
     this.slideIds.add(id);
@@ -168,9 +179,9 @@ export class Rules {
     if (!field) {
       const threadType = thread && !thread.fromUpdate ? typeOf(thread.item) : null;
       if ((threadType && !(threadType instanceof Y.Array)) || !(typeOf(item) instanceof Y.Map)) return moderator ? 'allow' : THREAD_SHAPE;
-      const authors = this.childrenOf(item).filter((c) => c.key === 'author').map((c) => valueOf(c.item));
+      const authors = this.childrenOf(item).filter((c) => c.key === 'author');
       const userId = this.writer.userId;
-      if (authors.length === 0 || authors.some((a) => a !== userId)) {
+      if (authors.length === 0 || authors.some((a) => !isPlainValue(a.item) || valueOf(a.item) !== userId)) {
         return { code: 'PERMISSION_DENIED', reason: `a new comment's author must be you (${userId})` };
       }
       return 'allow';

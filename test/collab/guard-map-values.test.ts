@@ -1,0 +1,80 @@
+/**
+ * Map entries whose value the guard must read as clients do. Y.Map shows the LAST value of an entry's content, and
+ * a hand-made entry may carry several values (ContentAny ['cleo', 'carl']) or another content kind (ContentJSON).
+ * Found by an attack on the #11 guard: a commenter signed a comment as someone else, and an editor added a second
+ * slide with an existing id (which moved a lock onto the decoy). Both must be refused, and nothing stored.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { addComment, getComments, getSlides } from '../../shared/presentation.js';
+import { openClient, waitAcked, waitSynced, type CollabClient } from '../helpers/collab-client.js';
+import { createTestDatabase, queryDb } from '../helpers/database.js';
+import { createDeck } from '../helpers/deck.js';
+import { forgeUpdate, id, newMap, value } from '../helpers/forge-update.js';
+import { errorsOf, openRawWriter, reloaded } from '../helpers/raw-writer.js';
+import { mintToken, startServer, type TestServer } from '../helpers/server.js';
+
+const ATTACKER = 0x7a11;
+
+describe('write guard: map values are judged as replicas read them', () => {
+  let server: TestServer;
+  let databaseUrl: string;
+  const clients: CollabClient[] = [];
+  const stored = async (presentationId: string) =>
+    Buffer.concat(
+      (await queryDb<{ update: Buffer }>(databaseUrl, 'SELECT update FROM document_updates WHERE name = $1', [`presentation:${presentationId}`])).map((r) => r.update),
+    ).toString('latin1');
+
+  beforeAll(async () => {
+    databaseUrl = await createTestDatabase('guardmapvalues');
+    server = await startServer({ DATABASE_URL: databaseUrl });
+  });
+  afterAll(async () => {
+    for (const c of clients) c.destroy();
+    await server?.close();
+  });
+
+  it("refuses a comment whose author entry carries several values, the last one someone else's", async () => {
+    const { owner } = await createDeck(server, 'authors', ['s1'], { cleo: 'commenter', carl: 'commenter' }, clients);
+    addComment(owner.doc, 's1', { id: 'o-1', author: 'olga', text: 'first' });
+    await waitAcked(owner);
+    const last = getComments(owner.doc).get('s1')!._start!.id;
+    const cleo = await openRawWriter(server.wsUrl, 'authors', mintToken('cleo'));
+    const comment = id(ATTACKER, 0);
+    cleo.send(
+      forgeUpdate([
+        { client: ATTACKER, clock: 0, origin: last, content: newMap() },
+        { client: ATTACKER, clock: 1, parent: comment, parentSub: 'author', content: new Y.ContentAny(['cleo', 'carl']) },
+        { client: ATTACKER, clock: 3, parent: comment, parentSub: 'text', content: value('FORGED by cleo') },
+        { client: ATTACKER, clock: 4, parent: comment, parentSub: 'id', content: value('forged-1') },
+      ]),
+    );
+    await cleo.answered(1);
+    expect(errorsOf(cleo.stateless, 'PERMISSION_DENIED')).toHaveLength(1);
+
+    const loaded = await reloaded(databaseUrl, 'authors');
+    expect((getComments(loaded).get('s1')!.toJSON() as { id: string }[]).map((c) => c.id)).toEqual(['o-1']);
+    expect(await stored('authors')).not.toContain('FORGED');
+  });
+
+  it('refuses a new slide whose id entry carries several values or JSON content naming an existing id', async () => {
+    const { owner } = await createDeck(server, 'decoys', ['s1', 's2'], { ivan: 'editor' }, clients);
+    const first = getSlides(owner.doc)._start!.id;
+    const ivan = await openRawWriter(server.wsUrl, 'decoys', mintToken('ivan'));
+    const forgeDecoy = (client: number, idContent: Y.AbstractContent) =>
+      forgeUpdate([
+        { client, clock: 0, rightOrigin: first, parent: 'slides', content: newMap() },
+        { client, clock: 1, parent: id(client, 0), parentSub: 'id', content: idContent },
+      ]);
+    ivan.send(forgeDecoy(ATTACKER, new Y.ContentAny(['decoy-unique', 's1'])));
+    ivan.send(forgeDecoy(ATTACKER + 1, new Y.ContentJSON(['s1'])));
+    await ivan.answered(2);
+    expect(errorsOf(ivan.stateless, 'CONFLICT')).toHaveLength(2);
+
+    const fresh = openClient({ url: server.wsUrl, presentationId: 'decoys', token: mintToken('olga') });
+    clients.push(fresh);
+    await waitSynced(fresh);
+    expect(getSlides(fresh.doc).toArray().map((s) => s.get('id'))).toEqual(['s1', 's2']);
+    expect(getSlides(await reloaded(databaseUrl, 'decoys')).toArray().map((s) => s.get('id'))).toEqual(['s1', 's2']);
+  });
+});
