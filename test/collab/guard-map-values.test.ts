@@ -61,7 +61,7 @@ describe('write guard: map values are judged as replicas read them', () => {
     const { owner } = await createDeck(server, 'decoys', ['s1', 's2'], { ivan: 'editor' }, clients);
     const first = getSlides(owner.doc)._start!.id;
     const ivan = await openRawWriter(server.wsUrl, 'decoys', mintToken('ivan'));
-    const forgeDecoy = (client: number, idContent: Y.AbstractContent) =>
+    const forgeDecoy = (client: number, idContent: ConstructorParameters<typeof Y.Item>[7]) =>
       forgeUpdate([
         { client, clock: 0, rightOrigin: first, parent: 'slides', content: newMap() },
         { client, clock: 1, parent: id(client, 0), parentSub: 'id', content: idContent },
