@@ -184,6 +184,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   lifecycle.onStop('status heartbeat', () => status.stop());
   lifecycle.onStop('presentation deletion cleanup', () => deletion.stop());
   lifecycle.onStop('json socket pings', () => streaming.heartbeat.stop());
+  lifecycle.onFlush('coalesced job progress', () => jobs.flush());
   const services: Services = {
     config,
     db,

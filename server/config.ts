@@ -55,6 +55,7 @@ const EnvSchema = Type.Object({
   STATUS_PRESENCE_TTL_MS: Type.Optional(Int(1000, 3_600_000)),
   AUTO_NOTIFICATIONS: Type.Optional(Type.String({ pattern: AUTO_NOTIFICATIONS_PATTERN })),
   WS_PING_INTERVAL_MS: Type.Optional(Int(0, 3_600_000)),
+  JOB_WRITE_INTERVAL_MS: Type.Optional(Int(1, 60_000)),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -85,6 +86,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   sseKeepaliveMs: number;
   notificationRetentionHours: number;
+  /** How often a job's latest progress is written to Postgres at most (terminal states are written at once). */
+  jobWriteIntervalMs: number;
   limits: {
     maxConnectionsPerUser: number;
     wsMaxFrameBytes: number;
@@ -184,6 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS ?? 10_000,
     sseKeepaliveMs: (e.SSE_KEEPALIVE_INTERVAL ?? 15) * 1000,
     notificationRetentionHours: e.NOTIFICATION_RETENTION_HOURS ?? 24,
+    jobWriteIntervalMs: e.JOB_WRITE_INTERVAL_MS ?? 250,
     limits: {
       maxConnectionsPerUser: e.WEBSOCKET_MAX_CONNECTIONS_PER_USER ?? 5,
       wsMaxFrameBytes: e.WS_MAX_FRAME_BYTES ?? 1024 * 1024,

@@ -27,7 +27,9 @@ export class LocalActivity {
       get kind() {
         return bus.kind;
       },
-      publish: (channel, payload, options) => bus.publish(channel, payload, options),
+      publish: (channel, payload) => bus.publish(channel, payload),
+      commit: (channel, change) => bus.commit(channel, change),
+      state: (channel) => bus.state(channel),
       subscribe: async (channel, listener) => {
         const unsubscribe = await bus.subscribe(channel, listener);
         const uncount = increment(followers, channel);
