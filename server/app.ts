@@ -26,7 +26,7 @@ import { registerCollabRoute } from './collab/route.js';
 import type { Config } from './config.js';
 import { registerDemo } from './demo/index.js';
 import { registerErrorHandling } from './http/errors.js';
-import { createConnectionCounter, type ConnectionCounter } from './limits/index.js';
+import { createConnectionCounter, HttpRateSync, httpRateStore, type ConnectionCounter } from './limits/index.js';
 import { Metrics } from './metrics.js';
 import { createJobsService, jobsPlugin, type JobsService } from './jobs/index.js';
 import { ChannelPolicy, createNotificationsService, notificationsPlugin, SocketMessages, type NotificationsService } from './notifications/index.js';
@@ -77,6 +77,8 @@ export interface Services {
   streaming: StreamingContext;
   /** Connections per user per endpoint kind, across instances when REDIS_URL is set (server/limits). */
   connections: ConnectionCounter;
+  /** The HTTP rate limit's counts, shared through Redis in the background (when REDIS_URL is set; server/limits). */
+  httpRate: HttpRateSync | undefined;
   /** Shutdown in order (server/lifecycle.ts); features register their background work with `onStop`. */
   lifecycle: Lifecycle;
   /** Versions of presentations: take, list, read, restore (server/versions). */
@@ -185,6 +187,10 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   lifecycle.onStop('presentation deletion cleanup', () => deletion.stop());
   lifecycle.onStop('json socket pings', () => streaming.heartbeat.stop());
   lifecycle.onFlush('coalesced job progress', () => jobs.flush());
+  // HTTP rate limits with Redis: counted here, shared through Redis in the background (no round trip per request; the
+  // tolerance is in server/limits/http-rate-store.ts). Without Redis: @fastify/rate-limit's in-process store.
+  const httpRate = redis ? new HttpRateSync({ redis, prefix: `${config.redisPrefix}:rl:`, syncMs: config.limits.httpRateSyncMs }) : undefined;
+  if (httpRate) lifecycle.onStop('HTTP rate-limit sync', () => httpRate.close());
   const services: Services = {
     config,
     db,
@@ -201,6 +207,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     status,
     streaming,
     connections,
+    httpRate,
     lifecycle,
     versions,
     activity,
@@ -216,11 +223,8 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     global: true,
     max: config.limits.httpRateMax,
     timeWindow: config.limits.httpRateWindowMs,
-    ...(redis ? { redis, nameSpace: `${config.redisPrefix}:rl:` } : {}),
-    // Redis down must not take the whole HTTP API down with it (Postgres holds the state): while it is not connected
-    // nothing is counted, and requests do not wait for ioredis's reconnect attempts.
+    ...(httpRate ? { store: httpRateStore(httpRate) } : {}),
     skipOnError: true,
-    ...(redis ? { allowList: () => redis.status !== 'ready' } : {}),
     errorResponseBuilder: (_req, ctx) => ({
       statusCode: 429,
       type: 'error',

@@ -45,6 +45,7 @@ const EnvSchema = Type.Object({
   WS_RATE_PER_SEC: Type.Optional(Int(1, 1_000_000)),
   HTTP_RATE_LIMIT_MAX: Type.Optional(Int(1, 10_000_000)),
   HTTP_RATE_LIMIT_WINDOW_MS: Type.Optional(Int(100, 86_400_000)),
+  HTTP_RATE_LIMIT_SYNC_MS: Type.Optional(Int(5, 60_000)),
   COMPACT_AFTER_UPDATES: Type.Optional(Int(1, 10_000_000)),
   VERSION_INTERVAL_MS: Type.Optional(Int(100, 7 * 86_400_000)),
   ACTIVITY_RETENTION_DAYS: Type.Optional(Int(1, 3650)),
@@ -97,6 +98,8 @@ export interface Config {
     ratePerSec: number;
     httpRateMax: number;
     httpRateWindowMs: number;
+    /** How often the instances share their HTTP rate counts through Redis (the limit's tolerance, server/limits). */
+    httpRateSyncMs: number;
   };
   compactAfterUpdates: number;
   /** An automatic version after this much time of editing. */
@@ -197,6 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ratePerSec: e.WS_RATE_PER_SEC ?? 10,
       httpRateMax: e.HTTP_RATE_LIMIT_MAX ?? 1000,
       httpRateWindowMs: e.HTTP_RATE_LIMIT_WINDOW_MS ?? 60_000,
+      httpRateSyncMs: e.HTTP_RATE_LIMIT_SYNC_MS ?? 100,
     },
     compactAfterUpdates: e.COMPACT_AFTER_UPDATES ?? 500,
     versionIntervalMs: e.VERSION_INTERVAL_MS ?? 600_000,
