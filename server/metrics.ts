@@ -49,6 +49,7 @@ export class Metrics {
   private readonly disconnects: Counter<'manager' | 'reason'>;
   private readonly latency: Histogram<'channel_kind'>;
   private readonly busPublishes: Counter<'result'>;
+  private readonly publishCounters = new Map<string, { inc(): void }>();
   private readonly stats: Record<Manager, ManagerStats> = {
     generation: { connections: 0, messages_sent: 0, errors: 0 },
     notifications: { connections: 0, messages_sent: 0, errors: 0 },
@@ -90,7 +91,7 @@ export class Metrics {
     });
     this.busPublishes = new Counter({
       name: 'deckhand_bus_publishes_total',
-      help: 'Bus publishes by result (ok, stale: dropped by seq, failed)',
+      help: 'Bus publishes by result (ok; stale: a state change found another state in place and was retried; failed)',
       labelNames: ['result'],
       registers,
     });
@@ -174,7 +175,9 @@ export class Metrics {
   }
 
   busPublish(result: 'ok' | 'stale' | 'failed'): void {
-    this.busPublishes.labels(result).inc();
+    let counter = this.publishCounters.get(result);
+    if (!counter) this.publishCounters.set(result, (counter = this.busPublishes.labels(result)));
+    counter.inc();
   }
 
   managerStats(manager: Manager): ManagerStats {

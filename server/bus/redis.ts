@@ -17,7 +17,7 @@
  */
 import type { Redis } from 'ioredis';
 import { createRedisClient } from '../redis.js';
-import { compareIds, formatEventId, isAfter, parseEventId, parseStreamId } from './event-id.js';
+import { compareIds, formatEventId, isAfterParsed, parseEventId, parseStreamId, type ParsedEventId } from './event-id.js';
 import {
   BusEvent,
   DEFAULT_HISTORY_LENGTH,
@@ -68,6 +68,8 @@ interface ChannelState {
   listeners: Set<BusListener>;
   /** Id of the last event delivered to the listeners. */
   lastId: string | undefined;
+  /** `lastId` parsed (compared with every event). */
+  lastParsed: ParsedEventId | undefined;
   /** The channel's head when the subscription went live: the refill baseline before any event arrived. */
   resumeFrom: string | undefined;
   /** Live events held back while the channel is refilled after a reconnect. */
@@ -151,7 +153,14 @@ export class RedisBus implements Bus {
     if (this.closed) throw new Error('bus closed');
     let state = this.channels.get(channel);
     if (!state) {
-      const fresh: ChannelState = { listeners: new Set(), lastId: undefined, resumeFrom: undefined, filling: null, live: Promise.resolve() };
+      const fresh: ChannelState = {
+        listeners: new Set(),
+        lastId: undefined,
+        lastParsed: undefined,
+        resumeFrom: undefined,
+        filling: null,
+        live: Promise.resolve(),
+      };
       fresh.live = this.sub.subscribe(this.pubsubPrefix + channel).then(() => {
         // The refill baseline, should the subscriber connection drop before the first event arrives.
         this.head(channel).then(
@@ -264,8 +273,9 @@ export class RedisBus implements Bus {
   }
 
   private deliver(state: ChannelState, event: BusEvent): void {
-    if (!isAfter(event.id, state.lastId)) return;
+    if (state.lastId !== undefined && !isAfterParsed(event.parsedId, state.lastParsed ?? null)) return;
     state.lastId = event.id;
+    state.lastParsed = event.parsedId ?? undefined;
     for (const listener of state.listeners) {
       try {
         listener.event(event);
@@ -303,6 +313,7 @@ export class RedisBus implements Bus {
         } else {
           this.logger?.warn({ channel }, 'bus history does not cover the outage: listeners resync');
           state.lastId = undefined;
+          state.lastParsed = undefined;
           state.resumeFrom = result?.head;
           for (const listener of state.listeners) {
             try {
