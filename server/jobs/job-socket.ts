@@ -9,7 +9,7 @@
  * A job that does not exist or that the user may not read: for the URL's job, an error then close 4404 / 4403;
  * for `subscribe_job`, an error and the socket lives on.
  */
-import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import { jobChannel } from '../../shared/channels.js';
 import { CLOSE_CODES } from '../../shared/errors.js';
@@ -31,6 +31,7 @@ import { createMessageParser } from '../streaming/message-parser.js';
 import { observeDelivery } from '../streaming/delivery-latency.js';
 import { openSessionSocket, SocketSession } from '../streaming/socket-session.js';
 import { lastEventIdOf } from '../streaming/sse-request.js';
+import type { Upgrade } from '../streaming/upgrade.js';
 import type { JobsContext } from './context.js';
 import { progressMessage } from './job-messages.js';
 import { startJobStream, writeJobSnapshot, type JobStreamWriter } from './job-stream.js';
@@ -45,10 +46,11 @@ const parseMessage = createMessageParser<JobClientMessage>({
   unsubscribe_job: UnsubscribeJobMessage,
 });
 
-export function openJobSocket(socket: WebSocket, request: FastifyRequest, jobId: string, ctx: JobsContext): void {
-  const lastEventId = lastEventIdOf(request);
-  openSessionSocket(socket, request, ctx, 'generation', parseMessage, (conn, principal, meter) => {
-    return new JobSession(conn, principal, ctx, meter, request.log, jobId, lastEventId);
+export function openJobSocket(socket: WebSocket, upgrade: Upgrade, ctx: JobsContext): void {
+  const jobId = upgrade.params.job_id!;
+  const lastEventId = lastEventIdOf(upgrade);
+  openSessionSocket(socket, upgrade, ctx, 'generation', parseMessage, (conn, principal, meter) => {
+    return new JobSession(conn, principal, ctx, meter, ctx.log, jobId, lastEventId);
   });
 }
 
