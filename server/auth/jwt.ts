@@ -26,6 +26,22 @@ export class AuthError extends Error {
   }
 }
 
+/**
+ * The scope sets of verified tokens, one per distinct `scope` claim: every connection keeps its principal, and a Set
+ * is ~230 bytes (most tokens of a deployment share a handful of scope strings). Bounded: past the cap, fresh sets.
+ */
+const scopeSets = new Map<string, ReadonlySet<Scope>>();
+const MAX_SCOPE_SETS = 1000;
+
+function scopesOf(scope: string): ReadonlySet<Scope> {
+  let set = scopeSets.get(scope);
+  if (!set) {
+    set = new Set(scope.split(' ').filter(Boolean));
+    if (scopeSets.size < MAX_SCOPE_SETS) scopeSets.set(scope, set);
+  }
+  return set;
+}
+
 const HMAC_ALGORITHMS: jwt.Algorithm[] = ['HS256'];
 const PUBLIC_KEY_ALGORITHMS: jwt.Algorithm[] = ['RS256', 'ES256'];
 const MAX_TOKEN_LENGTH = 8192;
@@ -80,7 +96,7 @@ export function createTokenVerifier(jwtConfig: Config['jwt']): TokenVerifier {
     return Object.freeze({
       userId: payload.sub,
       name,
-      scopes: new Set(scope.split(' ').filter(Boolean)),
+      scopes: scopesOf(scope),
       expiresAt: payload.exp * 1000,
     });
   };

@@ -26,16 +26,18 @@ export interface JobStreamWriter {
 
 /**
  * Writes the current state (the bus's, read with its head in one step; falling back to `known` if the job vanished)
- * tagged with the head; resolves with where to resume.
+ * tagged with the head; resolves with where to resume (nothing when there is no job to show).
  */
 export async function writeJobSnapshot(
   ctx: JobsContext,
-  known: Job,
+  jobId: string,
   kind: 'job_progress' | 'reset',
   writer: JobStreamWriter,
+  known?: Job,
 ): Promise<ReleaseOptions> {
-  const { head, job } = await ctx.jobs.snapshot(known.id);
+  const { head, job } = await ctx.jobs.snapshot(jobId);
   const current = job ?? known;
+  if (!current) return {};
   writer.state(kind === 'reset' ? resetMessage(current) : progressMessage(current), head);
   return { afterId: head, afterSeq: current.version };
 }
@@ -48,9 +50,9 @@ export async function startJobStream(
   lastEventId: string | undefined,
   writer: JobStreamWriter,
 ): Promise<void> {
-  if (lastEventId === undefined) return follower.release(await writeJobSnapshot(ctx, job, 'job_progress', writer));
+  if (lastEventId === undefined) return follower.release(await writeJobSnapshot(ctx, job.id, 'job_progress', writer, job));
   const history = await ctx.bus.history(jobChannel(job.id), lastEventId);
-  if (!history.complete) return follower.release(await writeJobSnapshot(ctx, job, 'reset', writer));
+  if (!history.complete) return follower.release(await writeJobSnapshot(ctx, job.id, 'reset', writer, job));
   let last = lastEventId;
   for (const event of history.events) {
     await writer.event(event);

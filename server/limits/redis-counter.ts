@@ -78,8 +78,8 @@ export class RedisConnectionCounter implements ConnectionCounter {
   private readonly logger: RedisConnectionCounterOptions['logger'];
   private readonly instanceId = randomBytes(6).toString('hex');
   private next = 0;
-  /** This instance's live members, by key. */
-  private readonly live = new Map<string, Set<string>>();
+  /** This instance's live members (the key of each): one entry per open connection. */
+  private readonly live = new Map<string, string>();
   /** This instance's own count: the fallback limit when Redis does not answer. */
   private readonly local: MemoryConnectionCounter;
   private readonly timer: NodeJS.Timeout;
@@ -127,20 +127,13 @@ export class RedisConnectionCounter implements ConnectionCounter {
       releaseLocal = this.local.tryAcquire(kind, userId, max);
       if (!releaseLocal) return null;
     }
-    let members = this.live.get(key);
-    if (!members) {
-      members = new Set();
-      this.live.set(key, members);
-    }
-    members.add(member);
+    this.live.set(member, key);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       releaseLocal?.();
-      const set = this.live.get(key);
-      set?.delete(member);
-      if (set?.size === 0) this.live.delete(key);
+      this.live.delete(member);
       this.redis.zrem(key, member).catch(() => {
         // Unreachable: the member expires within ttlMs (it is no longer refreshed).
       });
@@ -155,7 +148,7 @@ export class RedisConnectionCounter implements ConnectionCounter {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
-    const entries = [...this.live];
+    const entries = [...this.byKey()];
     this.live.clear();
     await withTimeout(
       Promise.allSettled(entries.map(([key, members]) => this.redis.zrem(key, ...members))),
@@ -166,7 +159,7 @@ export class RedisConnectionCounter implements ConnectionCounter {
   /** Re-scores (or re-adds) this instance's live members. */
   private async refresh(): Promise<void> {
     if (this.closed || this.live.size === 0) return;
-    const entries = [...this.live].map(([key, members]) => [key, [...members]] as const);
+    const entries = this.byKey();
     const pipeline = this.redis.pipeline() as unknown as { deckhandConnRefresh(...args: (string | number)[]): unknown; exec(): Promise<unknown> };
     for (const [key, members] of entries) pipeline.deckhandConnRefresh(key, this.ttlMs, ...members);
     try {
@@ -174,6 +167,17 @@ export class RedisConnectionCounter implements ConnectionCounter {
     } catch (err) {
       this.warn(err);
     }
+  }
+
+  /** This instance's live members grouped by key. */
+  private byKey(): Map<string, string[]> {
+    const groups = new Map<string, string[]>();
+    for (const [member, key] of this.live) {
+      const group = groups.get(key);
+      if (group) group.push(member);
+      else groups.set(key, [member]);
+    }
+    return groups;
   }
 
   private warn(err: unknown): void {

@@ -16,7 +16,8 @@ const KEEPALIVE = Buffer.from(': keepalive\n\n');
 
 export class SseStream {
   private closed = false;
-  private readonly closeCallbacks: (() => void)[] = [];
+  /** Exactly sized (a pushed-to array reserves 17 slots; every idle subscriber has one). */
+  private closeCallbacks: readonly (() => void)[] = [];
 
   constructor(
     private readonly reply: FastifyReply,
@@ -56,7 +57,7 @@ export class SseStream {
 
   onClose(callback: () => void): void {
     if (this.closed) callback();
-    else this.closeCallbacks.push(callback);
+    else this.closeCallbacks = [...this.closeCallbacks, callback];
   }
 
   /** Writes one frame (optionally prefixed by a per-stream `id:` line); false when closed or cut for slowness. */
@@ -116,7 +117,9 @@ export class SseStream {
     if (this.closed) return;
     this.closed = true;
     this.meter.closed();
-    for (const callback of this.closeCallbacks.splice(0)) {
+    const callbacks = this.closeCallbacks;
+    this.closeCallbacks = [];
+    for (const callback of callbacks) {
       try {
         callback();
       } catch (err) {
