@@ -5,7 +5,6 @@
 import { roleFor } from './access/policy.js';
 import { chatPlugin, createChat, type Chat } from './chat/index.js';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -26,6 +25,7 @@ import { registerCollabRoute } from './collab/route.js';
 import type { Config } from './config.js';
 import { registerDemo } from './demo/index.js';
 import { registerErrorHandling } from './http/errors.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
 import { createConnectionCounter, HttpRateSync, httpRateStore, type ConnectionCounter } from './limits/index.js';
 import { Metrics } from './metrics.js';
 import { createJobsService, jobsPlugin, type JobsService } from './jobs/index.js';
@@ -217,7 +217,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   app.decorateRequest('principal', null);
 
   registerErrorHandling(app);
-  await app.register(helmet, { contentSecurityPolicy: false, crossOriginEmbedderPolicy: false });
+  registerSecurityHeaders(app, { contentSecurityPolicy: false, crossOriginEmbedderPolicy: false });
   await app.register(cors, { origin: config.corsOrigins === '*' ? true : config.corsOrigins, credentials: true });
   await app.register(rateLimit, {
     global: true,
