@@ -44,9 +44,9 @@ export async function openSseSession(
 ): Promise<void> {
   const release = await acquireSseSlot(ctx, `${manager}-sse`, principal);
   const meter = ctx.metrics.connection(manager, 'sse');
-  const stream = new SseStream(reply, ctx.config.limits.outboundBufferBytes, meter, request.log);
+  const stream = new SseStream(reply, ctx.config.limits.outboundBufferBytes, meter, ctx.log);
   ctx.sse.add(stream);
-  const session = create({ stream, meter, principal, release, log: request.log, lastEventId: lastEventIdOf(request) });
+  const session = create({ stream, meter, principal, release, log: ctx.log, lastEventId: lastEventIdOf(request) });
   await session.run();
 }
 
