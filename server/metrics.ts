@@ -169,7 +169,10 @@ export class Metrics {
 
   busPublish(result: 'ok' | 'stale' | 'failed'): void {
     let counter = this.publishCounters.get(result);
-    if (!counter) this.publishCounters.set(result, (counter = this.busPublishes.labels(result)));
+    if (!counter) {
+      counter = this.busPublishes.labels(result);
+      this.publishCounters.set(result, counter);
+    }
     counter.inc();
   }
 

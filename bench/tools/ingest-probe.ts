@@ -31,12 +31,18 @@ mkdirSync(profiles, { recursive: true });
 // PROFILE=process: node's own --cpu-prof of the whole target process (start-up included), written when it stops.
 const cpuProf = process.env.PROFILE === 'process' ? ['--cpu-prof', '--cpu-prof-dir', profiles, '--cpu-prof-interval', '500'] : [];
 const nodeFlags = (process.env.NODE_FLAGS ?? '').split(' ').filter(Boolean);
-const proc = spawn('taskset', ['-c', SERVER_CPU, process.execPath, ...cpuProf, ...nodeFlags, '--import', 'tsx', join(ROOT, 'bench', 'targets', def.script)], {
-  cwd: ROOT,
-  env: { ...process.env, NODE_ENV: 'production', ...def.env({ dbUrl, redisUrl: redis.url }), BENCH_TARGET_ID: id },
-  stdio: ['ignore', process.env.NODE_FLAGS ? 'inherit' : 'pipe', 'inherit', 'ipc'],
-});
-const port = await new Promise<number>((resolve) => proc.on('message', (m: { type: string; port?: number }) => m.type === 'ready' && resolve(m.port!)));
+const proc = spawn(
+  'taskset',
+  ['-c', SERVER_CPU, process.execPath, ...cpuProf, ...nodeFlags, '--import', 'tsx', join(ROOT, 'bench', 'targets', def.script)],
+  {
+    cwd: ROOT,
+    env: { ...process.env, NODE_ENV: 'production', ...def.env({ dbUrl, redisUrl: redis.url }), BENCH_TARGET_ID: id },
+    stdio: ['ignore', process.env.NODE_FLAGS ? 'inherit' : 'pipe', 'inherit', 'ipc'],
+  },
+);
+const port = await new Promise<number>((resolve) =>
+  proc.on('message', (m: { type: string; port?: number }) => m.type === 'ready' && resolve(m.port!)),
+);
 const ask = (type: string, extra: object = {}) =>
   new Promise<void>((resolve) => {
     proc.once('message', () => resolve());
@@ -82,7 +88,9 @@ try {
   }
   if (process.env.PROFILE === '1') await ask('profile-start');
   // STRACE=1: syscall counts of the target during the window (slows it down: for counts only, not for speed).
-  const tracer = process.env.STRACE ? spawn('strace', ['-c', '-f', '-p', String(proc.pid), '-o', join(profiles, `probe-${id}.strace`)], { stdio: 'ignore' }) : undefined;
+  const tracer = process.env.STRACE
+    ? spawn('strace', ['-c', '-f', '-p', String(proc.pid), '-o', join(profiles, `probe-${id}.strace`)], { stdio: 'ignore' })
+    : undefined;
   if (tracer) await new Promise((r) => setTimeout(r, 500));
   const before = { server: cpuMicros(proc.pid!), pg: treeCpuMicros(pg.pid()), redis: cpuMicros(redis.pid), at: performance.now() };
   const result = await run(seconds);

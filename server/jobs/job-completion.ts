@@ -15,6 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isTerminalStatus, type JobProgressBody } from '../../shared/messages.js';
+import type { CommitResult } from '../bus/types.js';
 import { DomainError } from '../errors.js';
 import type { Job } from '../store/jobs.js';
 import { progressMessage, resetMessage } from './job-messages.js';
@@ -96,7 +97,7 @@ async function publishOver(states: JobStates, claim: JobRecord, terminal: Job, k
   for (;;) {
     const version = Math.max(terminal.version, (expect ?? 0) + 1);
     const job = atVersion(terminal, version);
-    let result;
+    let result: CommitResult;
     try {
       const message = kind === 'reset' ? resetMessage(job) : progressMessage(job);
       result = await states.commit(job.id, expect, { job }, JSON.stringify(message));

@@ -24,7 +24,6 @@ import { DomainError } from '../errors.js';
 import type { Principal } from '../auth/jwt.js';
 import type { ConnectionMeter } from '../metrics.js';
 import type { BusEvent } from '../bus/types.js';
-import type { Job } from '../store/jobs.js';
 import { ChannelFollower, type ReleaseOptions } from '../streaming/follower.js';
 import { wsFrameWithId } from '../streaming/frames.js';
 import type { JsonSocket } from '../streaming/json-socket.js';

@@ -72,7 +72,8 @@ export class HttpRateSync {
 
   constructor(private readonly options: HttpRateSyncOptions) {
     const redis = options.redis as Redis & SyncCommands;
-    if (!(redis as unknown as Record<string, unknown>).deckhandRateSync) redis.defineCommand('deckhandRateSync', { numberOfKeys: 1, lua: SYNC_SCRIPT });
+    if (!(redis as unknown as Record<string, unknown>).deckhandRateSync)
+      redis.defineCommand('deckhandRateSync', { numberOfKeys: 1, lua: SYNC_SCRIPT });
     this.redis = redis;
     this.maxKeys = options.maxKeys ?? 50_000;
     this.timer = setInterval(() => void this.sync(), options.syncMs);
@@ -127,7 +128,10 @@ export class HttpRateSync {
     if (batch.length === 0) return;
     this.syncing = true;
     try {
-      const pipeline = this.redis.pipeline() as unknown as { deckhandRateSync(...args: (string | number)[]): unknown; exec(): Promise<[Error | null, unknown][] | null> };
+      const pipeline = this.redis.pipeline() as unknown as {
+        deckhandRateSync(...args: (string | number)[]): unknown;
+        exec(): Promise<[Error | null, unknown][] | null>;
+      };
       for (const [key, w, delta] of batch) pipeline.deckhandRateSync(`${this.options.prefix}${key}`, delta, w.windowMs);
       const replies = (await pipeline.exec()) ?? [];
       const at = Date.now();

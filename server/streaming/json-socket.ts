@@ -165,7 +165,7 @@ export class JsonSocket<M> {
   private enqueue(task: () => Promise<void> | void): void {
     // Messages that arrive before the session is ready wait, in order, until handle() is called.
     if (!this.handler) {
-      (this.waiting ??= []).push(task);
+      this.waiting = [...(this.waiting ?? []), task];
       return;
     }
     const next: Promise<void> = (this.chain ?? Promise.resolve())

@@ -18,7 +18,10 @@ class ExpiryWatch {
     // The first tick at or after the expiry: a lease taken out of its bucket has always expired.
     const second = Math.ceil(expiresAt / TICK_MS);
     let bucket = this.buckets.get(second);
-    if (!bucket) this.buckets.set(second, (bucket = new Set()));
+    if (!bucket) {
+      bucket = new Set();
+      this.buckets.set(second, bucket);
+    }
     bucket.add(lease);
     this.timer ??= setInterval(() => this.tick(), TICK_MS).unref();
     return second;

@@ -59,7 +59,12 @@ export class JsonSocketUpgrades {
   add(app: FastifyInstance, route: JsonSocketRoute): void {
     this.routes.push({
       segments: route.url.split('/'),
-      check: route.params ? ((compiled) => (value: unknown) => compiled.Check(value))(Compile(route.params)) : undefined,
+      check: route.params
+        ? (
+            (compiled) => (value: unknown) =>
+              compiled.Check(value)
+          )(Compile(route.params))
+        : undefined,
       open: route.open,
     });
     if (this.installed) return;
@@ -115,7 +120,7 @@ export class JsonSocketUpgrades {
     if (req.method !== 'GET') return refuse(socket, 'INVALID_MESSAGE', 'a WebSocket upgrade is a GET');
     if (match.route.check && !match.route.check(match.params)) return refuse(socket, 'INVALID_MESSAGE', 'invalid path parameter');
     if (limit) {
-      let verdict;
+      let verdict: Awaited<ReturnType<typeof limit>> | undefined;
       try {
         // @fastify/rate-limit's own check (same store, key and limit as every route); it reads the address only.
         verdict = await limit({ ip: req.socket.remoteAddress ?? '', routeOptions: { config: {} } } as unknown as FastifyRequest);
