@@ -156,6 +156,18 @@ export class JobsService {
     await this.states.writer.close();
   }
 
+  /**
+   * Writes this instance's pending progress to Postgres now (before a read of the table, e.g. GET /jobs). Other
+   * instances' pending progress reaches it within JOB_WRITE_INTERVAL_MS.
+   */
+  async writePending(): Promise<void> {
+    try {
+      await this.states.writer.flush();
+    } catch (err) {
+      throw unavailable('the store is unavailable', err);
+    }
+  }
+
   /** One progress step: the bus state and the event, in one compare-and-set. Null when another state was in place. */
   private async step(record: JobRecord, expect: number | null, update: JobProgressBody): Promise<Job | null> {
     const next = applyUpdate(record.job, update, record.job.version + 1);
