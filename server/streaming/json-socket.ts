@@ -56,11 +56,14 @@ export class JsonSocket<M> {
     private readonly parse: (text: string) => ParseResult<M>,
     private readonly meter: ConnectionMeter,
     private readonly log: FastifyBaseLogger,
+    /** Told when the socket closes (the server's pings, ./heartbeat.ts), so it needs no close listener of its own. */
+    private readonly heartbeat?: { remove(socket: WebSocket): void },
   ) {
     this.bucket = new TokenBucket(limits.rateBurst, limits.ratePerSec);
     socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => this.receive(data, isBinary));
     socket.on('close', () => {
       this.closing = true;
+      this.heartbeat?.remove(socket);
       this.meter.closed();
       const callbacks = this.closeCallbacks;
       this.closeCallbacks = [];

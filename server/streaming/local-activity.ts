@@ -5,18 +5,6 @@
  */
 import type { Bus } from '../bus/types.js';
 
-function increment(map: Map<string, number>, key: string): () => void {
-  map.set(key, (map.get(key) ?? 0) + 1);
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    const left = (map.get(key) ?? 1) - 1;
-    if (left <= 0) map.delete(key);
-    else map.set(key, left);
-  };
-}
-
 export class LocalActivity {
   private readonly followers = new Map<string, number>();
 
@@ -32,9 +20,16 @@ export class LocalActivity {
       state: (channel) => bus.state(channel),
       subscribe: async (channel, listener) => {
         const unsubscribe = await bus.subscribe(channel, listener);
-        const uncount = increment(followers, channel);
+        followers.set(channel, (followers.get(channel) ?? 0) + 1);
+        // One closure per subscription (there is one per idle subscriber), counting down once.
+        let counted = true;
         return () => {
-          uncount();
+          if (counted) {
+            counted = false;
+            const left = (followers.get(channel) ?? 1) - 1;
+            if (left <= 0) followers.delete(channel);
+            else followers.set(channel, left);
+          }
           unsubscribe();
         };
       },

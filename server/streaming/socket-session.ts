@@ -35,7 +35,7 @@ export function openSessionSocket<M extends { type: string }>(
   create: (conn: JsonSocket<M>, principal: Principal, meter: ConnectionMeter) => SocketSession<M, StreamingContext>,
 ): void {
   const meter = ctx.metrics.connection(manager, 'ws');
-  const conn = new JsonSocket(socket, ctx.socketLimits, parse, meter, ctx.log);
+  const conn = new JsonSocket(socket, ctx.socketLimits, parse, meter, ctx.log, ctx.heartbeat);
   ctx.heartbeat.add(socket, meter);
   void admitSocket(conn, upgrade, ctx, `${manager}-ws`).then(
     (admission) => {
