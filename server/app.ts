@@ -5,7 +5,6 @@
 import { roleFor } from './access/policy.js';
 import { chatPlugin, createChat, type Chat } from './chat/index.js';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -27,7 +26,8 @@ import type { Config } from './config.js';
 import { registerDemo } from './demo/index.js';
 import { AwarenessRelay, DocumentBridges, DocumentService, registerDocumentRoutes, SlideOrderMigration } from './documents/index.js';
 import { registerErrorHandling } from './http/errors.js';
-import { createConnectionCounter, type ConnectionCounter } from './limits/index.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
+import { createConnectionCounter, HttpRateSync, httpRateStore, type ConnectionCounter } from './limits/index.js';
 import { Metrics } from './metrics.js';
 import { createJobsService, jobsPlugin, type JobsService } from './jobs/index.js';
 import { ChannelPolicy, createNotificationsService, notificationsPlugin, SocketMessages, type NotificationsService } from './notifications/index.js';
@@ -80,6 +80,8 @@ export interface Services {
   streaming: StreamingContext;
   /** Connections per user per endpoint kind, across instances when REDIS_URL is set (server/limits). */
   connections: ConnectionCounter;
+  /** The HTTP rate limit's counts, shared through Redis in the background (when REDIS_URL is set; server/limits). */
+  httpRate: HttpRateSync | undefined;
   /** Shutdown in order (server/lifecycle.ts); features register their background work with `onStop`. */
   lifecycle: Lifecycle;
   /** Versions of presentations: take, list, read, restore (server/versions). */
@@ -208,6 +210,11 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   // A deleted presentation: its JSON collaboration sockets on this instance are told NOT_FOUND and closed.
   const stopFollowingDeletions = collab.onPresentationClosed((presentationId) => void bridges.closePresentation(presentationId));
   lifecycle.onStop('JSON collaboration deletions', stopFollowingDeletions);
+  lifecycle.onFlush('coalesced job progress', () => jobs.flush());
+  // HTTP rate limits with Redis: counted here, shared through Redis in the background (no round trip per request; the
+  // tolerance is in server/limits/http-rate-store.ts). Without Redis: @fastify/rate-limit's in-process store.
+  const httpRate = redis ? new HttpRateSync({ redis, prefix: `${config.redisPrefix}:rl:`, syncMs: config.limits.httpRateSyncMs }) : undefined;
+  if (httpRate) lifecycle.onStop('HTTP rate-limit sync', () => httpRate.close());
   const services: Services = {
     config,
     db,
@@ -225,6 +232,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     status,
     streaming,
     connections,
+    httpRate,
     lifecycle,
     versions,
     activity,
@@ -234,17 +242,14 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   app.decorateRequest('principal', null);
 
   registerErrorHandling(app);
-  await app.register(helmet, { contentSecurityPolicy: false, crossOriginEmbedderPolicy: false });
+  registerSecurityHeaders(app, { contentSecurityPolicy: false, crossOriginEmbedderPolicy: false });
   await app.register(cors, { origin: config.corsOrigins === '*' ? true : config.corsOrigins, credentials: true });
   await app.register(rateLimit, {
     global: true,
     max: config.limits.httpRateMax,
     timeWindow: config.limits.httpRateWindowMs,
-    ...(redis ? { redis, nameSpace: `${config.redisPrefix}:rl:` } : {}),
-    // Redis down must not take the whole HTTP API down with it (Postgres holds the state): while it is not connected
-    // nothing is counted, and requests do not wait for ioredis's reconnect attempts.
+    ...(httpRate ? { store: httpRateStore(httpRate) } : {}),
     skipOnError: true,
-    ...(redis ? { allowList: () => redis.status !== 'ready' } : {}),
     errorResponseBuilder: (_req, ctx) => ({
       statusCode: 429,
       type: 'error',

@@ -48,6 +48,7 @@ const EnvSchema = Type.Object({
   WS_RATE_PER_SEC: Type.Optional(Int(1, 1_000_000)),
   HTTP_RATE_LIMIT_MAX: Type.Optional(Int(1, 10_000_000)),
   HTTP_RATE_LIMIT_WINDOW_MS: Type.Optional(Int(100, 86_400_000)),
+  HTTP_RATE_LIMIT_SYNC_MS: Type.Optional(Int(5, 60_000)),
   COMPACT_AFTER_UPDATES: Type.Optional(Int(1, 10_000_000)),
   VERSION_INTERVAL_MS: Type.Optional(Int(100, 7 * 86_400_000)),
   ACTIVITY_RETENTION_DAYS: Type.Optional(Int(1, 3650)),
@@ -58,6 +59,7 @@ const EnvSchema = Type.Object({
   STATUS_PRESENCE_TTL_MS: Type.Optional(Int(1000, 3_600_000)),
   AUTO_NOTIFICATIONS: Type.Optional(Type.String({ pattern: AUTO_NOTIFICATIONS_PATTERN })),
   WS_PING_INTERVAL_MS: Type.Optional(Int(0, 3_600_000)),
+  JOB_WRITE_INTERVAL_MS: Type.Optional(Int(1, 60_000)),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -90,6 +92,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   sseKeepaliveMs: number;
   notificationRetentionHours: number;
+  /** How often a job's latest progress is written to Postgres at most (terminal states are written at once). */
+  jobWriteIntervalMs: number;
   limits: {
     maxConnectionsPerUser: number;
     wsMaxFrameBytes: number;
@@ -101,6 +105,8 @@ export interface Config {
     ratePerSec: number;
     httpRateMax: number;
     httpRateWindowMs: number;
+    /** How often the instances share their HTTP rate counts through Redis (the limit's tolerance, server/limits). */
+    httpRateSyncMs: number;
   };
   compactAfterUpdates: number;
   /** An automatic version after this much time of editing. */
@@ -202,6 +208,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS ?? 10_000,
     sseKeepaliveMs: (e.SSE_KEEPALIVE_INTERVAL ?? 15) * 1000,
     notificationRetentionHours: e.NOTIFICATION_RETENTION_HOURS ?? 24,
+    jobWriteIntervalMs: e.JOB_WRITE_INTERVAL_MS ?? 250,
     limits: {
       maxConnectionsPerUser: e.WEBSOCKET_MAX_CONNECTIONS_PER_USER ?? 5,
       wsMaxFrameBytes: e.WS_MAX_FRAME_BYTES ?? 1024 * 1024,
@@ -212,6 +219,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ratePerSec: e.WS_RATE_PER_SEC ?? 10,
       httpRateMax: e.HTTP_RATE_LIMIT_MAX ?? 1000,
       httpRateWindowMs: e.HTTP_RATE_LIMIT_WINDOW_MS ?? 60_000,
+      httpRateSyncMs: e.HTTP_RATE_LIMIT_SYNC_MS ?? 100,
     },
     compactAfterUpdates: e.COMPACT_AFTER_UPDATES ?? 500,
     versionIntervalMs: e.VERSION_INTERVAL_MS ?? 600_000,

@@ -8,7 +8,8 @@
  *    stream and close every JSON WebSocket with 1012 (clients reconnect, to another instance); close every
  *    collaboration socket with 1012 and flush its appends and documents to the store; close what is left.
  * 2. `closeResources` (the app's onClose, once in-flight requests are done):
- *    close the bus, the connection counter and the Redis client, then the store.
+ *    write what features hold for the store (`onFlush`: the coalesced job progress), close the bus, the connection
+ *    counter and the Redis client, then the store.
  *
  * Each step gets what is left of the deadline, so a store or Redis that is down cannot hold the process.
  */
@@ -42,6 +43,7 @@ export interface LifecycleParts {
 export class Lifecycle {
   private startedAt: number | undefined;
   private readonly stoppers: { name: string; stop: () => void }[] = [];
+  private readonly flushers: { name: string; flush: () => Promise<void> }[] = [];
 
   constructor(private readonly parts: LifecycleParts) {}
 
@@ -53,6 +55,11 @@ export class Lifecycle {
   /** Background work (timers, retries, simulations) to stop as shutdown begins. */
   onStop(name: string, stop: () => void): void {
     this.stoppers.push({ name, stop });
+  }
+
+  /** Writes to the store that must happen before it closes (phase 2, first: requests are done by then). */
+  onFlush(name: string, flush: () => Promise<void>): void {
+    this.flushers.push({ name, flush });
   }
 
   /** Phase 1: connections. `app` is the root instance (its HTTP server and WebSocket server). */
@@ -81,10 +88,11 @@ export class Lifecycle {
     app.websocketServer.close();
   }
 
-  /** Phase 2: the bus and Redis, then the store. */
+  /** Phase 2: pending writes, the bus and Redis, then the store. */
   async closeResources(): Promise<void> {
     const { bus, connections, redis, db } = this.parts;
     this.begin();
+    for (const { name, flush } of this.flushers) await this.bounded(name, flush(), this.left());
     await this.bounded('bus and redis', Promise.allSettled([bus.close(), connections.close().then(() => redis?.quit())]), this.left());
     await this.bounded('store', db.close(), Math.max(this.left(), MIN_STORE_CLOSE_MS));
   }

@@ -49,6 +49,9 @@ export class Metrics {
   private readonly disconnects: Counter<'manager' | 'reason'>;
   private readonly latency: Histogram<'channel_kind'>;
   private readonly busPublishes: Counter<'result'>;
+  private readonly publishCounters = new Map<string, { inc(): void }>();
+  /** The series of each manager and transport, looked up once (a labelled child per connection costs ~1 KB). */
+  private readonly connectionSeries = new Map<string, ConnectionSeries>();
   private readonly stats: Record<Manager, ManagerStats> = {
     generation: { connections: 0, messages_sent: 0, errors: 0 },
     notifications: { connections: 0, messages_sent: 0, errors: 0 },
@@ -91,7 +94,7 @@ export class Metrics {
     });
     this.busPublishes = new Counter({
       name: 'deckhand_bus_publishes_total',
-      help: 'Bus publishes by result (ok, stale: dropped by seq, failed)',
+      help: 'Bus publishes by result (ok; stale: a state change found another state in place and was retried; failed)',
       labelNames: ['result'],
       registers,
     });
@@ -137,31 +140,22 @@ export class Metrics {
 
   /** Counts a new connection; the meter counts its messages and errors and must be closed once. */
   connection(manager: Manager, transport: Transport): ConnectionMeter {
-    const stats = this.stats[manager];
-    const sentCounter = this.messagesSent.labels(manager, transport);
-    const gauge = this.connections.labels(manager, transport);
-    gauge.inc();
-    stats.connections++;
-    let open = true;
-    return {
-      sent: (count = 1) => {
-        sentCounter.inc(count);
-        stats.messages_sent += count;
-      },
-      error: (code) => {
-        this.errors.labels(manager, code).inc();
-        stats.errors++;
-      },
-      disconnected: (reason) => {
-        this.disconnects.labels(manager, reason).inc();
-      },
-      closed: () => {
-        if (!open) return;
-        open = false;
-        gauge.dec();
-        stats.connections--;
-      },
-    };
+    const key = `${manager}/${transport}`;
+    let series = this.connectionSeries.get(key);
+    if (!series) {
+      series = { stats: this.stats[manager], sent: this.messagesSent.labels(manager, transport), open: this.connections.labels(manager, transport) };
+      this.connectionSeries.set(key, series);
+    }
+    return new Meter(this, manager, series);
+  }
+
+  /** The manager's error and disconnect counters (ConnectionMeter, below). */
+  countError(manager: Manager, code: string): void {
+    this.errors.labels(manager, code).inc();
+  }
+
+  countDisconnect(manager: Manager, reason: DisconnectReason): void {
+    this.disconnects.labels(manager, reason).inc();
   }
 
   /** An error outside any connection (e.g. a refused upgrade before the connection was counted). */
@@ -175,7 +169,12 @@ export class Metrics {
   }
 
   busPublish(result: 'ok' | 'stale' | 'failed'): void {
-    this.busPublishes.labels(result).inc();
+    let counter = this.publishCounters.get(result);
+    if (!counter) {
+      counter = this.busPublishes.labels(result);
+      this.publishCounters.set(result, counter);
+    }
+    counter.inc();
   }
 
   managerStats(manager: Manager): ManagerStats {
@@ -198,5 +197,46 @@ export class Metrics {
 
   collabLocks(): number {
     return this.collab.locks();
+  }
+}
+
+interface ConnectionSeries {
+  stats: ManagerStats;
+  sent: { inc(count?: number): void };
+  open: { inc(): void; dec(): void };
+}
+
+/** One connection's meter: a small object on a shared prototype (there is one per idle subscriber). */
+class Meter implements ConnectionMeter {
+  private open = true;
+
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly manager: Manager,
+    private readonly series: ConnectionSeries,
+  ) {
+    series.open.inc();
+    series.stats.connections++;
+  }
+
+  sent(count = 1): void {
+    this.series.sent.inc(count);
+    this.series.stats.messages_sent += count;
+  }
+
+  error(code: string): void {
+    this.metrics.countError(this.manager, code);
+    this.series.stats.errors++;
+  }
+
+  disconnected(reason: DisconnectReason): void {
+    this.metrics.countDisconnect(this.manager, reason);
+  }
+
+  closed(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.series.open.dec();
+    this.series.stats.connections--;
   }
 }

@@ -12,6 +12,8 @@ export const ERROR_CODES = [
   'LOCKED',
   'PAYLOAD_TOO_LARGE',
   'INTERNAL_ERROR',
+  /** A dependency the request needs (Postgres, for a job's terminal state) is down: retry with backoff. */
+  'SERVICE_UNAVAILABLE',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -26,6 +28,7 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   LOCKED: 423,
   PAYLOAD_TOO_LARGE: 413,
   INTERNAL_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
 };
 
 export interface ErrorMessage {

@@ -6,6 +6,7 @@
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Config } from '../config.js';
+import { VerifiedTokenCache } from './verified-tokens.js';
 
 export type Scope = 'jobs:write' | 'notifications:write' | 'documents:write' | 'admin' | (string & {});
 
@@ -23,6 +24,22 @@ export class AuthError extends Error {
     super(message);
     this.name = 'AuthError';
   }
+}
+
+/**
+ * The scope sets of verified tokens, one per distinct `scope` claim: every connection keeps its principal, and a Set
+ * is ~230 bytes (most tokens of a deployment share a handful of scope strings). Bounded: past the cap, fresh sets.
+ */
+const scopeSets = new Map<string, ReadonlySet<Scope>>();
+const MAX_SCOPE_SETS = 1000;
+
+function scopesOf(scope: string): ReadonlySet<Scope> {
+  let set = scopeSets.get(scope);
+  if (!set) {
+    set = new Set(scope.split(' ').filter(Boolean));
+    if (scopeSets.size < MAX_SCOPE_SETS) scopeSets.set(scope, set);
+  }
+  return set;
 }
 
 const HMAC_ALGORITHMS: jwt.Algorithm[] = ['HS256'];
@@ -61,30 +78,36 @@ export function createTokenVerifier(jwtConfig: Config['jwt']): TokenVerifier {
   if (jwtConfig.audience) options.audience = jwtConfig.audience;
   if (jwtConfig.issuer) options.issuer = jwtConfig.issuer;
 
+  const verifyUncached = (token: string): Principal => {
+    let payload: string | jwt.JwtPayload;
+    try {
+      payload = jwt.verify(token, key, options);
+    } catch (err) {
+      // jsonwebtoken's messages never contain the token itself.
+      throw new AuthError((err as Error).message || 'invalid token');
+    }
+    if (typeof payload !== 'object' || payload === null) throw new AuthError('token payload is not an object');
+    if (typeof payload.exp !== 'number') throw new AuthError('token has no exp');
+    if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 256) {
+      throw new AuthError('token sub must be a non-empty string');
+    }
+    const name = typeof payload.name === 'string' && payload.name.length > 0 ? payload.name.slice(0, 128) : payload.sub;
+    const scope = typeof payload.scope === 'string' ? payload.scope : '';
+    return Object.freeze({
+      userId: payload.sub,
+      name,
+      scopes: scopesOf(scope),
+      expiresAt: payload.exp * 1000,
+    });
+  };
+  // Workers send the same token with every request: a verified token is reused briefly (./verified-tokens.ts).
+  const cache = new VerifiedTokenCache();
+
   return {
     verify(token: string): Principal {
       if (typeof token !== 'string' || token.length === 0) throw new AuthError('missing token');
       if (token.length > MAX_TOKEN_LENGTH) throw new AuthError('token too long');
-      let payload: string | jwt.JwtPayload;
-      try {
-        payload = jwt.verify(token, key, options);
-      } catch (err) {
-        // jsonwebtoken's messages never contain the token itself.
-        throw new AuthError((err as Error).message || 'invalid token');
-      }
-      if (typeof payload !== 'object' || payload === null) throw new AuthError('token payload is not an object');
-      if (typeof payload.exp !== 'number') throw new AuthError('token has no exp');
-      if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 256) {
-        throw new AuthError('token sub must be a non-empty string');
-      }
-      const name = typeof payload.name === 'string' && payload.name.length > 0 ? payload.name.slice(0, 128) : payload.sub;
-      const scope = typeof payload.scope === 'string' ? payload.scope : '';
-      return {
-        userId: payload.sub,
-        name,
-        scopes: new Set(scope.split(' ').filter(Boolean)),
-        expiresAt: payload.exp * 1000,
-      };
+      return cache.verify(token, verifyUncached);
     },
     sign(claims, expiresInSeconds = 3600) {
       if (!jwtConfig.secret) throw new Error('signing needs JWT_SECRET (HS256)');

@@ -2,7 +2,6 @@
  * Where a token comes from on an HTTP request or WebSocket upgrade: `Authorization: Bearer …`, else `?token=`
  * (for browser WebSocket and EventSource, which cannot set headers).
  */
-import type { FastifyRequest } from 'fastify';
 
 /** The token of an `Authorization: Bearer …` header, if that is what the header holds. */
 export function bearerToken(header: string | null | undefined): string | undefined {
@@ -10,7 +9,8 @@ export function bearerToken(header: string | null | undefined): string | undefin
   return match?.[1];
 }
 
-export function tokenFromRequest(request: Pick<FastifyRequest, 'headers' | 'query'>): string | undefined {
+/** The token of a request: Fastify's, or what a JSON socket kept of its upgrade (server/streaming/upgrade.ts). */
+export function tokenFromRequest(request: { headers: { authorization?: string | undefined }; query?: unknown }): string | undefined {
   const fromHeader = bearerToken(request.headers.authorization);
   if (fromHeader) return fromHeader;
   const query = request.query as Record<string, unknown> | undefined;

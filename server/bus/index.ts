@@ -5,7 +5,7 @@ import { MemoryBus } from './memory.js';
 import { RedisBus } from './redis.js';
 import type { Bus, BusOptions } from './types.js';
 
-export type { Bus, BusListener, HistoryResult, PublishOptions, Unsubscribe } from './types.js';
+export type { Bus, BusListener, ChannelSnapshot, ChannelState, CommitResult, HistoryResult, StateChange, Unsubscribe } from './types.js';
 export { BusEvent } from './types.js';
 
 export function createBus(config: Config, logger: FastifyBaseLogger, options: BusOptions = {}): Bus {

@@ -1,7 +1,7 @@
 /**
  * The in-process bus (embedded default, one instance): a bounded history per channel in memory and synchronous
- * fan-out to local listeners. Same guarantees as the Redis bus (./types.ts); the epoch is per process, so after a
- * restart every old id resumes as a reset. Idle channels (no listener, nothing published for historyTtlMs) are
+ * fan-out to local listeners, and each channel's state (commit). Same guarantees as the Redis bus (./types.ts); the
+ * epoch is per process, so after a restart every old id resumes as a reset and every state is gone. Idle channels (no listener, nothing published for historyTtlMs) are
  * forgotten by a periodic sweep, so memory follows the live channels, not every job that ever ran.
  */
 import { compareIds, formatEventId, newEpoch, parseEventId, parseStreamId, StreamIdClock, ZERO_STREAM_ID } from './event-id.js';
@@ -12,18 +12,22 @@ import {
   type Bus,
   type BusListener,
   type BusOptions,
+  type ChannelSnapshot,
+  type ChannelState,
+  type CommitResult,
   type HistoryResult,
-  type PublishOptions,
+  type StateChange,
   type Unsubscribe,
 } from './types.js';
 
-interface ChannelState {
+interface Channel {
   /** Oldest first; at most historyLength (+ a small slack trimmed in batches). */
   events: BusEvent[];
   /** Stream id at or below which events may be gone (the newest trimmed one, or the bus floor at creation). */
   floor: string;
   listeners: Set<BusListener>;
-  lastSeq: number | undefined;
+  /** The channel's state (commit), if any. */
+  record: ChannelState | undefined;
   lastPublishAt: number;
 }
 
@@ -33,7 +37,7 @@ export class MemoryBus implements Bus {
   readonly kind = 'memory' as const;
   readonly epoch = newEpoch();
   private readonly clock = new StreamIdClock();
-  private readonly channels = new Map<string, ChannelState>();
+  private readonly channels = new Map<string, Channel>();
   private readonly historyLength: number;
   private readonly historyTtlMs: number;
   private readonly onListenerError: (err: unknown, channel: string) => void;
@@ -51,14 +55,29 @@ export class MemoryBus implements Bus {
     this.sweeper = setInterval(() => this.sweep(), Math.min(60_000, this.historyTtlMs)).unref();
   }
 
-  async publish(channel: string, payload: string, options: PublishOptions = {}): Promise<BusEvent | null> {
+  async publish(channel: string, payload: string): Promise<BusEvent> {
     if (this.closed) throw new Error('bus closed');
-    const state = this.state(channel);
-    if (options.seq !== undefined) {
-      if (state.lastSeq !== undefined && options.seq <= state.lastSeq) return null;
-      state.lastSeq = options.seq;
-    }
-    const event = new BusEvent(channel, formatEventId(this.epoch, this.clock.next()), payload, options.seq);
+    return this.append(this.channelOf(channel), channel, payload, undefined);
+  }
+
+  async commit(channel: string, change: StateChange): Promise<CommitResult> {
+    if (this.closed) throw new Error('bus closed');
+    const state = this.channelOf(channel);
+    const current = state.record;
+    if ((current?.version ?? null) !== change.expect) return { ok: false, current: current ? { ...current } : null };
+    state.record = { ...change.state };
+    state.lastPublishAt = Date.now();
+    if (change.payload === undefined) return { ok: true, event: null };
+    return { ok: true, event: this.append(state, channel, change.payload, change.state.version) };
+  }
+
+  async state(channel: string): Promise<ChannelSnapshot> {
+    const record = this.channels.get(channel)?.record;
+    return { head: await this.head(channel), state: record ? { ...record } : null };
+  }
+
+  private append(state: Channel, channel: string, payload: string, seq: number | undefined): BusEvent {
+    const event = new BusEvent(channel, formatEventId(this.epoch, this.clock.next()), payload, seq);
     state.events.push(event);
     state.lastPublishAt = Date.now();
     if (state.events.length > this.historyLength + TRIM_SLACK) {
@@ -71,12 +90,12 @@ export class MemoryBus implements Bus {
 
   async subscribe(channel: string, listener: BusListener): Promise<Unsubscribe> {
     if (this.closed) throw new Error('bus closed');
-    const state = this.state(channel);
+    const state = this.channelOf(channel);
     state.listeners.add(listener);
     return () => {
       state.listeners.delete(listener);
       // A channel that never kept an event is forgotten with its last listener (its floor is the bus floor anyway).
-      if (state.listeners.size === 0 && state.events.length === 0 && state.lastSeq === undefined) {
+      if (state.listeners.size === 0 && state.events.length === 0 && state.record === undefined) {
         if (this.channels.get(channel) === state) this.channels.delete(channel);
       }
     };
@@ -113,10 +132,10 @@ export class MemoryBus implements Bus {
     this.channels.clear();
   }
 
-  private state(channel: string): ChannelState {
+  private channelOf(channel: string): Channel {
     let state = this.channels.get(channel);
     if (!state) {
-      state = { events: [], floor: this.evictionFloor, listeners: new Set(), lastSeq: undefined, lastPublishAt: Date.now() };
+      state = { events: [], floor: this.evictionFloor, listeners: new Set(), record: undefined, lastPublishAt: Date.now() };
       this.channels.set(channel, state);
     }
     return state;
@@ -155,6 +174,7 @@ export class MemoryBus implements Bus {
         state.events = [];
         evicted = true;
       }
+      state.record = undefined;
       if (state.listeners.size === 0) this.channels.delete(channel);
     }
     if (evicted) this.evictionFloor = this.clock.next();

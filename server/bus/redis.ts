@@ -1,22 +1,23 @@
 /**
- * The Redis bus (when REDIS_URL is set): pub/sub for fan-out, a capped Redis Stream per channel for history.
+ * The Redis bus (when REDIS_URL is set): pub/sub for fan-out, a capped Redis Stream per channel for history, and a
+ * key per channel for its state.
  *
- * - publish: one Lua script reads the epoch, applies the `seq` check, XADDs to the channel's stream (MAXLEN ~ N,
- *   EXPIRE historyTtl) and PUBLISHes `{id}\n{seq}\n{payload}`: stream order and delivery order are the same on every
- *   instance, whichever instance published.
+ * - publish / commit: ./redis-writer.ts (what one event-loop turn issues goes to Redis as one Lua script call:
+ *   state compare-and-set, XADD, PUBLISH `{id}\n{seq}\n{payload}`): stream order and delivery order are the same
+ *   on every instance, whichever instance published.
  * - one subscriber connection per instance, one Redis SUBSCRIBE per channel that has local listeners.
  * - subscriber reconnect: every channel is resubscribed, then refilled from its stream after the last id it
  *   delivered (live messages are held back meanwhile), so a blip loses and repeats nothing. If the stream no longer
  *   covers the gap (or Redis restarted and lost it: the epoch key is gone and a new epoch begins), listeners get
  *   `gap()` and resync from Postgres.
- * - Redis down: publish fails (the caller logs it; Postgres already holds the state), subscribe waits for Redis up to
- *   ioredis's retry budget and then fails.
- * Keys: `{prefix}:bus:epoch`, `{prefix}:bus:stream:{channel}`, `{prefix}:bus:seq:{channel}`; pub/sub channel
+ * - Redis down: publish and commit fail at once (the caller keeps its state and publishes again later), subscribe
+ *   waits for Redis up to ioredis's retry budget and then fails.
+ * Keys: `{prefix}:bus:epoch`, `{prefix}:bus:stream:{channel}`, `{prefix}:bus:state:{channel}`; pub/sub channel
  * `{prefix}:bus:{channel}`. Single Redis (or a primary), not Redis Cluster.
  */
 import type { Redis } from 'ioredis';
 import { createRedisClient } from '../redis.js';
-import { compareIds, formatEventId, isAfter, newEpoch, parseEventId, parseStreamId } from './event-id.js';
+import { compareIds, formatEventId, isAfterParsed, parseEventId, parseStreamId, type ParsedEventId } from './event-id.js';
 import {
   BusEvent,
   DEFAULT_HISTORY_LENGTH,
@@ -24,37 +25,24 @@ import {
   type Bus,
   type BusListener,
   type BusOptions,
+  type ChannelSnapshot,
+  type ChannelState as StateRecord,
+  type CommitResult,
   type HistoryResult,
-  type PublishOptions,
+  type StateChange,
   type Unsubscribe,
 } from './types.js';
+import { RedisBusWriter } from './redis-writer.js';
 
-const PUBLISH_SCRIPT = `
-local epoch = redis.call('GET', KEYS[2])
-if not epoch then
-  epoch = ARGV[5]
-  redis.call('SET', KEYS[2], epoch)
-end
-if ARGV[6] ~= '' then
-  local last = redis.call('GET', KEYS[3])
-  if last and tonumber(last) >= tonumber(ARGV[6]) then return false end
-  redis.call('SET', KEYS[3], ARGV[6], 'EX', ARGV[3])
-end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'p', ARGV[1], 'q', ARGV[6])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-local full = epoch .. '.' .. id
-redis.call('PUBLISH', ARGV[4], full .. '\\n' .. ARGV[6] .. '\\n' .. ARGV[1])
-return full
-`;
-
-/** Returns {epoch, last-generated-id, first-entry-id, entries-added, length, entries-after} atomically. */
+/** Returns {epoch, last-generated-id, first-entry-id, entries-added, length, entries-after, state} atomically. */
 const HISTORY_SCRIPT = `
 local epoch = redis.call('GET', KEYS[2])
 if not epoch then
   epoch = ARGV[1]
   redis.call('SET', KEYS[2], epoch)
 end
-if redis.call('EXISTS', KEYS[1]) == 0 then return {epoch, '0-0', '0-0', 0, 0, {}} end
+local state = redis.call('GET', KEYS[3]) or ''
+if redis.call('EXISTS', KEYS[1]) == 0 then return {epoch, '0-0', '0-0', 0, 0, {}, state} end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
 local last, first, added, length = '0-0', '0-0', 0, 0
 for i = 1, #info, 2 do
@@ -66,14 +54,13 @@ for i = 1, #info, 2 do
 end
 local entries = {}
 if ARGV[2] ~= '' then entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[2], '+', 'COUNT', ARGV[3]) end
-return {epoch, last, first, added, length, entries}
+return {epoch, last, first, added, length, entries, state}
 `;
 
 type StreamEntry = [id: string, fields: string[]];
-type HistoryReply = [epoch: string, last: string, first: string, added: number, length: number, entries: StreamEntry[]];
+type HistoryReply = [epoch: string, last: string, first: string, added: number, length: number, entries: StreamEntry[], state: string];
 
 interface BusCommands {
-  deckhandBusPublish(...args: (string | number)[]): Promise<string | null>;
   deckhandBusHistory(...args: (string | number)[]): Promise<HistoryReply>;
 }
 
@@ -81,6 +68,8 @@ interface ChannelState {
   listeners: Set<BusListener>;
   /** Id of the last event delivered to the listeners. */
   lastId: string | undefined;
+  /** `lastId` parsed (compared with every event). */
+  lastParsed: ParsedEventId | undefined;
   /** The channel's head when the subscription went live: the refill baseline before any event arrived. */
   resumeFrom: string | undefined;
   /** Live events held back while the channel is refilled after a reconnect. */
@@ -98,6 +87,7 @@ export class RedisBus implements Bus {
   readonly kind = 'redis' as const;
   private readonly pub: Redis & BusCommands;
   private readonly sub: Redis;
+  private readonly writer: RedisBusWriter;
   private readonly channels = new Map<string, ChannelState>();
   private readonly historyLength: number;
   private readonly ttlSeconds: number;
@@ -118,9 +108,19 @@ export class RedisBus implements Bus {
     this.onListenerError = options.onListenerError ?? (() => {});
     this.logger = options.logger;
     const pub = createRedisClient(options.url, 'bus');
-    pub.defineCommand('deckhandBusPublish', { numberOfKeys: 3, lua: PUBLISH_SCRIPT });
-    pub.defineCommand('deckhandBusHistory', { numberOfKeys: 2, lua: HISTORY_SCRIPT });
+    pub.defineCommand('deckhandBusHistory', { numberOfKeys: 3, lua: HISTORY_SCRIPT });
     this.pub = pub as Redis & BusCommands;
+    this.writer = new RedisBusWriter(
+      pub,
+      {
+        epoch: this.epochKey,
+        stream: (channel) => this.streamKey(channel),
+        state: (channel) => this.stateKey(channel),
+        pubsub: (channel) => this.pubsubPrefix + channel,
+      },
+      this.historyLength,
+      this.ttlSeconds,
+    );
     this.pub.once('ready', () => (this.pubEverReady = true));
     this.sub = createRedisClient(options.url, 'bus-sub');
     this.sub.on('message', (pubsubChannel: string, message: string) => this.onMessage(pubsubChannel, message));
@@ -134,31 +134,33 @@ export class RedisBus implements Bus {
     });
   }
 
-  async publish(channel: string, payload: string, options: PublishOptions = {}): Promise<BusEvent | null> {
-    if (this.closed) throw new Error('bus closed');
-    // Lost the connection: fail now rather than after ioredis's reconnect attempts (seconds): publishers keep the
-    // state (Postgres) and publish again once Redis is back (jobs.ts, notifications.ts).
-    if (this.pubEverReady && this.pub.status !== 'ready') throw new Error(`bus unavailable: Redis ${this.pub.status}`);
-    const seq = options.seq === undefined ? '' : String(options.seq);
-    const id = await this.pub.deckhandBusPublish(
-      this.streamKey(channel),
-      this.epochKey,
-      `${this.keyPrefix}seq:${channel}`,
-      payload,
-      this.historyLength,
-      this.ttlSeconds,
-      this.pubsubPrefix + channel,
-      newEpoch(),
-      seq,
-    );
-    return id === null ? null : new BusEvent(channel, id, payload, options.seq);
+  async publish(channel: string, payload: string): Promise<BusEvent> {
+    this.checkWritable();
+    return this.writer.publish(channel, payload);
+  }
+
+  async commit(channel: string, change: StateChange): Promise<CommitResult> {
+    this.checkWritable();
+    return this.writer.commit(channel, change);
+  }
+
+  async state(channel: string): Promise<ChannelSnapshot> {
+    const { head, state } = await this.read(channel, '');
+    return { head, state };
   }
 
   async subscribe(channel: string, listener: BusListener): Promise<Unsubscribe> {
     if (this.closed) throw new Error('bus closed');
     let state = this.channels.get(channel);
     if (!state) {
-      const fresh: ChannelState = { listeners: new Set(), lastId: undefined, resumeFrom: undefined, filling: null, live: Promise.resolve() };
+      const fresh: ChannelState = {
+        listeners: new Set(),
+        lastId: undefined,
+        lastParsed: undefined,
+        resumeFrom: undefined,
+        filling: null,
+        live: Promise.resolve(),
+      };
       fresh.live = this.sub.subscribe(this.pubsubPrefix + channel).then(() => {
         // The refill baseline, should the subscriber connection drop before the first event arrives.
         this.head(channel).then(
@@ -186,17 +188,30 @@ export class RedisBus implements Bus {
   }
 
   async history(channel: string, afterId: string): Promise<HistoryResult> {
-    const after = parseEventId(afterId);
+    const { head, complete, events } = await this.read(channel, afterId);
+    return { complete, events, head };
+  }
+
+  async head(channel: string): Promise<string> {
+    return (await this.read(channel, '')).head;
+  }
+
+  /** Head, history after `afterId` (when given) and state, in one script call. */
+  private async read(channel: string, afterId: string): Promise<HistoryResult & { state: StateRecord | null }> {
+    const after = afterId ? parseEventId(afterId) : null;
     const reply = await this.pub.deckhandBusHistory(
       this.streamKey(channel),
       this.epochKey,
-      newEpoch(),
+      this.stateKey(channel),
+      this.writer.candidate,
       after ? `${after.ms}-${after.seq}` : '',
       this.historyLength * 2 + 200,
     );
-    const [epoch, last, first, added, length, entries] = reply;
+    const [epoch, last, first, added, length, entries, stateText] = reply;
+    this.writer.takeCandidate(epoch);
     const head = formatEventId(epoch, last);
-    if (!after || after.epoch !== epoch) return { complete: false, events: [], head };
+    const state = parseState(stateText);
+    if (!after || after.epoch !== epoch) return { complete: false, events: [], head, state };
     const lastId = parseStreamId(last) ?? { ms: 0, seq: 0 };
     const firstId = parseStreamId(first) ?? { ms: 0, seq: 0 };
     // Trimming removes the oldest entries: everything after `after` is still there when `after` is the newest id,
@@ -205,13 +220,9 @@ export class RedisBus implements Bus {
     const complete =
       order === 0 ||
       (order < 0 && (Number(added) === Number(length) || (Number(length) > 0 && compareIds(after, firstId) >= 0)));
-    if (!complete) return { complete: false, events: [], head };
+    if (!complete) return { complete: false, events: [], head, state };
     const events = entries.map(([id, fields]) => eventFromEntry(channel, formatEventId(epoch, id), fields));
-    return { complete: true, events, head };
-  }
-
-  async head(channel: string): Promise<string> {
-    return (await this.history(channel, '')).head;
+    return { complete: true, events, head, state };
   }
 
   async ping(): Promise<void> {
@@ -223,6 +234,7 @@ export class RedisBus implements Bus {
     if (this.closed) return;
     this.closed = true;
     this.channels.clear();
+    this.writer.failAll(new Error('bus closed'));
     await Promise.allSettled([this.pub.quit(), this.sub.quit()]);
     this.pub.disconnect();
     this.sub.disconnect();
@@ -234,6 +246,16 @@ export class RedisBus implements Bus {
 
   private streamKey(channel: string): string {
     return `${this.keyPrefix}stream:${channel}`;
+  }
+
+  private stateKey(channel: string): string {
+    return `${this.keyPrefix}state:${channel}`;
+  }
+
+  /** Lost the connection: fail now rather than after ioredis's reconnect attempts (seconds). */
+  private checkWritable(): void {
+    if (this.closed) throw new Error('bus closed');
+    if (this.pubEverReady && this.pub.status !== 'ready') throw new Error(`bus unavailable: Redis ${this.pub.status}`);
   }
 
   private onMessage(pubsubChannel: string, message: string): void {
@@ -251,8 +273,9 @@ export class RedisBus implements Bus {
   }
 
   private deliver(state: ChannelState, event: BusEvent): void {
-    if (!isAfter(event.id, state.lastId)) return;
+    if (state.lastId !== undefined && !isAfterParsed(event.parsedId, state.lastParsed ?? null)) return;
     state.lastId = event.id;
+    state.lastParsed = event.parsedId ?? undefined;
     for (const listener of state.listeners) {
       try {
         listener.event(event);
@@ -290,6 +313,7 @@ export class RedisBus implements Bus {
         } else {
           this.logger?.warn({ channel }, 'bus history does not cover the outage: listeners resync');
           state.lastId = undefined;
+          state.lastParsed = undefined;
           state.resumeFrom = result?.head;
           for (const listener of state.listeners) {
             try {
@@ -303,6 +327,13 @@ export class RedisBus implements Bus {
       }),
     );
   }
+}
+
+function parseState(text: string): StateRecord | null {
+  const nl = text.indexOf('\n');
+  if (nl <= 0) return null;
+  const version = Number(text.slice(0, nl));
+  return Number.isFinite(version) ? { version, value: text.slice(nl + 1) } : null;
 }
 
 function eventFromEntry(channel: string, id: string, fields: string[]): BusEvent {

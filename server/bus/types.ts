@@ -9,13 +9,16 @@
  *   that many) are kept for `historyTtlMs` after the channel's last publish (default 24 h). `history(channel, afterId)`
  *   returns exactly the events after `afterId`, or `complete: false` when some of them are gone (trimmed, expired,
  *   or from another epoch): the caller then resyncs from its source of truth (Postgres) instead of replaying.
- * - `publish` with `seq` (an ordering number the publisher owns, e.g. a row version): an event whose seq is not
- *   greater than the last published seq of its channel is dropped (publish returns null), so a state published late
- *   can never overwrite a newer one, even when two instances publish for the same channel.
+ * - State: a channel may keep one versioned value next to its history (a job's latest state). `commit` replaces it
+ *   only if its version is still the one the change was based on (compare-and-set, atomic across instances), and
+ *   publishes the change's event in the same step (its `seq` is the new version), so the state and the history never
+ *   disagree: an event a follower sees is never older than a state it read. `state(channel)` reads the head and the
+ *   state together. The state is kept as long as the history (`historyTtlMs` after the last commit).
  * - `subscribe` resolves once the subscription is live: every event published after that reaches the listener.
  *
  * Redis specifics (./redis.ts): fan-out is Redis pub/sub (at most once), history is a capped Redis Stream per channel;
- * publish is one Lua script (XADD + PUBLISH), so the stream order is the delivery order on every instance. When the
+ * publishes and commits issued in one event-loop turn go to Redis as one Lua script call (XADD + PUBLISH for each, in
+ * order), so the stream order is the delivery order on every instance. When the
  * subscriber connection drops and comes back, each channel is refilled from its stream (nothing lost, nothing
  * repeated); when Redis itself lost the streams (a restart without persistence: a new epoch), listeners get `gap()`
  * and resync, and SSE resumes from ids of the old epoch get a `reset`.
@@ -30,9 +33,28 @@ export interface BusListener {
   gap?(): void;
 }
 
-export interface PublishOptions {
-  /** Publisher-owned ordering number; stale publishes (seq ≤ last seq of the channel) are dropped. */
-  seq?: number;
+/** A channel's state: a value its publisher keeps with the history (JSON text, opaque to the bus) and its version. */
+export interface ChannelState {
+  version: number;
+  value: string;
+}
+
+export interface StateChange {
+  /** The version the change is based on: the current state's, or null when the channel must have none yet. */
+  expect: number | null;
+  /** The new state (its version greater than `expect`). */
+  state: ChannelState;
+  /** An event published with the change, in the same atomic step; its `seq` is the new version. */
+  payload?: string;
+}
+
+/** A commit either happened (with its event, when it had a payload) or found another state (or none) in place. */
+export type CommitResult = { ok: true; event: BusEvent | null } | { ok: false; current: ChannelState | null };
+
+export interface ChannelSnapshot {
+  /** The channel's head (as `head()`), read in the same step as the state. */
+  head: string;
+  state: ChannelState | null;
 }
 
 export interface HistoryResult {
@@ -48,8 +70,12 @@ export type Unsubscribe = () => void;
 
 export interface Bus {
   readonly kind: 'memory' | 'redis';
-  /** Publishes a payload; resolves with the event (null when dropped as stale by `seq`). */
-  publish(channel: string, payload: string, options?: PublishOptions): Promise<BusEvent | null>;
+  /** Publishes a payload; resolves with the event. */
+  publish(channel: string, payload: string): Promise<BusEvent>;
+  /** Replaces the channel's state if it is still at `change.expect`, publishing `change.payload` with it. */
+  commit(channel: string, change: StateChange): Promise<CommitResult>;
+  /** The channel's head and state, read together. */
+  state(channel: string): Promise<ChannelSnapshot>;
   /** Adds a listener; resolves once live. The returned function removes it (idempotent). */
   subscribe(channel: string, listener: BusListener): Promise<Unsubscribe>;
   /** The events after `afterId` (an id this bus issued, e.g. an SSE Last-Event-ID), and the channel's head id. */

@@ -35,6 +35,7 @@ import type { StreamingContext } from '../streaming/context.js';
 import type { JsonSocket } from '../streaming/json-socket.js';
 import { createMessageParser } from '../streaming/message-parser.js';
 import { openSessionSocket, SocketSession } from '../streaming/socket-session.js';
+import type { Upgrade } from '../streaming/upgrade.js';
 import type { Role } from '../store/presentations.js';
 import type { AwarenessRelay } from './awareness-relay.js';
 import type { BridgeClient, DocumentBridge } from './bridge.js';
@@ -53,7 +54,14 @@ export interface CollaborationSocketDeps {
 }
 
 export function openCollaborationSocket(socket: WebSocket, request: FastifyRequest, presentationId: string, deps: CollaborationSocketDeps): void {
-  openSessionSocket(socket, request, deps.streaming, 'collaboration', parseMessage, (conn, principal, meter) => {
+  // The session keeps copies of what it needs of the request (as the sockets taken by streaming/upgrade.ts do).
+  const query = request.query as { token?: string };
+  const upgrade: Upgrade = {
+    params: { presentation_id: presentationId },
+    query: { token: query.token },
+    headers: { origin: request.headers.origin, authorization: request.headers.authorization },
+  };
+  openSessionSocket(socket, upgrade, deps.streaming, 'collaboration', parseMessage, (conn, principal, meter) => {
     return new CollaborationSession(conn, principal, deps, meter, request.log, presentationId);
   });
 }

@@ -33,6 +33,8 @@ function codeForStatus(status: number): ErrorCode {
       return 'LOCKED';
     case 429:
       return 'RATE_LIMIT_EXCEEDED';
+    case 503:
+      return 'SERVICE_UNAVAILABLE';
     default:
       return status >= 400 && status < 500 ? 'INVALID_MESSAGE' : 'INTERNAL_ERROR';
   }

@@ -26,7 +26,9 @@ export interface JobsPluginOptions {
 }
 
 export function createJobsService(db: Db, streaming: StreamingContext): JobsService {
-  return new JobsService(new JobStore(db), streaming.bus, streaming.metrics, streaming.log);
+  return new JobsService(new JobStore(db), streaming.bus, streaming.metrics, streaming.log, {
+    writeIntervalMs: streaming.config.jobWriteIntervalMs,
+  });
 }
 
 export async function jobsPlugin(app: FastifyInstance, options: JobsPluginOptions): Promise<void> {

@@ -25,6 +25,8 @@ export class JobDashboard {
     if (!canReadJob(principal, userId)) throw new DomainError('PERMISSION_DENIED', 'only job services list another user’s jobs');
     const after = query.cursor === undefined ? undefined : decodePageCursor(query.cursor);
     if (after === null) throw new DomainError('INVALID_MESSAGE', 'cursor is not a next_cursor this server returned');
+    // The list is read from Postgres, where progress arrives coalesced: this instance's pending states first.
+    await this.jobs.writePending();
     return this.queries.list({ userId, status: query.status, kind: query.kind, limit: query.limit ?? 20, after });
   }
 

@@ -9,7 +9,7 @@
  * A job that does not exist or that the user may not read: for the URL's job, an error then close 4404 / 4403;
  * for `subscribe_job`, an error and the socket lives on.
  */
-import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import { jobChannel } from '../../shared/channels.js';
 import { CLOSE_CODES } from '../../shared/errors.js';
@@ -23,7 +23,7 @@ import {
 import { DomainError } from '../errors.js';
 import type { Principal } from '../auth/jwt.js';
 import type { ConnectionMeter } from '../metrics.js';
-import type { Job } from '../store/jobs.js';
+import type { BusEvent } from '../bus/types.js';
 import { ChannelFollower, type ReleaseOptions } from '../streaming/follower.js';
 import { wsFrameWithId } from '../streaming/frames.js';
 import type { JsonSocket } from '../streaming/json-socket.js';
@@ -31,6 +31,7 @@ import { createMessageParser } from '../streaming/message-parser.js';
 import { observeDelivery } from '../streaming/delivery-latency.js';
 import { openSessionSocket, SocketSession } from '../streaming/socket-session.js';
 import { lastEventIdOf } from '../streaming/sse-request.js';
+import type { Upgrade } from '../streaming/upgrade.js';
 import type { JobsContext } from './context.js';
 import { progressMessage } from './job-messages.js';
 import { startJobStream, writeJobSnapshot, type JobStreamWriter } from './job-stream.js';
@@ -45,10 +46,11 @@ const parseMessage = createMessageParser<JobClientMessage>({
   unsubscribe_job: UnsubscribeJobMessage,
 });
 
-export function openJobSocket(socket: WebSocket, request: FastifyRequest, jobId: string, ctx: JobsContext): void {
-  const lastEventId = lastEventIdOf(request);
-  openSessionSocket(socket, request, ctx, 'generation', parseMessage, (conn, principal, meter) => {
-    return new JobSession(conn, principal, ctx, meter, request.log, jobId, lastEventId);
+export function openJobSocket(socket: WebSocket, upgrade: Upgrade, ctx: JobsContext): void {
+  const jobId = upgrade.params.job_id!;
+  const lastEventId = lastEventIdOf(upgrade);
+  openSessionSocket(socket, upgrade, ctx, 'generation', parseMessage, (conn, principal, meter) => {
+    return new JobSession(conn, principal, ctx, meter, ctx.log, jobId, lastEventId);
   });
 }
 
@@ -116,26 +118,29 @@ class JobSession extends SocketSession<JobClientMessage, JobsContext> {
     if (this.follows.size >= MAX_JOBS_PER_SOCKET) {
       throw new DomainError('RATE_LIMIT_EXCEEDED', `at most ${MAX_JOBS_PER_SOCKET} jobs per connection: unsubscribe_job first`);
     }
-    const writer = this.writer();
+    // The follower's callbacks keep the job's id only (not its state): one follower per idle subscriber.
     const follower = new ChannelFollower(
       this.ctx.bus,
       jobChannel(jobId),
-      (event) => {
-        observeDelivery(this.ctx.metrics, event);
-        void writer.event(event);
-      },
-      () => this.resync(job, writer),
+      (event) => this.live(event),
+      () => this.resync(jobId),
     );
     this.follows.set(jobId, follower);
     try {
       await follower.start();
       if (this.disposed) return follower.stop();
-      await startJobStream(this.ctx, follower, job, lastEventId, writer);
+      await startJobStream(this.ctx, follower, job, lastEventId, this.writer());
     } catch (err) {
       this.follows.delete(jobId);
       follower.stop();
       throw err;
     }
+  }
+
+  /** A live event: its shared frame (tagged with its id, as the replayed ones are). */
+  private live(event: BusEvent): void {
+    observeDelivery(this.ctx.metrics, event);
+    this.conn.sendFrame(wsFrameWithId(event));
   }
 
   /** States and replayed events, each tagged with its event id (`event_id`), so the client can resume from it. */
@@ -158,12 +163,12 @@ class JobSession extends SocketSession<JobClientMessage, JobsContext> {
    * The bus lost events (Redis restart): the current state from Postgres, as a `reset` (states may have been skipped),
    * before any live event that arrived meanwhile.
    */
-  private async resync(job: Job, writer: JobStreamWriter): Promise<ReleaseOptions> {
-    if (this.disposed || !this.follows.has(job.id)) return {};
+  private async resync(jobId: string): Promise<ReleaseOptions> {
+    if (this.disposed || !this.follows.has(jobId)) return {};
     try {
-      return await writeJobSnapshot(this.ctx, job, 'reset', writer);
+      return await writeJobSnapshot(this.ctx, jobId, 'reset', this.writer());
     } catch (err) {
-      this.log.warn({ err, jobId: job.id }, 'job resync failed');
+      this.log.warn({ err, jobId }, 'job resync failed');
       return {};
     }
   }

@@ -23,20 +23,24 @@ export async function streamJob(request: FastifyRequest, reply: FastifyReply, jo
 }
 
 class JobSseSession extends SseSession<JobsContext> {
-  constructor(
-    ctx: JobsContext,
-    opening: SseOpening,
-    private readonly job: Job,
-  ) {
+  private readonly jobId: string;
+  /** The state read when the request was authorized: the stream's start (then dropped). */
+  private initial: Job | undefined;
+
+  constructor(ctx: JobsContext, opening: SseOpening, job: Job) {
     super(ctx, opening);
+    this.jobId = job.id;
+    this.initial = job;
   }
 
   protected override logFields(): Record<string, unknown> {
-    return { jobId: this.job.id };
+    return { jobId: this.jobId };
   }
 
   protected async start(): Promise<void> {
-    const { ctx, job, stream } = this;
+    const { ctx, jobId, stream } = this;
+    const job = this.initial!;
+    this.initial = undefined;
     const writer: JobStreamWriter = {
       state: (message, eventId) => stream.write(sseFrame(eventId, message)),
       event: async (event) => {
@@ -47,14 +51,14 @@ class JobSseSession extends SseSession<JobsContext> {
     const follower = this.follow(
       new ChannelFollower(
         ctx.bus,
-        jobChannel(job.id),
+        jobChannel(jobId),
         (event) => {
           this.observe(event);
           stream.write(sseFrameWithId(event));
         },
         () =>
-          writeJobSnapshot(ctx, job, 'reset', writer).catch((err: unknown) => {
-            this.log.warn({ err, jobId: job.id }, 'job stream resync failed');
+          writeJobSnapshot(ctx, jobId, 'reset', writer).catch((err: unknown) => {
+            this.log.warn({ err, jobId }, 'job stream resync failed');
             return {};
           }),
       ),

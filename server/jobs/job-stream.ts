@@ -5,9 +5,9 @@
  * - otherwise (too old, another epoch, garbage): a `reset` with the current state, tagged with the head;
  * then the follower is released after what was sent. The same snapshot serves the follower's resync after a bus gap.
  *
- * Tagging the snapshot with the head read *before* the state keeps the pair consistent: an event published between
- * the two reads has an id after the head (so it is forwarded) and a seq the snapshot already includes (so it is
- * dropped by `afterSeq`); a client that resumes from the head gets exactly the events after the snapshot.
+ * The snapshot's head and state are read in one step (the bus state and history change together), so the pair is
+ * consistent: a later event has an id after the head (so it is forwarded) and a seq above the snapshot's version;
+ * a client that resumes from the head gets exactly the events after the snapshot.
  */
 import { jobChannel } from '../../shared/channels.js';
 import type { JobProgressMessage, JobResetMessage } from '../../shared/messages.js';
@@ -24,16 +24,20 @@ export interface JobStreamWriter {
   event(event: BusEvent): Promise<void> | void;
 }
 
-/** Writes the current state (falling back to `known` if the row vanished) tagged with the head; resolves with where to resume. */
+/**
+ * Writes the current state (the bus's, read with its head in one step; falling back to `known` if the job vanished)
+ * tagged with the head; resolves with where to resume (nothing when there is no job to show).
+ */
 export async function writeJobSnapshot(
   ctx: JobsContext,
-  known: Job,
+  jobId: string,
   kind: 'job_progress' | 'reset',
   writer: JobStreamWriter,
-  knownHead?: string,
+  known?: Job,
 ): Promise<ReleaseOptions> {
-  const head = knownHead ?? (await ctx.bus.head(jobChannel(known.id)));
-  const current = (await ctx.jobs.current(known.id)) ?? known;
+  const { head, job } = await ctx.jobs.snapshot(jobId);
+  const current = job ?? known;
+  if (!current) return {};
   writer.state(kind === 'reset' ? resetMessage(current) : progressMessage(current), head);
   return { afterId: head, afterSeq: current.version };
 }
@@ -46,9 +50,9 @@ export async function startJobStream(
   lastEventId: string | undefined,
   writer: JobStreamWriter,
 ): Promise<void> {
-  if (lastEventId === undefined) return follower.release(await writeJobSnapshot(ctx, job, 'job_progress', writer));
+  if (lastEventId === undefined) return follower.release(await writeJobSnapshot(ctx, job.id, 'job_progress', writer, job));
   const history = await ctx.bus.history(jobChannel(job.id), lastEventId);
-  if (!history.complete) return follower.release(await writeJobSnapshot(ctx, job, 'reset', writer, history.head));
+  if (!history.complete) return follower.release(await writeJobSnapshot(ctx, job.id, 'reset', writer, job));
   let last = lastEventId;
   for (const event of history.events) {
     await writer.event(event);

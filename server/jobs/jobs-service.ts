@@ -1,12 +1,17 @@
 /**
- * Job progress: the state lives in Postgres (JobStore); every accepted update is then published on `jobs.{id}` with
- * the job's version as the bus `seq`, so subscribers on every instance see the job's states in version order. When the
- * bus is down the update still succeeds; the job's current state is published as a `reset` once the bus is back.
- * Who may read and follow a job: its owner (user_id) and service tokens (`jobs:write` or `admin`).
+ * Jobs: creation, reads, and progress (docs/jobs.md).
+ *
+ * Write path. A job's latest state lives on the bus (the channel state of `jobs.{id}`, next to its replay history):
+ * - a progress step is one compare-and-set of that state with its event published in the same step, then the answer;
+ *   Postgres gets the job's latest state coalesced (./job-state-writer.ts, at most every JOB_WRITE_INTERVAL_MS), so a
+ *   step needs no database: with Postgres down, progress is still accepted and delivered;
+ * - a terminal state (completed, failed, cancelled) is committed to Postgres before the answer (./job-completion.ts):
+ *   503 SERVICE_UNAVAILABLE when Postgres is down; 409 for any change after it, on every instance;
+ * - with the bus down, changes are written to Postgres directly and published once it is back (./job-recovery.ts).
+ * Reads (GET, a stream's first state) take the freshest of the bus's state and Postgres's row.
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import { jobChannel } from '../../shared/channels.js';
 import { isTerminalStatus, type CreateJobBody, type JobProgressBody } from '../../shared/messages.js';
 import { canReadJob } from '../access/policy.js';
 import type { Principal } from '../auth/jwt.js';
@@ -14,40 +19,52 @@ import type { Bus } from '../bus/types.js';
 import { DomainError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { Job, JobStore } from '../store/jobs.js';
-import { RetryLoop } from '../streaming/publish-retry.js';
-import { progressMessage, resetMessage } from './job-messages.js';
+import { conflict, finish, isTerminal, settleExpiredClaim } from './job-completion.js';
+import { progressMessage } from './job-messages.js';
+import { applyUpdate, type JobRecord } from './job-record.js';
+import { JobRecovery } from './job-recovery.js';
+import { JobStateWriter } from './job-state-writer.js';
+import { JobStates, unavailable, type Base } from './job-states.js';
 
-/** Jobs whose latest state could not be published, kept for a retry at most. */
-const MAX_UNPUBLISHED = 10_000;
+/** How long a change waits for another request's terminal state to settle before answering 503. */
+const CLAIM_WAIT_MS = 2000;
+const CLAIM_POLL_MS = 10;
+/** Compare-and-set rounds one change may take (each lost round means another change of the job went first). */
+const MAX_ATTEMPTS = 50;
+
+export interface JobsServiceOptions {
+  /** How often a job's latest progress is written to Postgres at most (JOB_WRITE_INTERVAL_MS, default 250). */
+  writeIntervalMs: number;
+}
 
 export class JobsService {
-  /** Jobs with a state Postgres holds but the bus never carried (Redis was down): published again as a `reset`. */
-  private readonly unpublished = new Set<string>();
-  private readonly retries = new RetryLoop(
-    () => this.retry(),
-    () => this.unpublished.size > 0,
-  );
-
+  private readonly states: JobStates;
+  private readonly recovery: JobRecovery;
   /** Told once per job, on the instance that stored its terminal state (automatic notifications). */
   private readonly endedListeners = new Set<(job: Job) => Promise<void> | void>();
 
-  constructor(
-    private readonly store: JobStore,
-    private readonly bus: Bus,
-    private readonly metrics: Metrics,
-    private readonly log: FastifyBaseLogger,
-  ) {}
+  constructor(store: JobStore, bus: Bus, metrics: Metrics, log: FastifyBaseLogger, options: JobsServiceOptions) {
+    this.states = new JobStates(store, bus, new JobStateWriter(store, options.writeIntervalMs, log), metrics, log);
+    this.recovery = new JobRecovery(this.states);
+  }
+
+  /** The coalesced writer's counters (pending, written, statements, failures). */
+  get writes() {
+    return this.states.writer.stats;
+  }
 
   async create(body: CreateJobBody): Promise<Job> {
     const id = body.job_id ?? randomUUID();
-    const job = await this.store.create({ id, userId: body.user_id, kind: body.kind, title: body.title ?? null });
+    const job = await this.states.store.create({ id, userId: body.user_id, kind: body.kind, title: body.title ?? null });
     if (!job) throw new DomainError('CONFLICT', `job ${id} already exists`);
+    // The bus gets the state now, so that progress needs no database from the first step on.
+    await this.states.commit(id, null, { job }).catch(() => undefined);
     return job;
   }
 
-  /** The job, if `principal` may read it: 404 when missing, 403 for anyone but its owner and job services. */
+  /** The job's freshest state, if `principal` may read it: 404 when missing, 403 for anyone but its owner and job services. */
   async readable(principal: Principal, id: string): Promise<Job> {
-    const job = await this.store.get(id);
+    const job = await this.states.freshest(id);
     if (!job) throw new DomainError('NOT_FOUND', `job ${id} not found`);
     if (!canReadJob(principal, job.userId)) {
       throw new DomainError('PERMISSION_DENIED', 'only the job’s owner and job services may read this job');
@@ -55,29 +72,19 @@ export class JobsService {
     return job;
   }
 
-  /** The current state, without an access check (the caller checked with `readable`). */
-  async current(id: string): Promise<Job | null> {
-    return this.store.get(id);
+  /** The bus's head and the job's state at it (the caller checked access with `readable`). */
+  async snapshot(id: string): Promise<{ head: string; job: Job | null }> {
+    return this.states.snapshot(id);
   }
 
-  /** Stores an update (409 once terminal), then publishes it. */
-  async progress(id: string, body: JobProgressBody): Promise<Job> {
-    const result = await this.store.update(id, {
-      status: body.status,
-      progress: body.progress,
-      currentStep: body.current_step,
-      message: body.message,
-      estimatedCompletion: body.estimated_completion,
-      result: body.result,
-      error: body.error,
-    });
-    if (!result.ok) {
-      if (result.reason === 'not_found') throw new DomainError('NOT_FOUND', `job ${id} not found`);
-      throw new DomainError('CONFLICT', `job ${id} is ${result.job.status}: terminal states are final`, { status: result.job.status });
-    }
-    await this.publish(result.job);
-    if (isTerminalStatus(result.job.status)) await this.ended(result.job);
-    return result.job;
+  /**
+   * Applies a progress update: 409 once the job is terminal, 404 for no job, 503 when what it needs is down. A
+   * terminal state is answered once the job-ended listeners are done (`onEnded`).
+   */
+  async progress(id: string, update: JobProgressBody): Promise<Job> {
+    const job = await this.apply(id, update);
+    if (isTerminalStatus(job.status)) await this.ended(job);
+    return job;
   }
 
   /**
@@ -95,66 +102,87 @@ export class JobsService {
         try {
           await listener(job);
         } catch (err) {
-          this.log.error({ err, jobId: job.id }, 'a job-ended listener failed');
+          this.states.log.error({ err, jobId: job.id }, 'a job-ended listener failed');
         }
       }),
     );
   }
 
-  async countActive(): Promise<number> {
-    return this.store.countActive();
+  private async apply(id: string, update: JobProgressBody): Promise<Job> {
+    const deadline = Date.now() + CLAIM_WAIT_MS;
+    let fresh = false;
+    for (let attempt = 0; ; attempt++) {
+      if (attempt === MAX_ATTEMPTS) throw unavailable(`job ${id} changed ${MAX_ATTEMPTS} times while this update was applied: retry`);
+      // Published again before this change, so followers get the reset first (when the bus is back).
+      if (this.recovery.has(id)) await this.recovery.reconcile(id).catch(() => undefined);
+      let base: Base;
+      try {
+        base = await this.states.base(id, { fresh });
+      } catch (err) {
+        if (err instanceof DomainError) throw err;
+        return this.recovery.writeWithoutBus(id, update, undefined);
+      }
+      const { record, expect } = base;
+      if (isTerminal(record.job)) throw conflict(record.job);
+      if (record.closing) {
+        await this.waitForClaim(record, deadline);
+        fresh = true;
+        continue;
+      }
+      let done: Job | null;
+      try {
+        done = isTerminalStatus(update.status) ? await finish(this.states, record, expect, update) : await this.step(record, expect, update);
+      } catch (err) {
+        if (err instanceof DomainError) throw err;
+        // The bus went down: Postgres takes the change, the bus gets it once it is back.
+        return this.recovery.writeWithoutBus(id, update, record.job);
+      }
+      if (done) return done;
+      fresh = false; // the commit found another state and remembered it: retry from it
+    }
   }
 
-  /** Stops the retries of unpublished states (shutdown). */
+  async countActive(): Promise<number> {
+    return this.states.store.countActive();
+  }
+
+  /** Stops the retries of unpublished states (shutdown, phase 1). */
   stop(): void {
-    this.retries.stop();
+    this.recovery.stop();
+  }
+
+  /** Writes the pending coalesced states to Postgres (shutdown, phase 2). */
+  async flush(): Promise<void> {
+    await this.states.writer.close();
   }
 
   /**
-   * Publishes the stored state. Postgres holds it already: when the bus is down the job is remembered, and its current
-   * state is published as a `reset` once the bus is back (also when the next update comes first), so followers learn
-   * that states were skipped instead of silently missing them.
+   * Writes this instance's pending progress to Postgres now (before a read of the table, e.g. GET /jobs). Other
+   * instances' pending progress reaches it within JOB_WRITE_INTERVAL_MS.
    */
-  private async publish(job: Job): Promise<void> {
-    const message = this.unpublished.has(job.id) ? resetMessage(job) : progressMessage(job);
+  async writePending(): Promise<void> {
     try {
-      const event = await this.bus.publish(jobChannel(job.id), JSON.stringify(message), { seq: job.version });
-      this.unpublished.delete(job.id);
-      this.metrics.busPublish(event ? 'ok' : 'stale');
+      await this.states.writer.flush();
     } catch (err) {
-      this.metrics.busPublish('failed');
-      this.log.warn({ err, jobId: job.id }, 'job progress stored but not published yet: retrying while the bus is down');
-      this.remember(job.id);
+      throw unavailable('the store is unavailable', err);
     }
   }
 
-  private remember(id: string): void {
-    this.unpublished.delete(id);
-    this.unpublished.add(id);
-    if (this.unpublished.size > MAX_UNPUBLISHED) {
-      const oldest = this.unpublished.values().next().value!;
-      this.unpublished.delete(oldest);
-      this.log.error({ jobId: oldest }, 'too many unpublished jobs: followers of this one catch up on their next connection');
-    }
-    this.retries.schedule();
+  /** One progress step: the bus state and the event, in one compare-and-set. Null when another state was in place. */
+  private async step(record: JobRecord, expect: number | null, update: JobProgressBody): Promise<Job | null> {
+    const next = applyUpdate(record.job, update, record.job.version + 1);
+    const result = await this.states.commit(next.id, expect, { job: next }, JSON.stringify(progressMessage(next)));
+    if (!result.ok) return null;
+    this.states.writer.schedule(next);
+    return next;
   }
 
-  private async retry(): Promise<void> {
-    try {
-      for (const id of [...this.unpublished]) {
-        if (this.retries.stopped) return;
-        const job = await this.store.get(id);
-        if (!job) {
-          this.unpublished.delete(id);
-          continue;
-        }
-        // seq: a newer state published meanwhile (by this instance or another) makes this one stale: nothing to do.
-        const event = await this.bus.publish(jobChannel(id), JSON.stringify(resetMessage(job)), { seq: job.version });
-        this.unpublished.delete(id);
-        this.metrics.busPublish(event ? 'ok' : 'stale');
-      }
-    } catch {
-      // The bus (or Postgres) is still down: the next round retries.
+  /** Waits while another request commits a terminal state; settles the claim from Postgres once it has expired. */
+  private async waitForClaim(record: JobRecord, deadline: number): Promise<void> {
+    if (record.closing!.until <= Date.now()) return settleExpiredClaim(this.states, record);
+    if (Date.now() >= deadline) {
+      throw unavailable(`job ${record.job.id} is being completed by another request, and that has not settled yet: retry`);
     }
+    await new Promise((resolve) => setTimeout(resolve, CLAIM_POLL_MS));
   }
 }

@@ -5,7 +5,6 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
-import type { WebSocket } from 'ws';
 import { JobIdSchema } from '../../shared/messages.js';
 import { ErrorResponseSchema } from '../http/errors.js';
 import { notAnUpgrade, SSE_RESPONSES, SseQuery, sseGuards, TokenQuery } from '../streaming/route-schemas.js';
@@ -30,9 +29,10 @@ export function registerJobLiveRoutes(app: FastifyInstance, ctx: JobsContext): v
       querystring: JobSocketQuery,
       response: { 400: ErrorResponseSchema },
     },
-    wsHandler: (socket: WebSocket, request) => openJobSocket(socket, request, request.params.job_id, ctx),
+    // The upgrade itself is taken before the router (../streaming/upgrade.ts): a plain GET gets here.
     handler: notAnUpgrade,
   });
+  ctx.upgrades.add(app, { url: '/api/v1/realtime/generation/:job_id', params: JobParams, open: (socket, upgrade) => openJobSocket(socket, upgrade, ctx) });
 
   app.get<{ Params: Static<typeof JobParams>; Querystring: Static<typeof SseQuery> }>(
     '/api/v1/realtime/sse/generation/:job_id',

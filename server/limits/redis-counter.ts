@@ -26,14 +26,25 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 `;
 
+/** Many keys per call: ARGV = ttl, then for each key its member count and members. */
 const REFRESH_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[1])
-for i = 2, #ARGV do redis.call('ZADD', KEYS[1], now + ttl, ARGV[i]) end
-redis.call('PEXPIRE', KEYS[1], ttl)
+local a = 2
+for k = 1, #KEYS do
+  local n = tonumber(ARGV[a])
+  a = a + 1
+  for i = 1, n do
+    redis.call('ZADD', KEYS[k], now + ttl, ARGV[a])
+    a = a + 1
+  end
+  redis.call('PEXPIRE', KEYS[k], ttl)
+end
 return 1
 `;
+/** Keys per refresh call (every user with a connection here has one: one call per key was one round of Redis work each). */
+const REFRESH_BATCH = 200;
 
 const COUNT_SCRIPT = `
 local t = redis.call('TIME')
@@ -43,7 +54,7 @@ return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 
 interface CounterCommands {
   deckhandConnAcquire(key: string, member: string, max: number, ttlMs: number): Promise<number>;
-  deckhandConnRefresh(key: string, ttlMs: number, ...members: string[]): Promise<number>;
+  deckhandConnRefreshMany(numKeys: number, ...args: (string | number)[]): Promise<number>;
   deckhandConnCount(key: string): Promise<number>;
 }
 
@@ -78,8 +89,8 @@ export class RedisConnectionCounter implements ConnectionCounter {
   private readonly logger: RedisConnectionCounterOptions['logger'];
   private readonly instanceId = randomBytes(6).toString('hex');
   private next = 0;
-  /** This instance's live members, by key. */
-  private readonly live = new Map<string, Set<string>>();
+  /** This instance's live members (the key of each): one entry per open connection. */
+  private readonly live = new Map<string, string>();
   /** This instance's own count: the fallback limit when Redis does not answer. */
   private readonly local: MemoryConnectionCounter;
   private readonly timer: NodeJS.Timeout;
@@ -95,9 +106,9 @@ export class RedisConnectionCounter implements ConnectionCounter {
     this.logger = options.logger;
     this.local = new MemoryConnectionCounter(options.maxPerUser);
     const redis = options.redis as Redis & CounterCommands;
-    if (!(redis as unknown as Record<string, unknown>).deckhandConnAcquire) {
+    if (!(redis as unknown as Record<string, unknown>).deckhandConnRefreshMany) {
       redis.defineCommand('deckhandConnAcquire', { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
-      redis.defineCommand('deckhandConnRefresh', { numberOfKeys: 1, lua: REFRESH_SCRIPT });
+      redis.defineCommand('deckhandConnRefreshMany', { lua: REFRESH_SCRIPT });
       redis.defineCommand('deckhandConnCount', { numberOfKeys: 1, lua: COUNT_SCRIPT });
     }
     this.redis = redis;
@@ -127,20 +138,13 @@ export class RedisConnectionCounter implements ConnectionCounter {
       releaseLocal = this.local.tryAcquire(kind, userId, max);
       if (!releaseLocal) return null;
     }
-    let members = this.live.get(key);
-    if (!members) {
-      members = new Set();
-      this.live.set(key, members);
-    }
-    members.add(member);
+    this.live.set(member, key);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       releaseLocal?.();
-      const set = this.live.get(key);
-      set?.delete(member);
-      if (set?.size === 0) this.live.delete(key);
+      this.live.delete(member);
       this.redis.zrem(key, member).catch(() => {
         // Unreachable: the member expires within ttlMs (it is no longer refreshed).
       });
@@ -155,7 +159,7 @@ export class RedisConnectionCounter implements ConnectionCounter {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
-    const entries = [...this.live];
+    const entries = [...this.byKey()];
     this.live.clear();
     await withTimeout(
       Promise.allSettled(entries.map(([key, members]) => this.redis.zrem(key, ...members))),
@@ -166,14 +170,30 @@ export class RedisConnectionCounter implements ConnectionCounter {
   /** Re-scores (or re-adds) this instance's live members. */
   private async refresh(): Promise<void> {
     if (this.closed || this.live.size === 0) return;
-    const entries = [...this.live].map(([key, members]) => [key, [...members]] as const);
-    const pipeline = this.redis.pipeline() as unknown as { deckhandConnRefresh(...args: (string | number)[]): unknown; exec(): Promise<unknown> };
-    for (const [key, members] of entries) pipeline.deckhandConnRefresh(key, this.ttlMs, ...members);
+    const entries = [...this.byKey()];
+    const pipeline = this.redis.pipeline() as unknown as { deckhandConnRefreshMany(...args: (string | number)[]): unknown; exec(): Promise<unknown> };
+    for (let i = 0; i < entries.length; i += REFRESH_BATCH) {
+      const batch = entries.slice(i, i + REFRESH_BATCH);
+      const args: (string | number)[] = [this.ttlMs];
+      for (const [, members] of batch) args.push(members.length, ...members);
+      pipeline.deckhandConnRefreshMany(batch.length, ...batch.map(([key]) => key), ...args);
+    }
     try {
       await pipeline.exec();
     } catch (err) {
       this.warn(err);
     }
+  }
+
+  /** This instance's live members grouped by key. */
+  private byKey(): Map<string, string[]> {
+    const groups = new Map<string, string[]>();
+    for (const [member, key] of this.live) {
+      const group = groups.get(key);
+      if (group) group.push(member);
+      else groups.set(key, [member]);
+    }
+    return groups;
   }
 
   private warn(err: unknown): void {

@@ -5,7 +5,6 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
-import type { WebSocket } from 'ws';
 import { ErrorResponseSchema } from '../http/errors.js';
 import { notAnUpgrade, SSE_RESPONSES, SseQuery, sseGuards, TokenQuery } from '../streaming/route-schemas.js';
 import type { NotificationsContext } from './context.js';
@@ -27,9 +26,10 @@ export function registerNotificationLiveRoutes(app: FastifyInstance, ctx: Notifi
       querystring: TokenQuery,
       response: { 400: ErrorResponseSchema },
     },
-    wsHandler: (socket: WebSocket, request) => openNotificationSocket(socket, request, ctx),
+    // The upgrade itself is taken before the router (../streaming/upgrade.ts): a plain GET gets here.
     handler: notAnUpgrade,
   });
+  ctx.upgrades.add(app, { url: '/api/v1/realtime/notifications', open: (socket, upgrade) => openNotificationSocket(socket, upgrade, ctx) });
 
   app.get<{ Querystring: Static<typeof NotificationsSseQuery> }>(
     '/api/v1/realtime/sse/notifications',

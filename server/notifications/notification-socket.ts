@@ -9,7 +9,6 @@
  * the bus lost events of those channels; the unread notifications follow), `pong`, `authenticated`, `error`, and the
  * events of the channels followed.
  */
-import type { FastifyRequest } from 'fastify';
 import type { TSchema } from 'typebox';
 import type { WebSocket } from 'ws';
 import { busChannel, channelName, parseChannelName, type ChannelRef } from '../../shared/channels.js';
@@ -30,6 +29,7 @@ import { DomainError } from '../errors.js';
 import { ChannelFollower, type ReleaseOptions } from '../streaming/follower.js';
 import { RecentIds } from '../streaming/recent-ids.js';
 import { openSessionSocket, SocketSession } from '../streaming/socket-session.js';
+import type { Upgrade } from '../streaming/upgrade.js';
 import type { NotificationsContext } from './context.js';
 import { notificationIdOf, notificationMessage } from './notification-messages.js';
 import type { ExtensionMessage, SocketPeer } from './socket-messages.js';
@@ -52,9 +52,9 @@ const isOwn = (message: { type: string }): message is NotificationsClientMessage
 
 type SocketMessage = NotificationsClientMessage | ExtensionMessage;
 
-export function openNotificationSocket(socket: WebSocket, request: FastifyRequest, ctx: NotificationsContext): void {
-  openSessionSocket(socket, request, ctx, 'notifications', ctx.socketMessages.parser(OWN_MESSAGES), (conn, principal, meter) => {
-    return new NotificationSession(conn, principal, ctx, meter, request.log);
+export function openNotificationSocket(socket: WebSocket, upgrade: Upgrade, ctx: NotificationsContext): void {
+  openSessionSocket(socket, upgrade, ctx, 'notifications', ctx.socketMessages.parser(OWN_MESSAGES), (conn, principal, meter) => {
+    return new NotificationSession(conn, principal, ctx, meter, ctx.log);
   });
 }
 

@@ -1,4 +1,8 @@
-/** Jobs and their current progress. Terminal states (completed, failed, cancelled) are final. */
+/**
+ * Jobs and their progress. Terminal states (completed, failed, cancelled) are final. Progress steps reach this table
+ * coalesced (the latest state of a job at most every JOB_WRITE_INTERVAL_MS, ../jobs/job-state-writer.ts); terminal
+ * states are committed one by one before the request is answered (../jobs/jobs-service.ts).
+ */
 import { JOB_STATUSES, TERMINAL_JOB_STATUSES, type JobStatus } from '../../shared/messages.js';
 import type { Db } from './db.js';
 
@@ -14,25 +18,12 @@ export interface Job {
   estimatedCompletion: string | null;
   result: unknown;
   error: unknown;
-  /** Grows with every update (1 at creation). */
+  /** Grows with every change (1 at creation); the bus state's version of the job (../jobs/job-record.ts). */
   version: number;
   createdAt: string;
   updatedAt: string;
   completedAt: string | null;
 }
-
-/** A progress update: `undefined` keeps a field, `null` clears it. */
-export interface JobUpdate {
-  status: JobStatus;
-  progress?: number;
-  currentStep?: string | null;
-  message?: string | null;
-  estimatedCompletion?: string | null;
-  result?: unknown;
-  error?: unknown;
-}
-
-export type JobUpdateResult = { ok: true; job: Job } | { ok: false; reason: 'not_found' } | { ok: false; reason: 'terminal'; job: Job };
 
 export interface JobRow {
   id: string;
@@ -98,29 +89,63 @@ export class JobStore {
     return rows[0] ? toJob(rows[0]) : null;
   }
 
-  /** Applies an update unless the job is in a terminal state; one statement, so concurrent updates serialize. */
-  async update(id: string, update: JobUpdate): Promise<JobUpdateResult> {
-    const params: unknown[] = [id, update.status];
-    const sets = ['status = $2', 'version = version + 1', 'updated_at = now()'];
-    const set = (column: string, value: unknown, cast = '') => {
-      params.push(value);
-      sets.push(`${column} = $${params.length}${cast}`);
-    };
-    if (update.progress !== undefined) set('progress', update.progress);
-    else if (update.status === 'completed') sets.push('progress = 1');
-    if (update.currentStep !== undefined) set('current_step', update.currentStep);
-    if (update.message !== undefined) set('message', update.message);
-    if (update.estimatedCompletion !== undefined) set('estimated_completion', update.estimatedCompletion, '::timestamptz');
-    if (update.result !== undefined) set('result', jsonParam(update.result), '::jsonb');
-    if (update.error !== undefined) set('error', jsonParam(update.error), '::jsonb');
-    if (TERMINAL_JOB_STATUSES.includes(update.status)) sets.push('completed_at = now()');
-    const { rows } = await this.db.query<JobRow>(
-      `UPDATE jobs SET ${sets.join(', ')} WHERE id = $1 AND status NOT IN (${TERMINAL_SQL}) RETURNING *`,
-      params,
+  /**
+   * Writes the latest states of jobs that are not terminal (progress, coalesced: ../jobs/job-state-writer.ts), each
+   * only over an older version: a late or repeated write never moves a job back, and never touches a terminal one.
+   * One statement for the whole batch. Resolves with the ids written.
+   */
+  async writeStates(jobs: readonly Job[]): Promise<Set<string>> {
+    if (jobs.length === 0) return new Set();
+    const rows = jobs.map((job) => ({
+      id: job.id,
+      status: job.status,
+      progress: job.progress,
+      current_step: job.currentStep,
+      message: job.message,
+      estimated_completion: job.estimatedCompletion,
+      result: job.result ?? null,
+      error: job.error ?? null,
+      version: job.version,
+      updated_at: job.updatedAt,
+    }));
+    const { rows: written } = await this.db.query<{ id: string }>(
+      `UPDATE jobs AS j SET status = v.status, progress = v.progress, current_step = v.current_step, message = v.message,
+         estimated_completion = v.estimated_completion, result = v.result, error = v.error, version = v.version,
+         updated_at = v.updated_at
+       FROM jsonb_to_recordset($1::jsonb) AS v(id text, status text, progress double precision, current_step text,
+         message text, estimated_completion timestamptz, result jsonb, error jsonb, version integer, updated_at timestamptz)
+       WHERE j.id = v.id AND j.version < v.version AND j.status NOT IN (${TERMINAL_SQL}) AND v.status NOT IN (${TERMINAL_SQL})
+       RETURNING j.id`,
+      [JSON.stringify(rows)],
     );
-    if (rows[0]) return { ok: true, job: toJob(rows[0]) };
-    const current = await this.get(id);
-    return current ? { ok: false, reason: 'terminal', job: current } : { ok: false, reason: 'not_found' };
+    return new Set(written.map((r) => r.id));
+  }
+
+  /**
+   * Commits a terminal state (completed, failed, cancelled) unless the job is terminal already: the one write that
+   * makes a job final, durable before the caller answers. Its version becomes at least `job.version` (and above the
+   * row's). Null when the job is terminal already or missing (`get` tells which).
+   */
+  async commitTerminal(job: Job): Promise<Job | null> {
+    const { rows } = await this.db.query<JobRow>(
+      `UPDATE jobs SET status = $2, progress = $3, current_step = $4, message = $5, estimated_completion = $6::timestamptz,
+         result = $7::jsonb, error = $8::jsonb, version = GREATEST(version + 1, $9), updated_at = $10, completed_at = $11
+       WHERE id = $1 AND status NOT IN (${TERMINAL_SQL}) RETURNING *`,
+      [
+        job.id,
+        job.status,
+        job.progress,
+        job.currentStep,
+        job.message,
+        job.estimatedCompletion,
+        jsonParam(job.result),
+        jsonParam(job.error),
+        job.version,
+        job.updatedAt,
+        job.completedAt ?? job.updatedAt,
+      ],
+    );
+    return rows[0] ? toJob(rows[0]) : null;
   }
 
   /** Jobs queued or processing (every instance's). */

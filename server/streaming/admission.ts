@@ -13,6 +13,7 @@ import { isOriginAllowed } from '../http/origin.js';
 import type { EndpointKind } from './connection-limiter.js';
 import type { StreamingContext } from './context.js';
 import type { JsonSocket } from './json-socket.js';
+import type { Upgrade } from './upgrade.js';
 
 export interface Admission {
   principal: Principal;
@@ -28,14 +29,14 @@ function limitMessage(ctx: StreamingContext, kind: EndpointKind): string {
  * Admits a WebSocket, or refuses it (error message, then close) and resolves with null. Origin and token are checked
  * synchronously; the connection slot may take a Redis round trip. Never rejects.
  */
-export async function admitSocket<M>(conn: JsonSocket<M>, request: FastifyRequest, ctx: StreamingContext, kind: EndpointKind): Promise<Admission | null> {
-  if (!isOriginAllowed(ctx.config.corsOrigins, request.headers.origin)) {
+export async function admitSocket<M>(conn: JsonSocket<M>, upgrade: Upgrade, ctx: StreamingContext, kind: EndpointKind): Promise<Admission | null> {
+  if (!isOriginAllowed(ctx.config.corsOrigins, upgrade.headers.origin)) {
     conn.fail('PERMISSION_DENIED', 'origin not allowed', CLOSE_CODES.ORIGIN_NOT_ALLOWED.code, CLOSE_CODES.ORIGIN_NOT_ALLOWED.reason);
     return null;
   }
   let principal: Principal;
   try {
-    principal = verifyToken(ctx.verifier, tokenFromRequest(request));
+    principal = verifyToken(ctx.verifier, tokenFromRequest(upgrade));
   } catch (err) {
     const message = err instanceof DomainError ? err.message : 'invalid token';
     conn.fail('AUTHENTICATION_FAILED', message, CLOSE_CODES.AUTHENTICATION_FAILED.code, CLOSE_CODES.AUTHENTICATION_FAILED.reason);

@@ -12,6 +12,7 @@ import { SocketHeartbeat } from './heartbeat.js';
 import type { JsonSocketLimits } from './json-socket.js';
 import { LocalActivity } from './local-activity.js';
 import { SseHub } from './sse-stream.js';
+import { JsonSocketUpgrades } from './upgrade.js';
 
 export interface StreamingContext {
   config: Config;
@@ -26,6 +27,8 @@ export interface StreamingContext {
   heartbeat: SocketHeartbeat;
   /** Channels followed through these endpoints on this instance (GET /realtime/stats). */
   activity: LocalActivity;
+  /** Upgrades of the JSON socket routes, taken before Fastify's router (./upgrade.ts). */
+  upgrades: JsonSocketUpgrades;
   log: FastifyBaseLogger;
 }
 
@@ -57,6 +60,7 @@ export function createStreamingContext(deps: StreamingDeps): StreamingContext {
     },
     heartbeat: new SocketHeartbeat(config.wsPingIntervalMs),
     activity,
+    upgrades: new JsonSocketUpgrades(),
     log: deps.log,
   };
 }

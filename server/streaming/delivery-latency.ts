@@ -1,11 +1,10 @@
 /** Publish → delivery latency, observed once per event on this instance (not once per subscriber). */
-import { parseEventId } from '../bus/event-id.js';
 import type { BusEvent } from '../bus/types.js';
 import type { Metrics } from '../metrics.js';
 
 export function observeDelivery(metrics: Metrics, event: BusEvent): void {
   event.memo('latency-observed', (e) => {
-    const id = parseEventId(e.id);
+    const id = e.parsedId;
     if (id) metrics.observeDelivery(e.channel.split('.')[0] ?? e.channel, (Date.now() - id.ms) / 1000);
     return true;
   });

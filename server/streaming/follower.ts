@@ -6,7 +6,7 @@
  * caller's resync sends the current state (a reset), then released after it: a resync is never overtaken.
  */
 import { isAfterParsed, parseEventId, type ParsedEventId } from '../bus/event-id.js';
-import type { Bus, BusEvent, Unsubscribe } from '../bus/types.js';
+import type { Bus, BusEvent, BusListener, Unsubscribe } from '../bus/types.js';
 
 /** More held events than this while a snapshot loads means the snapshot is stale anyway: resync instead. */
 const MAX_HELD = 10_000;
@@ -20,7 +20,7 @@ export interface ReleaseOptions {
   skipHeld?: (event: BusEvent) => boolean;
 }
 
-export class ChannelFollower {
+export class ChannelFollower implements BusListener {
   private held: BusEvent[] | null = [];
   private overflowed = false;
   private gapWhileHeld = false;
@@ -43,15 +43,21 @@ export class ChannelFollower {
   ) {}
 
   async start(): Promise<void> {
-    const unsubscribe = await this.bus.subscribe(this.channel, {
-      event: (event) => this.receive(event),
-      gap: () => {
-        if (this.held) this.gapWhileHeld = true;
-        else void this.runResync();
-      },
-    });
+    // The follower is its own bus listener (`event`, `gap`): no closures per subscriber.
+    const unsubscribe = await this.bus.subscribe(this.channel, this);
     if (this.stopped) unsubscribe();
     else this.unsubscribe = unsubscribe;
+  }
+
+  /** BusListener: a live event of the channel. */
+  event(event: BusEvent): void {
+    this.receive(event);
+  }
+
+  /** BusListener: the bus may have missed events. */
+  gap(): void {
+    if (this.held) this.gapWhileHeld = true;
+    else void this.runResync();
   }
 
   release(options: ReleaseOptions = {}): void {

@@ -30,11 +30,13 @@ export class SocketHeartbeat {
     if (this.intervalMs <= 0) return;
     this.sockets.set(socket, { meter, answered: true });
     socket.on('pong', this.onPong);
-    socket.once('close', () => {
-      this.sockets.delete(socket);
-      if (this.sockets.size === 0) this.stop();
-    });
     this.timer ??= setInterval(() => this.round(), this.intervalMs).unref();
+  }
+
+  /** The socket closed (its JsonSocket tells: no close listener of our own per socket). */
+  remove(socket: WebSocket): void {
+    if (!this.sockets.delete(socket)) return;
+    if (this.sockets.size === 0) this.stop();
   }
 
   stop(): void {

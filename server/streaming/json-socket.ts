@@ -38,14 +38,17 @@ const QUEUED_FRAMES_FACTOR = 4;
 export class JsonSocket<M> {
   private readonly bucket: TokenBucket;
   private handler: ((message: M) => Promise<void> | void) | undefined;
-  private startHandling!: () => void;
-  private chain: Promise<void>;
+  /** The frames' turn: each runs after the one before (undefined while idle). */
+  private chain: Promise<void> | undefined;
+  /** Frames received before the session is ready (handle()). */
+  private waiting: (() => Promise<void> | void)[] | undefined;
   private lastRateError = 0;
   private floodWindowStart = 0;
   private droppedInWindow = 0;
   private queuedBytes = 0;
   private closing = false;
-  private readonly closeCallbacks: (() => void)[] = [];
+  /** Exactly sized (a pushed-to array reserves 17 slots; every idle subscriber has one). */
+  private closeCallbacks: readonly (() => void)[] = [];
 
   constructor(
     readonly socket: WebSocket,
@@ -53,15 +56,18 @@ export class JsonSocket<M> {
     private readonly parse: (text: string) => ParseResult<M>,
     private readonly meter: ConnectionMeter,
     private readonly log: FastifyBaseLogger,
+    /** Told when the socket closes (the server's pings, ./heartbeat.ts), so it needs no close listener of its own. */
+    private readonly heartbeat?: { remove(socket: WebSocket): void },
   ) {
     this.bucket = new TokenBucket(limits.rateBurst, limits.ratePerSec);
-    // Messages that arrive before the session is ready wait, in order, until handle() is called.
-    this.chain = new Promise<void>((resolve) => (this.startHandling = resolve));
     socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => this.receive(data, isBinary));
     socket.on('close', () => {
       this.closing = true;
+      this.heartbeat?.remove(socket);
       this.meter.closed();
-      for (const callback of this.closeCallbacks.splice(0)) {
+      const callbacks = this.closeCallbacks;
+      this.closeCallbacks = [];
+      for (const callback of callbacks) {
         try {
           callback();
         } catch (err) {
@@ -78,13 +84,15 @@ export class JsonSocket<M> {
 
   onClose(callback: () => void): void {
     if (this.socket.readyState === WebSocket.CLOSED) callback();
-    else this.closeCallbacks.push(callback);
+    else this.closeCallbacks = [...this.closeCallbacks, callback];
   }
 
   /** Starts handling messages (those received so far first). */
   handle(handler: (message: M) => Promise<void> | void): void {
     this.handler = handler;
-    this.startHandling();
+    const waiting = this.waiting ?? [];
+    this.waiting = undefined;
+    for (const task of waiting) this.enqueue(task);
   }
 
   /** Serializes and sends one message of this connection. */
@@ -158,12 +166,21 @@ export class JsonSocket<M> {
 
   /** Runs `task` after every frame received before it (skipped once the socket is closing). */
   private enqueue(task: () => Promise<void> | void): void {
-    this.chain = this.chain
+    // Messages that arrive before the session is ready wait, in order, until handle() is called.
+    if (!this.handler) {
+      this.waiting = [...(this.waiting ?? []), task];
+      return;
+    }
+    const next: Promise<void> = (this.chain ?? Promise.resolve())
       .then(() => (this.isOpen ? task() : undefined))
       .catch((err: unknown) => {
         this.log.error({ err }, 'realtime message handler failed');
         if (this.isOpen) this.sendError('INTERNAL_ERROR', 'the message could not be handled');
+      })
+      .then(() => {
+        if (this.chain === next) this.chain = undefined;
       });
+    this.chain = next;
   }
 
   /** A frame over the rate: dropped with an error (at most one a second); a connection that goes on is closed. */

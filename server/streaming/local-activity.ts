@@ -5,18 +5,6 @@
  */
 import type { Bus } from '../bus/types.js';
 
-function increment(map: Map<string, number>, key: string): () => void {
-  map.set(key, (map.get(key) ?? 0) + 1);
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    const left = (map.get(key) ?? 1) - 1;
-    if (left <= 0) map.delete(key);
-    else map.set(key, left);
-  };
-}
-
 export class LocalActivity {
   private readonly followers = new Map<string, number>();
 
@@ -27,12 +15,21 @@ export class LocalActivity {
       get kind() {
         return bus.kind;
       },
-      publish: (channel, payload, options) => bus.publish(channel, payload, options),
+      publish: (channel, payload) => bus.publish(channel, payload),
+      commit: (channel, change) => bus.commit(channel, change),
+      state: (channel) => bus.state(channel),
       subscribe: async (channel, listener) => {
         const unsubscribe = await bus.subscribe(channel, listener);
-        const uncount = increment(followers, channel);
+        followers.set(channel, (followers.get(channel) ?? 0) + 1);
+        // One closure per subscription (there is one per idle subscriber), counting down once.
+        let counted = true;
         return () => {
-          uncount();
+          if (counted) {
+            counted = false;
+            const left = (followers.get(channel) ?? 1) - 1;
+            if (left <= 0) followers.delete(channel);
+            else followers.set(channel, left);
+          }
           unsubscribe();
         };
       },

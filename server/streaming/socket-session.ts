@@ -3,7 +3,7 @@
  * the current one expires), closing with AUTHENTICATION_FAILED when the token expires, errors as messages, and
  * delivery of bus events as shared frames (with the delivery latency observed once per event per instance).
  */
-import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import { CLOSE_CODES } from '../../shared/errors.js';
 import type { Principal } from '../auth/jwt.js';
@@ -19,6 +19,7 @@ import { wsFrame } from './frames.js';
 import { JsonSocket } from './json-socket.js';
 import type { ParseResult } from './message-parser.js';
 import { TokenLease } from './token-lease.js';
+import type { Upgrade } from './upgrade.js';
 
 /**
  * A JSON WebSocket of one kind, from upgrade to session: the socket's limits and the server's pings (a peer that
@@ -27,24 +28,24 @@ import { TokenLease } from './token-lease.js';
  */
 export function openSessionSocket<M extends { type: string }>(
   socket: WebSocket,
-  request: FastifyRequest,
+  upgrade: Upgrade,
   ctx: StreamingContext,
   manager: Manager,
   parse: (text: string) => ParseResult<M>,
   create: (conn: JsonSocket<M>, principal: Principal, meter: ConnectionMeter) => SocketSession<M, StreamingContext>,
 ): void {
   const meter = ctx.metrics.connection(manager, 'ws');
-  const conn = new JsonSocket(socket, ctx.socketLimits, parse, meter, request.log);
+  const conn = new JsonSocket(socket, ctx.socketLimits, parse, meter, ctx.log, ctx.heartbeat);
   ctx.heartbeat.add(socket, meter);
-  void admitSocket(conn, request, ctx, `${manager}-ws`).then(
+  void admitSocket(conn, upgrade, ctx, `${manager}-ws`).then(
     (admission) => {
       if (!admission) return;
       const session = create(conn, admission.principal, meter);
       conn.onClose(() => session.dispose());
-      session.start().catch((err: unknown) => request.log.error({ err }, 'realtime session failed'));
+      session.start().catch((err: unknown) => ctx.log.error({ err }, 'realtime session failed'));
     },
     (err: unknown) => {
-      request.log.error({ err }, 'realtime admission failed');
+      ctx.log.error({ err }, 'realtime admission failed');
       conn.fail('INTERNAL_ERROR', 'internal error', CLOSE_CODES.TRY_AGAIN_LATER.code, CLOSE_CODES.TRY_AGAIN_LATER.reason);
     },
   );
@@ -63,10 +64,13 @@ export abstract class SocketSession<M extends { type: string }, C extends Stream
     protected readonly meter: ConnectionMeter,
     protected readonly log: FastifyBaseLogger,
   ) {
-    this.lease = new TokenLease(principal, () => {
-      this.meter.disconnected('token_expired');
-      conn.fail('AUTHENTICATION_FAILED', 'token expired: reconnect with a fresh token', CLOSE_CODES.AUTHENTICATION_FAILED.code, CLOSE_CODES.AUTHENTICATION_FAILED.reason);
-    });
+    this.lease = new TokenLease(principal, this);
+  }
+
+  /** The lease's token expired without a fresh one: AUTHENTICATION_FAILED, then the close. */
+  tokenExpired(): void {
+    this.meter.disconnected('token_expired');
+    this.conn.fail('AUTHENTICATION_FAILED', 'token expired: reconnect with a fresh token', CLOSE_CODES.AUTHENTICATION_FAILED.code, CLOSE_CODES.AUTHENTICATION_FAILED.reason);
   }
 
   /** Sends what the socket starts with (`connected`, first states) and starts handling client messages. */

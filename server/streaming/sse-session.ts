@@ -44,9 +44,9 @@ export async function openSseSession(
 ): Promise<void> {
   const release = await acquireSseSlot(ctx, `${manager}-sse`, principal);
   const meter = ctx.metrics.connection(manager, 'sse');
-  const stream = new SseStream(reply, ctx.config.limits.outboundBufferBytes, meter, request.log);
+  const stream = new SseStream(reply, ctx.config.limits.outboundBufferBytes, meter, ctx.log);
   ctx.sse.add(stream);
-  const session = create({ stream, meter, principal, release, log: request.log, lastEventId: lastEventIdOf(request) });
+  const session = create({ stream, meter, principal, release, log: ctx.log, lastEventId: lastEventIdOf(request) });
   await session.run();
 }
 
@@ -67,7 +67,7 @@ export abstract class SseSession<C extends StreamingContext = StreamingContext> 
     this.meter = opening.meter;
     this.log = opening.log;
     this.lastEventId = opening.lastEventId;
-    this.lease = new TokenLease(opening.principal, () => this.expire());
+    this.lease = new TokenLease(opening.principal, this);
     // Runs at once when the client went away while the request was authorized.
     this.stream.onClose(() => {
       this.disposed = true;
@@ -114,7 +114,8 @@ export abstract class SseSession<C extends StreamingContext = StreamingContext> 
     observeDelivery(this.ctx.metrics, event);
   }
 
-  private expire(): void {
+  /** The token expired: an `error` event, then the end of the stream (the EventSource reconnects with a fresh one). */
+  tokenExpired(): void {
     this.meter.disconnected('token_expired');
     this.meter.error('AUTHENTICATION_FAILED');
     this.stream.write(sseFrame(undefined, errorMessage('AUTHENTICATION_FAILED', 'token expired: reconnect with a fresh token')));

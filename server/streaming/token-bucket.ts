@@ -1,3 +1,5 @@
+const clock = () => performance.now();
+
 /** A token bucket: `burst` tokens, refilled at `perSecond`; one token per message (defaults: 100 burst, 10/s). */
 export class TokenBucket {
   private tokens: number;
@@ -6,7 +8,7 @@ export class TokenBucket {
   constructor(
     private readonly burst: number,
     private readonly perSecond: number,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = clock,
   ) {
     this.tokens = burst;
     this.last = now();

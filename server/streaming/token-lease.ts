@@ -1,18 +1,72 @@
 /**
  * A connection's token lifetime (a token's `exp` is required): when the token expires the connection is closed with
  * AUTHENTICATION_FAILED, unless the client sent a fresh token for the same user first (`renew`).
+ *
+ * Every lease of the process is watched by one timer (ExpiryWatch: leases grouped by the second they expire in), not
+ * one timer each: an idle subscriber holds no Timeout. A lease is acted on within a second after its `exp`.
  */
-import { MAX_TIMER_MS } from '../../shared/timers.js';
 import type { Principal } from '../auth/jwt.js';
 
-export class TokenLease {
+const TICK_MS = 1000;
+
+/** The leases of the process, by the second they expire in; one timer while any is watched. */
+class ExpiryWatch {
+  private readonly buckets = new Map<number, Set<TokenLease>>();
   private timer: NodeJS.Timeout | undefined;
+
+  add(lease: TokenLease, expiresAt: number): number {
+    // The first tick at or after the expiry: a lease taken out of its bucket has always expired.
+    const second = Math.ceil(expiresAt / TICK_MS);
+    let bucket = this.buckets.get(second);
+    if (!bucket) {
+      bucket = new Set();
+      this.buckets.set(second, bucket);
+    }
+    bucket.add(lease);
+    this.timer ??= setInterval(() => this.tick(), TICK_MS).unref();
+    return second;
+  }
+
+  remove(lease: TokenLease, second: number): void {
+    const bucket = this.buckets.get(second);
+    if (!bucket?.delete(lease) || bucket.size > 0) return;
+    this.buckets.delete(second);
+    if (this.buckets.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const [second, bucket] of this.buckets) {
+      if (second * TICK_MS > now) continue;
+      this.buckets.delete(second);
+      for (const lease of bucket) lease.check(now);
+    }
+    if (this.buckets.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+}
+
+const watch = new ExpiryWatch();
+
+/** Who holds a lease: told once its token has expired. */
+export interface LeaseHolder {
+  tokenExpired(): void;
+}
+
+export class TokenLease {
+  /** The watch bucket this lease is in (undefined once disposed or expired). */
+  private second: number | undefined;
 
   constructor(
     private principal: Principal,
-    private readonly onExpired: () => void,
+    private readonly holder: LeaseHolder,
   ) {
-    this.arm();
+    this.second = watch.add(this, principal.expiresAt);
   }
 
   get current(): Principal {
@@ -22,20 +76,21 @@ export class TokenLease {
   /** Replaces the token; false (and nothing changes) when it is for another user. */
   renew(next: Principal): boolean {
     if (next.userId !== this.principal.userId) return false;
+    this.dispose();
     this.principal = next;
-    this.arm();
+    this.second = watch.add(this, next.expiresAt);
     return true;
   }
 
   dispose(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    if (this.second !== undefined) watch.remove(this, this.second);
+    this.second = undefined;
   }
 
-  private arm(): void {
-    clearTimeout(this.timer);
-    const left = this.principal.expiresAt - Date.now();
-    this.timer = setTimeout(() => (this.principal.expiresAt <= Date.now() ? this.onExpired() : this.arm()), Math.min(Math.max(0, left), MAX_TIMER_MS));
-    this.timer.unref();
+  /** Called by the watch once the lease's second has come. */
+  check(now: number): void {
+    this.second = undefined;
+    if (this.principal.expiresAt <= now) this.holder.tokenExpired();
+    else this.second = watch.add(this, this.principal.expiresAt);
   }
 }

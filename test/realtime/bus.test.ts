@@ -87,20 +87,47 @@ describe.each(implementations)('%s bus', (_name, create) => {
     expect(recent.events.map((e) => e.payload)).toEqual(['397', '398', '399']);
   });
 
-  it('drops a publish whose seq is not newer than the last one of the channel', async () => {
+  it('commit: compare-and-set of the channel state, its event published in the same step with seq = version', async () => {
     const bus = open();
     const { events, listener } = collect();
-    await bus.subscribe('jobs.seq', listener);
-    expect(await bus.publish('jobs.seq', '"v2"', { seq: 2 })).not.toBeNull();
-    expect(await bus.publish('jobs.seq', '"v1"', { seq: 1 })).toBeNull();
-    expect(await bus.publish('jobs.seq', '"v2 again"', { seq: 2 })).toBeNull();
-    const v3 = await bus.publish('jobs.seq', '"v3"', { seq: 3 });
-    expect(v3?.seq).toBe(3);
+    await bus.subscribe('jobs.cas', listener);
+    expect(await bus.state('jobs.cas')).toEqual({ head: await bus.head('jobs.cas'), state: null });
+    // Only "no state yet" is accepted as the base of the first commit; a state with no payload publishes nothing.
+    expect(await bus.commit('jobs.cas', { expect: 3, state: { version: 4, value: 'x' } })).toEqual({ ok: false, current: null });
+    expect(await bus.commit('jobs.cas', { expect: null, state: { version: 1, value: 'one' } })).toEqual({ ok: true, event: null });
+    expect(await bus.commit('jobs.cas', { expect: null, state: { version: 1, value: 'again' } })).toEqual({ ok: false, current: { version: 1, value: 'one' } });
+    const two = await bus.commit('jobs.cas', { expect: 1, state: { version: 2, value: 'two\nlines' }, payload: '"v2"' });
+    expect(two.ok && two.event).toMatchObject({ payload: '"v2"', seq: 2 });
+    expect(await bus.commit('jobs.cas', { expect: 1, state: { version: 2, value: 'stale' }, payload: '"stale"' })).toEqual({
+      ok: false,
+      current: { version: 2, value: 'two\nlines' },
+    });
+    const plain = await bus.publish('jobs.cas', '"plain"');
+    expect(plain.seq).toBeUndefined();
+    const snapshot = await bus.state('jobs.cas');
+    expect(snapshot).toEqual({ head: plain.id, state: { version: 2, value: 'two\nlines' } });
     await waitFor(() => events.length === 2, 5000, 'deliveries');
     expect(events.map((e) => [e.payload, e.seq])).toEqual([
       ['"v2"', 2],
-      ['"v3"', 3],
+      ['"plain"', undefined],
     ]);
+    // Replayed from history, the seq is kept.
+    const replay = await bus.history('jobs.cas', `${snapshot.head.split('.')[0]}.0-0`);
+    expect(replay.events.filter((e) => e.payload === '"v2"').map((e) => e.seq)).toEqual([2]);
+  });
+
+  it('publishes and commits issued in one turn keep their order per channel', async () => {
+    const bus = open();
+    const a = collect();
+    const b = collect();
+    await bus.subscribe('custom.burst-a', a.listener);
+    await bus.subscribe('custom.burst-b', b.listener);
+    const issued = Array.from({ length: 300 }, (_, i) => bus.publish(i % 2 ? 'custom.burst-b' : 'custom.burst-a', `${i}`));
+    const published = await Promise.all(issued);
+    await waitFor(() => a.events.length === 150 && b.events.length === 150, 5000, 'deliveries');
+    expect(a.events.map((e) => Number(e.payload))).toEqual([...Array(150).keys()].map((i) => 2 * i));
+    expect(b.events.map((e) => Number(e.payload))).toEqual([...Array(150).keys()].map((i) => 2 * i + 1));
+    expect(a.events.map((e) => e.id)).toEqual(published.filter((_, i) => i % 2 === 0).map((e) => e.id));
   });
 
   it('unsubscribe stops delivery; other listeners keep receiving', async () => {
@@ -138,6 +165,35 @@ describe('redis bus across instances and outages', () => {
     const epoch = onA.events[0]!.id.split('.')[0];
     const history = await b.history('jobs.x', `${epoch}.0-0`);
     expect(history.events.map((e) => e.id)).toEqual(onA.events.map((e) => e.id));
+  });
+
+  it('two instances racing commits on one channel: every change applies once, in one order, none lost', async () => {
+    const prefix = `bus-${randomBytes(4).toString('hex')}`;
+    const a = new RedisBus({ url: inject('redisUrl'), prefix });
+    const b = new RedisBus({ url: inject('redisUrl'), prefix });
+    opened.push(a, b);
+    const seen = collect();
+    await a.subscribe('jobs.race', seen.listener);
+    // Each instance adds its name to the state 40 times, retrying from the current state when another got there first.
+    const add = async (bus: Bus, name: string) => {
+      for (let n = 0; n < 40; n++) {
+        let current = (await bus.state('jobs.race')).state;
+        for (;;) {
+          const value = `${current?.value ?? ''}${name}`;
+          const version = (current?.version ?? 0) + 1;
+          const result = await bus.commit('jobs.race', { expect: current?.version ?? null, state: { version, value }, payload: JSON.stringify(value) });
+          if (result.ok) break;
+          current = result.current;
+        }
+      }
+    };
+    await Promise.all([add(a, 'a'), add(b, 'b')]);
+    const final = (await b.state('jobs.race')).state!;
+    expect(final.version).toBe(80);
+    expect([...final.value].filter((c) => c === 'a')).toHaveLength(40);
+    await waitFor(() => seen.events.length === 80, 5000, 'every change delivered');
+    expect(seen.events.map((e) => e.seq)).toEqual([...Array(80).keys()].map((i) => i + 1));
+    expect(JSON.parse(seen.events.at(-1)!.payload)).toBe(final.value);
   });
 
   it('refills what a dropped subscriber connection missed, in order, without repeats', async () => {

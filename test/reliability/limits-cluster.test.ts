@@ -230,3 +230,71 @@ describe('per-user limits across instances (Redis)', () => {
     expect(metrics.body).toMatch(/deckhand_realtime_disconnects_total\{manager="notifications",reason="flood"\} 1/);
   });
 });
+
+/**
+ * The HTTP rate limit with two instances (server/limits/http-rate-store.ts): each counts locally and shares its count
+ * through Redis every HTTP_RATE_LIMIT_SYNC_MS. Stated tolerance: never refused before the instances together counted
+ * `max`; at most `max` plus what reaches each instance between two syncs is admitted.
+ */
+describe('HTTP rate limit across instances (local counts synced through Redis)', () => {
+  const MAX = 20;
+  const SYNC_MS = 25;
+  const pairs: TestServer[] = [];
+  afterAll(async () => {
+    await Promise.all(pairs.map((s) => s.close()));
+  });
+
+  async function startPair(name: string): Promise<[TestServer, TestServer]> {
+    const env = {
+      DATABASE_URL: await createTestDatabase(name),
+      REDIS_URL: inject('redisUrl'),
+      REDIS_PREFIX: `${name}${Date.now()}`,
+      HTTP_RATE_LIMIT_MAX: String(MAX),
+      HTTP_RATE_LIMIT_WINDOW_MS: '600000',
+      HTTP_RATE_LIMIT_SYNC_MS: String(SYNC_MS),
+    };
+    const pair = await Promise.all([startServer(env), startServer(env)]);
+    pairs.push(...pair);
+    return pair;
+  }
+  const token = mintToken('worker', { scope: 'jobs:write' });
+  const hit = async (server: TestServer) => (await call(server.url, 'GET', '/api/v1/jobs/nope', { token })).status;
+  /** What an instance knows of the test client's count (its key is the client's address). */
+  const known = (server: TestServer) => server.app.deckhand.httpRate!.read('127.0.0.1').current;
+
+  it('requests alternating between A and B, each instance up to date before the next: exactly MAX admitted', async () => {
+    const [a, b] = await startPair('ratesync');
+    const statuses: number[] = [];
+    for (let i = 0; i < 2 * MAX; i++) {
+      const [to, other] = i % 2 ? [b, a] : [a, b];
+      statuses.push(await hit(to));
+      // The other instance learns this request at its next sync (from its first request on: it syncs the keys it serves).
+      if (i > 0) await waitFor(() => known(other) >= i + 1, 5000, `instance sync after request ${i}`);
+    }
+    expect(statuses.slice(0, MAX).every((s) => s === 404)).toBe(true);
+    expect(statuses.slice(MAX).every((s) => s === 429), JSON.stringify(statuses)).toBe(true);
+    expect(known(a)).toBe(2 * MAX);
+  });
+
+  it('a burst on both at once: never refused before MAX, admitted stays within MAX plus one sync interval of requests', async () => {
+    const [a, b] = await startPair('rateburst');
+    const log: { started: number; status: number }[] = [];
+    const stream = async (server: TestServer) => {
+      for (let i = 0; i < 3 * MAX; i++) {
+        const started = performance.now();
+        log.push({ started, status: await hit(server) });
+      }
+    };
+    await Promise.all([stream(a), stream(a), stream(b), stream(b)]);
+    const admitted = log.filter((r) => r.status === 404).length;
+    // Never refused before MAX were counted: every request went on until the end.
+    expect(admitted).toBeGreaterThanOrEqual(MAX);
+    // Over-admission: at most the requests already under way (4) and those that started within one sync round
+    // (two intervals, plus a margin for timers on a busy machine) after the MAX-th one started.
+    const starts = log.map((r) => r.started).sort((x, y) => x - y);
+    const maxth = starts[MAX - 1]!;
+    const slack = 4 + starts.filter((t) => t > maxth && t <= maxth + 2 * SYNC_MS + 50).length;
+    expect(admitted).toBeLessThanOrEqual(MAX + slack);
+    expect(admitted, 'the limit is shared, not per instance').toBeLessThan(2 * MAX);
+  });
+});

@@ -1,0 +1,122 @@
+/**
+ * Progress ingest alone, longer than the bench's window, to read a profile without the rest of the run:
+ * `TARGET=deckhand-ws SECONDS=5 [PROFILE=1] npx tsx bench/tools/ingest-probe.ts` starts the bench's Postgres, Redis
+ * and one target (`deckhand-ws` or `socketio-redis`, `raw-ws`) pinned to CPU 0 as `npm run bench` does, one
+ * subscriber per job, then autocannon (16 connections, round-robin over 16 jobs) from this process on CPU 1. Prints
+ * POSTs/s and server CPU per POST (process, Postgres, Redis); PROFILE=1 writes the target's CPU profile of the window
+ * to bench/results/profiles/probe-<target>.cpuprofile (read it with bench/tools/profile-summary.ts).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { createJobs, publisher, subscribe } from '../lib/event-clients.js';
+import { createDatabase, SERVER_CPU, startBenchPostgres, startBenchRedis } from '../lib/infra.js';
+import { cpuMicros, treeCpuMicros } from '../lib/proc.js';
+import type { TargetInfo } from '../lib/protocol.js';
+import { TARGETS } from '../lib/targets.js';
+import { BENCH_SECRET } from '../lib/tokens.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const id = process.env.TARGET ?? 'deckhand-ws';
+const seconds = Number(process.env.SECONDS ?? 5);
+const def = TARGETS[id];
+if (!def) throw new Error(`unknown target ${id}`);
+
+const [pg, redis] = await Promise.all([startBenchPostgres(), startBenchRedis()]);
+const dbUrl = def.needsDb ? await createDatabase(pg.url, 'probe') : undefined;
+const profiles = join(ROOT, 'bench', 'results', 'profiles');
+mkdirSync(profiles, { recursive: true });
+// PROFILE=process: node's own --cpu-prof of the whole target process (start-up included), written when it stops.
+const cpuProf = process.env.PROFILE === 'process' ? ['--cpu-prof', '--cpu-prof-dir', profiles, '--cpu-prof-interval', '500'] : [];
+const nodeFlags = (process.env.NODE_FLAGS ?? '').split(' ').filter(Boolean);
+const proc = spawn(
+  'taskset',
+  ['-c', SERVER_CPU, process.execPath, ...cpuProf, ...nodeFlags, '--import', 'tsx', join(ROOT, 'bench', 'targets', def.script)],
+  {
+    cwd: ROOT,
+    env: { ...process.env, NODE_ENV: 'production', ...def.env({ dbUrl, redisUrl: redis.url }), BENCH_TARGET_ID: id },
+    stdio: ['ignore', process.env.NODE_FLAGS ? 'inherit' : 'pipe', 'inherit', 'ipc'],
+  },
+);
+const port = await new Promise<number>((resolve) =>
+  proc.on('message', (m: { type: string; port?: number }) => m.type === 'ready' && resolve(m.port!)),
+);
+const ask = (type: string, extra: object = {}) =>
+  new Promise<void>((resolve) => {
+    proc.once('message', () => resolve());
+    proc.send({ type, id: 1, ...extra });
+  });
+const target: TargetInfo = {
+  id,
+  label: def.label,
+  kind: def.kind,
+  ...(def.transport ? { transport: def.transport } : {}),
+  port,
+  http: `http://127.0.0.1:${port}`,
+  ...(dbUrl ? { dbUrl } : {}),
+  redisUrl: redis.url,
+  secret: BENCH_SECRET,
+};
+try {
+  const jobs = Array.from({ length: 16 }, (_, i) => `probe-${i}`);
+  await createJobs(target, jobs);
+  const subs = jobs.map((job, i) => subscribe(target, job, `p${i}`));
+  await Promise.all(subs.map((s) => s.ready));
+  let delivered = 0;
+  for (const s of subs) s.onEvent = () => delivered++;
+  const requests = jobs.map((job) => publisher(target).ingestRequest(job));
+  const run = (duration: number) => {
+    let next = 0;
+    return autocannon({
+      url: target.http,
+      connections: Number(process.env.CONNECTIONS ?? 16),
+      duration,
+      method: 'POST',
+      headers: requests[0]!.headers,
+      body: requests[0]!.body,
+      requests: [{ method: 'POST', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: requests[next++ % requests.length]!.path }) }],
+    } as unknown as autocannon.Options);
+  };
+  await run(1); // warm-up
+  if (process.env.IDLE_MS) {
+    const idle = { server: cpuMicros(proc.pid!), at: performance.now() };
+    await new Promise((r) => setTimeout(r, Number(process.env.IDLE_MS)));
+    const us = cpuMicros(proc.pid!) - idle.server;
+    console.log(`idle: server process at ${((us / ((performance.now() - idle.at) * 1000)) * 100).toFixed(1)} % of a core`);
+  }
+  if (process.env.PROFILE === '1') await ask('profile-start');
+  // STRACE=1: syscall counts of the target during the window (slows it down: for counts only, not for speed).
+  const tracer = process.env.STRACE
+    ? spawn('strace', ['-c', '-f', '-p', String(proc.pid), '-o', join(profiles, `probe-${id}.strace`)], { stdio: 'ignore' })
+    : undefined;
+  if (tracer) await new Promise((r) => setTimeout(r, 500));
+  const before = { server: cpuMicros(proc.pid!), pg: treeCpuMicros(pg.pid()), redis: cpuMicros(redis.pid), at: performance.now() };
+  const result = await run(seconds);
+  const after = { server: cpuMicros(proc.pid!), pg: treeCpuMicros(pg.pid()), redis: cpuMicros(redis.pid), at: performance.now() };
+  if (tracer) {
+    tracer.kill('SIGINT');
+    await new Promise((r) => tracer.once('exit', r));
+  }
+  if (process.env.PROFILE === '1') await ask('profile-stop', { file: join(profiles, `probe-${id}.cpuprofile`) });
+  const n = result.requests.total;
+  const per = (us: number) => (us / n).toFixed(0);
+  console.log(
+    `${id}: ${Math.round(result.requests.average)} POSTs/s (${result.non2xx} non-2xx, ${result.errors} errors), p50 ${result.latency.p50} p99 ${result.latency.p99} ms; ` +
+      `server CPU per POST ${per(after.server - before.server + after.pg - before.pg + after.redis - before.redis)} µs ` +
+      `(process ${per(after.server - before.server)}, Postgres ${per(after.pg - before.pg)}, Redis ${per(after.redis - before.redis)}); ` +
+      `server process at ${(((after.server - before.server) / ((after.at - before.at) * 1000)) * 100).toFixed(0)} % of a core; delivered ${delivered}`,
+  );
+  for (const s of subs) s.close();
+} finally {
+  if (cpuProf.length) {
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    proc.send({ type: 'stop' });
+    await exited;
+  }
+  proc.kill('SIGKILL');
+  await redis.stop();
+  pg.stop();
+}
+process.exit(0);
