@@ -15,7 +15,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildDist, distPath } from './lib/build.js';
 import { cachedFixture } from './lib/fixture.js';
-import { createDatabase, GENERATOR_CPU, hasTaskset, SERVER_CPU, startBenchPostgres, startBenchRedis, type BenchPostgres, type BenchRedis } from './lib/infra.js';
+import {
+  createDatabase,
+  GENERATOR_CPU,
+  hasTaskset,
+  SERVER_CPU,
+  startBenchPostgres,
+  startBenchRedis,
+  type BenchPostgres,
+  type BenchRedis,
+} from './lib/infra.js';
 import { cpuMicros, treeCpuMicros, type CpuSnapshot } from './lib/proc.js';
 import type { GenMessage, RunRequest, ScenarioOutput, TargetInfo } from './lib/protocol.js';
 import { renderMarkdown, type RunResults } from './lib/report.js';
@@ -29,7 +38,10 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyArg = args.find((a) => a.startsWith('--only'));
 const only = onlyArg ? (onlyArg.includes('=') ? onlyArg.split('=')[1] : args[args.indexOf(onlyArg) + 1])?.split(',') : undefined;
-const targetsArg = args.find((a) => a.startsWith('--targets='))?.split('=')[1]?.split(',');
+const targetsArg = args
+  .find((a) => a.startsWith('--targets='))
+  ?.split('=')[1]
+  ?.split(',');
 /**
  * `--profile`: a CPU profile of the server for every measurement window (from the generator's `…-start` mark to
  * its `…-end` mark), in bench/results/profiles/<target>-<window>.cpuprofile (read with bench/tools/profile-summary.ts).
@@ -175,7 +187,12 @@ async function runScenario(
           } else if (msg.label.endsWith('-end')) {
             reply();
             mkdirSync(join(BENCH, 'results', 'profiles'), { recursive: true });
-            const file = join(BENCH, 'results', 'profiles', `${targetId}-${msg.label.replace(/-end$/, '').replace(/[^A-Za-z0-9_.-]/g, '_')}.cpuprofile`);
+            const file = join(
+              BENCH,
+              'results',
+              'profiles',
+              `${targetId}-${msg.label.replace(/-end$/, '').replace(/[^A-Za-z0-9_.-]/g, '_')}.cpuprofile`,
+            );
             void target.request('profile-stop', { file });
           } else reply();
         } else if (msg.type === 'target') {
@@ -201,7 +218,11 @@ async function main(): Promise<void> {
   if (!hasTaskset()) throw new Error('taskset (util-linux) is required to pin the server and the generator to separate cores');
   if (cpus().length < 2) throw new Error('the benchmark needs 2 cores (server on CPU 0, generator on CPU 1)');
   const scenarios = SCENARIOS.filter((s) => !only || only.includes(s.id));
-  log(`${quick ? 'quick' : 'full'} run: ${scenarios.map((s) => s.id).join(', ')}; Node ${process.version}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  log(
+    `${quick ? 'quick' : 'full'} run: ${scenarios.map((s) => s.id).join(', ')}; Node ${process.version}; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const [pg, redis, built] = await Promise.all([startBenchPostgres(), startBenchRedis(), buildDist(ROOT)]);
   dist = built;
   // Deterministic fixtures, built once and cached in bench/.cache (the first run spends ~25 s here).
@@ -252,7 +273,11 @@ async function main(): Promise<void> {
           }
         } catch (err) {
           log(`  ${targetId} FAILED: ${err instanceof Error ? err.message : String(err)}`);
-          results.scenarios[scenario.id]!.targets[targetId] = { metrics: {}, error: String(err instanceof Error ? err.message : err).slice(0, 2000), cpuWindows: {} } as never;
+          results.scenarios[scenario.id]!.targets[targetId] = {
+            metrics: {},
+            error: String(err instanceof Error ? err.message : err).slice(0, 2000),
+            cpuWindows: {},
+          } as never;
           await running.get(targetId)?.stop();
           running.delete(targetId);
         }

@@ -24,7 +24,8 @@ export class Activity {
     const body = (await requestJson(this.ctx, 'GET', `/api/v1/presentations/${presentationId}/activity${search ? `?${search}` : ''}`)) as
       | Record<string, unknown>
       | undefined;
-    if (!Array.isArray(body?.events) || !body.events.every(isEvent)) throw new DeckhandError('INTERNAL_ERROR', 'unexpected activity list from the server');
+    if (!Array.isArray(body?.events) || !body.events.every(isEvent))
+      throw new DeckhandError('INTERNAL_ERROR', 'unexpected activity list from the server');
     return { events: body.events, next_before: typeof body.next_before === 'string' ? body.next_before : null };
   }
 }

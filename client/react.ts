@@ -25,7 +25,11 @@ export interface DeckhandHooks {
   /** The other users on the presentation, updated as they come, go, move and type. */
   usePresence(session: PresentationSession | null): Peer[];
   /** Follows job `jobId` (none when null); `error` is set when following stopped on a fatal error. */
-  useJob(client: DeckhandClient, jobId: string | null, options?: Pick<FollowJobOptions, 'transport'>): { state: JobProgressData | null; error: DeckhandError | null };
+  useJob(
+    client: DeckhandClient,
+    jobId: string | null,
+    options?: Pick<FollowJobOptions, 'transport'>,
+  ): { state: JobProgressData | null; error: DeckhandError | null };
 }
 
 export function createDeckhandHooks(react: ReactHooksLike): DeckhandHooks {

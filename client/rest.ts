@@ -3,7 +3,12 @@ import type { ClientContext } from './context.js';
 import { codeOfStatus, DeckhandError, isErrorMessage } from './errors.js';
 import { resolveToken } from './token.js';
 
-export async function requestJson(ctx: ClientContext, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<unknown> {
+export async function requestJson(
+  ctx: ClientContext,
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
   const headers: Record<string, string> = { authorization: `Bearer ${await resolveToken(ctx.token)}`, accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const response = await ctx.fetch(ctx.httpUrl(path), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });

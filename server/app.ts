@@ -196,7 +196,16 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   const auto = startAutoNotifications({ config, jobs, mentions, notifications, presentations, log: app.log });
   const membership = new MembershipAnnouncer({ collab, notifications, presentations, auto, log: app.log });
   const deletion = new PresentationDeletion({ presentations, collab, notifications, log: app.log });
-  const lifecycle = new Lifecycle({ shutdownTimeoutMs: config.shutdownTimeoutMs, log: app.log, collab, sse: streaming.sse, bus, connections, redis, db });
+  const lifecycle = new Lifecycle({
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
+    log: app.log,
+    collab,
+    sse: streaming.sse,
+    bus,
+    connections,
+    redis,
+    db,
+  });
   lifecycle.onStop('notification retention', () => notifications.stopRetention());
   lifecycle.onStop('job publish retries', () => jobs.stop());
   lifecycle.onStop('automatic versions', () => autoVersions.stop());
@@ -333,4 +342,3 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   app.addHook('onClose', () => lifecycle.closeResources());
   return app;
 }
-

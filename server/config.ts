@@ -19,9 +19,7 @@ const EnvSchema = Type.Object({
   PORT: Type.Optional(Int(0, 65535)),
   HOST: Type.Optional(Type.String({ minLength: 1 })),
   NODE_ENV: Type.Optional(Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')])),
-  LOG_LEVEL: Type.Optional(
-    Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
-  ),
+  LOG_LEVEL: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
   DATA_DIR: Type.Optional(Type.String({ minLength: 1 })),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   DATABASE_POOL_SIZE: Type.Optional(Int(1, 200)),
@@ -201,7 +199,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       issuer: e.JWT_ISSUER,
       generated,
     },
-    corsOrigins: !corsRaw || corsRaw === '*' ? '*' : corsRaw.split(',').map((o) => o.trim()).filter(Boolean),
+    corsOrigins:
+      !corsRaw || corsRaw === '*'
+        ? '*'
+        : corsRaw
+            .split(',')
+            .map((o) => o.trim())
+            .filter(Boolean),
     autoCreatePresentations: e.AUTO_CREATE_PRESENTATIONS ?? !production,
     lockTtlMs: e.LOCK_TTL_MS ?? 300_000,
     lockLimits: { perUser: lockMaxPerUser, perDocument: lockMaxPerDocument },

@@ -14,14 +14,16 @@ const ROUTINE_ECHO = /^\[(onAuthenticate|onConnect|connected)\] |^\[onStoreDocum
 
 export function routeConsoleToLogger(logger: FastifyBaseLogger): () => void {
   const original = { error: console.error, warn: console.warn };
-  const forward = (level: 'error' | 'warn') => (...args: unknown[]) => {
-    const err = args.find((arg): arg is Error => arg instanceof Error);
-    const rest = args.filter((arg) => arg !== err);
-    const msg = rest.length > 0 ? format(...rest) : (err?.message ?? '');
-    const fields = err ? { source: 'console', err } : { source: 'console' };
-    if (level === 'error' && ROUTINE_ECHO.test(msg)) logger.debug(fields, msg);
-    else logger[level](fields, msg);
-  };
+  const forward =
+    (level: 'error' | 'warn') =>
+    (...args: unknown[]) => {
+      const err = args.find((arg): arg is Error => arg instanceof Error);
+      const rest = args.filter((arg) => arg !== err);
+      const msg = rest.length > 0 ? format(...rest) : (err?.message ?? '');
+      const fields = err ? { source: 'console', err } : { source: 'console' };
+      if (level === 'error' && ROUTINE_ECHO.test(msg)) logger.debug(fields, msg);
+      else logger[level](fields, msg);
+    };
   console.error = forward('error');
   console.warn = forward('warn');
   return () => {

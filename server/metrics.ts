@@ -124,7 +124,11 @@ export class Metrics {
     });
     for (const [name, help, read] of [
       ['deckhand_collab_slow_readers_total', '/collab sockets cut as slow readers (outbound buffer over the cap)', () => collab.slowReaders()],
-      ['deckhand_collab_refused_frames_total', '/collab frames refused (text, oversized, malformed): each closed its socket', () => collab.refusedFrames()],
+      [
+        'deckhand_collab_refused_frames_total',
+        '/collab frames refused (text, oversized, malformed): each closed its socket',
+        () => collab.refusedFrames(),
+      ],
     ] as const) {
       new Counter({
         name,

@@ -1,7 +1,17 @@
 /** A deterministic, readable colour per user id, so every client shows a user in the same colour. */
 const PALETTE = [
-  '#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4',
-  '#f032e6', '#469990', '#9a6324', '#800000', '#808000', '#000075',
+  '#e6194b',
+  '#3cb44b',
+  '#4363d8',
+  '#f58231',
+  '#911eb4',
+  '#42d4f4',
+  '#f032e6',
+  '#469990',
+  '#9a6324',
+  '#800000',
+  '#808000',
+  '#000075',
 ] as const;
 
 export function colourFor(userId: string): string {

@@ -269,8 +269,14 @@ export const SubscribeJobMessage = Type.Object({
   last_event_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
 });
 export const UnsubscribeJobMessage = Type.Object({ type: Type.Literal('unsubscribe_job'), job_id: JobIdSchema });
-export const SubscribeChannelMessage = Type.Object({ type: Type.Literal('subscribe_channel'), channel: Type.String({ minLength: 1, maxLength: 300 }) });
-export const UnsubscribeChannelMessage = Type.Object({ type: Type.Literal('unsubscribe_channel'), channel: Type.String({ minLength: 1, maxLength: 300 }) });
+export const SubscribeChannelMessage = Type.Object({
+  type: Type.Literal('subscribe_channel'),
+  channel: Type.String({ minLength: 1, maxLength: 300 }),
+});
+export const UnsubscribeChannelMessage = Type.Object({
+  type: Type.Literal('unsubscribe_channel'),
+  channel: Type.String({ minLength: 1, maxLength: 300 }),
+});
 export const MarkReadMessage = Type.Object({ type: Type.Literal('mark_read'), id: NotificationIdSchema });
 /** Marks every unread notification of the user read (as POST /notifications/read-all). */
 export const MarkAllReadMessage = Type.Object({ type: Type.Literal('mark_all_read') });

@@ -10,8 +10,20 @@ import { ROOT } from './helpers/server.js';
 describe('configuration', () => {
   it('has documented defaults', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 8000, host: '0.0.0.0', dataDir: './data', lockTtlMs: 300_000, shutdownTimeoutMs: 10_000, autoCreatePresentations: true });
-    expect(c.limits).toMatchObject({ maxConnectionsPerUser: 5, wsMaxFrameBytes: 1048576, collabMaxFrameBytes: 8388608, collabMaxInflightBytes: 32 * 1024 * 1024 });
+    expect(c).toMatchObject({
+      port: 8000,
+      host: '0.0.0.0',
+      dataDir: './data',
+      lockTtlMs: 300_000,
+      shutdownTimeoutMs: 10_000,
+      autoCreatePresentations: true,
+    });
+    expect(c.limits).toMatchObject({
+      maxConnectionsPerUser: 5,
+      wsMaxFrameBytes: 1048576,
+      collabMaxFrameBytes: 8388608,
+      collabMaxInflightBytes: 32 * 1024 * 1024,
+    });
     expect(c.lockLimits).toEqual({ perUser: 20, perDocument: 200 });
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).autoCreatePresentations).toBe(false);
   });
@@ -42,9 +54,13 @@ describe('configuration', () => {
   });
 
   it('checks the lock limits and the bytes in flight against each other', () => {
-    expect(() => loadConfig({ LOCK_MAX_PER_USER: '50', LOCK_MAX_PER_DOCUMENT: '10' })).toThrow(/LOCK_MAX_PER_USER \(50\) must not be larger than LOCK_MAX_PER_DOCUMENT \(10\)/);
+    expect(() => loadConfig({ LOCK_MAX_PER_USER: '50', LOCK_MAX_PER_DOCUMENT: '10' })).toThrow(
+      /LOCK_MAX_PER_USER \(50\) must not be larger than LOCK_MAX_PER_DOCUMENT \(10\)/,
+    );
     expect(() => loadConfig({ LOCK_MAX_PER_USER: '0' })).toThrow(/LOCK_MAX_PER_USER/);
-    expect(() => loadConfig({ COLLAB_MAX_FRAME_BYTES: String(4 * 1024 * 1024), COLLAB_MAX_INFLIGHT_BYTES: String(1024 * 1024) })).toThrow(/COLLAB_MAX_INFLIGHT_BYTES/);
+    expect(() => loadConfig({ COLLAB_MAX_FRAME_BYTES: String(4 * 1024 * 1024), COLLAB_MAX_INFLIGHT_BYTES: String(1024 * 1024) })).toThrow(
+      /COLLAB_MAX_INFLIGHT_BYTES/,
+    );
     expect(loadConfig({ COLLAB_MAX_FRAME_BYTES: String(64 * 1024 * 1024) }).limits.collabMaxInflightBytes).toBe(128 * 1024 * 1024);
     expect(loadConfig({ LOCK_MAX_PER_USER: '3', LOCK_MAX_PER_DOCUMENT: '3' }).lockLimits).toEqual({ perUser: 3, perDocument: 3 });
   });

@@ -47,28 +47,32 @@ export function joinChat(target: TargetInfo, presentationId: string, user: strin
     return member;
   }
 
-  const req = request(`${target.http}/api/v1/realtime/sse/notifications?channels=${channel}&token=${token}`, { agent: false, headers: { accept: 'text/event-stream' } }, (res) => {
-    if (res.statusCode !== 200) {
-      ready.reject(new Error(`SSE ${res.statusCode}`));
-      res.resume();
-      return;
-    }
-    res.socket.setNoDelay(true);
-    ready.resolve();
-    let tail: Buffer | null = null;
-    res.on('data', (chunk: Buffer) => {
-      const at = performance.now();
-      const bytes: Buffer = tail ? Buffer.concat([tail, chunk]) : chunk;
-      const end = bytes.lastIndexOf('\n\n');
-      if (end < 0) {
-        tail = bytes;
+  const req = request(
+    `${target.http}/api/v1/realtime/sse/notifications?channels=${channel}&token=${token}`,
+    { agent: false, headers: { accept: 'text/event-stream' } },
+    (res) => {
+      if (res.statusCode !== 200) {
+        ready.reject(new Error(`SSE ${res.statusCode}`));
+        res.resume();
         return;
       }
-      tail = end + 2 < bytes.length ? bytes.subarray(end + 2) : null;
-      deliver(bytes.subarray(0, end + 2), at);
-    });
-    res.on('close', () => ready.reject(new Error('SSE closed')));
-  });
+      res.socket.setNoDelay(true);
+      ready.resolve();
+      let tail: Buffer | null = null;
+      res.on('data', (chunk: Buffer) => {
+        const at = performance.now();
+        const bytes: Buffer = tail ? Buffer.concat([tail, chunk]) : chunk;
+        const end = bytes.lastIndexOf('\n\n');
+        if (end < 0) {
+          tail = bytes;
+          return;
+        }
+        tail = end + 2 < bytes.length ? bytes.subarray(end + 2) : null;
+        deliver(bytes.subarray(0, end + 2), at);
+      });
+      res.on('close', () => ready.reject(new Error('SSE closed')));
+    },
+  );
   req.on('error', (err) => ready.reject(err));
   req.end();
   member.close = () => req.destroy();
@@ -96,7 +100,11 @@ export function chatPoster(target: TargetInfo, presentationId: string, users: st
       inflight++;
       const req = request(
         `${target.http}${path}`,
-        { method: 'POST', agent, headers: { authorization: tokens[i % tokens.length]!, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        {
+          method: 'POST',
+          agent,
+          headers: { authorization: tokens[i % tokens.length]!, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
         (res) => {
           res.resume();
           res.on('end', () => {

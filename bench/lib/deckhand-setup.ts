@@ -21,10 +21,7 @@ export async function presentationsWithEditors(target: TargetInfo, decks: Deck[]
       'INSERT INTO presentations (id, title, created_by) SELECT id, id, owner FROM unnest($1::text[], $2::text[]) AS t(id, owner) ON CONFLICT (id) DO NOTHING',
       [decks.map((d) => d.id), decks.map((d) => d.owner)],
     );
-    const members = decks.flatMap((d) => [
-      [d.id, d.owner, 'owner'],
-      ...d.editors.map((e) => [d.id, e, 'editor']),
-    ]);
+    const members = decks.flatMap((d) => [[d.id, d.owner, 'owner'], ...d.editors.map((e) => [d.id, e, 'editor'])]);
     await client.query(
       'INSERT INTO presentation_members (presentation_id, user_id, role) SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING',
       [members.map((m) => m[0]), members.map((m) => m[1]), members.map((m) => m[2])],

@@ -75,7 +75,9 @@ export function subscribe(target: TargetInfo, channel: string, user: string): Su
   }
 
   const path =
-    target.kind === 'deckhand' ? `/api/v1/realtime/sse/generation/${channel}?token=${mintToken(user, 'jobs:write', target.secret)}` : `/sub/${channel}`;
+    target.kind === 'deckhand'
+      ? `/api/v1/realtime/sse/generation/${channel}?token=${mintToken(user, 'jobs:write', target.secret)}`
+      : `/sub/${channel}`;
   const req = request(`${target.http}${path}`, { agent: false, headers: { accept: 'text/event-stream' } }, (res) => {
     if (res.statusCode !== 200) {
       ready.reject(new Error(`SSE ${res.statusCode}`));
@@ -179,7 +181,10 @@ export async function createJobs(target: TargetInfo, ids: string[]): Promise<voi
   if (target.kind !== 'deckhand') return;
   const auth = { authorization: `Bearer ${serviceToken(target)}` };
   await pool(ids, 8, async (id) => {
-    await expectOk(httpJson('POST', `${target.http}/api/v1/jobs`, { job_id: id, user_id: 'bench-owner', kind: 'render', title: id }, auth), `create job ${id}`);
+    await expectOk(
+      httpJson('POST', `${target.http}/api/v1/jobs`, { job_id: id, user_id: 'bench-owner', kind: 'render', title: id }, auth),
+      `create job ${id}`,
+    );
     await expectOk(httpJson('POST', `${target.http}/api/v1/jobs/${id}/progress`, { status: 'processing', progress: 0 }, auth), `start job ${id}`);
   });
 }

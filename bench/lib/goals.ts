@@ -65,23 +65,66 @@ export function evaluateGoals(results: RunResults): GoalResult[] {
     });
   }
   goals.push(
-    ratioGoal(results, 'Document sync CPU per update vs bare Hocuspocus (1b, at 800 updates/s)', 'doc-rate', 'server CPU per update @', 'deckhand', 'hocuspocus', '≤ 1.1×', (r) => r <= 1.1, ' µs'),
+    ratioGoal(
+      results,
+      'Document sync CPU per update vs bare Hocuspocus (1b, at 800 updates/s)',
+      'doc-rate',
+      'server CPU per update @',
+      'deckhand',
+      'hocuspocus',
+      '≤ 1.1×',
+      (r) => r <= 1.1,
+      ' µs',
+    ),
   );
   const ack = value(results, 'doc-durability', 'deckhand', '100 writers (1000/s) ack p99');
   goals.push({
     name: 'Durable acks: p99 edit-to-ack at 100 writers (1e)',
-    measured: ack === undefined ? '—' : `${fmtN(ack)} ms (bare Hocuspocus, in memory: ${fmtN(value(results, 'doc-durability', 'hocuspocus', '100 writers (1000/s) ack p99') ?? NaN)} ms)`,
+    measured:
+      ack === undefined
+        ? '—'
+        : `${fmtN(ack)} ms (bare Hocuspocus, in memory: ${fmtN(value(results, 'doc-durability', 'hocuspocus', '100 writers (1000/s) ack p99') ?? NaN)} ms)`,
     goal: '< 5 ms',
     status: ack === undefined ? 'not measured' : ack < 5 ? 'met' : 'missed',
   });
   goals.push(
-    ratioGoal(results, 'Update throughput vs bare Hocuspocus (1b, max sustained rate)', 'doc-rate', 'max sustained rate', 'deckhand', 'hocuspocus', '≥ 0.9×', (r) => r >= 0.9, ' updates/s'),
+    ratioGoal(
+      results,
+      'Update throughput vs bare Hocuspocus (1b, max sustained rate)',
+      'doc-rate',
+      'max sustained rate',
+      'deckhand',
+      'hocuspocus',
+      '≥ 0.9×',
+      (r) => r >= 0.9,
+      ' updates/s',
+    ),
   );
   goals.push(
-    ratioGoal(results, 'Fan-out CPU per delivery vs raw ws, all-in (2: HTTP + Postgres + Redis + fan-out)', 'events', 'server CPU per delivery @', 'deckhand-ws', 'raw-ws', '≤ 1.5×', (r) => r <= 1.5, ' µs'),
+    ratioGoal(
+      results,
+      'Fan-out CPU per delivery vs raw ws, all-in (2: HTTP + Postgres + Redis + fan-out)',
+      'events',
+      'server CPU per delivery @',
+      'deckhand-ws',
+      'raw-ws',
+      '≤ 1.5×',
+      (r) => r <= 1.5,
+      ' µs',
+    ),
   );
   goals.push(
-    ratioGoal(results, 'Fan-out CPU per delivery vs raw ws, marginal (2: the fan-out alone)', 'events', 'marginal server CPU per delivery', 'deckhand-ws', 'raw-ws', '≤ 1.5×', (r) => r <= 1.5, ' µs'),
+    ratioGoal(
+      results,
+      'Fan-out CPU per delivery vs raw ws, marginal (2: the fan-out alone)',
+      'events',
+      'marginal server CPU per delivery',
+      'deckhand-ws',
+      'raw-ws',
+      '≤ 1.5×',
+      (r) => r <= 1.5,
+      ' µs',
+    ),
   );
   for (const peer of ['socketio', 'socketio-redis']) {
     goals.push(
@@ -98,16 +141,56 @@ export function evaluateGoals(results: RunResults): GoalResult[] {
     );
   }
   goals.push(
-    ratioGoal(results, 'Memory per idle subscriber vs raw ws (2, heap+external)', 'events', 'heap+external per idle subscriber', 'deckhand-ws', 'raw-ws', '≤ 2×', (r) => r <= 2, ' B'),
+    ratioGoal(
+      results,
+      'Memory per idle subscriber vs raw ws (2, heap+external)',
+      'events',
+      'heap+external per idle subscriber',
+      'deckhand-ws',
+      'raw-ws',
+      '≤ 2×',
+      (r) => r <= 2,
+      ' B',
+    ),
   );
   goals.push(
-    ratioGoal(results, 'Memory per idle subscriber vs raw ws (2, RSS)', 'events', 'RSS per idle subscriber', 'deckhand-ws', 'raw-ws', '≤ 2×', (r) => r <= 2, ' B'),
+    ratioGoal(
+      results,
+      'Memory per idle subscriber vs raw ws (2, RSS)',
+      'events',
+      'RSS per idle subscriber',
+      'deckhand-ws',
+      'raw-ws',
+      '≤ 2×',
+      (r) => r <= 2,
+      ' B',
+    ),
   );
   goals.push(
-    ratioGoal(results, 'Memory per idle collaboration connection vs Hocuspocus (1c, heap+external)', 'doc-memory', 'heap+external per idle connection', 'deckhand', 'hocuspocus', '≤ 1.5×', (r) => r <= 1.5, ' B'),
+    ratioGoal(
+      results,
+      'Memory per idle collaboration connection vs Hocuspocus (1c, heap+external)',
+      'doc-memory',
+      'heap+external per idle connection',
+      'deckhand',
+      'hocuspocus',
+      '≤ 1.5×',
+      (r) => r <= 1.5,
+      ' B',
+    ),
   );
   goals.push(
-    ratioGoal(results, 'Cold load vs Yjs’ own parse of the same document (1d, time to synced)', 'cold-load', 'time to synced', 'deckhand', 'yjs-parse', '≤ 1.5×', (r) => r <= 1.5, ' ms'),
+    ratioGoal(
+      results,
+      'Cold load vs Yjs’ own parse of the same document (1d, time to synced)',
+      'cold-load',
+      'time to synced',
+      'deckhand',
+      'yjs-parse',
+      '≤ 1.5×',
+      (r) => r <= 1.5,
+      ' ms',
+    ),
   );
   return goals;
 }

@@ -51,8 +51,15 @@ export async function startBenchPostgres(): Promise<BenchPostgres> {
   };
   run(tool('initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
   run(tool('pg_ctl'), [
-    '-D', data, '-l', join(dir, 'log'), '-w', '-t', '60',
-    '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB`,
+    '-D',
+    data,
+    '-l',
+    join(dir, 'log'),
+    '-w',
+    '-t',
+    '60',
+    '-o',
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB`,
     'start',
   ]);
   return {
@@ -93,7 +100,16 @@ export interface BenchRedis {
 export async function startBenchRedis(): Promise<BenchRedis> {
   const port = await freePort();
   const [cmd, args] = pinned(SERVER_CPU, process.env.REDIS_SERVER_BIN ?? 'redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--protected-mode',
+    'no',
   ]);
   const child: ChildProcess = spawn(cmd, args, { stdio: 'ignore' });
   await waitForPort(port, 10_000);

@@ -59,7 +59,10 @@ export function renderMarkdown(results: RunResults): string {
     lines.push('');
     lines.push('| target | measured | goal | status |');
     lines.push('|---|---|---|---|');
-    for (const g of goals) lines.push(`| ${g.name} | ${g.measured} | ${g.goal} | ${g.status === 'met' ? '✅ met' : g.status === 'missed' ? '❌ missed' : '— not measured'} |`);
+    for (const g of goals)
+      lines.push(
+        `| ${g.name} | ${g.measured} | ${g.goal} | ${g.status === 'met' ? '✅ met' : g.status === 'missed' ? '❌ missed' : '— not measured'} |`,
+      );
     lines.push('');
   }
   // Display order 1a…1e, 2 (the run order starts with memory, while the servers are fresh).

@@ -84,7 +84,14 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
     }
     windowStart = windowEnd = Infinity;
     const expected = sent * members;
-    return { summary: latency.summary(), sent, received, delivered: expected ? received / expected : 0, cpu: cpuWindow(a, b), errors: poster.errors - errorsBefore };
+    return {
+      summary: latency.summary(),
+      sent,
+      received,
+      delivered: expected ? received / expected : 0,
+      cpu: cpuWindow(a, b),
+      errors: poster.errors - errorsBefore,
+    };
   }
 
   const metrics: Record<string, Metric> = {};
@@ -93,8 +100,18 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   const label = `${FIXED_RATE} msg/s → ${members} members`;
   Object.assign(metrics, latencyMetrics(`${label} latency`, fixed.summary, fixed.delivered, flags));
   metrics[`${label}: deliveries/s`] = metric(Math.round(fixed.received / (fixed.cpu.wallMs / 1000)), 'deliveries/s', 'higher', flags);
-  metrics[`server CPU per message @ ${FIXED_RATE}/s (post, store, publish, fan-out)`] = metric(Math.round(fixed.cpu.totalUs / Math.max(1, fixed.sent)), 'µs', 'lower', flags);
-  metrics[`server CPU per delivery @ ${FIXED_RATE}/s`] = metric(Math.round((fixed.cpu.totalUs / Math.max(1, fixed.received)) * 100) / 100, 'µs', 'lower', flags);
+  metrics[`server CPU per message @ ${FIXED_RATE}/s (post, store, publish, fan-out)`] = metric(
+    Math.round(fixed.cpu.totalUs / Math.max(1, fixed.sent)),
+    'µs',
+    'lower',
+    flags,
+  );
+  metrics[`server CPU per delivery @ ${FIXED_RATE}/s`] = metric(
+    Math.round((fixed.cpu.totalUs / Math.max(1, fixed.received)) * 100) / 100,
+    'µs',
+    'lower',
+    flags,
+  );
   ctx.log(
     `${label}: p50 ${fixed.summary.p50} p99 ${fixed.summary.p99} ms, delivered ${(fixed.delivered * 100).toFixed(3)} %, ${(fixed.cpu.totalUs / Math.max(1, fixed.sent)).toFixed(0)} µs/message, server ${(fixed.cpu.serverUtil * 100).toFixed(0)} %, gen ${(fixed.cpu.generatorUtil * 100).toFixed(0)} %, errors ${fixed.errors}`,
   );
@@ -107,12 +124,19 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
     const pass = w.summary.p99 <= 250 && w.delivered >= 1 && w.errors === 0;
     steps.push({ rate, pass, ...w });
     rampFlags = [...rampFlags, ...generatorFlags(w.cpu)];
-    ctx.log(`ramp ${rate} msg/s: p99 ${w.summary.p99} ms, delivered ${(w.delivered * 100).toFixed(3)} %, server ${(w.cpu.serverUtil * 100).toFixed(0)} %, errors ${w.errors}${pass ? '' : ' ✗'}`);
+    ctx.log(
+      `ramp ${rate} msg/s: p99 ${w.summary.p99} ms, delivered ${(w.delivered * 100).toFixed(3)} %, server ${(w.cpu.serverUtil * 100).toFixed(0)} %, errors ${w.errors}${pass ? '' : ' ✗'}`,
+    );
     if (!pass) break;
     maxRate = rate;
   }
   if (rampRates.length) {
-    metrics[`ramp: max messages/s to ${members} members (p99 ≤ 250 ms, no loss; ${rampRates.at(-1)} = all passed)`] = metric(maxRate, 'messages/s', 'higher', rampFlags.length ? ['generator-bound at some step'] : []);
+    metrics[`ramp: max messages/s to ${members} members (p99 ≤ 250 ms, no loss; ${rampRates.at(-1)} = all passed)`] = metric(
+      maxRate,
+      'messages/s',
+      'higher',
+      rampFlags.length ? ['generator-bound at some step'] : [],
+    );
   }
 
   for (const m of following) m.close();

@@ -25,7 +25,10 @@ async function store(ctx: GenContext, fixture: Uint8Array): Promise<void> {
     const bytes = Buffer.from(fixture);
     if (ctx.target.kind === 'deckhand') {
       await client.query(`INSERT INTO presentations (id, title, created_by) VALUES ($1, 'cold', $2) ON CONFLICT DO NOTHING`, [DOC, OWNER]);
-      await client.query(`INSERT INTO presentation_members (presentation_id, user_id, role) VALUES ($1, $2, 'owner') ON CONFLICT DO NOTHING`, [DOC, OWNER]);
+      await client.query(`INSERT INTO presentation_members (presentation_id, user_id, role) VALUES ($1, $2, 'owner') ON CONFLICT DO NOTHING`, [
+        DOC,
+        OWNER,
+      ]);
       // As Deckhand's compaction writes it: the snapshot with its SHA-256.
       await client.query(
         `INSERT INTO documents (name, snapshot, snapshot_sha256) VALUES ($1, $2, $3)
@@ -33,7 +36,10 @@ async function store(ctx: GenContext, fixture: Uint8Array): Promise<void> {
         [`presentation:${DOC}`, bytes, snapshotChecksum(bytes)],
       );
     } else if (ctx.target.kind === 'hocuspocus') {
-      await client.query(`INSERT INTO hp_documents (name, data) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET data = EXCLUDED.data`, [`presentation:${DOC}`, bytes]);
+      await client.query(`INSERT INTO hp_documents (name, data) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET data = EXCLUDED.data`, [
+        `presentation:${DOC}`,
+        bytes,
+      ]);
     } else {
       await client.query('DELETE FROM yws_updates WHERE name = $1', [`presentation-${DOC}`]);
       await client.query('INSERT INTO yws_updates (name, data) VALUES ($1, $2)', [`presentation-${DOC}`, bytes]);
@@ -63,7 +69,12 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
     for (let i = 0; i < reps; i++) {
       await ctx.phases(); // clears anything recorded so far
       const started = performance.now();
-      const client = leanClient({ protocol: ep.protocol, url: ep.url, docName: ep.docName(DOC), token: mintToken(OWNER, undefined, ctx.target.secret) });
+      const client = leanClient({
+        protocol: ep.protocol,
+        url: ep.url,
+        docName: ep.docName(DOC),
+        token: mintToken(OWNER, undefined, ctx.target.secret),
+      });
       await client.synced;
       const total = performance.now() - started;
       client.close();

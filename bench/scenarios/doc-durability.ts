@@ -42,10 +42,7 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   const ep = docEndpoint(ctx);
   const metrics: Record<string, Metric> = {};
   const details: unknown[] = [];
-  const configs = [
-    ...(ctx.quick ? [] : [{ writers: 1, docs: 1, perWriter: 50 }]),
-    { writers: 100, docs: 10, perWriter: 10 },
-  ];
+  const configs = [...(ctx.quick ? [] : [{ writers: 1, docs: 1, perWriter: 50 }]), { writers: 100, docs: 10, perWriter: 10 }];
   // What a commit costs at the disk, measured in the same run (Postgres commits wait for one fdatasync).
   const disk = fsyncProbe(ctx.quick ? 300 : 1000).summary();
   metrics['reference: disk fdatasync p50'] = metric(disk.p50, 'ms', 'lower');
@@ -62,7 +59,14 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
     const writers: DocClient[] = [];
     for (const deck of decks) {
       for (const user of [deck.owner, ...deck.editors]) {
-        const w = leanClient({ protocol: ep.protocol, url: ep.url, docName: ep.docName(deck.id), token: ep.token(user), writer: true, writerId: `w-${user}` });
+        const w = leanClient({
+          protocol: ep.protocol,
+          url: ep.url,
+          docName: ep.docName(deck.id),
+          token: ep.token(user),
+          writer: true,
+          writerId: `w-${user}`,
+        });
         writers.push(w);
         if (user === deck.owner) await w.synced;
       }
@@ -114,7 +118,9 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
     metrics[`${label} server CPU per update`] = metric(Math.round(cpu.totalUs / Math.max(1, sentInWindow)), 'µs', 'lower', flags);
     const stats = await ctx.stats();
     details.push({ config: label, summary: s, sent: sentInWindow, acked, refused, cpu, scheduleLagMs: loop.lag.summary(), targetStats: stats });
-    ctx.log(`${label}: ack p50 ${s.p50} p99 ${s.p99} p99.9 ${s.p999} ms, acked ${acked}/${sentInWindow}, gen ${(cpu.generatorUtil * 100).toFixed(0)} % ${stats ? JSON.stringify((stats as { updateLog: unknown }).updateLog) : ''}`);
+    ctx.log(
+      `${label}: ack p50 ${s.p50} p99 ${s.p99} p99.9 ${s.p999} ms, acked ${acked}/${sentInWindow}, gen ${(cpu.generatorUtil * 100).toFixed(0)} % ${stats ? JSON.stringify((stats as { updateLog: unknown }).updateLog) : ''}`,
+    );
     for (const w of writers) w.close();
     await sleep(300);
   }

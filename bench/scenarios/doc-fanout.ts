@@ -77,7 +77,9 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
     const flags = generatorFlags(cpu);
     Object.assign(metrics, latencyMetrics(`${label} latency`, summary, expected ? received / expected : 0, flags));
     details.push({ config: label, summary, sent: sentInWindow, received, expected, cpu, scheduleLagMs: loop.lag.summary() });
-    ctx.log(`${label}: p50 ${summary.p50} ms p99 ${summary.p99} ms delivered ${received}/${expected} gen ${(cpu.generatorUtil * 100).toFixed(0)}% server ${(cpu.serverUtil * 100).toFixed(0)}%`);
+    ctx.log(
+      `${label}: p50 ${summary.p50} ms p99 ${summary.p99} ms delivered ${received}/${expected} gen ${(cpu.generatorUtil * 100).toFixed(0)}% server ${(cpu.serverUtil * 100).toFixed(0)}%`,
+    );
     for (const c of writers) c.destroy();
     for (const c of readers) c.close();
     await sleep(300);

@@ -68,7 +68,11 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   const metrics: Record<string, Metric> = {
     [`RSS per idle connection (${n} over ${docs} docs)`]: metric(Math.round(perConnRss), 'bytes', 'lower'),
     'heap+external per idle connection': metric(Math.round(perConnJs), 'bytes', 'lower'),
-    [`RSS per loaded document (${(fixture.byteLength / 1024).toFixed(0)} KiB encoded, ×${loadedDocs})`]: metric(Math.round(perDocRss), 'bytes', 'lower'),
+    [`RSS per loaded document (${(fixture.byteLength / 1024).toFixed(0)} KiB encoded, ×${loadedDocs})`]: metric(
+      Math.round(perDocRss),
+      'bytes',
+      'lower',
+    ),
     'heap+external per loaded document': metric(Math.round(perDocJs), 'bytes', 'lower'),
   };
   return { metrics, details: { base, idle, before, loaded, connections: n, fixtureBytes: fixture.byteLength } };

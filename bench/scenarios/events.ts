@@ -66,7 +66,9 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   const n = main.length + idle.length;
   metrics[`heap+external per idle subscriber (${n})`] = metric(Math.round((js(mem) - js(base)) / n), 'bytes', 'lower');
   metrics[`RSS per idle subscriber`] = metric(Math.round((mem.rss - base.rss) / n), 'bytes', 'lower');
-  ctx.log(`${n} subscribers: ${((js(mem) - js(base)) / n / 1024).toFixed(1)} KiB heap+external, ${((mem.rss - base.rss) / n / 1024).toFixed(1)} KiB RSS each`);
+  ctx.log(
+    `${n} subscribers: ${((js(mem) - js(base)) / n / 1024).toFixed(1)} KiB heap+external, ${((mem.rss - base.rss) / n / 1024).toFixed(1)} KiB RSS each`,
+  );
 
   // Deliveries to the main subscribers.
   let latency = new Latency();
@@ -109,7 +111,14 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
     }
     windowStart = windowEnd = Infinity;
     const expected = sent * fanout;
-    return { summary: latency.summary(), sent, received, delivered: expected ? received / expected : 0, cpu: cpuWindow(a, b), errors: pub.errors - errorsBefore };
+    return {
+      summary: latency.summary(),
+      sent,
+      received,
+      delivered: expected ? received / expected : 0,
+      cpu: cpuWindow(a, b),
+      errors: pub.errors - errorsBefore,
+    };
   }
 
   // One subscriber per job for the 16 ingest jobs (also used to price a publish alone, below).
@@ -131,10 +140,20 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   const fixed = await measure(100, warmupMs, fixedMs);
   const flags = generatorFlags(fixed.cpu);
   Object.assign(metrics, latencyMetrics('100/s (×100 subscribers each) latency', fixed.summary, fixed.delivered, flags));
-  metrics['server CPU per delivery @ 100/s'] = metric(Math.round((fixed.cpu.totalUs / Math.max(1, fixed.received)) * 100) / 100, 'µs', 'lower', flags);
+  metrics['server CPU per delivery @ 100/s'] = metric(
+    Math.round((fixed.cpu.totalUs / Math.max(1, fixed.received)) * 100) / 100,
+    'µs',
+    'lower',
+    flags,
+  );
   metrics['  of which the server process'] = metric(Math.round((fixed.cpu.serverUs / Math.max(1, fixed.received)) * 100) / 100, 'µs', 'lower', flags);
-  metrics['deliveries per server CPU-second @ 100/s'] = metric(Math.round(fixed.received / Math.max(1e-6, fixed.cpu.totalUs / 1e6)), 'deliveries', 'higher', flags);
-  metrics['server CPU @ 100/s'] = metric(Math.round(((fixed.cpu.totalUs / (fixed.cpu.wallMs * 1000)) * 1000)) / 10, '% of a core', 'lower', flags);
+  metrics['deliveries per server CPU-second @ 100/s'] = metric(
+    Math.round(fixed.received / Math.max(1e-6, fixed.cpu.totalUs / 1e6)),
+    'deliveries',
+    'higher',
+    flags,
+  );
+  metrics['server CPU @ 100/s'] = metric(Math.round((fixed.cpu.totalUs / (fixed.cpu.wallMs * 1000)) * 1000) / 10, '% of a core', 'lower', flags);
   ctx.log(`publisher: ${pub.ok} ok, ${pub.errors} errors; ${any} events seen`);
   ctx.log(
     `100/s: p50 ${fixed.summary.p50} p99 ${fixed.summary.p99} ms, delivered ${(fixed.delivered * 100).toFixed(3)} %, ${(fixed.cpu.totalUs / Math.max(1, fixed.received)).toFixed(2)} µs/delivery, server ${(fixed.cpu.serverUtil * 100).toFixed(0)} %, gen ${(fixed.cpu.generatorUtil * 100).toFixed(0)} %, errors ${fixed.errors}`,
@@ -144,11 +163,25 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   // difference is the marginal cost of a delivery (encode once, write to each socket).
   const single = await measure(100, 500, singleMs, ingestJobs, 1);
   const marginal = (fixed.cpu.totalUs - single.cpu.totalUs * (fixed.cpu.wallMs / single.cpu.wallMs)) / Math.max(1, fixed.received - single.received);
-  const marginalServer = (fixed.cpu.serverUs - single.cpu.serverUs * (fixed.cpu.wallMs / single.cpu.wallMs)) / Math.max(1, fixed.received - single.received);
-  metrics['server CPU per publish alone (1 subscriber) @ 100/s'] = metric(Math.round(single.cpu.totalUs / Math.max(1, single.sent)), 'µs', 'lower', generatorFlags(single.cpu));
-  metrics['marginal server CPU per delivery (fan-out only)'] = metric(Math.round(marginal * 100) / 100, 'µs', 'lower', [...flags, ...generatorFlags(single.cpu)]);
-  metrics['  of which the server process '] = metric(Math.round(marginalServer * 100) / 100, 'µs', 'lower', [...flags, ...generatorFlags(single.cpu)]);
-  ctx.log(`publish alone: ${(single.cpu.totalUs / Math.max(1, single.sent)).toFixed(0)} µs; marginal per delivery ${marginal.toFixed(2)} µs (server process ${marginalServer.toFixed(2)})`);
+  const marginalServer =
+    (fixed.cpu.serverUs - single.cpu.serverUs * (fixed.cpu.wallMs / single.cpu.wallMs)) / Math.max(1, fixed.received - single.received);
+  metrics['server CPU per publish alone (1 subscriber) @ 100/s'] = metric(
+    Math.round(single.cpu.totalUs / Math.max(1, single.sent)),
+    'µs',
+    'lower',
+    generatorFlags(single.cpu),
+  );
+  metrics['marginal server CPU per delivery (fan-out only)'] = metric(Math.round(marginal * 100) / 100, 'µs', 'lower', [
+    ...flags,
+    ...generatorFlags(single.cpu),
+  ]);
+  metrics['  of which the server process '] = metric(Math.round(marginalServer * 100) / 100, 'µs', 'lower', [
+    ...flags,
+    ...generatorFlags(single.cpu),
+  ]);
+  ctx.log(
+    `publish alone: ${(single.cpu.totalUs / Math.max(1, single.sent)).toFixed(0)} µs; marginal per delivery ${marginal.toFixed(2)} µs (server process ${marginalServer.toFixed(2)})`,
+  );
 
   // Ramp (the 100/s step is the fixed-load window above).
   const steps: unknown[] = [];
@@ -162,12 +195,20 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
     const pass = w.summary.p99 <= 250 && w.delivered >= 1 && w.errors === 0;
     steps.push({ rate, pass, ...w });
     rampFlags = [...rampFlags, ...generatorFlags(w.cpu)];
-    ctx.log(`ramp ${rate}/s: p99 ${w.summary.p99} ms, delivered ${(w.delivered * 100).toFixed(3)} %, server ${(w.cpu.serverUtil * 100).toFixed(0)} %, gen ${(w.cpu.generatorUtil * 100).toFixed(0)} %${pass ? '' : ' ✗'}`);
+    ctx.log(
+      `ramp ${rate}/s: p99 ${w.summary.p99} ms, delivered ${(w.delivered * 100).toFixed(3)} %, server ${(w.cpu.serverUtil * 100).toFixed(0)} %, gen ${(w.cpu.generatorUtil * 100).toFixed(0)} %${pass ? '' : ' ✗'}`,
+    );
     if (!pass) break;
     maxRate = rate;
   }
   if (fixedPass && maxRate < 100 && rampRates.every((r) => r <= 100)) maxRate = 100;
-  if (rampRates.length) metrics['ramp: max publishes/s (p99 ≤ 250 ms, no loss; 400 = all passed)'] = metric(maxRate, 'publishes/s', 'higher', rampFlags.length ? ['generator-bound at some step'] : []);
+  if (rampRates.length)
+    metrics['ramp: max publishes/s (p99 ≤ 250 ms, no loss; 400 = all passed)'] = metric(
+      maxRate,
+      'publishes/s',
+      'higher',
+      rampFlags.length ? ['generator-bound at some step'] : [],
+    );
 
   // Ingest with the subscribers attached.
   let ingestDelivered = 0;
@@ -183,7 +224,9 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
     headers: requests[0]!.headers,
     body: requests[0]!.body,
     // Round-robin over the jobs, as a fleet of workers (one per job) would post.
-    requests: [{ method: 'POST', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: requests[nextRequest++ % requests.length]!.path }) }],
+    requests: [
+      { method: 'POST', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: requests[nextRequest++ % requests.length]!.path }) },
+    ],
   } as unknown as autocannon.Options);
   const b = await ctx.mark('ingest-end');
   const ingestCpu = cpuWindow(a, b);
@@ -192,7 +235,9 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   metrics['ingest: latency p50'] = metric(result.latency.p50, 'ms', 'lower', ingestFlags);
   metrics['ingest: latency p99'] = metric(result.latency.p99, 'ms', 'lower', ingestFlags);
   metrics['ingest: server CPU per POST'] = metric(Math.round(ingestCpu.totalUs / Math.max(1, result.requests.total)), 'µs', 'lower', ingestFlags);
-  ctx.log(`ingest: ${result.requests.average} req/s, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}, delivered ${ingestDelivered}, gen ${(ingestCpu.generatorUtil * 100).toFixed(0)} %`);
+  ctx.log(
+    `ingest: ${result.requests.average} req/s, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}, delivered ${ingestDelivered}, gen ${(ingestCpu.generatorUtil * 100).toFixed(0)} %`,
+  );
   const notes: string[] = [];
   if (result.non2xx || result.errors) notes.push(`ingest: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
 
@@ -200,6 +245,20 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   return {
     metrics,
     notes,
-    details: { memory: { base, mem, subscribers: n }, fixed, single, marginalUs: marginal, steps, ingest: { requests: result.requests, latency: result.latency, non2xx: result.non2xx, errors: result.errors, delivered: ingestDelivered, cpu: ingestCpu } },
+    details: {
+      memory: { base, mem, subscribers: n },
+      fixed,
+      single,
+      marginalUs: marginal,
+      steps,
+      ingest: {
+        requests: result.requests,
+        latency: result.latency,
+        non2xx: result.non2xx,
+        errors: result.errors,
+        delivered: ingestDelivered,
+        cpu: ingestCpu,
+      },
+    },
   };
 }

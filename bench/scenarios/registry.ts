@@ -31,7 +31,7 @@ export const SCENARIOS: ScenarioDef[] = [
     id: 'doc-fanout',
     title: '1a. Document sync — fan-out latency (one writer per document at 20 updates/s)',
     description:
-      'Writers are real providers (@hocuspocus/provider; y-websocket\'s WebsocketProvider) typing a timestamp into their slide; readers are lean protocol clients (they do not apply the update, so the generator\'s own work for 99 readers in a row does not swamp the latency). Latency = typed → the update frame received. Open loop, 2 s warm-up discarded.',
+      "Writers are real providers (@hocuspocus/provider; y-websocket's WebsocketProvider) typing a timestamp into their slide; readers are lean protocol clients (they do not apply the update, so the generator's own work for 99 readers in a row does not swamp the latency). Latency = typed → the update frame received. Open loop, 2 s warm-up discarded.",
     targets: ['deckhand', 'hocuspocus', 'y-websocket'],
     quickTargets: ['deckhand', 'hocuspocus'],
     ratios: [
@@ -72,7 +72,7 @@ export const SCENARIOS: ScenarioDef[] = [
   {
     id: 'cold-load',
     fresh: true,
-    title: '1d. Cold load of a 10 MB document from Postgres to the first client\'s sync',
+    title: "1d. Cold load of a 10 MB document from Postgres to the first client's sync",
     description:
       'Deterministic 10 MB fixture (bench/.cache). Deckhand: snapshot row; Hocuspocus: extension-database `fetch`; y-websocket: y-leveldb-style update rows. fetch / apply / encode are timed inside each server; "rest" = connect, auth, the transfer of the SyncStep2 (the client does not parse it). "Yjs alone" is Y.applyUpdate (+ encodeStateAsUpdate) of the same bytes in a process on the same core, no server: the target compares Deckhand’s time-to-synced with its parse. Median of the runs.',
     targets: ['deckhand', 'hocuspocus-db', 'y-websocket-pg', 'yjs-parse'],

@@ -26,10 +26,10 @@ if (dbUrl) {
         return rows[0] ? new Uint8Array(rows[0].data) : null;
       },
       store: async ({ documentName, state }) => {
-        await db.query(
-          'INSERT INTO hp_documents (name, data) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET data = EXCLUDED.data',
-          [documentName, Buffer.from(state)],
-        );
+        await db.query('INSERT INTO hp_documents (name, data) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET data = EXCLUDED.data', [
+          documentName,
+          Buffer.from(state),
+        ]);
       },
     }),
   );

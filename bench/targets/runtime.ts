@@ -56,7 +56,8 @@ export function serve(handle: TargetHandle): void {
         gc?.();
         const usage = process.memoryUsage();
         // bench/run.ts --heap: a heap snapshot at every memory reading (compare them with bench/tools/heap-diff.ts).
-        if (process.env.BENCH_HEAP_DIR) writeHeapSnapshot(join(process.env.BENCH_HEAP_DIR, `${process.env.BENCH_TARGET_ID}-${++snapshots}.heapsnapshot`));
+        if (process.env.BENCH_HEAP_DIR)
+          writeHeapSnapshot(join(process.env.BENCH_HEAP_DIR, `${process.env.BENCH_TARGET_ID}-${++snapshots}.heapsnapshot`));
         send({ type: 'reply', id: msg.id, value: usage });
       }, 100);
     } else if (msg.type === 'phases') {

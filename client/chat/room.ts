@@ -97,7 +97,8 @@ export class ChatRoom {
     if (options.limit !== undefined) query.set('limit', String(options.limit));
     const search = query.toString();
     const body = (await requestJson(this.ctx, 'GET', `${this.base}${search ? `?${search}` : ''}`)) as { messages?: unknown } | undefined;
-    if (!Array.isArray(body?.messages) || !body.messages.every(isChatMessage)) throw new DeckhandError('INTERNAL_ERROR', 'unexpected chat history from the server');
+    if (!Array.isArray(body?.messages) || !body.messages.every(isChatMessage))
+      throw new DeckhandError('INTERNAL_ERROR', 'unexpected chat history from the server');
     return body.messages;
   }
 
@@ -110,7 +111,8 @@ export class ChatRoom {
   /** Every member's read mark. */
   async reads(): Promise<ChatReadMark[]> {
     const body = (await requestJson(this.ctx, 'GET', `${this.base}/reads`)) as { reads?: unknown } | undefined;
-    if (!Array.isArray(body?.reads) || !body.reads.every(isReadMark)) throw new DeckhandError('INTERNAL_ERROR', 'unexpected read marks from the server');
+    if (!Array.isArray(body?.reads) || !body.reads.every(isReadMark))
+      throw new DeckhandError('INTERNAL_ERROR', 'unexpected read marks from the server');
     return body.reads;
   }
 
@@ -160,7 +162,8 @@ export class ChatRoom {
 
   private receive(message: Record<string, unknown>): void {
     if (message.type === 'reset') {
-      if (Array.isArray(message.channels) && message.channels.includes(channelName({ kind: 'chat', presentationId: this.presentationId }))) this.reset();
+      if (Array.isArray(message.channels) && message.channels.includes(channelName({ kind: 'chat', presentationId: this.presentationId })))
+        this.reset();
       return;
     }
     if (message.presentation_id !== this.presentationId) return;

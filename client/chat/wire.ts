@@ -35,7 +35,9 @@ export function messageOf(event: Json): ChatMessage | null {
 }
 
 export function isTypingEvent(value: Json): value is Json & ChatTypingEvent {
-  return value.type === 'chat_typing' && typeof value.user_id === 'string' && typeof value.user_name === 'string' && typeof value.typing === 'boolean';
+  return (
+    value.type === 'chat_typing' && typeof value.user_id === 'string' && typeof value.user_name === 'string' && typeof value.typing === 'boolean'
+  );
 }
 
 export function isReadEvent(value: Json): value is Json & ChatReadEvent {

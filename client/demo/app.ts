@@ -25,7 +25,10 @@ export function startApp(root: HTMLElement, client: DeckhandClient, session: Pre
   const generate = h('section', { class: 'panel' });
   const versions = h('section', { class: 'panel' });
   const toastArea = h('div', { class: 'toasts', 'aria-live': 'polite' });
-  root.replaceChildren(h('div', { class: 'layout' }, header, list, main, h('aside', { class: 'side' }, comments, chat, versions, generate)), toastArea);
+  root.replaceChildren(
+    h('div', { class: 'layout' }, header, list, main, h('aside', { class: 'side' }, comments, chat, versions, generate)),
+    toastArea,
+  );
 
   const toasts = new Toasts(toastArea);
   // The same error again (every keystroke on a slide someone else locked) replaces its toast instead of stacking.
@@ -42,7 +45,8 @@ export function startApp(root: HTMLElement, client: DeckhandClient, session: Pre
   // The generator writes its slides into the deck through the operations API: they arrive here like anyone's edits.
   new GeneratePanel(generate, client, devApi, showError);
 
-  const nameOf = (userId: string) => (userId === me.id ? me.name : session.presence.others().find((p) => p.user.id === userId)?.user.name ?? userId);
+  const nameOf = (userId: string) =>
+    userId === me.id ? me.name : (session.presence.others().find((p) => p.user.id === userId)?.user.name ?? userId);
   new ChatPanel(chat, client.chat(session.id), me, nameOf, showError);
 
   // Status dots: the status of everyone shown is followed live (and no longer once they leave).
@@ -128,7 +132,9 @@ export function startApp(root: HTMLElement, client: DeckhandClient, session: Pre
         kind: n.notification_type,
         title: n.title,
         message: n.message,
-        action: n.channel.startsWith('user_') ? { label: 'Mark read', run: () => void client.notifications.markRead(n.id).catch(showError) } : undefined,
+        action: n.channel.startsWith('user_')
+          ? { label: 'Mark read', run: () => void client.notifications.markRead(n.id).catch(showError) }
+          : undefined,
       }),
     (id) => toasts.dismiss(id),
   );

@@ -44,7 +44,11 @@ export async function bundleDemo(): Promise<DemoFile[]> {
   });
   const assets = result.outputFiles.map((file) => {
     const name = file.path.slice(outdir.length + 1);
-    return { path: `demo/${name}`, contentType: CONTENT_TYPES[name.slice(name.lastIndexOf('.'))] ?? 'application/octet-stream', contents: file.contents };
+    return {
+      path: `demo/${name}`,
+      contentType: CONTENT_TYPES[name.slice(name.lastIndexOf('.'))] ?? 'application/octet-stream',
+      contents: file.contents,
+    };
   });
   const html = await readFile(join(here, 'index.html'));
   return [{ path: 'index.html', contentType: CONTENT_TYPES['.html']!, contents: html }, ...assets];

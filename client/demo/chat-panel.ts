@@ -92,7 +92,10 @@ export class ChatPanel {
   }
 
   private renderTyping(): void {
-    const names = this.room.typists().filter((t) => t.user_id !== this.me.id).map((t) => t.user_name);
+    const names = this.room
+      .typists()
+      .filter((t) => t.user_id !== this.me.id)
+      .map((t) => t.user_name);
     this.typingLine.textContent = names.length === 0 ? '' : `${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} typing…`;
   }
 
@@ -106,11 +109,24 @@ export class ChatPanel {
     this.list.replaceChildren(
       ...[...this.messages].reverse().map((message) => {
         const seen = seenBy.get(message.id)?.filter((id) => id !== message.user_id);
-        const remove = message.user_id === this.me.id && !message.deleted ? h('button', { class: 'link', 'data-testid': 'chat-delete', onclick: () => void this.room.delete(message.id).catch(this.onError) }, 'Delete') : null;
+        const remove =
+          message.user_id === this.me.id && !message.deleted
+            ? h(
+                'button',
+                { class: 'link', 'data-testid': 'chat-delete', onclick: () => void this.room.delete(message.id).catch(this.onError) },
+                'Delete',
+              )
+            : null;
         return h(
           'li',
           { class: message.deleted ? 'deleted' : '', 'data-testid': 'chat-message', 'data-id': message.id },
-          h('div', { class: 'comment-head' }, h('strong', {}, message.user_name), h('time', {}, new Date(message.created_at).toLocaleTimeString()), remove),
+          h(
+            'div',
+            { class: 'comment-head' },
+            h('strong', {}, message.user_name),
+            h('time', {}, new Date(message.created_at).toLocaleTimeString()),
+            remove,
+          ),
           h('p', {}, message.deleted ? 'Message deleted' : message.text),
           seen?.length ? h('small', { class: 'seen', 'data-testid': 'chat-seen' }, `Seen by ${seen.map(this.nameOf).join(', ')}`) : null,
         );

@@ -36,7 +36,13 @@ export class CommentsPanel {
         return h(
           'li',
           { class: comment.resolved ? 'resolved' : '', 'data-testid': 'comment' },
-          h('div', { class: 'comment-head' }, h('strong', {}, comment.author), h('time', {}, new Date(comment.createdAt).toLocaleTimeString()), toggle),
+          h(
+            'div',
+            { class: 'comment-head' },
+            h('strong', {}, comment.author),
+            h('time', {}, new Date(comment.createdAt).toLocaleTimeString()),
+            toggle,
+          ),
           h('p', {}, comment.text),
         );
       }),

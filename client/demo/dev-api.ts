@@ -65,7 +65,11 @@ export class DevApi {
 
   /** Starts the generator on this deck: it writes the slides into it as it drafts them. */
   async startGeneration(topic: string): Promise<string> {
-    const body = await postJson(`${this.server}/api/v1/dev/generation`, { topic, slides: 4, presentation_id: this.presentationId }, await this.token());
+    const body = await postJson(
+      `${this.server}/api/v1/dev/generation`,
+      { topic, slides: 4, presentation_id: this.presentationId },
+      await this.token(),
+    );
     if (typeof body.job_id !== 'string') throw new Error('no job id in the answer');
     return body.job_id;
   }

@@ -22,7 +22,13 @@ function statusText(state: SessionState): string {
 function avatar(user: { name: string; color: string }, label: string, status: UserStatusValue | undefined): HTMLElement {
   return h(
     'span',
-    { class: 'avatar', style: `background:${user.color}`, title: status ? `${label} · ${status}` : label, 'data-testid': 'avatar', 'data-name': user.name },
+    {
+      class: 'avatar',
+      style: `background:${user.color}`,
+      title: status ? `${label} · ${status}` : label,
+      'data-testid': 'avatar',
+      'data-name': user.name,
+    },
     initials(user.name),
     status ? h('span', { class: `status-dot status-dot-${status}`, 'data-testid': 'status-dot', 'data-status': status }) : null,
   );
@@ -44,7 +50,11 @@ export function renderHeader(root: HTMLElement, view: HeaderView): void {
   const users = new Map<string, Peer['user']>();
   for (const peer of peers) if (peer.user.id !== me.id) users.set(peer.user.id, peer.user);
   const mine = statuses.get(me.id);
-  const picker = h('select', { 'data-testid': 'status-select', title: 'Your status' }, ...CHOICES.map((c) => h('option', { value: c, selected: c === mine }, c)));
+  const picker = h(
+    'select',
+    { 'data-testid': 'status-select', title: 'Your status' },
+    ...CHOICES.map((c) => h('option', { value: c, selected: c === mine }, c)),
+  );
   picker.addEventListener('change', () => view.onChoose(picker.value as ChosenStatus));
   root.replaceChildren(
     h('h1', {}, 'Deckhand ', h('span', { class: 'deck' }, deck)),

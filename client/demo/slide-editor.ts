@@ -16,10 +16,19 @@ export class SlideEditor {
   private editor: Editor | undefined;
   private unbindTitle: (() => void) | undefined;
   private slideId: string | undefined;
-  private readonly title = h('input', { class: 'title-input', 'data-testid': 'title-input', 'aria-label': 'Slide title', placeholder: 'Slide title' });
+  private readonly title = h('input', {
+    class: 'title-input',
+    'data-testid': 'title-input',
+    'aria-label': 'Slide title',
+    placeholder: 'Slide title',
+  });
   private readonly typing = h('span', { class: 'typing' });
   private readonly lockButton = h('button', { class: 'secondary', 'data-testid': 'lock-button' });
-  private readonly deleteButton = h('button', { class: 'secondary', 'data-testid': 'delete-slide', title: 'Delete this slide for everyone' }, 'Delete');
+  private readonly deleteButton = h(
+    'button',
+    { class: 'secondary', 'data-testid': 'delete-slide', title: 'Delete this slide for everyone' },
+    'Delete',
+  );
   private readonly banner = h('div', { class: 'lock-banner', 'data-testid': 'lock-banner', hidden: true });
   private readonly body = h('div', { class: 'editor', 'data-testid': 'editor' });
 
@@ -33,7 +42,8 @@ export class SlideEditor {
     this.lockButton.addEventListener('click', () => this.toggleLock());
     this.deleteButton.addEventListener('click', () => this.deleteSlide());
     const publishCaret = () => {
-      if (this.slideId) this.session.presence.setCursor(this.session.slides.title(this.slideId), this.title.selectionStart ?? 0, this.title.selectionEnd ?? 0);
+      if (this.slideId)
+        this.session.presence.setCursor(this.session.slides.title(this.slideId), this.title.selectionStart ?? 0, this.title.selectionEnd ?? 0);
     };
     for (const event of ['focus', 'select', 'keyup', 'click', 'input']) this.title.addEventListener(event, publishCaret);
     this.title.addEventListener('blur', () => this.session.presence.setCursor(null));

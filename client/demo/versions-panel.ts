@@ -14,7 +14,12 @@ function describe(version: VersionSummary): string {
 }
 
 export class VersionsPanel {
-  private readonly label = h('input', { maxlength: 200, placeholder: 'Version name (optional)', 'aria-label': 'Version name', 'data-testid': 'version-label' });
+  private readonly label = h('input', {
+    maxlength: 200,
+    placeholder: 'Version name (optional)',
+    'aria-label': 'Version name',
+    'data-testid': 'version-label',
+  });
   private readonly save = h('button', { type: 'submit', 'data-testid': 'version-save' }, 'Save version');
   private readonly list = h('ul', { class: 'versions', 'data-testid': 'versions' });
   private busy = false;

@@ -42,7 +42,10 @@ export class ChannelStream {
   follow(channel: string, consumer: ChannelConsumer): () => void {
     let set = this.consumers.get(channel);
     const added = !set;
-    if (!set) this.consumers.set(channel, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.consumers.set(channel, set);
+    }
     set.add(consumer);
     let following = true;
     if (!this.stream) this.open();

@@ -104,7 +104,8 @@ export class Locks {
     if (!isSlideId(slideId)) return Promise.reject(new TypeError(`not a slide id: ${JSON.stringify(slideId)}`));
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => this.settle(request, () => reject(new DeckhandError('INTERNAL_ERROR', `no answer to ${type} ${slideId} within ${ANSWER_TIMEOUT_MS} ms`))),
+        () =>
+          this.settle(request, () => reject(new DeckhandError('INTERNAL_ERROR', `no answer to ${type} ${slideId} within ${ANSWER_TIMEOUT_MS} ms`))),
         ANSWER_TIMEOUT_MS,
       );
       const request: PendingRequest = {

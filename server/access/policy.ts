@@ -111,10 +111,7 @@ export function effectiveRole(principal: Principal, memberRole: Role | null): Ro
 }
 
 /** Resolves the principal's effective role on a presentation from a role lookup (skipped for admins). */
-export async function roleFor(
-  principal: Principal,
-  lookup: (userId: string) => Promise<Role | null>,
-): Promise<Role | null> {
+export async function roleFor(principal: Principal, lookup: (userId: string) => Promise<Role | null>): Promise<Role | null> {
   if (hasScope(principal, 'admin')) return 'owner';
   return lookup(principal.userId);
 }

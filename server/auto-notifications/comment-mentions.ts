@@ -83,7 +83,10 @@ export class CommentMentions implements Extension {
 }
 
 /** The comment maps a transaction added: in a new (or replaced) thread, or appended to an existing one. */
-function* addedComments(comments: Y.Map<unknown>, events: Y.YEvent<Y.AbstractType<unknown>>[]): Generator<{ slideId: string; comment: Y.Map<unknown> }> {
+function* addedComments(
+  comments: Y.Map<unknown>,
+  events: Y.YEvent<Y.AbstractType<unknown>>[],
+): Generator<{ slideId: string; comment: Y.Map<unknown> }> {
   for (const event of events) {
     if (event.target === comments) {
       for (const [slideId, change] of (event as Y.YMapEvent<unknown>).changes.keys) {

@@ -217,9 +217,7 @@ export class RedisBus implements Bus {
     // Trimming removes the oldest entries: everything after `after` is still there when `after` is the newest id,
     // nothing was ever trimmed, or `after` is not older than the oldest entry kept. (A missing stream: only 0-0.)
     const order = compareIds(after, lastId);
-    const complete =
-      order === 0 ||
-      (order < 0 && (Number(added) === Number(length) || (Number(length) > 0 && compareIds(after, firstId) >= 0)));
+    const complete = order === 0 || (order < 0 && (Number(added) === Number(length) || (Number(length) > 0 && compareIds(after, firstId) >= 0)));
     if (!complete) return { complete: false, events: [], head, state };
     const events = entries.map(([id, fields]) => eventFromEntry(channel, formatEventId(epoch, id), fields));
     return { complete: true, events, head, state };

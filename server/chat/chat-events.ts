@@ -23,7 +23,14 @@ export class ChatEvents {
   }
 
   typing(presentationId: string, userId: string, userName: string, typing: boolean): Promise<void> {
-    return this.publish({ type: 'chat_typing', presentation_id: presentationId, user_id: userId, user_name: userName, typing, timestamp: new Date().toISOString() });
+    return this.publish({
+      type: 'chat_typing',
+      presentation_id: presentationId,
+      user_id: userId,
+      user_name: userName,
+      typing,
+      timestamp: new Date().toISOString(),
+    });
   }
 
   read(presentationId: string, mark: ChatReadMark): Promise<void> {

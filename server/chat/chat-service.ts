@@ -149,9 +149,13 @@ export class ChatService {
     const decision = await this.deps.rate.hit(principal.userId);
     if (!decision.ok) {
       const { max, windowMs } = this.deps.rate;
-      throw new DomainError('RATE_LIMIT_EXCEEDED', `at most ${max} chat messages per ${windowMs / 1000} s: retry in ${Math.ceil(decision.retryAfterMs / 1000)} s`, {
-        retry_after_ms: decision.retryAfterMs,
-      });
+      throw new DomainError(
+        'RATE_LIMIT_EXCEEDED',
+        `at most ${max} chat messages per ${windowMs / 1000} s: retry in ${Math.ceil(decision.retryAfterMs / 1000)} s`,
+        {
+          retry_after_ms: decision.retryAfterMs,
+        },
+      );
     }
   }
 }

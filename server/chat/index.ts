@@ -49,7 +49,12 @@ export function createChat(deps: ChatDeps): Chat {
   const store = new ChatStore(deps.db);
   const events = new ChatEvents(deps.bus, deps.metrics, log);
   const leases = redis ? new RedisTypingLeases(redis, config.redisPrefix) : new MemoryTypingLeases();
-  const typing = new TypingTracker(leases, (lease, on) => events.typing(lease.presentationId, lease.userId, lease.userName, on), config.chat.typingTimeoutMs, log);
+  const typing = new TypingTracker(
+    leases,
+    (lease, on) => events.typing(lease.presentationId, lease.userId, lease.userName, on),
+    config.chat.typingTimeoutMs,
+    log,
+  );
   const rate = createRateWindow({ name: 'chat', max: config.chat.rateMax, windowMs: config.chat.rateWindowMs }, redis, config.redisPrefix);
   const service = new ChatService({ store, presentations: deps.presentations, events, typing, rate });
   const retention = new ChatRetention(store, config.chat.retentionDays, log);

@@ -93,7 +93,12 @@ export function registerChatRoutes(app: FastifyInstance, verifier: TokenVerifier
     '/api/v1/presentations/:id/chat/reads',
     {
       onRequest,
-      schema: { tags, summary: 'Every member’s read mark (the newest message each has read)', params: PresentationParams, response: { 200: ReadsResponse, ...errors } },
+      schema: {
+        tags,
+        summary: 'Every member’s read mark (the newest message each has read)',
+        params: PresentationParams,
+        response: { 200: ReadsResponse, ...errors },
+      },
     },
     async (request) => ({ reads: await chat.reads(principalOf(request), request.params.id) }),
   );

@@ -20,7 +20,9 @@ export const MessageParams = Type.Object({ message_id: MessageId });
 export const PostMessageBody = Type.Object({ text: Text, reply_to: Type.Optional(Nullable(MessageId)) }, { additionalProperties: false });
 export const EditMessageBody = Type.Object({ text: Text }, { additionalProperties: false });
 export const HistoryQuery = Type.Object({
-  before: Type.Optional(Type.String({ pattern: MESSAGE_ID_PATTERN, description: 'the id of the oldest message already shown: older ones come next' })),
+  before: Type.Optional(
+    Type.String({ pattern: MESSAGE_ID_PATTERN, description: 'the id of the oldest message already shown: older ones come next' }),
+  ),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: CHAT_HISTORY_MAX_LIMIT, default: CHAT_HISTORY_DEFAULT_LIMIT })),
 });
 export const ReadBody = Type.Object({ message_id: MessageId }, { additionalProperties: false });

@@ -42,7 +42,10 @@ export class TypingTracker {
     const key = keyOf(lease);
     let typist = this.typists.get(key);
     if (typist) clearTimeout(typist.timer);
-    else this.typists.set(key, (typist = { lease, holders: new Set(), timer: undefined as unknown as NodeJS.Timeout, announcedAt: 0 }));
+    else {
+      typist = { lease, holders: new Set(), timer: undefined as unknown as NodeJS.Timeout, announcedAt: 0 };
+      this.typists.set(key, typist);
+    }
     typist.holders.add(holder);
     const current = typist;
     typist.timer = setTimeout(() => void this.end(current), this.timeoutMs);
@@ -122,9 +125,7 @@ export class TypingTracker {
   }
 
   private enqueue(key: string, task: () => Promise<void>): Promise<void> {
-    const next = (this.chains.get(key) ?? Promise.resolve())
-      .then(task)
-      .catch((err: unknown) => this.log.warn({ err }, 'typing announcement failed'));
+    const next = (this.chains.get(key) ?? Promise.resolve()).then(task).catch((err: unknown) => this.log.warn({ err }, 'typing announcement failed'));
     this.chains.set(key, next);
     void next.then(() => {
       if (this.chains.get(key) === next) this.chains.delete(key);

@@ -9,13 +9,7 @@
  *   provider re-runs its token function and sends it (onTokenSync). At `exp` without a fresh token the document
  *   connection is closed with AUTHENTICATION_FAILED.
  */
-import type {
-  connectedPayload,
-  Extension,
-  onAuthenticatePayload,
-  onDisconnectPayload,
-  onTokenSyncPayload,
-} from '@hocuspocus/server';
+import type { connectedPayload, Extension, onAuthenticatePayload, onDisconnectPayload, onTokenSyncPayload } from '@hocuspocus/server';
 import type { Connection } from '@hocuspocus/server';
 import type { FastifyBaseLogger } from 'fastify';
 import { errorMessage, type ErrorCode } from '../../shared/errors.js';
@@ -70,7 +64,10 @@ export class CollabAuth implements Extension {
       return await this.authenticate(data);
     } catch (err) {
       if (err instanceof Refusal) {
-        this.options.logger.info({ documentName: data.documentName.slice(0, 200), reason: err.reason, detail: err.detail }, 'collab connection refused');
+        this.options.logger.info(
+          { documentName: data.documentName.slice(0, 200), reason: err.reason, detail: err.detail },
+          'collab connection refused',
+        );
         throw err;
       }
       this.options.logger.error({ err, documentName: data.documentName.slice(0, 200) }, 'collab authentication failed');

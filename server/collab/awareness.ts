@@ -54,7 +54,9 @@ export class AwarenessStamp implements Extension {
       color: colourFor(context.principal.userId),
     };
     // Ids this connection introduces now (at most what its cap leaves) are claimed for the user in the document.
-    const introduced = [...states.keys()].filter((id) => owners.get(id)?.socketId !== socketId).slice(0, Math.max(0, this.options.maxClientIdsPerConnection - owned));
+    const introduced = [...states.keys()]
+      .filter((id) => owners.get(id)?.socketId !== socketId)
+      .slice(0, Math.max(0, this.options.maxClientIdsPerConnection - owned));
     const foreign = await this.claim(documentName, introduced, userId);
     for (const [clientId, state] of states) {
       const owner = owners.get(clientId);

@@ -21,12 +21,7 @@ export function assertValidUpdate(update: Uint8Array): void {
 }
 
 /** Applies the snapshot and every log row to `doc`; returns how many rows were skipped as undecodable. */
-export function applyStored(
-  doc: Y.Doc,
-  stored: StoredDocument,
-  origin: unknown,
-  onBadRow?: (index: number, err: unknown) => void,
-): number {
+export function applyStored(doc: Y.Doc, stored: StoredDocument, origin: unknown, onBadRow?: (index: number, err: unknown) => void): number {
   let skipped = 0;
   const parts = stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates;
   const trusted = snapshotIntact(stored) ? stored.snapshot : null;

@@ -170,20 +170,20 @@ export function createCollab(deps: CollabDeps): CollabService {
   }
 
   function applyRoleChange(presentationId: string, userId: string, role: Role | null): number {
-      let affected = 0;
-      for (const connection of connectionsOf(presentationId)) {
-        const context = connection.context as unknown;
-        if (!isCollabContext(context) || context.principal.userId !== userId) continue;
-        affected++;
-        if (role === null) {
-          connection.sendStateless(JSON.stringify(errorMessage('PERMISSION_DENIED', 'your access was revoked')));
-          connection.close({ code: 4403, reason: 'PERMISSION_DENIED' });
-        } else {
-          context.role = role;
-          connection.readOnly = isReadOnly(role);
-        }
+    let affected = 0;
+    for (const connection of connectionsOf(presentationId)) {
+      const context = connection.context as unknown;
+      if (!isCollabContext(context) || context.principal.userId !== userId) continue;
+      affected++;
+      if (role === null) {
+        connection.sendStateless(JSON.stringify(errorMessage('PERMISSION_DENIED', 'your access was revoked')));
+        connection.close({ code: 4403, reason: 'PERMISSION_DENIED' });
+      } else {
+        context.role = role;
+        connection.readOnly = isReadOnly(role);
       }
-      return affected;
+    }
+    return affected;
   }
 
   return {

@@ -13,12 +13,7 @@
  * state (`encodeStateAsUpdate`, computed on every debounced store), which design §2 forbids writing and which costs
  * O(document) each time; this extension needs neither.
  */
-import type {
-  Extension,
-  onChangePayload,
-  onLoadDocumentPayload,
-  onStoreDocumentPayload,
-} from '@hocuspocus/server';
+import type { Extension, onChangePayload, onLoadDocumentPayload, onStoreDocumentPayload } from '@hocuspocus/server';
 import { isTransactionOrigin } from '@hocuspocus/server';
 import type { FastifyBaseLogger } from 'fastify';
 import * as Y from 'yjs';

@@ -61,62 +61,58 @@ export function registerCollabRoute(app: FastifyInstance, collab: CollabService,
   const outboundCap = Math.max(config.limits.outboundBufferBytes, 2 * config.limits.collabMaxFrameBytes);
   const stats = { slowReaders: 0, refusedFrames: 0 };
 
-  app.get(
-    '/api/v1/collab',
-    { websocket: true, schema: { hide: true } },
-    (socket: WebSocket, request: FastifyRequest) => {
-      if (collab.closing) {
-        socket.close(CLOSE_CODES.SERVER_SHUTDOWN.code, CLOSE_CODES.SERVER_SHUTDOWN.reason);
+  app.get('/api/v1/collab', { websocket: true, schema: { hide: true } }, (socket: WebSocket, request: FastifyRequest) => {
+    if (collab.closing) {
+      socket.close(CLOSE_CODES.SERVER_SHUTDOWN.code, CLOSE_CODES.SERVER_SHUTDOWN.reason);
+      return;
+    }
+    if (!isOriginAllowed(config.corsOrigins, request.headers.origin)) {
+      socket.close(CLOSE_CODES.ORIGIN_NOT_ALLOWED.code, CLOSE_CODES.ORIGIN_NOT_ALLOWED.reason);
+      return;
+    }
+    // A key of our own per socket: hooks see it in their context (per-user slots are per socket).
+    const socketKey = randomUUID();
+    const client = collab.hocuspocus.handleConnection(
+      guardedSocket(socket, outboundCap, () => stats.slowReaders++),
+      hookRequest(request),
+      { socketKey },
+    );
+    collab.sockets.set(socket, client);
+    socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+      if (!isBinary) {
+        stats.refusedFrames++;
+        socket.close(1003, 'INVALID_MESSAGE: binary Hocuspocus frames only');
         return;
       }
-      if (!isOriginAllowed(config.corsOrigins, request.headers.origin)) {
-        socket.close(CLOSE_CODES.ORIGIN_NOT_ALLOWED.code, CLOSE_CODES.ORIGIN_NOT_ALLOWED.reason);
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+      // ws enforces the larger of the JSON and collab limits for the whole server; enforce collab's own here.
+      if (bytes.byteLength > config.limits.collabMaxFrameBytes) {
+        stats.refusedFrames++;
+        socket.close(CLOSE_CODES.MESSAGE_TOO_BIG.code, CLOSE_CODES.MESSAGE_TOO_BIG.reason);
         return;
       }
-      // A key of our own per socket: hooks see it in their context (per-user slots are per socket).
-      const socketKey = randomUUID();
-      const client = collab.hocuspocus.handleConnection(
-        guardedSocket(socket, outboundCap, () => stats.slowReaders++),
-        hookRequest(request),
-        { socketKey },
-      );
-      collab.sockets.set(socket, client);
-      socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
-        if (!isBinary) {
-          stats.refusedFrames++;
-          socket.close(1003, 'INVALID_MESSAGE: binary Hocuspocus frames only');
-          return;
-        }
-        const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
-        // ws enforces the larger of the JSON and collab limits for the whole server; enforce collab's own here.
-        if (bytes.byteLength > config.limits.collabMaxFrameBytes) {
-          stats.refusedFrames++;
-          socket.close(CLOSE_CODES.MESSAGE_TOO_BIG.code, CLOSE_CODES.MESSAGE_TOO_BIG.reason);
-          return;
-        }
-        const header = readFrameHeader(bytes);
-        if ('problem' in header) {
-          stats.refusedFrames++;
-          socket.close(1007, `INVALID_MESSAGE: ${header.problem}`);
-          return;
-        }
-        // Frames queue in Hocuspocus while the ones before them wait for their appends: bounded per socket.
-        if (!collab.inflight.admit(socketKey, header.documentName, bytes)) {
-          socket.close(CLOSE_CODES.BACKLOG_EXCEEDED.code, CLOSE_CODES.BACKLOG_EXCEEDED.reason);
-          return;
-        }
-        client.handleMessage(bytes);
-      });
-      socket.on('close', (code: number, reason: Buffer) => {
-        collab.sockets.delete(socket);
-        collab.slots?.release(socketKey);
-        collab.inflight.release(socketKey);
-        client.handleClose({ code, reason: reason.toString() });
-      });
-      socket.on('error', (err) => {
-        request.log.warn({ err: { message: err.message } }, 'collab socket error');
-      });
-    },
-  );
+      const header = readFrameHeader(bytes);
+      if ('problem' in header) {
+        stats.refusedFrames++;
+        socket.close(1007, `INVALID_MESSAGE: ${header.problem}`);
+        return;
+      }
+      // Frames queue in Hocuspocus while the ones before them wait for their appends: bounded per socket.
+      if (!collab.inflight.admit(socketKey, header.documentName, bytes)) {
+        socket.close(CLOSE_CODES.BACKLOG_EXCEEDED.code, CLOSE_CODES.BACKLOG_EXCEEDED.reason);
+        return;
+      }
+      client.handleMessage(bytes);
+    });
+    socket.on('close', (code: number, reason: Buffer) => {
+      collab.sockets.delete(socket);
+      collab.slots?.release(socketKey);
+      collab.inflight.release(socketKey);
+      client.handleClose({ code, reason: reason.toString() });
+    });
+    socket.on('error', (err) => {
+      request.log.warn({ err: { message: err.message } }, 'collab socket error');
+    });
+  });
   app.decorate('collabRouteStats', stats);
 }

@@ -117,8 +117,7 @@ export class UpdateLog {
         } catch (err) {
           this.stats.failed += batch.length;
           this.options.onGiveUp?.(err, [...new Set(batch.map((p) => p.name))], batch.length);
-          const error =
-            err instanceof StoreUnavailableError ? err : new StoreUnavailableError('could not append update', { cause: err });
+          const error = err instanceof StoreUnavailableError ? err : new StoreUnavailableError('could not append update', { cause: err });
           for (const p of batch) p.reject(error);
         } finally {
           this.inFlight = 0;

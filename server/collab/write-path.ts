@@ -108,7 +108,8 @@ export class WritePath implements Extension {
     payload.fill(0);
     Y.applyUpdate(document, decision.update, { source: 'connection', connection });
     // What the sender may not keep, deleted in its own document (the broadcast carries GC structs, no deletes).
-    if (decision.retract) connection.send(new OutgoingMessage(connection.messageAddress).createSyncMessage().writeUpdate(decision.retract).toUint8Array());
+    if (decision.retract)
+      connection.send(new OutgoingMessage(connection.messageAddress).createSyncMessage().writeUpdate(decision.retract).toUint8Array());
     this.stats.rewritten++;
     if (decision.denials.length > 0) this.tell(connection, denialNotices(decision.denials));
   }

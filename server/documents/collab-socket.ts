@@ -229,7 +229,11 @@ class CollaborationSession extends SocketSession<CollaborationClientMessage> imp
       connectionId: this.connectionId,
     });
     if (!result.ok && result.reason === 'limit') {
-      throw new DomainError('RATE_LIMIT_EXCEEDED', `at most ${result.max} locks per ${result.limit}`, { slide_id: slideId, limit: result.limit, max: result.max });
+      throw new DomainError('RATE_LIMIT_EXCEEDED', `at most ${result.max} locks per ${result.limit}`, {
+        slide_id: slideId,
+        limit: result.limit,
+        max: result.max,
+      });
     }
     if (!result.ok) {
       throw new DomainError('LOCKED', `slide ${slideId} is locked by ${result.lock.name}`, {

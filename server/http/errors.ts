@@ -59,9 +59,13 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return reply.status(statusOf(error.code)).send(errorMessage(error.code, error.message, error.details));
     }
     if (error.validation) {
-      return reply
-        .status(400)
-        .send(errorMessage('INVALID_MESSAGE', error.message, error.validation.map((v) => ({ path: v.instancePath, message: v.message }))));
+      return reply.status(400).send(
+        errorMessage(
+          'INVALID_MESSAGE',
+          error.message,
+          error.validation.map((v) => ({ path: v.instancePath, message: v.message })),
+        ),
+      );
     }
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) request.log.error({ err: error }, 'request failed');

@@ -13,13 +13,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
 import { jobChannel } from '../../shared/channels.js';
 import { CLOSE_CODES } from '../../shared/errors.js';
-import {
-  AuthMessage,
-  PingMessage,
-  SubscribeJobMessage,
-  UnsubscribeJobMessage,
-  type JobClientMessage,
-} from '../../shared/messages.js';
+import { AuthMessage, PingMessage, SubscribeJobMessage, UnsubscribeJobMessage, type JobClientMessage } from '../../shared/messages.js';
 import { DomainError } from '../errors.js';
 import type { Principal } from '../auth/jwt.js';
 import type { ConnectionMeter } from '../metrics.js';

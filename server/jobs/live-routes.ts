@@ -32,7 +32,11 @@ export function registerJobLiveRoutes(app: FastifyInstance, ctx: JobsContext): v
     // The upgrade itself is taken before the router (../streaming/upgrade.ts): a plain GET gets here.
     handler: notAnUpgrade,
   });
-  ctx.upgrades.add(app, { url: '/api/v1/realtime/generation/:job_id', params: JobParams, open: (socket, upgrade) => openJobSocket(socket, upgrade, ctx) });
+  ctx.upgrades.add(app, {
+    url: '/api/v1/realtime/generation/:job_id',
+    params: JobParams,
+    open: (socket, upgrade) => openJobSocket(socket, upgrade, ctx),
+  });
 
   app.get<{ Params: Static<typeof JobParams>; Querystring: Static<typeof SseQuery> }>(
     '/api/v1/realtime/sse/generation/:job_id',

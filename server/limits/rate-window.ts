@@ -40,7 +40,10 @@ export class MemoryRateWindow implements RateWindow {
   hitNow(key: string, now = Date.now()): RateDecision {
     this.sweep(now);
     let window = this.windows.get(key);
-    if (!window || window.endsAt <= now) this.windows.set(key, (window = { count: 0, endsAt: now + this.windowMs }));
+    if (!window || window.endsAt <= now) {
+      window = { count: 0, endsAt: now + this.windowMs };
+      this.windows.set(key, window);
+    }
     window.count++;
     return window.count <= this.max ? { ok: true } : { ok: false, retryAfterMs: window.endsAt - now };
   }
@@ -85,7 +88,8 @@ export class RedisRateWindow implements RateWindow {
     this.windowMs = options.windowMs;
     this.fallback = new MemoryRateWindow(options);
     const commands = redis as Redis & RateCommands;
-    if (!(commands as unknown as Record<string, unknown>).deckhandRateHit) commands.defineCommand('deckhandRateHit', { numberOfKeys: 1, lua: HIT_SCRIPT });
+    if (!(commands as unknown as Record<string, unknown>).deckhandRateHit)
+      commands.defineCommand('deckhandRateHit', { numberOfKeys: 1, lua: HIT_SCRIPT });
     this.redis = commands;
   }
 

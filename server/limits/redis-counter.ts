@@ -161,10 +161,7 @@ export class RedisConnectionCounter implements ConnectionCounter {
     clearInterval(this.timer);
     const entries = [...this.byKey()];
     this.live.clear();
-    await withTimeout(
-      Promise.allSettled(entries.map(([key, members]) => this.redis.zrem(key, ...members))),
-      this.timeoutMs,
-    ).catch(() => {});
+    await withTimeout(Promise.allSettled(entries.map(([key, members]) => this.redis.zrem(key, ...members))), this.timeoutMs).catch(() => {});
   }
 
   /** Re-scores (or re-adds) this instance's live members. */

@@ -189,7 +189,12 @@ class NotificationSession extends SocketSession<SocketMessage, NotificationsCont
     try {
       const unreadCount = await this.ctx.notifications.unreadCount(this.principal.userId);
       if (this.disposed) return {};
-      const reset: NotificationResetMessage = { type: 'reset', channels: [channelName(ref)], unread_count: unreadCount, timestamp: new Date().toISOString() };
+      const reset: NotificationResetMessage = {
+        type: 'reset',
+        channels: [channelName(ref)],
+        unread_count: unreadCount,
+        timestamp: new Date().toISOString(),
+      };
       this.conn.send(reset);
       if (ref.kind === 'user') await this.sendUnread();
     } catch (err) {

@@ -34,7 +34,10 @@ const DELIVERED_MEMORY = 1000;
 async function channelsFor(ctx: NotificationsContext, principal: Principal, requested: string | undefined): Promise<ChannelRef[]> {
   const refs = new Map<string, ChannelRef>();
   for (const ref of [{ kind: 'general' }, { kind: 'user', userId: principal.userId }] as ChannelRef[]) refs.set(channelName(ref), ref);
-  for (const name of (requested ?? '').split(',').map((n) => n.trim()).filter(Boolean)) {
+  for (const name of (requested ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean)) {
     const ref = parseChannelName(name);
     if (!ref) throw new DomainError('INVALID_MESSAGE', `not a channel name: ${JSON.stringify(name.slice(0, 80))}`);
     if (refs.has(channelName(ref))) continue;
@@ -101,7 +104,11 @@ class NotificationSseSession extends SseSession<NotificationsContext> {
         return { complete: true, events: [], head };
       }),
     );
-    if (!histories.every((h) => h.complete)) return await this.fromCurrentState(histories.map((h) => h.head), true);
+    if (!histories.every((h) => h.complete))
+      return await this.fromCurrentState(
+        histories.map((h) => h.head),
+        true,
+      );
     refs.forEach((ref, i) => positions.set(busChannel(ref), cursor.get(busChannel(ref)) ?? histories[i]!.head));
     for (const [i, follower] of followers.entries()) {
       for (const event of histories[i]!.events) {

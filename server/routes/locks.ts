@@ -32,7 +32,14 @@ const LockSchema = Type.Object({
   expires_at: Type.String(),
   acquired_at: Type.String(),
 });
-const errors = { 400: ErrorResponseSchema, 401: ErrorResponseSchema, 403: ErrorResponseSchema, 404: ErrorResponseSchema, 423: ErrorResponseSchema, 429: ErrorResponseSchema };
+const errors = {
+  400: ErrorResponseSchema,
+  401: ErrorResponseSchema,
+  403: ErrorResponseSchema,
+  404: ErrorResponseSchema,
+  423: ErrorResponseSchema,
+  429: ErrorResponseSchema,
+};
 
 export interface LockRoutesDeps {
   verifier: TokenVerifier;
@@ -67,7 +74,11 @@ export function registerLockRoutes(app: FastifyInstance, deps: LockRoutesDeps): 
       connectionId: `rest:${principal.userId}`,
     });
     if (!result.ok && result.reason === 'limit') {
-      throw new DomainError('RATE_LIMIT_EXCEEDED', `at most ${result.max} locks per ${result.limit}`, { slide_id: slideId, limit: result.limit, max: result.max });
+      throw new DomainError('RATE_LIMIT_EXCEEDED', `at most ${result.max} locks per ${result.limit}`, {
+        slide_id: slideId,
+        limit: result.limit,
+        max: result.max,
+      });
     }
     if (!result.ok) {
       throw new DomainError('LOCKED', `slide ${slideId} is locked by ${result.lock.name}`, {
@@ -83,7 +94,12 @@ export function registerLockRoutes(app: FastifyInstance, deps: LockRoutesDeps): 
     '/api/v1/presentations/:id/locks',
     {
       onRequest: auth,
-      schema: { tags: ['locks'], summary: 'Current slide locks', params: IdParams, response: { 200: Type.Object({ locks: Type.Array(LockSchema) }), ...errors } },
+      schema: {
+        tags: ['locks'],
+        summary: 'Current slide locks',
+        params: IdParams,
+        response: { 200: Type.Object({ locks: Type.Array(LockSchema) }), ...errors },
+      },
     },
     async (request) => {
       await roleOf(request.params.id, principalOf(request));
@@ -111,7 +127,8 @@ export function registerLockRoutes(app: FastifyInstance, deps: LockRoutesDeps): 
       onRequest: auth,
       schema: {
         tags: ['locks'],
-        summary: 'Lock an existing slide (editor or owner); renews a lock the caller holds; 423 LOCKED when another user holds it, 429 past the lock limits',
+        summary:
+          'Lock an existing slide (editor or owner); renews a lock the caller holds; 423 LOCKED when another user holds it, 429 past the lock limits',
         params: SlideParams,
         response: { 201: LockSchema, ...errors },
       },
@@ -146,7 +163,8 @@ export function registerLockRoutes(app: FastifyInstance, deps: LockRoutesDeps): 
       const lock = (await locks.list(id)).find((l) => l.slideId === slideId);
       if (!lock) throw new DomainError('NOT_FOUND', `slide ${slideId} is not locked`);
       const own = lock.userId === principal.userId;
-      if (!own && !can(role, 'force_unlock')) throw new DomainError('PERMISSION_DENIED', `slide ${slideId} is locked by ${lock.name}; only an owner can force it`);
+      if (!own && !can(role, 'force_unlock'))
+        throw new DomainError('PERMISSION_DENIED', `slide ${slideId} is locked by ${lock.name}; only an owner can force it`);
       if (await locks.release(id, slideId, principal.userId, !own)) {
         await deps.activity?.record(id, 'lock.released', principal, { slide_id: slideId, ...(own ? {} : { forced: true, holder: lock.userId }) });
       }

@@ -96,7 +96,12 @@ export function registerPresentationRoutes(app: FastifyInstance, deps: Presentat
     '/api/v1/presentations/:id',
     {
       onRequest: auth,
-      schema: { tags: ['presentations'], summary: 'A presentation and the caller’s role', params: IdParams, response: { 200: PresentationResponse, ...errors } },
+      schema: {
+        tags: ['presentations'],
+        summary: 'A presentation and the caller’s role',
+        params: IdParams,
+        response: { 200: PresentationResponse, ...errors },
+      },
     },
     async (request) => {
       const role = await roleOrThrow(request.params.id, principalOf(request));

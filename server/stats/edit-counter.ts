@@ -14,7 +14,11 @@ export class EditCounter implements Extension {
   }
 
   async onChange({ transactionOrigin }: onChangePayload): Promise<void> {
-    if (isTransactionOrigin(transactionOrigin) && (transactionOrigin.source === 'redis' || (transactionOrigin.source === 'local' && transactionOrigin.skipStoreHooks))) return;
+    if (
+      isTransactionOrigin(transactionOrigin) &&
+      (transactionOrigin.source === 'redis' || (transactionOrigin.source === 'local' && transactionOrigin.skipStoreHooks))
+    )
+      return;
     this.count++;
   }
 }

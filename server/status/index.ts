@@ -17,7 +17,7 @@ import { RedisLiveness } from './redis-liveness.js';
 import { registerStatusRoutes } from './routes.js';
 import { StatusService } from './status-service.js';
 import { StatusStore } from './status-store.js';
-import { UserConnections } from './user-connections.js';
+import type { UserConnections } from './user-connections.js';
 
 export { StatusService } from './status-service.js';
 export { UserConnections } from './user-connections.js';

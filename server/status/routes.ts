@@ -14,7 +14,9 @@ const ChosenStatusSchema = Type.Union([Type.Literal('online'), Type.Literal('awa
 const SetStatusBody = Type.Object(
   {
     status: ChosenStatusSchema,
-    message: Type.Optional(Type.Union([Type.String({ maxLength: STATUS_MESSAGE_MAX_LENGTH }), Type.Null()], { description: 'omitted or null: no message' })),
+    message: Type.Optional(
+      Type.Union([Type.String({ maxLength: STATUS_MESSAGE_MAX_LENGTH }), Type.Null()], { description: 'omitted or null: no message' }),
+    ),
   },
   { additionalProperties: false },
 );

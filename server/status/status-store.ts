@@ -24,7 +24,9 @@ export class StatusStore {
   async get(userId: string): Promise<StoredStatus> {
     const { rows } = await this.db.query<StatusRow>('SELECT status, message, last_seen_at FROM user_status WHERE user_id = $1', [userId]);
     const row = rows[0];
-    return row ? { status: row.status, message: row.message, lastSeenAt: row.last_seen_at === null ? null : ms(row.last_seen_at) } : { status: 'online', message: null, lastSeenAt: null };
+    return row
+      ? { status: row.status, message: row.message, lastSeenAt: row.last_seen_at === null ? null : ms(row.last_seen_at) }
+      : { status: 'online', message: null, lastSeenAt: null };
   }
 
   async set(userId: string, status: ChosenStatus, message: string | null): Promise<void> {

@@ -70,10 +70,7 @@ export class DocumentStore {
   }
 
   async pendingUpdateCount(name: string): Promise<number> {
-    const { rows } = await this.db.query<{ n: string | number }>(
-      'SELECT count(*) AS n FROM document_updates WHERE name = $1',
-      [name],
-    );
+    const { rows } = await this.db.query<{ n: string | number }>('SELECT count(*) AS n FROM document_updates WHERE name = $1', [name]);
     return Number(rows[0]?.n ?? 0);
   }
 
@@ -107,10 +104,7 @@ export class DocumentStore {
         toParam(merged),
         snapshotChecksum(merged),
       ]);
-      await tx.query('DELETE FROM document_updates WHERE name = $1 AND seq = ANY($2::bigint[])', [
-        name,
-        rows.map((r) => String(r.seq)),
-      ]);
+      await tx.query('DELETE FROM document_updates WHERE name = $1 AND seq = ANY($2::bigint[])', [name, rows.map((r) => String(r.seq))]);
       return rows.length;
     });
   }

@@ -150,9 +150,7 @@ export class JobStore {
 
   /** Jobs queued or processing (every instance's). */
   async countActive(): Promise<number> {
-    const { rows } = await this.db.query<{ n: number | string }>(
-      `SELECT count(*) AS n FROM jobs WHERE status IN ('queued', 'processing')`,
-    );
+    const { rows } = await this.db.query<{ n: number | string }>(`SELECT count(*) AS n FROM jobs WHERE status IN ('queued', 'processing')`);
     return Number(rows[0]?.n ?? 0);
   }
 }

@@ -29,9 +29,7 @@ export interface StoredNotification extends NotificationContent {
 
 export type DeleteResult = { ok: true } | { ok: false; reason: 'not_found' | 'not_yours' };
 
-export type MarkReadResult =
-  | { ok: true; notification: StoredNotification; changed: boolean }
-  | { ok: false; reason: 'not_found' | 'not_yours' };
+export type MarkReadResult = { ok: true; notification: StoredNotification; changed: boolean } | { ok: false; reason: 'not_found' | 'not_yours' };
 
 interface NotificationRow {
   id: string;
@@ -123,10 +121,9 @@ export class NotificationStore {
   }
 
   async unreadCount(userId: string): Promise<number> {
-    const { rows } = await this.db.query<{ n: number | string }>(
-      'SELECT count(*) AS n FROM notifications WHERE user_id = $1 AND read_at IS NULL',
-      [userId],
-    );
+    const { rows } = await this.db.query<{ n: number | string }>('SELECT count(*) AS n FROM notifications WHERE user_id = $1 AND read_at IS NULL', [
+      userId,
+    ]);
     return Number(rows[0]?.n ?? 0);
   }
 

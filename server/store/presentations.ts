@@ -85,10 +85,7 @@ export class PresentationStore {
         [id, title, userId],
       );
       if (inserted.rows.length === 0) return { created: false };
-      await tx.query(
-        "INSERT INTO presentation_members (presentation_id, user_id, role) VALUES ($1, $2, 'owner')",
-        [id, userId],
-      );
+      await tx.query("INSERT INTO presentation_members (presentation_id, user_id, role) VALUES ($1, $2, 'owner')", [id, userId]);
       return { created: true };
     });
   }
@@ -99,10 +96,10 @@ export class PresentationStore {
 
   /** The user's role, or null for a stranger (or a presentation that does not exist). */
   async roleOf(id: string, userId: string): Promise<Role | null> {
-    const { rows } = await this.db.query<{ role: string }>(
-      'SELECT role FROM presentation_members WHERE presentation_id = $1 AND user_id = $2',
-      [id, userId],
-    );
+    const { rows } = await this.db.query<{ role: string }>('SELECT role FROM presentation_members WHERE presentation_id = $1 AND user_id = $2', [
+      id,
+      userId,
+    ]);
     const role = rows[0]?.role;
     return isRole(role) ? role : null;
   }
@@ -126,10 +123,10 @@ export class PresentationStore {
 
   /** Removes a member; returns false when the user was not a member. */
   async removeMember(id: string, userId: string): Promise<boolean> {
-    const { rows } = await this.db.query(
-      'DELETE FROM presentation_members WHERE presentation_id = $1 AND user_id = $2 RETURNING user_id',
-      [id, userId],
-    );
+    const { rows } = await this.db.query('DELETE FROM presentation_members WHERE presentation_id = $1 AND user_id = $2 RETURNING user_id', [
+      id,
+      userId,
+    ]);
     if (rows.length > 0) await this.touch(id);
     return rows.length > 0;
   }

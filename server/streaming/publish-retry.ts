@@ -111,7 +111,8 @@ export class MessageRetry {
     this.queue.push({ channel, payload });
     if (this.queue.length > MAX_QUEUED) {
       this.queue.shift();
-      if (this.dropped++ % 1000 === 0) this.log.error({ dropped: this.dropped, what: this.what }, 'too many unpublished messages: the oldest are dropped');
+      if (this.dropped++ % 1000 === 0)
+        this.log.error({ dropped: this.dropped, what: this.what }, 'too many unpublished messages: the oldest are dropped');
     }
     this.loop.schedule();
   }

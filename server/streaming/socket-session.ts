@@ -70,7 +70,12 @@ export abstract class SocketSession<M extends { type: string }, C extends Stream
   /** The lease's token expired without a fresh one: AUTHENTICATION_FAILED, then the close. */
   tokenExpired(): void {
     this.meter.disconnected('token_expired');
-    this.conn.fail('AUTHENTICATION_FAILED', 'token expired: reconnect with a fresh token', CLOSE_CODES.AUTHENTICATION_FAILED.code, CLOSE_CODES.AUTHENTICATION_FAILED.reason);
+    this.conn.fail(
+      'AUTHENTICATION_FAILED',
+      'token expired: reconnect with a fresh token',
+      CLOSE_CODES.AUTHENTICATION_FAILED.code,
+      CLOSE_CODES.AUTHENTICATION_FAILED.reason,
+    );
   }
 
   /** Sends what the socket starts with (`connected`, first states) and starts handling client messages. */

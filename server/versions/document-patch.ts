@@ -207,9 +207,7 @@ class Patcher {
 
 /** Unmatched neighbours edited in place: shared types of one kind, except maps with an `id` (other slides). */
 function pairable(from: unknown, to: unknown): boolean {
-  return (
-    from instanceof Y.AbstractType && to instanceof Y.AbstractType && sameKind(from, to) && idOf(from) === null && idOf(to) === null
-  );
+  return from instanceof Y.AbstractType && to instanceof Y.AbstractType && sameKind(from, to) && idOf(from) === null && idOf(to) === null;
 }
 
 function isPlain(delta: DeltaOp[]): boolean {

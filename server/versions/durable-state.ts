@@ -20,10 +20,16 @@ export interface DurableState {
 }
 
 export function contentHash(doc: Y.Doc): Uint8Array {
-  return createHash('sha256').update(stableStringify(toPlain(doc))).digest();
+  return createHash('sha256')
+    .update(stableStringify(toPlain(doc)))
+    .digest();
 }
 
-export async function readDurableState(documents: DocumentStore, presentationId: string, onBadRow?: (index: number, err: unknown) => void): Promise<DurableState> {
+export async function readDurableState(
+  documents: DocumentStore,
+  presentationId: string,
+  onBadRow?: (index: number, err: unknown) => void,
+): Promise<DurableState> {
   const doc = new Y.Doc({ gc: true });
   try {
     applyStored(doc, await documents.load(documentName(presentationId)), null, onBadRow);

@@ -53,10 +53,7 @@ export class VersionService {
    */
   async createAutomatic(presentationId: string, minAgeMs: number): Promise<VersionSummary | null> {
     const state = await readDurableState(this.deps.documents, presentationId, this.onBadRow(presentationId));
-    const version = await this.deps.store.insertIfChanged(
-      { presentationId, kind: 'automatic', label: null, createdBy: null, ...state },
-      minAgeMs,
-    );
+    const version = await this.deps.store.insertIfChanged({ presentationId, kind: 'automatic', label: null, createdBy: null, ...state }, minAgeMs);
     if (version) {
       this.stats.automatic++;
       await this.recordCreated(version, null);
@@ -108,7 +105,9 @@ export class VersionService {
         target.destroy();
         // Not awaited: closing runs the store hooks, which with Redis wait for peers (seconds); the change is
         // already durable and broadcast.
-        void connection.disconnect().catch((err: unknown) => this.deps.logger.warn({ err, presentationId }, 'could not close the restore connection'));
+        void connection
+          .disconnect()
+          .catch((err: unknown) => this.deps.logger.warn({ err, presentationId }, 'could not close the restore connection'));
       }
       this.stats.restored++;
       await this.deps.activity.record(presentationId, 'version.restored', user, {
@@ -170,7 +169,6 @@ export class VersionService {
   }
 
   private onBadRow(presentationId: string) {
-    return (row: number, err: unknown) =>
-      this.deps.logger.error({ presentationId, row, err }, 'a version skipped an undecodable stored update');
+    return (row: number, err: unknown) => this.deps.logger.error({ presentationId, row, err }, 'a version skipped an undecodable stored update');
   }
 }

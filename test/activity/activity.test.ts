@@ -22,7 +22,8 @@ describe('activity', () => {
   let databaseUrl: string;
   const clients: CollabClient[] = [];
   const open = opener(clients);
-  const events = async (id: string, user = 'olga', query = '') => (await api(server, 'GET', `/presentations/${id}/activity${query}`, user)).body.events as Event[];
+  const events = async (id: string, user = 'olga', query = '') =>
+    (await api(server, 'GET', `/presentations/${id}/activity${query}`, user)).body.events as Event[];
 
   beforeAll(async () => {
     databaseUrl = await createTestDatabase('activity');
@@ -101,14 +102,19 @@ describe('activity', () => {
       expect(bad.body).toMatchObject({ type: 'error', error_code: 'INVALID_MESSAGE' });
     }
     // An admin token reads any presentation's activity.
-    const admin = await fetch(`${server.url}/api/v1/presentations/act-page/activity`, { headers: { authorization: `Bearer ${mintToken('ops', { scope: 'admin' })}` } });
+    const admin = await fetch(`${server.url}/api/v1/presentations/act-page/activity`, {
+      headers: { authorization: `Bearer ${mintToken('ops', { scope: 'admin' })}` },
+    });
     expect(admin.status).toBe(200);
   });
 
   it('prunes events older than ACTIVITY_RETENTION_DAYS, and deleting a presentation deletes its versions and activity', async () => {
     await createDeck(server, open, 'act-old', { members: { bo: 'viewer' } });
     expect((await api(server, 'POST', '/presentations/act-old/versions', 'olga')).status).toBe(201);
-    await queryDb(databaseUrl, "UPDATE presentation_activity SET at = now() - interval '31 days' WHERE presentation_id = 'act-old' AND type = 'member.added'");
+    await queryDb(
+      databaseUrl,
+      "UPDATE presentation_activity SET at = now() - interval '31 days' WHERE presentation_id = 'act-old' AND type = 'member.added'",
+    );
     expect(await server.app.deckhand.activity.prune()).toBeGreaterThanOrEqual(1);
     expect((await events('act-old')).map((e) => e.type)).toEqual(['version.created', 'presentation.created']);
 

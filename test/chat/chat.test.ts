@@ -44,14 +44,25 @@ describe('chat on one instance', () => {
   it('commenters and up post; viewers and strangers cannot; members read the history newest first, in pages', async () => {
     const first = await post(server.url, 'cora', 'deck', { text: '  hello deck  ' });
     expect(first.status).toBe(201);
-    expect(first.body).toMatchObject({ presentation_id: 'deck', user_id: 'cora', user_name: 'CORA', text: 'hello deck', reply_to: null, edited_at: null, deleted: false });
+    expect(first.body).toMatchObject({
+      presentation_id: 'deck',
+      user_id: 'cora',
+      user_name: 'CORA',
+      text: 'hello deck',
+      reply_to: null,
+      edited_at: null,
+      deleted: false,
+    });
     expect(first.body.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(Date.parse(first.body.created_at)).toBeGreaterThan(0);
     for (const user of ['ed', 'olga']) expect((await post(server.url, user, 'deck', { text: `from ${user}` })).status).toBe(201);
     const reply = await post(server.url, 'ed', 'deck', { text: 'answer', reply_to: first.body.id });
     expect(reply.body.reply_to).toBe(first.body.id);
 
-    for (const [user, status] of [['vic', 403], ['sam', 403]] as const) {
+    for (const [user, status] of [
+      ['vic', 403],
+      ['sam', 403],
+    ] as const) {
       const refused = await post(server.url, user, 'deck', { text: 'let me in' });
       expect(refused.status, user).toBe(status);
       expect(refused.body.error_code).toBe('PERMISSION_DENIED');
@@ -106,7 +117,10 @@ describe('chat on one instance', () => {
     }
     const patch = await call(server.url, 'PATCH', '/api/v1/chat/not-an-id', { token: mintToken('cora'), body: { text: 'x' } });
     expect(patch.status).toBe(400);
-    const unknown = await call(server.url, 'PATCH', '/api/v1/chat/00000000-0000-4000-8000-000000000000', { token: mintToken('cora'), body: { text: 'x' } });
+    const unknown = await call(server.url, 'PATCH', '/api/v1/chat/00000000-0000-4000-8000-000000000000', {
+      token: mintToken('cora'),
+      body: { text: 'x' },
+    });
     expect(unknown.status).toBe(404);
     expect((await call(server.url, 'GET', '/api/v1/presentations/deck/chat')).status).toBe(401);
   });
@@ -230,14 +244,23 @@ describe('chat on one instance', () => {
     expect(await unread(server.url, 'vic', 'reads')).toBe(1);
     // Older marks do not move it back (and are not announced); REST marks the same way.
     vic.send({ type: 'chat_read', presentation_id: 'reads', message_id: posted[0].id });
-    const back = await call(server.url, 'POST', '/api/v1/presentations/reads/chat/read', { token: mintToken('vic'), body: { message_id: posted[0].id } });
+    const back = await call(server.url, 'POST', '/api/v1/presentations/reads/chat/read', {
+      token: mintToken('vic'),
+      body: { message_id: posted[0].id },
+    });
     expect(back.body).toMatchObject({ user_id: 'vic', message_id: posted[1].id });
     expect(await unread(server.url, 'vic', 'reads')).toBe(1);
-    const forward = await call(server.url, 'POST', '/api/v1/presentations/reads/chat/read', { token: mintToken('vic'), body: { message_id: posted[2].id } });
+    const forward = await call(server.url, 'POST', '/api/v1/presentations/reads/chat/read', {
+      token: mintToken('vic'),
+      body: { message_id: posted[2].id },
+    });
     expect(forward.body).toMatchObject({ message_id: posted[2].id });
     expect(await unread(server.url, 'vic', 'reads')).toBe(0);
     await follower.waitFor((m) => m.type === 'chat_read' && m.message_id === posted[2].id);
-    expect(follower.messages.filter((m) => m.type === 'chat_read' && m.user_id === 'vic').map((m) => m.message_id)).toEqual([posted[1].id, posted[2].id]);
+    expect(follower.messages.filter((m) => m.type === 'chat_read' && m.user_id === 'vic').map((m) => m.message_id)).toEqual([
+      posted[1].id,
+      posted[2].id,
+    ]);
     const marks = await call(server.url, 'GET', '/api/v1/presentations/reads/chat/reads', { token: mintToken('cora') });
     expect(marks.body.reads).toEqual([expect.objectContaining({ user_id: 'vic', message_id: posted[2].id })]);
     const rows = await queryDb(databaseUrl, "SELECT user_id, message_id FROM chat_reads WHERE presentation_id = 'reads'");
@@ -258,7 +281,11 @@ describe('chat on one instance', () => {
     stranger.send({ type: 'chat_read', presentation_id: 'reads', message_id: posted[0].id });
     expect(await stranger.waitForType('error')).toMatchObject({ error_code: 'PERMISSION_DENIED' });
     expect((await call(server.url, 'GET', '/api/v1/presentations/reads/chat/unread', { token: mintToken('sam') })).status).toBe(403);
-    for (const bad of [{ type: 'chat_read', presentation_id: 'reads' }, { type: 'chat_read', presentation_id: 'reads', message_id: 'x' }, { type: 'chat_read', presentation_id: '../x', message_id: posted[0].id }]) {
+    for (const bad of [
+      { type: 'chat_read', presentation_id: 'reads' },
+      { type: 'chat_read', presentation_id: 'reads', message_id: 'x' },
+      { type: 'chat_read', presentation_id: '../x', message_id: posted[0].id },
+    ]) {
       const at = vic.messages.length;
       vic.send(bad);
       expect(await vic.waitFor((m) => m.type === 'error', 5000, 'invalid', at)).toMatchObject({ error_code: 'INVALID_MESSAGE' });

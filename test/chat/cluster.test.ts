@@ -169,6 +169,11 @@ describe('chat on two instances sharing Redis', () => {
       clearInterval(renew);
     }
     const typingSince = follower.messages.length;
-    await follower.waitFor((m) => m.type === 'chat_typing' && m.user_id === 'cora' && !m.typing, 10_000, 'typing ends after the renewals stop', typingSince);
+    await follower.waitFor(
+      (m) => m.type === 'chat_typing' && m.user_id === 'cora' && !m.typing,
+      10_000,
+      'typing ends after the renewals stop',
+      typingSince,
+    );
   });
 });

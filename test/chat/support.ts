@@ -7,7 +7,12 @@ import { call, notificationsSse, notificationsWs } from '../realtime/support.js'
 export type Role = 'owner' | 'editor' | 'commenter' | 'viewer';
 
 /** Creates presentation `id` owned by `owner`, with `members` in their roles. */
-export async function createDeck(base: string, id: string, owner: string, members: Record<string, Exclude<Role, 'owner'> | 'owner'> = {}): Promise<void> {
+export async function createDeck(
+  base: string,
+  id: string,
+  owner: string,
+  members: Record<string, Exclude<Role, 'owner'> | 'owner'> = {},
+): Promise<void> {
   const created = await call(base, 'PUT', `/api/v1/presentations/${id}`, { token: mintToken(owner) });
   if (created.status !== 201) throw new Error(`create ${id}: ${created.status} ${JSON.stringify(created.body)}`);
   for (const [user, role] of Object.entries(members)) {
@@ -27,7 +32,12 @@ export async function socketOf(base: string, user: string, name = user): Promise
 export async function subscribe(client: JsonWsClient, channel: string): Promise<{ type: string; error_code?: string }> {
   const from = client.messages.length;
   client.send({ type: 'subscribe_channel', channel });
-  return client.waitFor((m) => (m.type === 'subscribed' && m.channel === channel) || m.type === 'error', 10_000, `answer to subscribing ${channel}`, from);
+  return client.waitFor(
+    (m) => (m.type === 'subscribed' && m.channel === channel) || m.type === 'error',
+    10_000,
+    `answer to subscribing ${channel}`,
+    from,
+  );
 }
 
 /** An SSE stream of `user` following `channels` (its status checked by the caller). */
@@ -38,7 +48,8 @@ export function sseOf(base: string, user: string, channels: string[], headers: R
 export const post = (base: string, user: string, deck: string, body: unknown) =>
   call(base, 'POST', `/api/v1/presentations/${deck}/chat`, { token: mintToken(user, { name: user.toUpperCase() }), body });
 
-export const history = (base: string, user: string, deck: string, query = '') => call(base, 'GET', `/api/v1/presentations/${deck}/chat${query}`, { token: mintToken(user) });
+export const history = (base: string, user: string, deck: string, query = '') =>
+  call(base, 'GET', `/api/v1/presentations/${deck}/chat${query}`, { token: mintToken(user) });
 
 export const unread = async (base: string, user: string, deck: string): Promise<number> => {
   const res = await call(base, 'GET', `/api/v1/presentations/${deck}/chat/unread`, { token: mintToken(user) });

@@ -63,7 +63,10 @@ describe('typing indicators on one instance', () => {
 
     typist.send({ type: 'chat_typing', presentation_id: 'deck', typing: true });
     await watcher.waitFor(() => typingEvents(watcher, 'cora').length === 3);
-    await stopsAfter(async () => expect((await post(long.url, 'cora', 'deck', { text: 'done typing' })).status).toBe(201), 'typing:false when the message is posted');
+    await stopsAfter(
+      async () => expect((await post(long.url, 'cora', 'deck', { text: 'done typing' })).status).toBe(201),
+      'typing:false when the message is posted',
+    );
 
     typist.send({ type: 'chat_typing', presentation_id: 'deck', typing: true });
     await watcher.waitFor(() => typingEvents(watcher, 'cora').length === 5);
@@ -97,7 +100,10 @@ describe('typing indicators on one instance', () => {
   });
 
   it('viewers and strangers may not type; malformed typing messages get INVALID_MESSAGE', async () => {
-    for (const [user, code] of [['vic', 'PERMISSION_DENIED'], ['sam', 'PERMISSION_DENIED']] as const) {
+    for (const [user, code] of [
+      ['vic', 'PERMISSION_DENIED'],
+      ['sam', 'PERMISSION_DENIED'],
+    ] as const) {
       const client = await ws(short, user);
       client.send({ type: 'chat_typing', presentation_id: 'deck', typing: true });
       expect(await client.waitForType('error'), user).toMatchObject({ error_code: code });
@@ -113,10 +119,16 @@ describe('typing indicators on one instance', () => {
     for (const message of bad) {
       const from = client.messages.length;
       client.send(message);
-      expect(await client.waitFor((m) => m.type === 'error', 5000, 'error', from), JSON.stringify(message).slice(0, 60)).toMatchObject({ error_code: 'INVALID_MESSAGE' });
+      expect(await client.waitFor((m) => m.type === 'error', 5000, 'error', from), JSON.stringify(message).slice(0, 60)).toMatchObject({
+        error_code: 'INVALID_MESSAGE',
+      });
     }
-    expect((await call(short.url, 'POST', '/api/v1/presentations/deck/chat/typing', { token: mintToken('vic'), body: { typing: true } })).status).toBe(403);
-    expect((await call(short.url, 'POST', '/api/v1/presentations/deck/chat/typing', { token: mintToken('cora'), body: { typing: 'maybe' } })).status).toBe(400);
+    expect(
+      (await call(short.url, 'POST', '/api/v1/presentations/deck/chat/typing', { token: mintToken('vic'), body: { typing: true } })).status,
+    ).toBe(403);
+    expect(
+      (await call(short.url, 'POST', '/api/v1/presentations/deck/chat/typing', { token: mintToken('cora'), body: { typing: 'maybe' } })).status,
+    ).toBe(400);
     // The socket lives on after all that.
     client.send({ type: 'ping' });
     await client.waitForType('pong');

@@ -82,7 +82,11 @@ describe('SDK: presentations against a real server', () => {
       deckB.slides.title(s1).insert(0, 'INTRUDER ');
       deckB.slides.title(s2).insert(0, 'still ');
     });
-    await waitFor(() => errors.some((e) => e.code === 'LOCKED' && (e.details as { slide_ids?: string[] }).slide_ids?.includes(s1)), 5000, 'refusal reported');
+    await waitFor(
+      () => errors.some((e) => e.code === 'LOCKED' && (e.details as { slide_ids?: string[] }).slide_ids?.includes(s1)),
+      5000,
+      'refusal reported',
+    );
     for (const deck of [deckA, deckB]) {
       await waitFor(() => deck.slides.title(s1).toString() === 'Locked' && deck.slides.title(s2).toString() === 'still Free', 5000, 'kept off');
     }

@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDeckhandClient, type DeckhandError, type JobEvent, type LiveStatus, type NotificationMessage, type SessionState } from '../../client/index.js';
+import {
+  createDeckhandClient,
+  type DeckhandError,
+  type JobEvent,
+  type LiveStatus,
+  type NotificationMessage,
+  type SessionState,
+} from '../../client/index.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { mintToken, startServer, type TestServer } from '../helpers/server.js';
 import { api, createJob, FAST_RECONNECT, reportProgress, waitFor, WORKER_TOKEN } from './support.js';

@@ -69,7 +69,7 @@ describe('collaboration: authentication, roles and awareness', () => {
     }
   });
 
-  it("a viewer reads, but its edits never reach other clients or the database", async () => {
+  it('a viewer reads, but its edits never reach other clients or the database', async () => {
     const editor = open('deck', mintToken('eddie'));
     const viewer = open('deck', mintToken('vera'));
     await Promise.all([waitSynced(editor), waitSynced(viewer)]);
@@ -84,9 +84,7 @@ describe('collaboration: authentication, roles and awareness', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(slideText(getSlides(editor.doc).get(0), 'title').toString()).toBe('from editor');
     expect(getSlides(editor.doc).length).toBe(1);
-    const rows = await queryDb<{ update: Buffer }>(databaseUrl, 'SELECT update FROM document_updates WHERE name = $1', [
-      'presentation:deck',
-    ]);
+    const rows = await queryDb<{ update: Buffer }>(databaseUrl, 'SELECT update FROM document_updates WHERE name = $1', ['presentation:deck']);
     const everything = Buffer.concat(rows.map((r) => r.update)).toString('latin1');
     expect(everything).not.toContain('VIEWER WAS HERE');
     expect(everything).not.toContain('viewer-slide');
@@ -99,7 +97,11 @@ describe('collaboration: authentication, roles and awareness', () => {
     eddie.provider.setAwarenessField('user', { id: 'owner', name: 'Olga Owner', color: '#000000' });
     eddie.provider.setAwarenessField('cursor', { slide: 'v1', index: 3 });
     const eddieId = eddie.doc.clientID;
-    await waitFor(() => (owner.provider.awareness?.getStates().get(eddieId) as { cursor?: unknown } | undefined)?.cursor !== undefined, 5000, 'awareness relayed');
+    await waitFor(
+      () => (owner.provider.awareness?.getStates().get(eddieId) as { cursor?: unknown } | undefined)?.cursor !== undefined,
+      5000,
+      'awareness relayed',
+    );
     const seen = owner.provider.awareness?.getStates().get(eddieId) as { user: { id: string; name: string; color: string }; cursor: unknown };
     expect(seen.user.id).toBe('eddie');
     expect(seen.user.name).toBe('Eddie Editor');
@@ -108,14 +110,21 @@ describe('collaboration: authentication, roles and awareness', () => {
   });
 
   /** Every slide id in the database's rows for the deck (what a fresh load would have). */
-  const storedSlideIds = async () => getSlides(await loadFromDatabase(databaseUrl, 'presentation:deck')).toArray().map((s) => s.get('id'));
+  const storedSlideIds = async () =>
+    getSlides(await loadFromDatabase(databaseUrl, 'presentation:deck'))
+      .toArray()
+      .map((s) => s.get('id'));
 
   it('closes a connection whose token expires, unless the client sends a fresh one; nothing it sends later is applied', async () => {
     const watcher = open('deck', mintToken('owner'));
     await waitSynced(watcher);
     // A raw client whose token expires in 3 s and that never sends a fresh one.
     const expiring = await openRawWriter(server.wsUrl, 'deck', mintToken('eddie', { expiresIn: 3 }));
-    await expiring.until(() => errorsOf(expiring.stateless, 'AUTHENTICATION_FAILED').length > 0 && expiring.closes.length > 0, 'expiry and close', 8000);
+    await expiring.until(
+      () => errorsOf(expiring.stateless, 'AUTHENTICATION_FAILED').length > 0 && expiring.closes.length > 0,
+      'expiry and close',
+      8000,
+    );
     expect(expiring.closes).toEqual(['AUTHENTICATION_FAILED']);
     expiring.send(editOf(watcher.doc, (doc) => insertSlide(doc, { id: 'after-expiry' })));
     expiring.sendAuth(mintToken('eddie', { expiresIn: 3 }).replace(/.$/, '')); // refused: shows the update was handled
@@ -123,7 +132,11 @@ describe('collaboration: authentication, roles and awareness', () => {
     insertSlide(watcher.doc, { id: 'sentinel-expiry' });
     await waitAcked(watcher);
     expect(await storedSlideIds()).not.toContain('after-expiry');
-    expect(getSlides(watcher.doc).toArray().map((s) => s.get('id'))).not.toContain('after-expiry');
+    expect(
+      getSlides(watcher.doc)
+        .toArray()
+        .map((s) => s.get('id')),
+    ).not.toContain('after-expiry');
 
     // A static token that expires in 3 s: the server asks for a fresh one, gets the same, then closes.
     const staticToken = mintToken('eddie', { expiresIn: 3 });
@@ -135,11 +148,7 @@ describe('collaboration: authentication, roles and awareness', () => {
       return mintToken('eddie', { expiresIn: 3 });
     });
     await Promise.all([waitSynced(stale), waitSynced(fresh)]);
-    await waitFor(
-      () => stale.stateless.some((m) => (m as { error_code?: string }).error_code === 'AUTHENTICATION_FAILED'),
-      8000,
-      'expiry notice',
-    );
+    await waitFor(() => stale.stateless.some((m) => (m as { error_code?: string }).error_code === 'AUTHENTICATION_FAILED'), 8000, 'expiry notice');
     await new Promise((r) => setTimeout(r, 3000));
     expect(minted).toBeGreaterThan(1);
     expect(fresh.stateless.some((m) => (m as { error_code?: string }).error_code === 'AUTHENTICATION_FAILED')).toBe(false);

@@ -53,7 +53,13 @@ describe('collaboration: malformed and oversized frames', () => {
         // Structured garbage: a valid address with random message bodies, before authentication.
         else if (kind === 1) ws.send(frame('presentation:fuzz', Math.floor(Math.random() * 12), (e) => encoding.writeUint8Array(e, randomBytes(64))));
         // A claimed huge length with few bytes behind it.
-        else if (kind === 2) ws.send(frame('presentation:fuzz', 0, (e) => { encoding.writeVarUint(e, 2); encoding.writeVarUint(e, 0x7fffffff); }));
+        else if (kind === 2)
+          ws.send(
+            frame('presentation:fuzz', 0, (e) => {
+              encoding.writeVarUint(e, 2);
+              encoding.writeVarUint(e, 0x7fffffff);
+            }),
+          );
         else ws.send(frame(randomBytes(8).toString('hex'), 2, (e) => encoding.writeVarString(e, 'not a jwt')));
       }
       ws.close();
@@ -97,14 +103,24 @@ describe('collaboration: malformed and oversized frames', () => {
     const ws = await rawSocket(server.wsUrl);
     const received: Buffer[] = [];
     ws.on('message', (d: Buffer) => received.push(d));
-    ws.send(frame('presentation:fuzz2', 2, (e) => { encoding.writeVarUint(e, 0); encoding.writeVarString(e, token); }));
+    ws.send(
+      frame('presentation:fuzz2', 2, (e) => {
+        encoding.writeVarUint(e, 0);
+        encoding.writeVarString(e, token);
+      }),
+    );
     await waitFor(() => received.length > 0, 5000, 'authenticated');
     await new Promise((r) => setTimeout(r, 200));
     const before = received.length;
     const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
     // Sync message (0), type Update (2), with a truncated/garbage update payload.
     const garbage = Uint8Array.from([1, 200, 3, 7, 7, 7, 0x42, 0x41, 0x44]);
-    ws.send(frame('presentation:fuzz2', 0, (e) => { encoding.writeVarUint(e, 2); encoding.writeVarUint8Array(e, garbage); }));
+    ws.send(
+      frame('presentation:fuzz2', 0, (e) => {
+        encoding.writeVarUint(e, 2);
+        encoding.writeVarUint8Array(e, garbage);
+      }),
+    );
     await closed;
     // No SyncStatus ack (type 8) came back for it: the client would keep and resend the edit, not lose it.
     const after = received.slice(before).map((d) => {

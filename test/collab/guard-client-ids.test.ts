@@ -85,7 +85,9 @@ describe('write guard: a client id belongs to one user', () => {
     cleo.send(Y.mergeUpdates(structs));
     await cleo.answered(1);
     expect(errorsOf(cleo.stateless, 'PERMISSION_DENIED')).toHaveLength(1);
-    const rows = await queryDb(databaseUrl, 'SELECT client_id FROM document_clients WHERE name = $1 AND client_id >= 7000 AND client_id < 7009', ['presentation:many-ids']);
+    const rows = await queryDb(databaseUrl, 'SELECT client_id FROM document_clients WHERE name = $1 AND client_id >= 7000 AND client_id < 7009', [
+      'presentation:many-ids',
+    ]);
     expect(rows).toEqual([]);
     expect(jsonOf(await reloaded(databaseUrl, 'many-ids'))).toBe(jsonOf(referenceOf(ownerLog)));
   });

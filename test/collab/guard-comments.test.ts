@@ -78,7 +78,10 @@ describe('write guard: comments', () => {
     await waitAcked(cleo2);
     // An editor may delete anyone's comment, but not sign one as someone else.
     await waitFor(() => comment(eddie, 'cleo-1') !== undefined, 5000, 'eddie sees cleo');
-    const index = getComments(eddie.doc).get('s1')!.toArray().findIndex((m) => m.get('id') === 'carl-2');
+    const index = getComments(eddie.doc)
+      .get('s1')!
+      .toArray()
+      .findIndex((m) => m.get('id') === 'carl-2');
     getComments(eddie.doc).get('s1')!.delete(index, 1);
     await waitAcked(eddie);
     addComment(eddie.doc, 's1', { id: 'eddie-forged', author: 'carl', text: 'FORGED-BY-EDITOR' });

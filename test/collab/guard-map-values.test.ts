@@ -22,7 +22,9 @@ describe('write guard: map values are judged as replicas read them', () => {
   const clients: CollabClient[] = [];
   const stored = async (presentationId: string) =>
     Buffer.concat(
-      (await queryDb<{ update: Buffer }>(databaseUrl, 'SELECT update FROM document_updates WHERE name = $1', [`presentation:${presentationId}`])).map((r) => r.update),
+      (await queryDb<{ update: Buffer }>(databaseUrl, 'SELECT update FROM document_updates WHERE name = $1', [`presentation:${presentationId}`])).map(
+        (r) => r.update,
+      ),
     ).toString('latin1');
 
   beforeAll(async () => {
@@ -74,7 +76,15 @@ describe('write guard: map values are judged as replicas read them', () => {
     const fresh = openClient({ url: server.wsUrl, presentationId: 'decoys', token: mintToken('olga') });
     clients.push(fresh);
     await waitSynced(fresh);
-    expect(getSlides(fresh.doc).toArray().map((s) => s.get('id'))).toEqual(['s1', 's2']);
-    expect(getSlides(await reloaded(databaseUrl, 'decoys')).toArray().map((s) => s.get('id'))).toEqual(['s1', 's2']);
+    expect(
+      getSlides(fresh.doc)
+        .toArray()
+        .map((s) => s.get('id')),
+    ).toEqual(['s1', 's2']);
+    expect(
+      getSlides(await reloaded(databaseUrl, 'decoys'))
+        .toArray()
+        .map((s) => s.get('id')),
+    ).toEqual(['s1', 's2']);
   });
 });

@@ -30,7 +30,9 @@ describe('write guard: updates that cannot be integrated are refused whole, befo
   };
   const rows = async (presentationId: string) =>
     Buffer.concat(
-      (await queryDb<{ update: Buffer }>(databaseUrl, 'SELECT update FROM document_updates WHERE name = $1', [`presentation:${presentationId}`])).map((r) => r.update),
+      (await queryDb<{ update: Buffer }>(databaseUrl, 'SELECT update FROM document_updates WHERE name = $1', [`presentation:${presentationId}`])).map(
+        (r) => r.update,
+      ),
     ).toString('latin1');
 
   beforeAll(async () => {

@@ -23,10 +23,15 @@ describe('write guard: slides are followed by identity, ids are unique and immut
   };
   const stored = async (presentationId: string) =>
     Buffer.concat(
-      (await queryDb<{ update: Buffer }>(databaseUrl, 'SELECT update FROM document_updates WHERE name = $1', [`presentation:${presentationId}`])).map((r) => r.update),
+      (await queryDb<{ update: Buffer }>(databaseUrl, 'SELECT update FROM document_updates WHERE name = $1', [`presentation:${presentationId}`])).map(
+        (r) => r.update,
+      ),
     ).toString('latin1');
   /** The first slide with this id, in document order (the real one when a decoy is appended after it). */
-  const first = (c: CollabClient, slideId: string) => getSlides(c.doc).toArray().find((s) => s.get('id') === slideId)!;
+  const first = (c: CollabClient, slideId: string) =>
+    getSlides(c.doc)
+      .toArray()
+      .find((s) => s.get('id') === slideId)!;
 
   beforeAll(async () => {
     databaseUrl = await createTestDatabase('guardslides');
@@ -77,13 +82,21 @@ describe('write guard: slides are followed by identity, ids are unique and immut
 
     const loaded = await reloaded(databaseUrl, 'ids');
     expect(jsonOf(loaded)).toBe(before);
-    expect(getSlides(loaded).toArray().map((s) => s.get('id'))).toEqual(['s1', 's2']);
+    expect(
+      getSlides(loaded)
+        .toArray()
+        .map((s) => s.get('id')),
+    ).toEqual(['s1', 's2']);
     expect(await stored('ids')).not.toContain('DUPLICATE');
     // A fresh id is fine.
     const fresh = open('ids', 'olga');
     await waitSynced(fresh);
     insertSlide(fresh.doc, { id: 's3', title: 'new' });
     await waitAcked(fresh);
-    expect(getSlides(await reloaded(databaseUrl, 'ids')).toArray().map((s) => s.get('id'))).toEqual(['s1', 's2', 's3']);
+    expect(
+      getSlides(await reloaded(databaseUrl, 'ids'))
+        .toArray()
+        .map((s) => s.get('id')),
+    ).toEqual(['s1', 's2', 's3']);
   });
 });

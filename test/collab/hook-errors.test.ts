@@ -88,11 +88,14 @@ describe('errors thrown inside un-awaited Hocuspocus hooks and extension-redis',
       restore();
     }
     expect(lines).toEqual([
-      { level: 'error', fields: { source: 'console', err: expect.objectContaining({ message: 'boom' }) }, msg: 'closing connection c1 (while handling presentation:x) because of exception' },
+      {
+        level: 'error',
+        fields: { source: 'console', err: expect.objectContaining({ message: 'boom' }) },
+        msg: 'closing connection c1 (while handling presentation:x) because of exception',
+      },
       { level: 'debug', fields: { source: 'console' }, msg: '[onAuthenticate] not a member' },
       { level: 'debug', fields: { source: 'console' }, msg: '[onStoreDocument] Another instance is already storing this document' },
       { level: 'warn', fields: { source: 'console' }, msg: 'Hocuspocus: closing connection c2: too many pending unauthenticated documents' },
     ]);
   });
 });
-

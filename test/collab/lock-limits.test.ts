@@ -21,7 +21,8 @@ describe('slide locks: existing slides only, capped, changes broadcast as change
     clients.push(c);
     return c;
   };
-  const holds = (c: CollabClient, slideId: string, userId: string) => locksOf(c)?.some((l) => l.slide_id === slideId && l.user_id === userId) === true;
+  const holds = (c: CollabClient, slideId: string, userId: string) =>
+    locksOf(c)?.some((l) => l.slide_id === slideId && l.user_id === userId) === true;
 
   beforeAll(async () => {
     server = await startServer({ DATABASE_URL: await createTestDatabase('lockcaps'), LOCK_MAX_PER_USER: '2', LOCK_MAX_PER_DOCUMENT: '3' });
@@ -41,7 +42,10 @@ describe('slide locks: existing slides only, capped, changes broadcast as change
 
     sendLock(hana, 'lock_slide', 'ghost');
     await waitFor(() => errorsOf(hana.stateless, 'NOT_FOUND').length === 1, 5000, 'NOT_FOUND for a slide that does not exist');
-    const rest = await fetch(`${server.url}/api/v1/presentations/caps/locks/ghost`, { method: 'POST', headers: { authorization: `Bearer ${mintToken('ivan')}` } });
+    const rest = await fetch(`${server.url}/api/v1/presentations/caps/locks/ghost`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${mintToken('ivan')}` },
+    });
     expect(rest.status).toBe(404);
 
     sendLock(hana, 'lock_slide', 's1');
@@ -53,9 +57,16 @@ describe('slide locks: existing slides only, capped, changes broadcast as change
     await waitFor(() => holds(vic, 's3', 'ivan'), 5000, 'ivan holds s3');
     sendLock(ivan, 'lock_slide', 's4');
     await waitFor(() => errorsOf(ivan.stateless, 'RATE_LIMIT_EXCEEDED').length === 1, 5000, 'per-document cap');
-    const viaRest = await fetch(`${server.url}/api/v1/presentations/caps/locks/s5`, { method: 'POST', headers: { authorization: `Bearer ${mintToken('ivan')}` } });
+    const viaRest = await fetch(`${server.url}/api/v1/presentations/caps/locks/s5`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${mintToken('ivan')}` },
+    });
     expect(viaRest.status).toBe(429);
-    expect(locksOf(vic)?.map((l) => l.slide_id).sort()).toEqual(['s1', 's2', 's3']);
+    expect(
+      locksOf(vic)
+        ?.map((l) => l.slide_id)
+        .sort(),
+    ).toEqual(['s1', 's2', 's3']);
 
     sendLock(hana, 'unlock_slide', 's1');
     await waitFor(() => !holds(vic, 's1', 'hana'), 5000, 'released');

@@ -65,7 +65,11 @@ describe('slide locks and the write guard', () => {
     const other = open(b, 'ivan', 'guard'); // on the other instance
     await Promise.all([waitSynced(holder), waitSynced(other)]);
     send(holder, 'lock_slide', 's1');
-    await waitFor(() => [owner, holder, other].every((c) => lastLocks(c)?.some((l) => l.slide_id === 's1' && l.user_id === 'hana')), 5000, 'lock table everywhere');
+    await waitFor(
+      () => [owner, holder, other].every((c) => lastLocks(c)?.some((l) => l.slide_id === 's1' && l.user_id === 'hana')),
+      5000,
+      'lock table everywhere',
+    );
     expect(lastLocks(other)?.[0]).toMatchObject({ slide_id: 's1', user_id: 'hana', name: 'HANA' });
 
     // The holder edits freely.
@@ -88,13 +92,16 @@ describe('slide locks and the write guard', () => {
 
     // Deleting the locked slide as a whole is refused too: the delete is dropped before it is applied, so the slide
     // never leaves any other replica. (The offender's own document dropped it: it was told, and resyncs.)
-    const index = getSlides(other.doc).toArray().findIndex((s) => s.get('id') === 's1');
+    const index = getSlides(other.doc)
+      .toArray()
+      .findIndex((s) => s.get('id') === 's1');
     getSlides(other.doc).delete(index, 1);
     await waitFor(() => errorsOf(other, 'LOCKED').length > 1, 5000, 'second LOCKED');
     await waitAcked(other);
     const fresh = open(b, 'ivan', 'guard');
     await waitSynced(fresh);
-    for (const c of [owner, holder, fresh]) await waitFor(() => findSlide(c.doc, 's1') !== undefined && title(c, 's1') === 'holder: title s1', 5000, 'slide kept');
+    for (const c of [owner, holder, fresh])
+      await waitFor(() => findSlide(c.doc, 's1') !== undefined && title(c, 's1') === 'holder: title s1', 5000, 'slide kept');
   });
 
   it('refuses a held lock with LOCKED and the holder name, releases on disconnect and on expiry', async () => {
@@ -140,7 +147,10 @@ describe('slide locks and the write guard', () => {
     const call = async (method: string, path: string, user: string, body?: unknown) => {
       const res = await fetch(`${a.url}/api/v1/presentations/rest/locks${path}`, {
         method,
-        headers: { authorization: `Bearer ${mintToken(user, { name: user.toUpperCase() })}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          authorization: `Bearer ${mintToken(user, { name: user.toUpperCase() })}`,
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
         body: body ? JSON.stringify(body) : undefined,
       });
       const text = await res.text();
@@ -188,10 +198,17 @@ describe('slide locks and the write guard', () => {
     const rita = await openRawWriter(b.wsUrl, 'roles', mintToken('rita'));
     const dora = await openRawWriter(b.wsUrl, 'roles', mintToken('dora'));
     const started = Date.now();
-    const del = await fetch(`${a.url}/api/v1/presentations/roles/members/rita`, { method: 'DELETE', headers: { authorization: `Bearer ${mintToken('olga')}` } });
+    const del = await fetch(`${a.url}/api/v1/presentations/roles/members/rita`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${mintToken('olga')}` },
+    });
     expect(del.status).toBe(204);
     await setRole('roles', 'dora', 'viewer');
-    await rita.until(() => rita.stateless.some((m) => m.error_code === 'PERMISSION_DENIED') && rita.closes.length > 0, 'revocation and close on B', 2000);
+    await rita.until(
+      () => rita.stateless.some((m) => m.error_code === 'PERMISSION_DENIED') && rita.closes.length > 0,
+      'revocation and close on B',
+      2000,
+    );
     expect(Date.now() - started).toBeLessThan(2000);
     expect(rita.closes).toEqual(['PERMISSION_DENIED']);
 
@@ -199,10 +216,14 @@ describe('slide locks and the write guard', () => {
     rita.sendAuth(mintToken('rita'));
     await rita.until(() => rita.denials.includes('PERMISSION_DENIED'), 'rita frames handled');
     // Demotion is applied on B when the bus delivers it: write until the server answers as to a viewer.
-    await dora.until(() => {
-      dora.send(editOf(owner.doc, (doc) => slideText(findSlide(doc, 's1')!, 'title').insert(0, 'demoted ')));
-      return dora.acks.includes(false);
-    }, 'dora read-only on B', 2000);
+    await dora.until(
+      () => {
+        dora.send(editOf(owner.doc, (doc) => slideText(findSlide(doc, 's1')!, 'title').insert(0, 'demoted ')));
+        return dora.acks.includes(false);
+      },
+      'dora read-only on B',
+      2000,
+    );
     expect(Date.now() - started).toBeLessThan(2000);
     dora.sendStateless(JSON.stringify({ type: 'lock_slide', slide_id: 's1' }));
     await dora.until(() => dora.stateless.some((m) => m.error_code === 'PERMISSION_DENIED'), 'dora frames handled');

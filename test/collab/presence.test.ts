@@ -128,7 +128,10 @@ describe('presence across instances', () => {
     await waitFor(() => events.some((e) => e.user.user_id === 'ivan') && sseEvents().length > 0, 5000, 'dora sees ivan');
     await olga.waitFor((e) => e.json?.user?.user_id === 'ivan', 5000, 'olga sees ivan');
 
-    const removed = await fetch(`${a.url}/api/v1/presentations/deck/members/dora`, { method: 'DELETE', headers: { authorization: `Bearer ${mintToken('olga')}` } });
+    const removed = await fetch(`${a.url}/api/v1/presentations/deck/members/dora`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${mintToken('olga')}` },
+    });
     expect(removed.status).toBe(204);
     await waitFor(() => replies.some((m) => m.type === 'unsubscribed' && m.channel === 'presence.deck'), 2000, 'unsubscribed on removal');
     expect(replies.some((m) => m.error_code === 'PERMISSION_DENIED')).toBe(true);

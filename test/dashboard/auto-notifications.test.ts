@@ -63,7 +63,13 @@ describe('automatic notifications', () => {
     const broken = await createJob(server.url, { user_id: 'jo', kind: 'export' });
     await postProgress(server.url, broken.job_id, { status: 'failed', error: { message: 'renderer crashed' } });
     const failed = await live.waitFor((m) => m.type === 'notification' && m.data.job_id === broken.job_id);
-    expect(failed).toMatchObject({ notification_type: 'error', title: 'export failed', message: 'renderer crashed', category: 'export', priority: 'high' });
+    expect(failed).toMatchObject({
+      notification_type: 'error',
+      title: 'export failed',
+      message: 'renderer crashed',
+      category: 'export',
+      priority: 'high',
+    });
     expect(failed.data).not.toHaveProperty('presentation_id');
 
     const dropped = await createJob(server.url, { user_id: 'jo', kind: 'export' });
@@ -84,7 +90,10 @@ describe('automatic notifications', () => {
     const added = await ravi.waitFor((m) => m.type === 'membership');
     expect(added).toMatchObject({ presentation_id: 'shared-deck', user_id: 'ravi', role: 'editor', previous_role: null, changed_by: 'olga' });
     const share = await ravi.waitFor((m) => m.type === 'notification' && m.category === 'share');
-    expect(share).toMatchObject({ title: 'OLGA shared “Roadmap” with you', data: { presentation_id: 'shared-deck', role: 'editor', shared_by: 'olga' } });
+    expect(share).toMatchObject({
+      title: 'OLGA shared “Roadmap” with you',
+      data: { presentation_id: 'shared-deck', role: 'editor', shared_by: 'olga' },
+    });
     await watcher.waitFor((m) => m.type === 'membership' && m.user_id === 'ravi' && m.role === 'editor');
 
     await api(server, 'PUT', '/presentations/shared-deck/members/ravi', 'olga', { role: 'viewer' });

@@ -26,7 +26,8 @@ describe('dashboard features on two instances', () => {
     await pair?.close();
   });
 
-  const api = (on: TestServer, method: string, path: string, user: string, body?: unknown) => call(on.url, method, `/api/v1${path}`, { token: mintToken(user), body });
+  const api = (on: TestServer, method: string, path: string, user: string, body?: unknown) =>
+    call(on.url, method, `/api/v1${path}`, { token: mintToken(user), body });
   const editor = (on: TestServer, presentationId: string, user: string) => {
     const client = openClient({ url: on.wsUrl, presentationId, token: mintToken(user) });
     clients.push(client);
@@ -79,11 +80,14 @@ describe('dashboard features on two instances', () => {
     await waitFor(() => !pair.b.app.deckhand.collab.hocuspocus.documents.has('presentation:gone'), 10_000, 'unloaded on B');
     // B's copy may have stored a compaction as it left memory: B's cleanup removes it.
     await expect
-      .poll(async () => [
-        await count('SELECT count(*) AS n FROM documents WHERE name = $1', ['presentation:gone']),
-        await count('SELECT count(*) AS n FROM document_updates WHERE name = $1', ['presentation:gone']),
-        await count('SELECT count(*) AS n FROM presentations WHERE id = $1', ['gone']),
-      ], { timeout: 10_000 })
+      .poll(
+        async () => [
+          await count('SELECT count(*) AS n FROM documents WHERE name = $1', ['presentation:gone']),
+          await count('SELECT count(*) AS n FROM document_updates WHERE name = $1', ['presentation:gone']),
+          await count('SELECT count(*) AS n FROM presentations WHERE id = $1', ['gone']),
+        ],
+        { timeout: 10_000 },
+      )
       .toEqual([0, 0, 0]);
     expect(await api(pair.b, 'GET', '/presentations/gone', 'olga')).toMatchObject({ status: 404 });
   });

@@ -32,14 +32,22 @@ describe('server pings on JSON sockets', () => {
   let server: TestServer;
 
   beforeAll(async () => {
-    server = await startServer({ DATABASE_URL: await createTestDatabase('ping'), WS_PING_INTERVAL_MS: String(PING_MS), WEBSOCKET_MAX_CONNECTIONS_PER_USER: '1' });
+    server = await startServer({
+      DATABASE_URL: await createTestDatabase('ping'),
+      WS_PING_INTERVAL_MS: String(PING_MS),
+      WEBSOCKET_MAX_CONNECTIONS_PER_USER: '1',
+    });
   });
   afterAll(async () => server?.close());
 
   it('a socket that answers stays open across many pings; one that stops answering is dropped and its slot freed', async () => {
     const alive = open(notificationsWs(server.url, mintToken('live')));
     const dead = open(notificationsWs(server.url, mintToken('dead')), { autoPong: false });
-    await until(() => alive.state.messages.some((m) => m.type === 'connected') && dead.state.messages.some((m) => m.type === 'connected'), 5000, 'connected');
+    await until(
+      () => alive.state.messages.some((m) => m.type === 'connected') && dead.state.messages.some((m) => m.type === 'connected'),
+      5000,
+      'connected',
+    );
 
     await until(() => dead.state.closed !== undefined, 10 * PING_MS, 'the silent socket dropped');
     expect(dead.state.closed).toBe(1006); // terminated: no close handshake with a peer that does not answer

@@ -47,7 +47,9 @@ describe('jobs API for dashboards', () => {
   });
 
   it('GET /jobs: pages follow each other with no gap and no repeat, even for jobs created in the same instant', async () => {
-    const ids = (await Promise.all(Array.from({ length: 7 }, (_, i) => createJob(server.url, { user_id: 'cy', title: `job ${i}` })))).map((j) => j.job_id);
+    const ids = (await Promise.all(Array.from({ length: 7 }, (_, i) => createJob(server.url, { user_id: 'cy', title: `job ${i}` })))).map(
+      (j) => j.job_id,
+    );
     const seen: string[] = [];
     let cursor: string | null = null;
     let pages = 0;
@@ -70,7 +72,15 @@ describe('jobs API for dashboards', () => {
     const stranger = await list(mintToken('ada'), '?user_id=bo');
     expect(stranger.status).toBe(403);
     expect(stranger.body.error_code).toBe('PERMISSION_DENIED');
-    for (const query of ['?limit=0', '?limit=101', '?limit=two', '?status=exploded', '?cursor=not-a-cursor', `?cursor=${Buffer.from('["x","y"]').toString('base64url')}`, '?kind=']) {
+    for (const query of [
+      '?limit=0',
+      '?limit=101',
+      '?limit=two',
+      '?status=exploded',
+      '?cursor=not-a-cursor',
+      `?cursor=${Buffer.from('["x","y"]').toString('base64url')}`,
+      '?kind=',
+    ]) {
       const res = await list(mintToken('ada'), query);
       expect(res.status, query).toBe(400);
       expect(res.body).toMatchObject({ type: 'error', error_code: 'INVALID_MESSAGE' });
@@ -100,7 +110,10 @@ describe('jobs API for dashboards', () => {
     const again = await call(server.url, 'POST', `/api/v1/jobs/${id}/cancel`, { token: mintToken('dee') });
     expect(again.status).toBe(409);
     expect(again.body.details).toEqual({ status: 'cancelled' });
-    expect((await call(server.url, 'GET', `/api/v1/jobs/${id}`, { token: mintToken('dee') })).body).toMatchObject({ status: 'cancelled', progress: 0.3 });
+    expect((await call(server.url, 'GET', `/api/v1/jobs/${id}`, { token: mintToken('dee') })).body).toMatchObject({
+      status: 'cancelled',
+      progress: 0.3,
+    });
   });
 
   it('POST /jobs/{id}/cancel: a service may cancel, without a body; a stranger 403, no job 404, a completed job 409, bad input 400', async () => {

@@ -21,7 +21,11 @@ describe('OpenAPI for the dashboard routes', () => {
     expect(op.security ?? spec.security, `${method} ${path}`).toEqual([{ bearer: [] }]);
     return op;
   };
-  const params = (op: any, where: string) => op.parameters.filter((p: any) => p.in === where).map((p: any) => p.name).sort();
+  const params = (op: any, where: string) =>
+    op.parameters
+      .filter((p: any) => p.in === where)
+      .map((p: any) => p.name)
+      .sort();
   const jsonOf = (op: any, status: string) => op.responses[status].content['application/json'].schema;
 
   it('GET /jobs: filters and paging in, a page of jobs out', () => {
@@ -43,7 +47,13 @@ describe('OpenAPI for the dashboard routes', () => {
   it('GET /presentations and DELETE /presentations/{id}', () => {
     const list = operation('/api/v1/presentations', 'get');
     expect(params(list, 'query')).toEqual(['cursor', 'limit']);
-    expect(Object.keys(jsonOf(list, '200').properties.presentations.items.properties).sort()).toEqual(['created_at', 'id', 'role', 'title', 'updated_at']);
+    expect(Object.keys(jsonOf(list, '200').properties.presentations.items.properties).sort()).toEqual([
+      'created_at',
+      'id',
+      'role',
+      'title',
+      'updated_at',
+    ]);
     const remove = operation('/api/v1/presentations/{id}', 'delete');
     expect(Object.keys(remove.responses)).toEqual(expect.arrayContaining(['204', '400', '403', '404']));
   });

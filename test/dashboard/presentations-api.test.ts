@@ -50,7 +50,8 @@ describe('presentations API for dashboards', () => {
   });
 
   it('GET /presentations: mine with my role, newest first, paged; updated_at follows title, members and edits', async () => {
-    for (const id of ['olga-1', 'olga-2', 'olga-3']) expect((await api('PUT', `/presentations/${id}`, 'olga', { title: `Deck ${id}` })).status).toBe(201);
+    for (const id of ['olga-1', 'olga-2', 'olga-3'])
+      expect((await api('PUT', `/presentations/${id}`, 'olga', { title: `Deck ${id}` })).status).toBe(201);
     await api('PUT', '/presentations/pia-1', 'pia', { title: 'Pia’s deck' });
     await api('PUT', '/presentations/pia-1/members/olga', 'pia', { role: 'viewer' });
     await api('PUT', '/presentations/pia-2', 'pia');
@@ -64,7 +65,13 @@ describe('presentations API for dashboards', () => {
       ['olga-1', 'owner'],
     ]);
     expect(mine.body.next_cursor).toBeNull();
-    expect(mine.body.presentations[0]).toEqual({ id: 'pia-1', title: 'Pia’s deck', role: 'viewer', created_at: expect.any(String), updated_at: expect.any(String) });
+    expect(mine.body.presentations[0]).toEqual({
+      id: 'pia-1',
+      title: 'Pia’s deck',
+      role: 'viewer',
+      created_at: expect.any(String),
+      updated_at: expect.any(String),
+    });
 
     const first = await api('GET', '/presentations?limit=3', 'olga');
     expect(first.body.presentations.map((p: any) => p.id)).toEqual(['pia-1', 'olga-3', 'olga-2']);

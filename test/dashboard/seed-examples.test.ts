@@ -110,7 +110,11 @@ describe('the seed’s client examples', () => {
       await waitFor(() => states.length === 1, 5000, 'the current state');
       await postProgress(server.url, jobId, { status: 'failed', error: 'the renderer ran out of memory' });
       await waitFor(() => states.length === 2, 5000, 'the failure');
-      expect(states[1]).toMatchObject({ type: 'job_progress', job_id: jobId, data: { status: 'failed', kind: 'export', error: 'the renderer ran out of memory' } });
+      expect(states[1]).toMatchObject({
+        type: 'job_progress',
+        job_id: jobId,
+        data: { status: 'failed', kind: 'export', error: 'the renderer ran out of memory' },
+      });
     } finally {
       source.close();
     }

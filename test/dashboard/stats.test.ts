@@ -33,7 +33,13 @@ describe('GET /realtime/stats: the seed’s fields', () => {
   });
 
   it('counts users, job followers, channels, stored notifications and edits; back to zero when everyone leaves', async () => {
-    expect(seedFields(await stats())).toEqual({ active_users: 0, job_subscribers: 0, channels: 0, notification_history_size: 0, total_edit_operations: 0 });
+    expect(seedFields(await stats())).toEqual({
+      active_users: 0,
+      job_subscribers: 0,
+      channels: 0,
+      notification_history_size: 0,
+      total_edit_operations: 0,
+    });
 
     const first = await createJob(server.url, { user_id: 'ann' });
     const second = await createJob(server.url, { user_id: 'ann' });

@@ -47,7 +47,11 @@ describe('demo page: two users in two browser contexts', () => {
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     // No JWT key configured: the server signs with its own dev secret, which is when the demo's dev token route exists.
-    server = await startServer({ DATABASE_URL: await createTestDatabase('e2e'), JWT_SECRET: '', DATA_DIR: mkdtempSync(join(tmpdir(), 'deckhand-e2e-')) });
+    server = await startServer({
+      DATABASE_URL: await createTestDatabase('e2e'),
+      JWT_SECRET: '',
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'deckhand-e2e-')),
+    });
     // launch() runs Chromium on a fresh temporary profile (user-data dir), removed on close.
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
     const open = async (name: string) => {

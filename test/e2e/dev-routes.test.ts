@@ -88,7 +88,11 @@ describe('dev routes', () => {
   });
 
   it('serves the page, and no dev route with a public key; neither in production', async () => {
-    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256', publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+    const { publicKey } = generateKeyPairSync('ec', {
+      namedCurve: 'P-256',
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
     const verifyOnly = await startServer({ DATABASE_URL: await createTestDatabase('devkey'), JWT_SECRET: '', JWT_PUBLIC_KEY: publicKey });
     const production = await startServer({ DATABASE_URL: await createTestDatabase('devprod'), NODE_ENV: 'production' });
     try {

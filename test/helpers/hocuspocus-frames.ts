@@ -28,8 +28,7 @@ export const syncFrame = (doc: string, subType: number, payload: Uint8Array) =>
     encoding.writeVarUint8Array(e, payload);
   });
 
-export const awarenessFrame = (doc: string, update: Uint8Array) =>
-  frame(doc, MessageType.Awareness, (e) => encoding.writeVarUint8Array(e, update));
+export const awarenessFrame = (doc: string, update: Uint8Array) => frame(doc, MessageType.Awareness, (e) => encoding.writeVarUint8Array(e, update));
 
 /** An awareness update claiming `clientId` with `state`. */
 export function awarenessUpdate(clientId: number, state: Record<string, unknown> | null, clock = 1): Uint8Array {

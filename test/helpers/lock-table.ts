@@ -24,5 +24,9 @@ export const sendLock = (client: CollabClient, type: 'lock_slide' | 'unlock_slid
 /** Locks `slideId` from `holder` and waits until every client in `seen` shows it. */
 export async function lockAndWait(holder: CollabClient, slideId: string, userId: string, seen: CollabClient[] = [holder]): Promise<void> {
   sendLock(holder, 'lock_slide', slideId);
-  await waitFor(() => seen.every((c) => locksOf(c)?.some((l) => l.slide_id === slideId && l.user_id === userId) === true), 5000, `lock on ${slideId}`);
+  await waitFor(
+    () => seen.every((c) => locksOf(c)?.some((l) => l.slide_id === slideId && l.user_id === userId) === true),
+    5000,
+    `lock on ${slideId}`,
+  );
 }

@@ -62,14 +62,17 @@ export function openSse(url: string, headers: Record<string, string> = {}): Prom
           for (;;) {
             const found = events.find(predicate);
             if (found) return found;
-            if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(events.map((e) => [e.event, e.data.slice(0, 200)]))}`);
+            if (Date.now() > deadline)
+              throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(events.map((e) => [e.event, e.data.slice(0, 200)]))}`);
             await new Promise((r) => setTimeout(r, 10));
           }
         },
         async waitForCount(count, timeoutMs = 10_000) {
-          await client.waitFor(() => events.length >= count, timeoutMs, `${count} events`).catch(() => {
-            throw new Error(`timed out waiting for ${count} events; got ${events.length}`);
-          });
+          await client
+            .waitFor(() => events.length >= count, timeoutMs, `${count} events`)
+            .catch(() => {
+              throw new Error(`timed out waiting for ${count} events; got ${events.length}`);
+            });
         },
         lastEventId() {
           for (let i = events.length - 1; i >= 0; i--) if (events[i]!.id !== undefined) return events[i]!.id;

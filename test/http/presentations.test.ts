@@ -21,7 +21,13 @@ describe('presentations and members API', () => {
   it('creates with the caller as owner, idempotently for the owner, 409 for anyone else', async () => {
     const created = await call('PUT', '/presentations/q3-review', 'olga', { title: 'Q3 review' });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ id: 'q3-review', title: 'Q3 review', created_by: 'olga', role: 'owner', document: 'presentation:q3-review' });
+    expect(created.body).toMatchObject({
+      id: 'q3-review',
+      title: 'Q3 review',
+      created_by: 'olga',
+      role: 'owner',
+      document: 'presentation:q3-review',
+    });
     expect((await call('PUT', '/presentations/q3-review', 'olga')).status).toBe(200);
     const taken = await call('PUT', '/presentations/q3-review', 'mallory', {});
     expect(taken.status).toBe(409);
@@ -93,6 +99,8 @@ describe('presentations and members API', () => {
     const spec = await fetch(`${server.url}/docs/json`);
     expect(spec.status).toBe(200);
     const doc = (await spec.json()) as { paths: Record<string, unknown> };
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/presentations/{id}', '/api/v1/presentations/{id}/members/{user_id}', '/health/ready']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/api/v1/presentations/{id}', '/api/v1/presentations/{id}/members/{user_id}', '/health/ready']),
+    );
   });
 });

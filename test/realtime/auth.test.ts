@@ -58,7 +58,11 @@ describe('realtime auth', () => {
   ];
 
   it.each(Object.entries(BAD_TOKENS))('%s: 401 AUTHENTICATION_FAILED on every REST route and SSE stream', async (_name, token) => {
-    for (const [method, path, body] of [...restRoutes(), ['GET', '/api/v1/realtime/sse/notifications'], ['GET', `/api/v1/realtime/sse/generation/${jobId}`]] as [string, string, unknown?][]) {
+    for (const [method, path, body] of [
+      ...restRoutes(),
+      ['GET', '/api/v1/realtime/sse/notifications'],
+      ['GET', `/api/v1/realtime/sse/generation/${jobId}`],
+    ] as [string, string, unknown?][]) {
       const res = await call(server.url, method, path, { token: token(), body });
       expect(res.status, `${method} ${path}`).toBe(401);
       expect(res.body).toMatchObject({ type: 'error', error_code: 'AUTHENTICATION_FAILED' });
@@ -85,10 +89,12 @@ describe('realtime auth', () => {
 
   it('scopes: a user token on service routes is 403 PERMISSION_DENIED; the right scope or admin passes', async () => {
     const user = mintToken('alice');
-    for (const [method, path, body] of restRoutes().filter(([m, p]) => m === 'POST' && !p.endsWith('/read')).concat([
-      ['GET', '/api/v1/realtime/stats'],
-      ['GET', '/metrics'],
-    ] as [string, string][])) {
+    for (const [method, path, body] of restRoutes()
+      .filter(([m, p]) => m === 'POST' && !p.endsWith('/read'))
+      .concat([
+        ['GET', '/api/v1/realtime/stats'],
+        ['GET', '/metrics'],
+      ] as [string, string][])) {
       const res = await call(server.url, method, path, { token: user, body });
       expect(res.status, `${method} ${path}`).toBe(403);
       expect(res.body.error_code).toBe('PERMISSION_DENIED');

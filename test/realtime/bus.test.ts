@@ -95,7 +95,10 @@ describe.each(implementations)('%s bus', (_name, create) => {
     // Only "no state yet" is accepted as the base of the first commit; a state with no payload publishes nothing.
     expect(await bus.commit('jobs.cas', { expect: 3, state: { version: 4, value: 'x' } })).toEqual({ ok: false, current: null });
     expect(await bus.commit('jobs.cas', { expect: null, state: { version: 1, value: 'one' } })).toEqual({ ok: true, event: null });
-    expect(await bus.commit('jobs.cas', { expect: null, state: { version: 1, value: 'again' } })).toEqual({ ok: false, current: { version: 1, value: 'one' } });
+    expect(await bus.commit('jobs.cas', { expect: null, state: { version: 1, value: 'again' } })).toEqual({
+      ok: false,
+      current: { version: 1, value: 'one' },
+    });
     const two = await bus.commit('jobs.cas', { expect: 1, state: { version: 2, value: 'two\nlines' }, payload: '"v2"' });
     expect(two.ok && two.event).toMatchObject({ payload: '"v2"', seq: 2 });
     expect(await bus.commit('jobs.cas', { expect: 1, state: { version: 2, value: 'stale' }, payload: '"stale"' })).toEqual({
@@ -181,7 +184,11 @@ describe('redis bus across instances and outages', () => {
         for (;;) {
           const value = `${current?.value ?? ''}${name}`;
           const version = (current?.version ?? 0) + 1;
-          const result = await bus.commit('jobs.race', { expect: current?.version ?? null, state: { version, value }, payload: JSON.stringify(value) });
+          const result = await bus.commit('jobs.race', {
+            expect: current?.version ?? null,
+            state: { version, value },
+            payload: JSON.stringify(value),
+          });
           if (result.ok) break;
           current = result.current;
         }

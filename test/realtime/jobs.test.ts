@@ -66,7 +66,12 @@ describe('jobs: REST, WebSocket and SSE on the in-process bus', () => {
       estimated_completion: '2030-01-01T00:00:00.000Z',
     });
     expect(step.status).toBe(200);
-    expect(step.body).toMatchObject({ status: 'processing', progress: 0.4, current_step: 'rendering', estimated_completion: '2030-01-01T00:00:00.000Z' });
+    expect(step.body).toMatchObject({
+      status: 'processing',
+      progress: 0.4,
+      current_step: 'rendering',
+      estimated_completion: '2030-01-01T00:00:00.000Z',
+    });
 
     for (const bad of [{ status: 'processing', progress: 1.5 }, { status: 'exploded' }, { progress: 0.5 }, { status: 'processing', extra: 1 }]) {
       const res = await postProgress(server.url, id, bad);
@@ -121,7 +126,15 @@ describe('jobs: REST, WebSocket and SSE on the in-process bus', () => {
     await postProgress(server.url, second, { status: 'completed', result: { url: 'https://cdn/second.pdf' } });
     const completed = await client.waitFor((m) => m.job_id === second && m.data?.status === 'completed');
     // A completed job carries its result (and no error).
-    expect(completed.data).toEqual({ status: 'completed', progress: 1, current_step: null, message: null, estimated_completion: null, kind: 'render', result: { url: 'https://cdn/second.pdf' } });
+    expect(completed.data).toEqual({
+      status: 'completed',
+      progress: 1,
+      current_step: null,
+      message: null,
+      estimated_completion: null,
+      kind: 'render',
+      result: { url: 'https://cdn/second.pdf' },
+    });
     expect(client.messages.slice(before).some((m) => m.job_id === first)).toBe(false);
 
     client.send({ type: 'ping' });

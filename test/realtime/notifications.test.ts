@@ -38,7 +38,16 @@ describe('notifications on the in-process bus', () => {
   };
 
   it('REST: send to a user, several users or a channel; exactly one target; services only', async () => {
-    const one = await notify(server.url, { user_id: 'ann', notification_type: 'success', title: 'Exported', message: 'Your deck is ready', priority: 'high', data: { job: 'j1' }, action_url: '/decks/1', action_text: 'Open' });
+    const one = await notify(server.url, {
+      user_id: 'ann',
+      notification_type: 'success',
+      title: 'Exported',
+      message: 'Your deck is ready',
+      priority: 'high',
+      data: { job: 'j1' },
+      action_url: '/decks/1',
+      action_text: 'Open',
+    });
     expect(one.status).toBe(201);
     expect(one.body.notifications).toEqual([
       expect.objectContaining({
@@ -58,12 +67,23 @@ describe('notifications on the in-process bus', () => {
     const broadcast = await notify(server.url, { channel: 'general', notification_type: 'alert', title: 'Maintenance at 22:00' });
     expect(broadcast.body.notifications[0]).toMatchObject({ user_id: null, channel: 'general', priority: 'normal' });
 
-    for (const bad of [{}, { user_id: 'a', channel: 'general' }, { user_id: 'a', notification_type: 'gossip' }, { user_id: 'a', priority: 'meh' }, { channel: 'user_ann' }, { channel: 'bad channel!' }, { user_ids: [] }]) {
+    for (const bad of [
+      {},
+      { user_id: 'a', channel: 'general' },
+      { user_id: 'a', notification_type: 'gossip' },
+      { user_id: 'a', priority: 'meh' },
+      { channel: 'user_ann' },
+      { channel: 'bad channel!' },
+      { user_ids: [] },
+    ]) {
       const res = await notify(server.url, bad);
       expect(res.status, JSON.stringify(bad)).toBe(400);
       expect(res.body.error_code).toBe('INVALID_MESSAGE');
     }
-    const asUser = await call(server.url, 'POST', '/api/v1/notifications', { token: mintToken('ann'), body: { user_id: 'ben', title: 'x', message: 'y' } });
+    const asUser = await call(server.url, 'POST', '/api/v1/notifications', {
+      token: mintToken('ann'),
+      body: { user_id: 'ben', title: 'x', message: 'y' },
+    });
     expect(asUser.status).toBe(403);
     const jobsOnly = await call(server.url, 'POST', '/api/v1/notifications', {
       token: mintToken('w', { scope: 'jobs:write' }),
@@ -173,7 +193,9 @@ describe('notifications on the in-process bus', () => {
     }
     // Presence channels follow the access policy: jon becomes a viewer of deck1 (and of nothing else).
     expect((await call(server.url, 'PUT', '/api/v1/presentations/deck1', { token: mintToken('deck-owner') })).status).toBe(201);
-    expect((await call(server.url, 'PUT', '/api/v1/presentations/deck1/members/jon', { token: mintToken('deck-owner'), body: { role: 'viewer' } })).status).toBe(200);
+    expect(
+      (await call(server.url, 'PUT', '/api/v1/presentations/deck1/members/jon', { token: mintToken('deck-owner'), body: { role: 'viewer' } })).status,
+    ).toBe(200);
     expect((await call(server.url, 'PUT', '/api/v1/presentations/deck2', { token: mintToken('deck-owner') })).status).toBe(201);
     jon.send({ type: 'subscribe_channel', channel: 'presence.deck1' });
     await jon.waitFor((m) => m.type === 'subscribed' && m.channel === 'presence.deck1');

@@ -66,7 +66,8 @@ describe('realtime operations', () => {
   });
 
   it('stats and metrics count refused /collab frames as collaboration errors', async () => {
-    const errorsOf = async () => (await call(server.url, 'GET', '/api/v1/realtime/stats', { token: adminToken() })).body.managers.collaboration.errors;
+    const errorsOf = async () =>
+      (await call(server.url, 'GET', '/api/v1/realtime/stats', { token: adminToken() })).body.managers.collaboration.errors;
     const before: number = await errorsOf();
     const raw = new WebSocket(server.wsUrl);
     await new Promise((resolve, reject) => {

@@ -44,7 +44,11 @@ function mutate(bytes: Uint8Array, r: ReturnType<typeof prng>): Uint8Array {
     case 1: // truncation
       return out.slice(0, r.int(out.length));
     case 2: // random bytes inserted
-      return Uint8Array.from([...out.slice(0, r.int(out.length)), ...Array.from({ length: 1 + r.int(8) }, () => r.int(256)), ...out.slice(r.int(out.length))]);
+      return Uint8Array.from([
+        ...out.slice(0, r.int(out.length)),
+        ...Array.from({ length: 1 + r.int(8) }, () => r.int(256)),
+        ...out.slice(r.int(out.length)),
+      ]);
     case 3: // a huge varint length
       return Uint8Array.from([out[0] ?? 0, 0xff, 0xff, 0xff, 0xff, 0x0f, ...out.slice(1)]);
     default: // duplicated tail

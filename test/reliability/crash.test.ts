@@ -79,7 +79,9 @@ describe(`crash: kill -9 one of two instances mid-edit (seed ${SEED})`, () => {
     try {
       await Promise.all(writers.map((w) => waitAcked(w, 30_000)));
     } catch (err) {
-      const state = writers.map((w, i) => `${i}:${w.socket.status}/${w.provider.isSynced ? 'synced' : 'unsynced'}/${w.provider.unsyncedChanges}/${w.authFailures.join('|')}`);
+      const state = writers.map(
+        (w, i) => `${i}:${w.socket.status}/${w.provider.isSynced ? 'synced' : 'unsynced'}/${w.provider.unsyncedChanges}/${w.authFailures.join('|')}`,
+      );
       throw new Error(`${(err as Error).message}; clients ${state.join(' ')}; server B: ${b!.output().slice(-3000)}`);
     }
     const everyone = [seedClient, ...writers];

@@ -161,7 +161,10 @@ function validMessage(rng: Rng, kind: Kind): Record<string, unknown> {
       return { type, job_id: pick(rng, [fx.ownJob, fx.otherJob, `fz-missing-${int(rng, 0, 99)}`]) };
     case 'subscribe_channel':
     case 'unsubscribe_channel':
-      return { type, channel: pick(rng, ['general', `team-${int(rng, 0, 60)}`, `user_${ME}`, `user_${OTHER}`, 'presence.deck', `jobs.${fx.ownJob}`]) };
+      return {
+        type,
+        channel: pick(rng, ['general', `team-${int(rng, 0, 60)}`, `user_${ME}`, `user_${OTHER}`, 'presence.deck', `jobs.${fx.ownJob}`]),
+      };
     case 'mark_read':
       return { type, id: pick(rng, [randomUUID(), fx.otherNotification]) };
     default:
@@ -196,10 +199,33 @@ function generateFrame(rng: Rng, kind: Kind): Frame {
     setKey(base, key, key === '__proto__' || key === 'constructor' ? { polluted: true, toString: 'x' } : poolValue(rng));
     label += ` +${key}`;
   } else if (roll < 0.6) {
-    base.type = pick(rng, [...TYPES.generation, ...TYPES.notifications, 'PING', ' ping', 'ping ', 'ping\u0000', 'pong', 'connected', 'error', '__proto__', 'constructor', poolString(rng)]);
+    base.type = pick(rng, [
+      ...TYPES.generation,
+      ...TYPES.notifications,
+      'PING',
+      ' ping',
+      'ping ',
+      'ping\u0000',
+      'pong',
+      'connected',
+      'error',
+      '__proto__',
+      'constructor',
+      poolString(rng),
+    ]);
     label = `type=${String(base.type).slice(0, 20)}`;
   } else if (roll < 0.66) {
-    const text = pick(rng, [JSON.stringify([base]), JSON.stringify({ message: base }), JSON.stringify(JSON.stringify(base)), 'null', '42', '"ping"', 'true', '[]', '{}']);
+    const text = pick(rng, [
+      JSON.stringify([base]),
+      JSON.stringify({ message: base }),
+      JSON.stringify(JSON.stringify(base)),
+      'null',
+      '42',
+      '"ping"',
+      'true',
+      '[]',
+      '{}',
+    ]);
     return { data: text, binary: false, label: `wrapped ${text.slice(0, 30)}` };
   } else if (roll < 0.82) {
     const text = JSON.stringify(base);
@@ -425,31 +451,39 @@ describe(`JSON socket fuzzing (seed ${SEED}, ${FRAMES} frames per socket)`, () =
     return Array.from({ length: count }, () => generateFrame(rng, kind));
   };
 
-  it.each(['generation', 'notifications'] as Kind[])(`%s socket (seed ${SEED}): every frame after auth gets its one documented answer, in order; the socket lives on`, async (kind) => {
-    const client = await ws(kind === 'generation' ? generationWs(server.url, fx.ownJob, mintToken(ME)) : notificationsWs(server.url, mintToken(ME)));
-    await client.waitForType(kind === 'generation' ? 'job_progress' : 'connected');
-    const oracle = new Oracle(kind);
-    const problems = await fuzz(client, oracle, frames(kind, FRAMES, kind === 'generation' ? 1 : 2), client.messages.length);
-    expect(problems, `seed ${SEED}`).toEqual([]);
-    const from = client.messages.length;
-    client.send({ type: 'ping' });
-    await client.waitFor((m) => m.type === 'pong', 5000, 'pong', from);
-  });
+  it.each(['generation', 'notifications'] as Kind[])(
+    `%s socket (seed ${SEED}): every frame after auth gets its one documented answer, in order; the socket lives on`,
+    async (kind) => {
+      const client = await ws(
+        kind === 'generation' ? generationWs(server.url, fx.ownJob, mintToken(ME)) : notificationsWs(server.url, mintToken(ME)),
+      );
+      await client.waitForType(kind === 'generation' ? 'job_progress' : 'connected');
+      const oracle = new Oracle(kind);
+      const problems = await fuzz(client, oracle, frames(kind, FRAMES, kind === 'generation' ? 1 : 2), client.messages.length);
+      expect(problems, `seed ${SEED}`).toEqual([]);
+      const from = client.messages.length;
+      client.send({ type: 'ping' });
+      await client.waitFor((m) => m.type === 'pong', 5000, 'pong', from);
+    },
+  );
 
-  it.each(['generation', 'notifications'] as Kind[])(`%s socket (seed ${SEED}): frames sent before the connection is admitted wait for it, then get their answers in order`, async (kind) => {
-    const token = mintToken(ME);
-    const client = await ws(kind === 'generation' ? generationWs(server.url, fx.ownJob, token) : notificationsWs(server.url, token));
-    const oracle = new Oracle(kind);
-    const early = frames(kind, Math.max(40, FRAMES / 5), kind === 'generation' ? 3 : 4).filter((f) => f.data.length < 100_000);
-    const expected = early.map((f) => oracle.expect(f));
-    for (const frame of early) client.ws.send(frame.data, { binary: frame.binary });
-    const opening = kind === 'generation' ? ['connected', 'job_progress'] : ['connected'];
-    await client.waitFor(() => client.messages.length >= opening.length + early.length, 20_000, 'every answer');
-    expect(client.messages.slice(0, opening.length).map((m) => m.type)).toEqual(opening);
-    const got = client.messages.slice(opening.length).map((m) => ({ type: m.type, ...(m.type === 'error' ? { code: m.error_code } : {}) }));
-    expect(got, `seed ${SEED}`).toEqual(expected);
-    expect(client.closeInfo).toBeUndefined();
-  });
+  it.each(['generation', 'notifications'] as Kind[])(
+    `%s socket (seed ${SEED}): frames sent before the connection is admitted wait for it, then get their answers in order`,
+    async (kind) => {
+      const token = mintToken(ME);
+      const client = await ws(kind === 'generation' ? generationWs(server.url, fx.ownJob, token) : notificationsWs(server.url, token));
+      const oracle = new Oracle(kind);
+      const early = frames(kind, Math.max(40, FRAMES / 5), kind === 'generation' ? 3 : 4).filter((f) => f.data.length < 100_000);
+      const expected = early.map((f) => oracle.expect(f));
+      for (const frame of early) client.ws.send(frame.data, { binary: frame.binary });
+      const opening = kind === 'generation' ? ['connected', 'job_progress'] : ['connected'];
+      await client.waitFor(() => client.messages.length >= opening.length + early.length, 20_000, 'every answer');
+      expect(client.messages.slice(0, opening.length).map((m) => m.type)).toEqual(opening);
+      const got = client.messages.slice(opening.length).map((m) => ({ type: m.type, ...(m.type === 'error' ? { code: m.error_code } : {}) }));
+      expect(got, `seed ${SEED}`).toEqual(expected);
+      expect(client.closeInfo).toBeUndefined();
+    },
+  );
 
   it(`connections whose token is refused answer no frame (seed ${SEED}): one AUTHENTICATION_FAILED, then 4401`, async () => {
     for (const kind of ['generation', 'notifications'] as Kind[]) {
@@ -491,7 +525,12 @@ describe(`JSON socket fuzzing (seed ${SEED}, ${FRAMES} frames per socket)`, () =
     expect(bystanderSse.events.map((e) => e.json?.title)).toEqual(['private', ...bystander.published]);
     const last = bystander.progress.at(-1);
     await bystanderJobWs.waitFor((m) => m.type === 'job_progress' && m.data.progress === last, 10_000, 'the last job state');
-    expect(bystanderJobWs.messages.filter((m) => m.type === 'job_progress').slice(1).map((m) => m.data.progress)).toEqual(bystander.progress);
+    expect(
+      bystanderJobWs.messages
+        .filter((m) => m.type === 'job_progress')
+        .slice(1)
+        .map((m) => m.data.progress),
+    ).toEqual(bystander.progress);
     for (const client of [bystanderWs, bystanderJobWs]) expect(client.closeInfo).toBeUndefined();
 
     expect(unhandled).toEqual([]);

@@ -15,7 +15,17 @@ import { openJsonWs, type JsonWsClient } from '../helpers/json-ws.js';
 import { freePort } from '../helpers/ports.js';
 import { mintToken, startServer, type TestServer } from '../helpers/server.js';
 import { openSse, type SseClient } from '../helpers/sse.js';
-import { adminToken, call, createJob, generationSse, generationWs, notificationsSse, notificationsWs, notify, postProgress } from '../realtime/support.js';
+import {
+  adminToken,
+  call,
+  createJob,
+  generationSse,
+  generationWs,
+  notificationsSse,
+  notificationsWs,
+  notify,
+  postProgress,
+} from '../realtime/support.js';
 
 const LIMIT = 2;
 
@@ -185,7 +195,12 @@ describe('per-user limits across instances (Redis)', () => {
     const calmJob = await ws(generationWs(a.url, jobId, mintToken('calm')));
     const flooder = await ws(notificationsWs(a.url, mintToken('flood')));
     const flooderOtherTab = await ws(notificationsWs(a.url, mintToken('flood')));
-    await Promise.all([calm.waitForType('connected'), calmJob.waitForType('job_progress'), flooder.waitForType('connected'), flooderOtherTab.waitForType('connected')]);
+    await Promise.all([
+      calm.waitForType('connected'),
+      calmJob.waitForType('job_progress'),
+      flooder.waitForType('connected'),
+      flooderOtherTab.waitForType('connected'),
+    ]);
 
     const frame = JSON.stringify({ type: 'ping' });
     const flooding = (async () => {
@@ -219,7 +234,12 @@ describe('per-user limits across instances (Redis)', () => {
     await calm.waitFor(() => calm.messages.filter((m) => m.type === 'notification').length === published.length, 10_000, 'every notification');
     expect(calm.messages.filter((m) => m.type === 'notification').map((m) => m.title)).toEqual(published);
     await calmJob.waitFor((m) => m.type === 'job_progress' && m.data.progress === 1, 10_000, 'the last state');
-    expect(calmJob.messages.filter((m) => m.type === 'job_progress').slice(1).map((m) => m.data.progress)).toEqual(progress);
+    expect(
+      calmJob.messages
+        .filter((m) => m.type === 'job_progress')
+        .slice(1)
+        .map((m) => m.data.progress),
+    ).toEqual(progress);
     for (const client of [calm, calmJob, flooderOtherTab]) {
       const from = client.messages.length;
       client.send({ type: 'ping' });
@@ -272,7 +292,10 @@ describe('HTTP rate limit across instances (local counts synced through Redis)',
       if (i > 0) await waitFor(() => known(other) >= i + 1, 5000, `instance sync after request ${i}`);
     }
     expect(statuses.slice(0, MAX).every((s) => s === 404)).toBe(true);
-    expect(statuses.slice(MAX).every((s) => s === 429), JSON.stringify(statuses)).toBe(true);
+    expect(
+      statuses.slice(MAX).every((s) => s === 429),
+      JSON.stringify(statuses),
+    ).toBe(true);
     expect(known(a)).toBe(2 * MAX);
   });
 

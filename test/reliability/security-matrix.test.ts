@@ -34,9 +34,18 @@ const PUBLIC_PEM = server.publicKey.export({ type: 'spki', format: 'pem' }).toSt
 
 const b64u = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 type Signer = (input: string) => string;
-const rs256 = (key: KeyObject): Signer => (input) => cryptoSign('sha256', Buffer.from(input), key).toString('base64url');
-const es256 = (key: KeyObject): Signer => (input) => cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url');
-const hs256 = (secret: string | Buffer): Signer => (input) => createHmac('sha256', secret).update(input).digest('base64url');
+const rs256 =
+  (key: KeyObject): Signer =>
+  (input) =>
+    cryptoSign('sha256', Buffer.from(input), key).toString('base64url');
+const es256 =
+  (key: KeyObject): Signer =>
+  (input) =>
+    cryptoSign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url');
+const hs256 =
+  (secret: string | Buffer): Signer =>
+  (input) =>
+    createHmac('sha256', secret).update(input).digest('base64url');
 
 function forge(header: Record<string, unknown>, claims: Record<string, unknown>, signer: Signer | null): string {
   const input = `${b64u({ typ: 'JWT', ...header })}.${b64u(claims)}`;
@@ -77,13 +86,18 @@ const BAD_TOKENS: Record<string, () => string> = {
   'missing exp': () => forge({ alg: 'RS256' }, claims({ exp: undefined }), rs256(server.privateKey)),
   'exp as a string': () => forge({ alg: 'RS256' }, claims({ exp: String(now() + 600) }), rs256(server.privateKey)),
   'bad signature (one character changed)': () => flipSignature(valid()),
-  'signature of another token': () => `${valid().split('.').slice(0, 2).join('.')}.${forge({ alg: 'RS256' }, claims({ sub: 'other' }), rs256(server.privateKey)).split('.')[2]}`,
+  'signature of another token': () =>
+    `${valid().split('.').slice(0, 2).join('.')}.${forge({ alg: 'RS256' }, claims({ sub: 'other' }), rs256(server.privateKey)).split('.')[2]}`,
   'signed with another RSA key': () => forge({ alg: 'RS256' }, claims(), rs256(attacker.privateKey)),
   'embedded jwk of the attacker key': () =>
     forge({ alg: 'RS256', jwk: attacker.publicKey.export({ format: 'jwk' }) }, claims(), rs256(attacker.privateKey)),
   'ES256 (allowed algorithm) with an attacker EC key': () => forge({ alg: 'ES256' }, claims(), es256(attackerEc.privateKey)),
   'PS256 with the right key': () =>
-    forge({ alg: 'PS256' }, claims(), (input) => cryptoSign('sha256', Buffer.from(input), { key: server.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }).toString('base64url')),
+    forge({ alg: 'PS256' }, claims(), (input) =>
+      cryptoSign('sha256', Buffer.from(input), { key: server.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }).toString(
+        'base64url',
+      ),
+    ),
   'no sub': () => forge({ alg: 'RS256' }, claims({ sub: undefined }), rs256(server.privateKey)),
 };
 
@@ -123,7 +137,12 @@ function rest(method: string, path: string, body?: unknown): EntryPoint {
         token: via === 'header' ? token : undefined,
         body,
       });
-      return { admitted: res.status !== 401, code: res.body?.error_code, status: res.status, detail: `${res.status} ${JSON.stringify(res.body).slice(0, 200)}` };
+      return {
+        admitted: res.status !== 401,
+        code: res.body?.error_code,
+        status: res.status,
+        detail: `${res.status} ${JSON.stringify(res.body).slice(0, 200)}`,
+      };
     },
   };
 }
@@ -168,7 +187,12 @@ function sse(name: string, path: string): EntryPoint {
       const url = `${proc.url}${fill(path)}`;
       const stream = await openSse(via === 'query' ? withQuery(url, token) : url, headers);
       stream.close();
-      return { admitted: stream.status === 200, code: stream.error?.error_code, status: stream.status, detail: `${stream.status} ${JSON.stringify(stream.error ?? '')}` };
+      return {
+        admitted: stream.status === 200,
+        code: stream.error?.error_code,
+        status: stream.status,
+        detail: `${stream.status} ${JSON.stringify(stream.error ?? '')}`,
+      };
     },
   };
 }
@@ -211,7 +235,12 @@ const collab: EntryPoint = {
       const deadline = Date.now() + 5000;
       while (!provider.isSynced && failures.length === 0 && closes.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       if (provider.isSynced) return { admitted: true, detail: 'synced' };
-      return { admitted: false, code: failures[0], status: closes[0], detail: `authenticationFailed ${JSON.stringify(failures)} closes ${JSON.stringify(closes)}` };
+      return {
+        admitted: false,
+        code: failures[0],
+        status: closes[0],
+        detail: `authenticationFailed ${JSON.stringify(failures)} closes ${JSON.stringify(closes)}`,
+      };
     } finally {
       provider.destroy();
       socket.destroy();
@@ -282,7 +311,9 @@ describe('security matrix: every bad token on every entry point; cross-site WebS
     used.add(token);
     expect((await call(proc.url, 'PUT', `/api/v1/presentations/${PRESENTATION}`, { token, body: {} })).status).toBe(201);
     for (const member of ['bob', 'carol']) {
-      expect((await call(proc.url, 'PUT', `/api/v1/presentations/${PRESENTATION}/members/${member}`, { token, body: { role: 'editor' } })).status).toBe(200);
+      expect(
+        (await call(proc.url, 'PUT', `/api/v1/presentations/${PRESENTATION}/members/${member}`, { token, body: { role: 'editor' } })).status,
+      ).toBe(200);
     }
     const job = await call(proc.url, 'POST', '/api/v1/jobs', { token, body: { job_id: `matrix-${randomUUID()}`, user_id: 'mallory', kind: 'k' } });
     expect(job.status).toBe(201);
@@ -322,7 +353,14 @@ describe('security matrix: every bad token on every entry point; cross-site WebS
   });
 
   it('cross-site WebSocket hijacking: a foreign Origin is refused on every WebSocket endpoint and SSE, even with a valid token; the listed origin works', async () => {
-    const foreign = ['https://evil.example', 'null', 'https://app.example.evil.example', 'http://app.example', 'https://app.example:8443', 'https://APP.EXAMPLE.evil'];
+    const foreign = [
+      'https://evil.example',
+      'null',
+      'https://app.example.evil.example',
+      'http://app.example',
+      'https://app.example:8443',
+      'https://APP.EXAMPLE.evil',
+    ];
     const browserFacing = ENTRY_POINTS.filter((e) => e.name.startsWith('WS ') || e.name.startsWith('SSE '));
     expect(browserFacing).toHaveLength(5);
     const failures: string[] = [];
@@ -365,7 +403,7 @@ describe('security matrix: every bad token on every entry point; cross-site WebS
     expect(leaks).toEqual([]);
   });
 
-  it('every line the server wrote is a structured log line (Hocuspocus\' console output included), but the start-up banner', async () => {
+  it("every line the server wrote is a structured log line (Hocuspocus' console output included), but the start-up banner", async () => {
     // A member sends a malformed update: Hocuspocus reports it (and the connection it closes) with console.error.
     const raw = await rawClient(`${wsBase()}/api/v1/collab`);
     const token = valid();
@@ -376,7 +414,10 @@ describe('security matrix: every bad token on every entry point; cross-site WebS
     expect(await raw.closed).toBe(1007);
     await new Promise((r) => setTimeout(r, 300));
 
-    const lines = proc.output().split('\n').filter((line) => line.trim().length > 0);
+    const lines = proc
+      .output()
+      .split('\n')
+      .filter((line) => line.trim().length > 0);
     const bannerStart = lines.findIndex((line) => line.startsWith('Deckhand listening on'));
     expect(bannerStart).toBeGreaterThanOrEqual(0);
     let bannerEnd = bannerStart;
@@ -391,7 +432,9 @@ describe('security matrix: every bad token on every entry point; cross-site WebS
     const unstructured = lines.filter((line, i) => (i < bannerStart || i >= bannerEnd) && !isJson(line));
     expect(unstructured).toEqual([]);
     // Hocuspocus' reports are there, as error lines with the exception as `err`.
-    const fromConsole = lines.filter(isJson).map((line) => JSON.parse(line) as { source?: string; level?: number; msg?: string; err?: { type?: string } });
+    const fromConsole = lines
+      .filter(isJson)
+      .map((line) => JSON.parse(line) as { source?: string; level?: number; msg?: string; err?: { type?: string } });
     const closing = fromConsole.find((e) => e.source === 'console' && e.msg?.startsWith('closing connection'));
     expect(closing).toMatchObject({ level: 50, err: { type: 'InvalidUpdateError' } });
   });

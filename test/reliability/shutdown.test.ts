@@ -28,7 +28,12 @@ describe('graceful shutdown under load', () => {
       sockets.push(socket);
       for (let d = s; d < DOCUMENTS; d += 4) {
         const doc = new Y.Doc();
-        const provider = new HocuspocusProvider({ websocketProvider: socket, name: `presentation:load-${d}`, document: doc, token: mintToken('alice') });
+        const provider = new HocuspocusProvider({
+          websocketProvider: socket,
+          name: `presentation:load-${d}`,
+          document: doc,
+          token: mintToken('alice'),
+        });
         provider.attach();
         providers[d] = provider;
         docs[d] = doc;
@@ -43,7 +48,10 @@ describe('graceful shutdown under load', () => {
     expect(code).toBe(0);
     expect(ms).toBeLessThan(10_000);
 
-    const snapshots = await queryDb<{ name: string; snapshot: Buffer }>(databaseUrl, 'SELECT name, snapshot FROM documents WHERE snapshot IS NOT NULL');
+    const snapshots = await queryDb<{ name: string; snapshot: Buffer }>(
+      databaseUrl,
+      'SELECT name, snapshot FROM documents WHERE snapshot IS NOT NULL',
+    );
     expect(snapshots).toHaveLength(DOCUMENTS);
     expect(await queryDb(databaseUrl, 'SELECT seq FROM document_updates')).toHaveLength(0);
     for (const { name, snapshot } of snapshots) {

@@ -27,11 +27,17 @@ describe('user status across two instances', () => {
     sockets.push(client);
     return client;
   };
-  const statusOn = async (server: { url: string }, userId: string) => (await call(server.url, 'GET', `/api/v1/status/${userId}`, { token: mintToken('olga') })).body;
+  const statusOn = async (server: { url: string }, userId: string) =>
+    (await call(server.url, 'GET', `/api/v1/status/${userId}`, { token: mintToken('olga') })).body;
 
   beforeAll(async () => {
     redis = await startRedis();
-    env = { DATABASE_URL: await createTestDatabase('statuspair'), REDIS_URL: redis.url, REDIS_PREFIX: 'statuspair', STATUS_PRESENCE_TTL_MS: String(TTL_MS) };
+    env = {
+      DATABASE_URL: await createTestDatabase('statuspair'),
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: 'statuspair',
+      STATUS_PRESENCE_TTL_MS: String(TTL_MS),
+    };
     a = await startServer(env);
     b = await startServer(env);
     await createDeck(a.url, 'deck', 'olga', { uma: 'editor', ivo: 'editor', kai: 'editor' });

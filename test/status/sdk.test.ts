@@ -48,7 +48,11 @@ describe('SDK status', () => {
     const stranger = sdkClient(server.url, 'zed');
     await expect(stranger.status.get('uma')).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
     const errors: string[] = [];
-    stranger.status.follow('uma', () => errors.push('delivered'), (error) => errors.push(error.code));
+    stranger.status.follow(
+      'uma',
+      () => errors.push('delivered'),
+      (error) => errors.push(error.code),
+    );
     await eventually(() => errors.filter((e) => e === 'PERMISSION_DENIED').length >= 1, 'refused');
     expect(errors).not.toContain('delivered');
   });

@@ -12,7 +12,8 @@ import type { SseClient } from '../helpers/sse.js';
 import { call } from '../realtime/support.js';
 import { createDeck, eventually, socketOf, sseOf, subscribe } from '../chat/support.js';
 
-const statusOf = async (base: string, asUser: string, userId: string) => call(base, 'GET', `/api/v1/status/${encodeURIComponent(userId)}`, { token: mintToken(asUser) });
+const statusOf = async (base: string, asUser: string, userId: string) =>
+  call(base, 'GET', `/api/v1/status/${encodeURIComponent(userId)}`, { token: mintToken(asUser) });
 const setStatus = (base: string, user: string, body: unknown) => call(base, 'PUT', '/api/v1/status', { token: mintToken(user), body });
 
 describe('user status on one instance', () => {
@@ -117,7 +118,14 @@ describe('user status on one instance', () => {
   });
 
   it('refuses bad input with INVALID_MESSAGE', async () => {
-    for (const body of [{}, { status: 'sleeping' }, { status: 'offline' }, { status: 'busy', message: 'x'.repeat(201) }, { status: 'busy', mood: 'grumpy' }, { status: 'busy', message: 'a\u0000b' }]) {
+    for (const body of [
+      {},
+      { status: 'sleeping' },
+      { status: 'offline' },
+      { status: 'busy', message: 'x'.repeat(201) },
+      { status: 'busy', mood: 'grumpy' },
+      { status: 'busy', message: 'a\u0000b' },
+    ]) {
       const res = await setStatus(server.url, 'uma', body);
       expect(res.status, JSON.stringify(body).slice(0, 60)).toBe(400);
       expect(res.body.error_code).toBe('INVALID_MESSAGE');

@@ -145,9 +145,15 @@ describe('restore diff', () => {
 
   it('keeps a slide whose place must not change, moving the others around it', () => {
     const live = new Y.Doc();
-    getSlides(live).insert(0, ['a', 'b', 'c'].map((id) => createSlide({ id, title: id })));
+    getSlides(live).insert(
+      0,
+      ['a', 'b', 'c'].map((id) => createSlide({ id, title: id })),
+    );
     const version = new Y.Doc();
-    getSlides(version).insert(0, ['c', 'a', 'b'].map((id) => createSlide({ id, title: id })));
+    getSlides(version).insert(
+      0,
+      ['c', 'a', 'b'].map((id) => createSlide({ id, title: id })),
+    );
     // Unconstrained, the cheapest change moves c (keeps a, b).
     expect([...planPatch(live, version).touchedSlides]).toEqual(['c']);
     // With c kept in place, a and b move instead.

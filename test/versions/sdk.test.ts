@@ -11,7 +11,11 @@ describe('SDK: versions and activity', () => {
   let server: TestServer;
   const clients: DeckhandClient[] = [];
   const client = (user: string) => {
-    const c = createDeckhandClient({ url: server.url, token: mintToken(user, { name: user.toUpperCase() }), WebSocket: WebSocket as unknown as WebSocketConstructor });
+    const c = createDeckhandClient({
+      url: server.url,
+      token: mintToken(user, { name: user.toUpperCase() }),
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+    });
     clients.push(c);
     return c;
   };

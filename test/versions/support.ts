@@ -42,7 +42,9 @@ export async function createDeck(
   }
   const client = open(server, owner, id);
   await waitSynced(client);
-  client.doc.transact(() => (options.slides ?? ['s1', 's2', 's3']).forEach((s) => insertSlide(client.doc, { id: s, title: `title ${s}`, body: `body ${s}` })));
+  client.doc.transact(() =>
+    (options.slides ?? ['s1', 's2', 's3']).forEach((s) => insertSlide(client.doc, { id: s, title: `title ${s}`, body: `body ${s}` })),
+  );
   await waitAcked(client);
   return client;
 }
@@ -50,7 +52,11 @@ export async function createDeck(
 /** Waits until the server lists `slideId` of `presentationId` as locked (whatever the socket messages look like). */
 export async function waitForLock(server: TestServer, presentationId: string, slideId: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await api(server, 'GET', `/presentations/${presentationId}/locks`, 'olga')).body.locks?.some((l: { slide_id: string }) => l.slide_id === slideId)) {
+  while (
+    !(await api(server, 'GET', `/presentations/${presentationId}/locks`, 'olga')).body.locks?.some(
+      (l: { slide_id: string }) => l.slide_id === slideId,
+    )
+  ) {
     if (Date.now() > deadline) throw new Error(`slide ${slideId} never locked`);
     await new Promise((r) => setTimeout(r, 25));
   }

@@ -187,7 +187,11 @@ describe('versions', () => {
 
     const refused = await api(server, 'POST', `/presentations/v-lock/versions/${v1.version_id}/restore`, 'olga');
     expect(refused.status).toBe(423);
-    expect(refused.body).toMatchObject({ type: 'error', error_code: 'LOCKED', details: { slide_ids: ['s2'], holders: [{ slide_id: 's2', name: 'HANA' }] } });
+    expect(refused.body).toMatchObject({
+      type: 'error',
+      error_code: 'LOCKED',
+      details: { slide_ids: ['s2'], holders: [{ slide_id: 's2', name: 'HANA' }] },
+    });
     expect(refused.body.message).toContain('HANA');
     // Nothing changed: no replica, no backup version.
     await new Promise((r) => setTimeout(r, 200));
@@ -221,9 +225,13 @@ describe('automatic versions', () => {
   });
 
   const automatic = async () =>
-    ((await api(server, 'GET', '/presentations/v-auto/versions?limit=100', 'olga')).body.versions as { kind: string; created_by: string | null; version_id: string }[]).filter(
-      (v) => v.kind === 'automatic',
-    );
+    (
+      (await api(server, 'GET', '/presentations/v-auto/versions?limit=100', 'olga')).body.versions as {
+        kind: string;
+        created_by: string | null;
+        version_id: string;
+      }[]
+    ).filter((v) => v.kind === 'automatic');
 
   it('takes a version after VERSION_INTERVAL_MS of editing, and none while the document is unchanged', async () => {
     const owner = await createDeck(server, open, 'v-auto');

@@ -56,12 +56,14 @@ export function integrationOf(doc: Y.Doc, update: DecodedUpdate): Integration {
     while (i < list.length) {
       const struct = list[i] as Struct;
       if (struct.id.clock > end) return { ok: false, missing: `clocks ${end}..${struct.id.clock - 1} of client ${client}` };
-      if (struct instanceof Y.Skip) return { ok: false, missing: `clocks ${struct.id.clock}..${struct.id.clock + struct.length - 1} of client ${client} (skipped)` };
+      if (struct instanceof Y.Skip)
+        return { ok: false, missing: `clocks ${struct.id.clock}..${struct.id.clock + struct.length - 1} of client ${client} (skipped)` };
       if (struct instanceof Y.Item) {
         const dependency = missingDependency(struct, available);
         if (dependency) {
           // Its own earlier clocks are always before it: a reference to a later one can never be satisfied.
-          if (dependency.client === client) return { ok: false, missing: `id ${client}:${dependency.clock} (a later clock of the struct's own client)` };
+          if (dependency.client === client)
+            return { ok: false, missing: `id ${client}:${dependency.clock} (a later clock of the struct's own client)` };
           const list = waiting.get(dependency.client);
           if (list) list.push(client);
           else waiting.set(dependency.client, [client]);
@@ -96,7 +98,8 @@ export function integrationOf(doc: Y.Doc, update: DecodedUpdate): Integration {
   for (const [client, ranges] of update.deletes) {
     const last = ranges[ranges.length - 1];
     const limit = ready.get(client) ?? Y.getState(store, client);
-    if (last && last.clock + last.len > limit) return { ok: false, missing: `deleted clocks ${limit}..${last.clock + last.len - 1} of client ${client}` };
+    if (last && last.clock + last.len > limit)
+      return { ok: false, missing: `deleted clocks ${limit}..${last.clock + last.len - 1} of client ${client}` };
   }
   return { ok: true, order, trimmed };
 }
@@ -120,9 +123,11 @@ function singleClient(doc: Y.Doc, update: DecodedUpdate): Integration {
         continue;
       }
       if (struct.id.clock > end) return { ok: false, missing: `clocks ${end}..${struct.id.clock - 1} of client ${c}` };
-      if (struct instanceof Y.Skip) return { ok: false, missing: `clocks ${struct.id.clock}..${struct.id.clock + struct.length - 1} of client ${c} (skipped)` };
+      if (struct instanceof Y.Skip)
+        return { ok: false, missing: `clocks ${struct.id.clock}..${struct.id.clock + struct.length - 1} of client ${c} (skipped)` };
       if (struct instanceof Y.Item) {
-        const dependency = ownOrStored(struct.origin, c, end, store) ?? ownOrStored(struct.rightOrigin, c, end, store) ?? ownOrStored(struct.parent, c, end, store);
+        const dependency =
+          ownOrStored(struct.origin, c, end, store) ?? ownOrStored(struct.rightOrigin, c, end, store) ?? ownOrStored(struct.parent, c, end, store);
         if (dependency) return { ok: false, missing: `id ${dependency.client}:${dependency.clock} (needed by ${c}:${struct.id.clock})` };
       }
       const known = Math.max(0, end - struct.id.clock);

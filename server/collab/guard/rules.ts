@@ -44,7 +44,7 @@ const typeOf = (item: Y.Item): Y.AbstractType<unknown> | null =>
  * content kind (a hand-made entry may carry several values, or a ContentJSON / ContentString), so the guard reads it
  * the same way and never judges a value other than the one clients will see.
  */
-const valueOf = (item: Y.Item): unknown => {
+const entryValue = (item: Y.Item): unknown => {
   const content = item.content.getContent();
   return content[content.length - 1];
 };
@@ -70,7 +70,10 @@ export class Rules {
   /** The verdict on a new struct (ask in integration order, after every new struct was placed). */
   insert(item: Y.Item, place: Place): Verdict {
     const verdict = this.judgeInsert(item, place);
-    if (verdict !== 'allow') (this.denied ??= new Map()).set(item, verdict);
+    if (verdict !== 'allow') {
+      this.denied ??= new Map();
+      this.denied.set(item, verdict);
+    }
     return verdict;
   }
 
@@ -120,7 +123,7 @@ export class Rules {
 
   private deniedNeighbour(id: Y.ID | null): boolean {
     const found = id ? this.places.lookup(id) : null;
-    return found !== null && found.fromUpdate && this.verdictOf(found.struct as Y.Item) !== 'allow';
+    return found?.fromUpdate === true && this.verdictOf(found.struct as Y.Item) !== 'allow';
   }
 
   private slideChange(place: Place, inserting: boolean): Verdict {
@@ -149,7 +152,7 @@ export class Rules {
   }
 
   private claimSlideId(item: Y.Item): Verdict {
-    const id = valueOf(item);
+    const id = entryValue(item);
     if (!isPlainValue(item) || typeof id !== 'string') return ID_SHAPE;
     this.slideIds ??= this.liveSlideIds();
     if (this.slideIds.has(id)) return { code: 'CONFLICT', reason: `a slide with id ${id} already exists`, slideId: id };
@@ -181,7 +184,7 @@ export class Rules {
       if ((threadType && !(threadType instanceof Y.Array)) || !(typeOf(item) instanceof Y.Map)) return moderator ? 'allow' : THREAD_SHAPE;
       const authors = this.childrenOf(item).filter((c) => c.key === 'author');
       const userId = this.writer.userId;
-      if (authors.length === 0 || authors.some((a) => !isPlainValue(a.item) || valueOf(a.item) !== userId)) {
+      if (authors.length === 0 || authors.some((a) => !isPlainValue(a.item) || entryValue(a.item) !== userId)) {
         return { code: 'PERMISSION_DENIED', reason: `a new comment's author must be you (${userId})` };
       }
       return 'allow';

@@ -100,7 +100,11 @@ export class LockExtension implements Extension {
             holder: { user_id: result.lock.userId, name: result.lock.name },
           });
         } else if (!result.ok) {
-          reply('RATE_LIMIT_EXCEEDED', `at most ${result.max} locks per ${result.limit}`, { slide_id: request.slide_id, limit: result.limit, max: result.max });
+          reply('RATE_LIMIT_EXCEEDED', `at most ${result.max} locks per ${result.limit}`, {
+            slide_id: request.slide_id,
+            limit: result.limit,
+            max: result.max,
+          });
         } else if (result.changed) {
           // A renewal is not activity worth recording (its new expiry reaches everyone as locks_changed).
           void this.activity?.record(presentationId, 'lock.acquired', principal, { slide_id: request.slide_id });

@@ -27,7 +27,8 @@ export class MemoryLockStore implements LockStore {
     const renewal = current !== undefined && current.expiresAt > now;
     if (!renewal) {
       const live = [...table.values()].filter((l) => l.expiresAt > now);
-      if (live.filter((l) => l.userId === holder.userId).length >= limits.perUser) return { ok: false, reason: 'limit', limit: 'user', max: limits.perUser };
+      if (live.filter((l) => l.userId === holder.userId).length >= limits.perUser)
+        return { ok: false, reason: 'limit', limit: 'user', max: limits.perUser };
       if (live.length >= limits.perDocument) return { ok: false, reason: 'limit', limit: 'document', max: limits.perDocument };
     }
     const lock: StoredLock = {

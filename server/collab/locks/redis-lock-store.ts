@@ -102,8 +102,16 @@ export class RedisLockStore implements LockStore {
   ): Promise<AcquireResult> {
     const lock: StoredLock = { ...holder, slideId, slideRef: ref, acquiredAt: now, expiresAt: now + ttlMs };
     const [ok, encoded, changed] = (await this.redis.eval(
-      ACQUIRE, 1, this.key(presentationId), slideId, JSON.stringify(lock), String(now), holder.userId, String(this.keyTtl(ttlMs)),
-      String(limits.perUser), String(limits.perDocument),
+      ACQUIRE,
+      1,
+      this.key(presentationId),
+      slideId,
+      JSON.stringify(lock),
+      String(now),
+      holder.userId,
+      String(this.keyTtl(ttlMs)),
+      String(limits.perUser),
+      String(limits.perDocument),
     )) as [number, string, number?];
     if (ok === 2) {
       const limit = encoded === 'user' ? 'user' : 'document';
@@ -141,7 +149,14 @@ export class RedisLockStore implements LockStore {
 
   private async sweep(presentationId: string, mode: string, connectionId: string, now: number, ttlMs: number): Promise<string[]> {
     const touched = (await this.redis.eval(
-      SWEEP, 1, this.key(presentationId), mode, connectionId, String(now), String(ttlMs), String(this.keyTtl(ttlMs)),
+      SWEEP,
+      1,
+      this.key(presentationId),
+      mode,
+      connectionId,
+      String(now),
+      String(ttlMs),
+      String(this.keyTtl(ttlMs)),
     )) as string[] | null;
     return touched ?? [];
   }

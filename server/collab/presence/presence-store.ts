@@ -59,7 +59,11 @@ export class RedisPresenceStore implements PresenceStore {
 
   async put(presentationId: string, entry: PresenceEntry): Promise<void> {
     const key = this.key(presentationId);
-    await this.redis.multi().hset(key, String(entry.clientId), JSON.stringify(entry)).pexpire(key, Math.max(1000, entry.expiresAt - Date.now()) + 60_000).exec();
+    await this.redis
+      .multi()
+      .hset(key, String(entry.clientId), JSON.stringify(entry))
+      .pexpire(key, Math.max(1000, entry.expiresAt - Date.now()) + 60_000)
+      .exec();
   }
 
   async remove(presentationId: string, clientId: number): Promise<void> {

@@ -9,13 +9,7 @@ import type { afterUnloadDocumentPayload, Extension, onAwarenessUpdatePayload } 
 import type { FastifyBaseLogger } from 'fastify';
 import { presenceChannel } from '../../../shared/channels.js';
 import { isSlideId } from '../../../shared/locks.js';
-import {
-  normalizeStatus,
-  type PresenceEvent,
-  type PresenceSnapshot,
-  type PresenceStatus,
-  type PresenceUser,
-} from '../../../shared/presence.js';
+import { normalizeStatus, type PresenceEvent, type PresenceSnapshot, type PresenceStatus, type PresenceUser } from '../../../shared/presence.js';
 import { presentationIdOf } from '../../../shared/presentation.js';
 import type { Bus } from '../../bus/types.js';
 import type { PresenceEntry, PresenceStore } from './presence-store.js';
@@ -52,7 +46,8 @@ export class PresenceTracker implements Extension {
     const states = awareness.getStates();
     const changes: Array<{ clientId: number; state: AwarenessState | null }> = [];
     // States relayed from other instances are recorded by those instances.
-    if (connection) for (const clientId of [...added, ...updated]) changes.push({ clientId, state: (states.get(clientId) as AwarenessState) ?? null });
+    if (connection)
+      for (const clientId of [...added, ...updated]) changes.push({ clientId, state: (states.get(clientId) as AwarenessState) ?? null });
     for (const clientId of removed) if (this.owned.get(presentationId)?.has(clientId)) changes.push({ clientId, state: null });
     if (changes.length > 0) this.enqueue(presentationId, () => this.apply(presentationId, changes));
   }
