@@ -65,7 +65,10 @@ describe('log redaction by decoded parameter name', () => {
 
     const output = proc.output();
     expect(output).toContain('incoming request');
-    expect(output).toContain('/api/v1/realtime/notifications');
+    // /collab's upgrade goes through Fastify and is request-logged, redacted. The JSON sockets' upgrades are taken
+    // before Fastify's router (server/streaming/upgrade.ts) and are not request-logged at all; the leak check below
+    // covers them all the same.
+    expect(output).toContain('/api/v1/collab?%74oken=[redacted]');
     const leaks: string[] = [];
     for (const token of used) {
       const [, payload = '', signature = ''] = token.split('.');
