@@ -50,6 +50,8 @@ export class Metrics {
   private readonly latency: Histogram<'channel_kind'>;
   private readonly busPublishes: Counter<'result'>;
   private readonly publishCounters = new Map<string, { inc(): void }>();
+  /** The latency histogram of each channel kind, looked up once (an event is observed once per instance). */
+  private readonly latencyByKind = new Map<string, { observe(value: number): void }>();
   /** The series of each manager and transport, looked up once (a labelled child per connection costs ~1 KB). */
   private readonly connectionSeries = new Map<string, ConnectionSeries>();
   private readonly stats: Record<Manager, ManagerStats> = {
@@ -169,7 +171,12 @@ export class Metrics {
   }
 
   observeDelivery(channelKind: string, seconds: number): void {
-    this.latency.labels(channelKind).observe(Math.max(0, seconds));
+    let histogram = this.latencyByKind.get(channelKind);
+    if (!histogram) {
+      histogram = this.latency.labels(channelKind);
+      this.latencyByKind.set(channelKind, histogram);
+    }
+    histogram.observe(Math.max(0, seconds));
   }
 
   busPublish(result: 'ok' | 'stale' | 'failed'): void {

@@ -5,7 +5,8 @@ import type { Metrics } from '../metrics.js';
 export function observeDelivery(metrics: Metrics, event: BusEvent): void {
   event.memo('latency-observed', (e) => {
     const id = e.parsedId;
-    if (id) metrics.observeDelivery(e.channel.split('.')[0] ?? e.channel, (Date.now() - id.ms) / 1000);
+    const dot = e.channel.indexOf('.');
+    if (id) metrics.observeDelivery(dot < 0 ? e.channel : e.channel.slice(0, dot), (Date.now() - id.ms) / 1000);
     return true;
   });
 }
