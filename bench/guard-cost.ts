@@ -6,7 +6,7 @@
  *   unguarded — no lock held by another user (the decision still checks the update can be integrated)
  *   allowed   — another user holds a lock; the update edits a different slide
  *   refused   — the update edits the locked slide (rewritten: its structs become GC, the sender gets a retraction)
- * Usage: npm run bench:guard   (prints a markdown table; CPU µs per update, median of 9 rounds of 200 updates after 3
+ * Usage: npm run bench:guard   (prints a markdown table; CPU µs per update, median of 9 rounds of 200 updates after 10
  * untimed rounds, per case)
  */
 import * as Y from 'yjs';
@@ -19,7 +19,7 @@ import type { StoredLock } from '../server/collab/locks/lock-store.js';
 
 /** Rounds of 200 updates per case, after untimed warm-up rounds; the median is reported (CPU time: the machine is shared). */
 const ROUNDS = 9;
-const WARM_UP_ROUNDS = 3;
+const WARM_UP_ROUNDS = 10;
 
 function buildDoc(slides: number, bodyBytes: number): Y.Doc {
   const doc = new Y.Doc();

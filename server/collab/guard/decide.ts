@@ -43,8 +43,7 @@ export function decideUpdate(doc: Y.Doc, update: DecodedUpdate, writer: Writer):
   if (update.isEmpty) return { kind: 'apply', update: update.bytes, rewritten: false, denials: [], retract: null };
   if (writer.readOnly) return { kind: 'refuse', code: 'PERMISSION_DENIED', reason: 'this role may not change the document' };
   // Typed roots first: a root a peer created is a generic type until accessed, and places compare by identity.
-  getSlides(doc);
-  getComments(doc);
+  const roots = { slides: getSlides(doc) as unknown as Y.AbstractType<unknown>, comments: getComments(doc) as unknown as Y.AbstractType<unknown> };
   const integration = integrationOf(doc, update);
   if (!integration.ok) {
     return { kind: 'refuse', code: refusalCode(writer), reason: `it depends on what this document does not have (${integration.missing})` };
@@ -55,7 +54,7 @@ export function decideUpdate(doc: Y.Doc, update: DecodedUpdate, writer: Writer):
     }
   }
 
-  if (!integration.trimmed && isPlainEdit(doc, update, integration.order, writer)) {
+  if (!integration.trimmed && isPlainEdit(doc, update, integration.order, writer, roots)) {
     return { kind: 'apply', update: update.bytes, rewritten: false, denials: [], retract: null };
   }
 

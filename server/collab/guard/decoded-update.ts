@@ -4,7 +4,6 @@
  * from how it decodes (a client's structs in two sections, where `applyUpdate` keeps only the last; clocks that are
  * not contiguous within a client) is malformed too, so what the guard judges is exactly what would be applied.
  */
-import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
 
 export type Struct = Y.Item | Y.GC | Y.Skip;
@@ -33,7 +32,7 @@ export class DecodedUpdate {
     let sections: number;
     try {
       decoded = Y.decodeUpdate(bytes) as never;
-      sections = decoding.readVarUint(decoding.createDecoder(bytes));
+      sections = firstVarUint(bytes);
     } catch (err) {
       throw new MalformedUpdateError(err instanceof Error ? err.message : 'undecodable');
     }
@@ -94,4 +93,17 @@ export class DecodedUpdate {
     }
     return false;
   }
+}
+
+/** The update's first number (how many client sections it has), read as lib0 writes a varUint. */
+function firstVarUint(bytes: Uint8Array): number {
+  let value = 0;
+  let shift = 1;
+  for (let i = 0; i < bytes.length && i < 8; i++) {
+    const byte = bytes[i] as number;
+    value += (byte & 0x7f) * shift;
+    if (byte < 0x80) return value;
+    shift *= 128;
+  }
+  throw new MalformedUpdateError('unreadable section count');
 }

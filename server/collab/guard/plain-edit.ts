@@ -6,15 +6,13 @@
  * Anything else (a delete, a struct placed by parent id, a new slide, comments, a GC neighbour) takes the full path.
  */
 import * as Y from 'yjs';
-import { getComments, getSlides } from '../../../shared/presentation.js';
 import type { DecodedUpdate } from './decoded-update.js';
 import type { NewStruct } from './integration.js';
 import type { Writer } from './writer.js';
 
-export function isPlainEdit(doc: Y.Doc, update: DecodedUpdate, order: readonly NewStruct[], writer: Writer): boolean {
+export function isPlainEdit(doc: Y.Doc, update: DecodedUpdate, order: readonly NewStruct[], writer: Writer, roots: Roots): boolean {
   if (writer.readOnly || writer.commentOnly || writer.locked.size > 0 || update.deletes.size > 0) return false;
-  const slides = getSlides(doc) as unknown as Y.AbstractType<unknown>;
-  const comments = getComments(doc) as unknown as Y.AbstractType<unknown>;
+  const { slides, comments } = roots;
   const store = doc.store;
   for (const { struct, known } of order) {
     if (!(struct instanceof Y.Item) || known > 0) return false;
@@ -39,6 +37,12 @@ export function isPlainEdit(doc: Y.Doc, update: DecodedUpdate, order: readonly N
     if (root === comments) return false;
   }
   return true;
+}
+
+/** The document's `slides` and `comments` root types (typed: see decide.ts). */
+export interface Roots {
+  slides: Y.AbstractType<unknown>;
+  comments: Y.AbstractType<unknown>;
 }
 
 /** The struct of the document holding `id` when it is an Item (not GC), else null. */
