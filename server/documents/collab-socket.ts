@@ -12,6 +12,7 @@
  * Frame size, message rate, outbound buffer and token expiry as on the other JSON sockets. A presentation that does
  * not exist: NOT_FOUND and close 4404 (unless AUTO_CREATE_PRESENTATIONS); not a member: PERMISSION_DENIED, 4403.
  */
+import { throwIfRefused } from '../collab/locks/acquire-refusal.js';
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
@@ -228,19 +229,7 @@ class CollaborationSession extends SocketSession<CollaborationClientMessage> imp
       color: colourFor(this.principal.userId),
       connectionId: this.connectionId,
     });
-    if (!result.ok && result.reason === 'limit') {
-      throw new DomainError('RATE_LIMIT_EXCEEDED', `at most ${result.max} locks per ${result.limit}`, {
-        slide_id: slideId,
-        limit: result.limit,
-        max: result.max,
-      });
-    }
-    if (!result.ok) {
-      throw new DomainError('LOCKED', `slide ${slideId} is locked by ${result.lock.name}`, {
-        slide_id: slideId,
-        holder: { user_id: result.lock.userId, name: result.lock.name },
-      });
-    }
+    throwIfRefused(slideId, result);
     // Taken or renewed (a new expiry), the change reaches every JSON client of the document as the `locks` table
     // (DocumentBridge follows LockService.onChange), the requester included.
   }

@@ -3,6 +3,7 @@
  * A lock taken over REST is held by the user (connection id `rest:{user}`) until released or expired; the same
  * user's editor connection may edit the slide, and re-taking it from an editor moves it there.
  */
+import { throwIfRefused } from '../collab/locks/acquire-refusal.js';
 import { can, roleFor } from '../access/policy.js';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
@@ -73,19 +74,7 @@ export function registerLockRoutes(app: FastifyInstance, deps: LockRoutesDeps): 
       color: colourFor(principal.userId),
       connectionId: `rest:${principal.userId}`,
     });
-    if (!result.ok && result.reason === 'limit') {
-      throw new DomainError('RATE_LIMIT_EXCEEDED', `at most ${result.max} locks per ${result.limit}`, {
-        slide_id: slideId,
-        limit: result.limit,
-        max: result.max,
-      });
-    }
-    if (!result.ok) {
-      throw new DomainError('LOCKED', `slide ${slideId} is locked by ${result.lock.name}`, {
-        slide_id: slideId,
-        holder: { user_id: result.lock.userId, name: result.lock.name },
-      });
-    }
+    throwIfRefused(slideId, result);
     if (result.changed) await deps.activity?.record(id, 'lock.acquired', principal, { slide_id: slideId });
     return toSlideLock(result.lock);
   }
