@@ -48,6 +48,7 @@ const EnvSchema = Type.Object({
   HTTP_RATE_LIMIT_WINDOW_MS: Type.Optional(Int(100, 86_400_000)),
   HTTP_RATE_LIMIT_SYNC_MS: Type.Optional(Int(5, 60_000)),
   COMPACT_AFTER_UPDATES: Type.Optional(Int(1, 10_000_000)),
+  COLLAB_ACK_TIMEOUT_MS: Type.Optional(Int(1000, 600_000)),
   VERSION_INTERVAL_MS: Type.Optional(Int(100, 7 * 86_400_000)),
   ACTIVITY_RETENTION_DAYS: Type.Optional(Int(1, 3650)),
   CHAT_RETENTION_DAYS: Type.Optional(Int(1, 36_500)),
@@ -107,6 +108,8 @@ export interface Config {
     httpRateSyncMs: number;
   };
   compactAfterUpdates: number;
+  /** An edit's acknowledgement waiting this long for its commit closes the socket with 1013 (the client resends). */
+  collabAckTimeoutMs: number;
   /** An automatic version after this much time of editing. */
   versionIntervalMs: number;
   /** Activity events older than this are pruned. */
@@ -226,6 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       httpRateSyncMs: e.HTTP_RATE_LIMIT_SYNC_MS ?? 100,
     },
     compactAfterUpdates: e.COMPACT_AFTER_UPDATES ?? 500,
+    collabAckTimeoutMs: e.COLLAB_ACK_TIMEOUT_MS ?? 30_000,
     versionIntervalMs: e.VERSION_INTERVAL_MS ?? 600_000,
     activityRetentionDays: e.ACTIVITY_RETENTION_DAYS ?? 90,
     chat: {

@@ -40,6 +40,7 @@ import { lockTargetOf } from './locks/slide-ref.js';
 import { UpdateLog } from './update-log.js';
 import type { ActivityRecorder } from '../activity/index.js';
 import { WritePath } from './write-path.js';
+import { AckGate } from './ack-gate.js';
 
 /** Hocuspocus does not export the class it returns from handleConnection. */
 export type ClientConnection = ReturnType<Hocuspocus['handleConnection']>;
@@ -104,8 +105,14 @@ export function createCollab(deps: CollabDeps): CollabService {
     onGiveUp: (err, documents, rows) =>
       logger.error(
         { err, documents, rows },
-        'updates could not be stored; they were not acknowledged, so their clients keep them and resend on reconnect',
+        'updates could not be stored before shutdown; they were not acknowledged, so their clients keep them and resend on reconnect',
       ),
+  });
+  const gate = new AckGate({
+    log: updateLog,
+    timeoutMs: config.collabAckTimeoutMs,
+    onTimeout: (documentName, heldMs) =>
+      logger.warn({ documentName, heldMs }, 'an acknowledgement waited too long for its commit: socket closed (1013), the client resends'),
   });
   const persistence = new PostgresPersistence({
     store,
@@ -118,7 +125,15 @@ export function createCollab(deps: CollabDeps): CollabService {
   const locks = new LockService({ store: deps.lockStore, bus: deps.bus, ttlMs: config.lockTtlMs, limits: config.lockLimits, logger });
   const inflight = new InflightBudget(config.limits.collabMaxInflightBytes);
   const owners = new ClientOwners(new DocumentClientStore(db));
-  const writePath = new WritePath({ log: updateLog, persistence, owners, locks, logger });
+  const writePath = new WritePath({
+    log: updateLog,
+    persistence,
+    owners,
+    locks,
+    gate,
+    maxUnackedBytes: config.limits.collabMaxInflightBytes,
+    logger,
+  });
   const presence = new PresenceTracker(deps.presenceStore, deps.bus, logger);
   const membership = new MembershipSync(deps.bus, (id, user, role) => applyRoleChange(id, user, role), logger);
   const closing = new PresentationClosing(deps.bus, () => hocuspocusRef as Hocuspocus, logger);

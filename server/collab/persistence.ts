@@ -13,7 +13,7 @@
  * state (`encodeStateAsUpdate`, computed on every debounced store), which design §2 forbids writing and which costs
  * O(document) each time; this extension needs neither.
  */
-import type { Extension, onChangePayload, onLoadDocumentPayload, onStoreDocumentPayload } from '@hocuspocus/server';
+import type { afterUnloadDocumentPayload, Extension, onChangePayload, onLoadDocumentPayload, onStoreDocumentPayload } from '@hocuspocus/server';
 import { isTransactionOrigin } from '@hocuspocus/server';
 import type { FastifyBaseLogger } from 'fastify';
 import * as Y from 'yjs';
@@ -95,22 +95,32 @@ export class PostgresPersistence implements Extension {
     }
   }
 
+  /**
+   * Appends what the write path does not: server transactions, and updates relayed by another instance over Redis.
+   * The relayed ones are stored here too (their instance stores them as well; compaction folds the duplicates):
+   * this instance has applied them, so the acks it gives for its own clients' edits, which may build on them, wait
+   * for them to be durable here too — they could otherwise be lost with their instance if it crashed before its
+   * commit, while this instance keeps them in memory and a reconnecting client sees them as stored.
+   */
   async onChange({ transactionOrigin, update, documentName }: onChangePayload): Promise<void> {
-    // Client updates were appended by the write path; Redis updates by the instance that received them; server
-    // transactions that append themselves (markSelfAppended) by their maker.
+    // Client updates were appended by the write path, server transactions that append themselves
+    // (markSelfAppended) by their maker, and loads and catch-ups came from the store.
     if (typeof transactionOrigin === 'object' && transactionOrigin !== null && selfAppendedOrigins.has(transactionOrigin)) return;
     if (isTransactionOrigin(transactionOrigin)) {
-      if (transactionOrigin.source !== 'local' || transactionOrigin.skipStoreHooks) return;
+      if (transactionOrigin.source === 'connection') return;
+      if (transactionOrigin.source === 'local' && transactionOrigin.skipStoreHooks) return;
     }
-    const write = this.options.log
+    // Applied but not queued (queue full, shutting down): append marks the document undurable, so no ack on it
+    // waits its way to durability until it is loaded again.
+    const tracked = this.options.log
       .append(documentName, update)
       .then(() => this.bump(documentName))
       .catch((err) => {
         this.stats.appendFailures++;
-        this.options.logger.error({ err, documentName, bytes: update.byteLength }, 'could not store a server-made update');
+        this.options.logger.error({ err, documentName, bytes: update.byteLength }, 'could not store an applied update');
       });
-    this.inflight.add(write);
-    void write.finally(() => this.inflight.delete(write));
+    this.inflight.add(tracked);
+    void tracked.finally(() => this.inflight.delete(tracked));
   }
 
   /** Appends an update the server applied with a markSelfAppended origin: resolves once it is in Postgres. */
@@ -129,9 +139,12 @@ export class PostgresPersistence implements Extension {
     await this.compact(documentName).catch(() => {});
   }
 
-  async afterUnloadDocument({ documentName }: { documentName: string }): Promise<void> {
+  async afterUnloadDocument({ documentName, instance }: afterUnloadDocumentPayload): Promise<void> {
+    // Loaded again meanwhile (a fast reconnect): the new copy's state is not this one's to forget.
+    if (instance.documents.has(documentName)) return;
     this.appendedSince.delete(documentName);
     this.caughtUpAt.delete(documentName);
+    this.options.log.forget(documentName);
   }
 
   async compact(documentName: string): Promise<number> {

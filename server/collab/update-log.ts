@@ -1,18 +1,26 @@
 /**
- * Durable appends with group commit. `append()` resolves once the update is in Postgres. While one INSERT is in
- * flight, later appends (from any connection or document) queue up and go out together in the next INSERT, so an
- * idle server adds no batching delay and a busy one does one round trip per batch instead of per update.
+ * Durable appends with group commit, and the durability watermark that acknowledgements wait for.
  *
- * A failed INSERT is retried with backoff until `retryWindowMs` has passed since the batch was first tried; then
- * its appends reject (their edits were never acknowledged, so the clients keep and resend them). The queue is
- * bounded in bytes: past `maxQueuedBytes` an append rejects at once instead of growing memory.
+ * Every append gets a sequence number. Appends are written in that order: while one INSERT is in flight, later
+ * appends (from any connection or document) queue up and go out together in the next INSERT, so an idle server adds
+ * no batching delay and a busy one does one round trip per batch instead of per update. `committed` is the highest
+ * sequence number below which everything is in Postgres.
+ *
+ * What is appended here has already been applied in memory (and broadcast), or is about to be. So a failed INSERT
+ * is never given up while the server runs: it is retried with backoff (at most every 2 s) until it succeeds, and
+ * later batches wait behind it. Only `close()` (shutdown) gives up what is left; those edits were never acknowledged
+ * and their clients still hold them. The queue is bounded in bytes: past `maxQueuedBytes`, `enqueue` refuses at once.
+ *
+ * `requiredFor(document)` is the sequence number that must be committed before the document's in-memory state is
+ * durable on this instance: its last append. A document whose applied change could not even be queued is never
+ * durable again (Infinity) until it leaves memory (`forget`).
  */
 import type { DocumentStore, UpdateRow } from '../store/documents.js';
 import { MAX_ROWS_PER_INSERT } from '../store/documents.js';
 
 interface PendingAppend extends UpdateRow {
-  resolve: () => void;
-  reject: (err: Error) => void;
+  seq: number;
+  settle?: (err?: Error) => void;
 }
 
 export class StoreUnavailableError extends Error {
@@ -26,16 +34,14 @@ export class StoreUnavailableError extends Error {
 }
 
 export interface UpdateLogOptions {
-  retryWindowMs: number;
   maxQueuedBytes: number;
   maxBatchBytes: number;
   onRetry?: (err: unknown, attempt: number, rows: number) => void;
-  /** A batch was given up (retry window over, or shutting down): its appends reject. */
+  /** Shutting down: what could not be written is given up (its appends reject). */
   onGiveUp?: (err: unknown, documents: string[], rows: number) => void;
 }
 
 const DEFAULTS: UpdateLogOptions = {
-  retryWindowMs: 30_000,
   maxQueuedBytes: 256 * 1024 * 1024,
   maxBatchBytes: 16 * 1024 * 1024,
 };
@@ -45,6 +51,11 @@ export class UpdateLog {
   private queuedBytes = 0;
   private flushing: Promise<void> | null = null;
   private closed = false;
+  private nextSeq = 1;
+  private committedSeq = 0;
+  /** Per document, the sequence number of its last append (Infinity: a change could not be queued). */
+  private readonly lastSeq = new Map<string, number>();
+  private readonly commitListeners: Array<(committed: number) => void> = [];
   /** Rows of the batch being written (or waiting to be retried). */
   private inFlight = 0;
   /** Ends the current retry back-off early (on close). */
@@ -65,25 +76,73 @@ export class UpdateLog {
     return this.queue.length + this.inFlight;
   }
 
-  append(name: string, update: Uint8Array): Promise<void> {
-    if (this.closed) return Promise.reject(new StoreUnavailableError('server shutting down'));
+  /** Everything appended with a sequence number up to this one is in Postgres. */
+  get committed(): number {
+    return this.committedSeq;
+  }
+
+  /** The sequence number that must be committed for the document's applied changes to be durable. */
+  requiredFor(name: string): number {
+    return this.lastSeq.get(name) ?? 0;
+  }
+
+  /** Called after each commit with the new `committed`. */
+  onCommitted(listener: (committed: number) => void): void {
+    this.commitListeners.push(listener);
+  }
+
+  /**
+   * Queues an append and returns its sequence number, or throws StoreUnavailableError at once (closed, or the queue
+   * is full) without queuing anything. `settle` is called once it is written, or with the error it was given up with.
+   */
+  enqueue(name: string, update: Uint8Array, settle?: (err?: Error) => void): number {
+    if (this.closed) throw new StoreUnavailableError('server shutting down');
     if (this.queuedBytes + update.byteLength > this.options.maxQueuedBytes) {
       this.stats.failed++;
-      return Promise.reject(new StoreUnavailableError('append queue full'));
+      throw new StoreUnavailableError('append queue full');
     }
+    const seq = this.nextSeq++;
+    this.queue.push({ name, update, seq, settle });
+    this.queuedBytes += update.byteLength;
+    if (this.lastSeq.get(name) !== Number.POSITIVE_INFINITY) this.lastSeq.set(name, seq);
+    this.flushing ??= this.flushLoop();
+    return seq;
+  }
+
+  /**
+   * Appends a change that is already applied in memory; resolves once it is in Postgres. When it cannot even be
+   * queued, the document is marked undurable (see markUndurable) and the promise rejects.
+   */
+  append(name: string, update: Uint8Array): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ name, update, resolve, reject });
-      this.queuedBytes += update.byteLength;
-      this.flushing ??= this.flushLoop();
+      try {
+        this.enqueue(name, update, (err) => (err ? reject(err) : resolve()));
+      } catch (err) {
+        this.markUndurable(name);
+        reject(err);
+      }
     });
   }
 
-  /** Resolves when everything queued so far has been written or rejected. */
+  /**
+   * A change applied to the document could not be queued: this instance can no longer vouch for its state, so no
+   * acknowledgement waits its way to durability on it until the document is unloaded and loaded again.
+   */
+  markUndurable(name: string): void {
+    this.lastSeq.set(name, Number.POSITIVE_INFINITY);
+  }
+
+  /** The document left memory: the next load starts from what Postgres holds. */
+  forget(name: string): void {
+    this.lastSeq.delete(name);
+  }
+
+  /** Resolves when everything queued so far has been written or given up. */
   async drain(): Promise<void> {
     while (this.flushing) await this.flushing;
   }
 
-  /** Stops retrying and refuses new appends: what cannot be written now rejects. */
+  /** Stops retrying and refuses new appends: what cannot be written now is given up. */
   close(): void {
     this.closed = true;
     this.wake?.();
@@ -111,35 +170,43 @@ export class UpdateLog {
         this.inFlight = batch.length;
         try {
           await this.insertWithRetry(batch);
-          this.stats.appended += batch.length;
-          this.stats.batches++;
-          for (const p of batch) p.resolve();
         } catch (err) {
-          this.stats.failed += batch.length;
-          this.options.onGiveUp?.(err, [...new Set(batch.map((p) => p.name))], batch.length);
-          const error = err instanceof StoreUnavailableError ? err : new StoreUnavailableError('could not append update', { cause: err });
-          for (const p of batch) p.reject(error);
+          this.giveUp(batch, err);
+          continue;
         } finally {
           this.inFlight = 0;
         }
+        this.stats.appended += batch.length;
+        this.stats.batches++;
+        this.committedSeq = (batch[batch.length - 1] as PendingAppend).seq;
+        for (const p of batch) p.settle?.();
+        for (const listener of this.commitListeners) listener(this.committedSeq);
       }
     } finally {
       this.flushing = null;
     }
   }
 
+  private giveUp(batch: PendingAppend[], err: unknown): void {
+    this.stats.failed += batch.length;
+    this.options.onGiveUp?.(err, [...new Set(batch.map((p) => p.name))], batch.length);
+    const error = err instanceof StoreUnavailableError ? err : new StoreUnavailableError('could not append update', { cause: err });
+    for (const p of batch) {
+      this.markUndurable(p.name);
+      p.settle?.(error);
+    }
+  }
+
   private async insertWithRetry(batch: PendingAppend[]): Promise<void> {
-    const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
         await this.store.append(batch);
         return;
       } catch (err) {
-        const elapsed = Date.now() - started;
-        if (this.closed || elapsed >= this.options.retryWindowMs) throw err;
+        if (this.closed) throw err;
         this.stats.retries++;
         this.options.onRetry?.(err, attempt, batch.length);
-        const delay = Math.min(2000, 50 * 2 ** Math.min(attempt, 6), this.options.retryWindowMs - elapsed);
+        const delay = Math.min(2000, 50 * 2 ** Math.min(attempt, 6));
         await new Promise<void>((r) => {
           const timer = setTimeout(r, delay);
           this.wake = () => {

@@ -1,19 +1,25 @@
 /**
  * The write path of a client update (design §2, §5), as a Hocuspocus extension. `beforeSync` is awaited before
- * Hocuspocus applies a SyncStep2/Update and before it acknowledges it (SyncStatus), so here, in order:
+ * Hocuspocus applies a SyncStep2/Update and sends its acknowledgement (SyncStatus). Here, in order:
  *
  * 1. decode and validate the update (malformed: the socket is closed with 1007, nothing applied, no ack);
  * 2. ask the guard (./guard/decide.ts), after claiming the client ids the update writes under (./client-owners.ts)
  *    — an update that cannot be integrated, or that writes under another user's client id, is refused whole: not
  *    applied, not stored, not acknowledged; the sender gets an `error` and its socket is closed (4409) so that it
  *    resyncs. A refusal first catches the document up from Postgres once, in case this instance lags behind another;
- * 3. store what may be applied (one append: the original update, or the guard's rewrite of it) — nothing forbidden
- *    is ever stored, so there is no rollback to lose;
- * 4. apply: the original is left to Hocuspocus; a rewrite is applied here, with the connection as transaction origin
- *    (so Hocuspocus broadcasts it and extension-redis relays it like any client update), and the original is
- *    withheld: its bytes in the frame are zeroed, which Yjs reads as an empty update. Hocuspocus then acknowledges
- *    the message: the server has processed it for good, and the sender is told what was not applied (and is sent
- *    the deletes of its refused structs, so its own document drops them too).
+ * 3. queue the append of what may be applied (the original update, or the guard's rewrite of it: nothing forbidden
+ *    is ever stored, so there is no rollback to lose). The append is not awaited: the update log writes it with the
+ *    next group commit, in order;
+ * 4. apply at once, so peers see the edit now: the original is left to Hocuspocus; a rewrite is applied here, with
+ *    the connection as transaction origin (so Hocuspocus broadcasts it and extension-redis relays it like any client
+ *    update), and the original is withheld: its bytes in the frame are zeroed, which Yjs reads as an empty update.
+ *    The sender is told what was not applied (and is sent the deletes of its refused structs, so its own document
+ *    drops them too).
+ *
+ * Hocuspocus then sends the acknowledgement, which ./ack-gate.ts holds until the append has committed: peers may see
+ * an edit before it is durable; the sender's ack never precedes durability. When the log cannot take the append
+ * (queue full, shutting down), the update is not applied and the socket is closed with 1013. A connection with more
+ * than `maxUnackedBytes` of updates waiting for their acks waits before its next one is handled (flow control).
  *
  * Zeroing relies on Hocuspocus handing `beforeSync` a view into the frame it is about to apply (4.7 does: the payload
  * is peeked from the frame's decoder). That is checked on every use against the frame seen in beforeHandleMessage;
@@ -25,6 +31,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { messageYjsSyncStep2, messageYjsUpdate } from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { CLOSE_CODES, type ErrorMessage } from '../../shared/errors.js';
+import type { AckGate } from './ack-gate.js';
 import { writtenClients, type ClientOwners } from './client-owners.js';
 import { isCollabContext } from './context.js';
 import { isEmptyUpdate } from './doc-state.js';
@@ -53,6 +60,9 @@ export interface WritePathOptions {
   persistence: PostgresPersistence;
   owners: ClientOwners;
   locks: LockService;
+  gate: AckGate;
+  /** A connection with more update bytes than this waiting for their acks waits before its next update. */
+  maxUnackedBytes: number;
   logger: FastifyBaseLogger;
 }
 
@@ -62,18 +72,25 @@ export class WritePath implements Extension {
   extensionName = 'deckhand-write-path';
   /** The frame each connection is handling (beforeSync's payload must be a view into it to be withheld). */
   private readonly frames = new WeakMap<Connection, Uint8Array>();
-  readonly stats = { accepted: 0, rewritten: 0, refused: 0, catchUps: 0 };
+  readonly stats = { accepted: 0, rewritten: 0, refused: 0, catchUps: 0, throttled: 0 };
 
   constructor(private readonly options: WritePathOptions) {}
 
   async beforeHandleMessage({ connection, update }: beforeHandleMessagePayload): Promise<void> {
     this.frames.set(connection, update);
+    this.options.gate.watch(connection);
   }
 
   async beforeSync({ type, payload, connection, document, documentName }: beforeSyncPayload): Promise<void> {
     if (type !== messageYjsSyncStep2 && type !== messageYjsUpdate) return;
     if (connection.readOnly) return; // Hocuspocus refuses it (SyncStatus false); nothing is applied.
     if (isEmptyUpdate(payload)) return;
+    const { gate } = this.options;
+    const backlog = gate.whenUnackedAtMost(connection, this.options.maxUnackedBytes);
+    if (backlog) {
+      this.stats.throttled++;
+      await backlog;
+    }
     let update: DecodedUpdate;
     try {
       update = new DecodedUpdate(payload);
@@ -90,7 +107,8 @@ export class WritePath implements Extension {
       decision = await this.decide(connection, documentName, document, update);
     }
     if (decision.kind === 'apply' && !decision.rewritten) {
-      await this.append(connection, documentName, payload);
+      this.append(connection, documentName, payload);
+      gate.expectAck(connection, payload.byteLength);
       this.stats.accepted++;
       return;
     }
@@ -104,7 +122,8 @@ export class WritePath implements Extension {
       connection.webSocket.close(CLOSE_CODES.UPDATE_REFUSED.code, CLOSE_CODES.UPDATE_REFUSED.reason);
       return;
     }
-    if (!isEmptyUpdate(decision.update)) await this.append(connection, documentName, decision.update);
+    if (!isEmptyUpdate(decision.update)) this.append(connection, documentName, decision.update);
+    gate.expectAck(connection, decision.update.byteLength);
     payload.fill(0);
     Y.applyUpdate(document, decision.update, { source: 'connection', connection });
     // What the sender may not keep, deleted in its own document (the broadcast carries GC structs, no deletes).
@@ -129,12 +148,13 @@ export class WritePath implements Extension {
     return decideUpdate(document, update, writer);
   }
 
-  private async append(connection: Connection, documentName: string, update: Uint8Array): Promise<void> {
+  /** Queues the append (not awaited: ./ack-gate.ts holds the ack until it commits); throws when it cannot be queued. */
+  private append(connection: Connection, documentName: string, update: Uint8Array): void {
     try {
-      await this.options.log.append(documentName, update);
+      this.options.log.enqueue(documentName, update);
     } catch (err) {
-      // Close the whole socket with "try again later": the provider reconnects with backoff and re-sends its
-      // unacknowledged edits (a per-document close would leave it idle on this document).
+      // Not applied. Close the whole socket with "try again later": the provider reconnects with backoff and
+      // re-sends its unacknowledged edits (a per-document close would leave it idle on this document).
       if (err instanceof StoreUnavailableError) connection.webSocket.close(err.code, err.reason);
       throw err;
     }

@@ -1,0 +1,203 @@
+/**
+ * Holds each SyncStatus (the acknowledgement a provider counts its unsynced changes by) until what it acknowledges
+ * is in Postgres. Updates are applied and broadcast at once (./write-path.ts queues their append and returns); the
+ * ack Hocuspocus sends right after applying is caught here, on the connection's `send`, and released when the update
+ * log has committed everything the document held at that moment (`UpdateLog.requiredFor`): the update itself, any
+ * rollback the guard made for it, and whatever it may build on, edits of other clients and other instances included.
+ *
+ * Acks leave in the order Hocuspocus made them, per connection. One still waiting after `timeoutMs` (Postgres is down
+ * or slow) closes its connection's socket with 1013: the provider reconnects with backoff and re-sends what was not
+ * acknowledged, while the log keeps retrying the appends.
+ *
+ * `unackedBytes` is the flow control: the write path makes a connection wait before its next update while the
+ * updates it has waiting for an ack pass a bound, so one fast writer cannot fill the log's queue.
+ */
+import type { Connection } from '@hocuspocus/server';
+import { CLOSE_CODES } from '../../shared/errors.js';
+import type { UpdateLog } from './update-log.js';
+
+/** Hocuspocus' message type of a SyncStatus (y-protocols has no constant for it). */
+const SYNC_STATUS = 8;
+
+interface HeldAck {
+  connection: Connection;
+  message: Uint8Array;
+  required: number;
+  since: number;
+  /** Update bytes this ack releases from the connection's unacked total. */
+  bytes: number;
+}
+
+interface ConnectionState {
+  send: (message: Uint8Array) => void;
+  /** Length of the encoded message address: a SyncStatus is that plus two bytes. */
+  addressBytes: number;
+  held: number;
+  unackedBytes: number;
+  /** Bytes of the update whose ack Hocuspocus sends next on this connection. */
+  nextAckBytes: number;
+  drained: Array<() => void>;
+}
+
+export interface AckGateOptions {
+  log: UpdateLog;
+  /** An ack held longer than this closes its socket with 1013. */
+  timeoutMs: number;
+  onTimeout?: (documentName: string, heldMs: number) => void;
+}
+
+export class AckGate {
+  private held: HeldAck[] = [];
+  private readonly states = new WeakMap<Connection, ConnectionState>();
+  private timer: NodeJS.Timeout | undefined;
+  readonly stats = { held: 0, timedOut: 0 };
+
+  constructor(private readonly options: AckGateOptions) {
+    options.log.onCommitted((committed) => this.release(committed));
+  }
+
+  /** Routes the connection's acks through the gate (once per connection). */
+  watch(connection: Connection): void {
+    if (this.states.has(connection)) return;
+    const state: ConnectionState = {
+      send: connection.send.bind(connection),
+      addressBytes: encodedStringLength(connection.messageAddress),
+      held: 0,
+      unackedBytes: 0,
+      nextAckBytes: 0,
+      drained: [],
+    };
+    this.states.set(connection, state);
+    connection.send = (message: Uint8Array) => {
+      if (message.byteLength === state.addressBytes + 2 && message[state.addressBytes] === SYNC_STATUS) this.ack(connection, state, message);
+      else state.send(message);
+    };
+  }
+
+  /** The next ack on `connection` is for an update of `bytes` bytes (counted as unacked until it leaves). */
+  expectAck(connection: Connection, bytes: number): void {
+    const state = this.states.get(connection);
+    if (!state) return;
+    state.unackedBytes += bytes;
+    state.nextAckBytes += bytes;
+  }
+
+  /** Update bytes the connection has applied whose ack has not left yet. */
+  unackedBytes(connection: Connection): number {
+    return this.states.get(connection)?.unackedBytes ?? 0;
+  }
+
+  /** Resolves once the connection's unacked bytes are at most `bytes` (or it closed). */
+  whenUnackedAtMost(connection: Connection, bytes: number): Promise<void> | undefined {
+    const state = this.states.get(connection);
+    if (!state || state.unackedBytes <= bytes) return undefined;
+    return new Promise<void>((resolve) => {
+      const check = () => {
+        if (state.unackedBytes <= bytes || isClosed(connection)) resolve();
+        else state.drained.push(check);
+      };
+      state.drained.push(check);
+    });
+  }
+
+  /** Acks waiting for a commit (for stats and tests). */
+  get waiting(): number {
+    return this.held.length;
+  }
+
+  private ack(connection: Connection, state: ConnectionState, message: Uint8Array): void {
+    const bytes = state.nextAckBytes;
+    state.nextAckBytes = 0;
+    const required = this.options.log.requiredFor(connection.document.name);
+    if (state.held === 0 && required <= this.options.log.committed) {
+      this.deliver(state, message, bytes);
+      return;
+    }
+    state.held++;
+    this.stats.held++;
+    this.held.push({ connection, message, required, since: Date.now(), bytes });
+    this.timer ??= setInterval(() => this.expire(), Math.min(1000, this.options.timeoutMs)).unref();
+  }
+
+  private release(committed: number): void {
+    if (this.held.length === 0) return;
+    const blocked = new Set<Connection>();
+    const still: HeldAck[] = [];
+    for (const ack of this.held) {
+      const state = this.states.get(ack.connection) as ConnectionState;
+      if (isClosed(ack.connection)) {
+        this.drop(state, ack);
+        continue;
+      }
+      if (ack.required > committed || blocked.has(ack.connection)) {
+        blocked.add(ack.connection);
+        still.push(ack);
+        continue;
+      }
+      state.held--;
+      this.deliver(state, ack.message, ack.bytes);
+    }
+    this.held = still;
+    this.stopTimerIfIdle();
+  }
+
+  private deliver(state: ConnectionState, message: Uint8Array, bytes: number): void {
+    state.unackedBytes -= bytes;
+    state.send(message);
+    if (state.drained.length > 0) {
+      const waiters = state.drained.splice(0);
+      for (const check of waiters) check();
+    }
+  }
+
+  private drop(state: ConnectionState, ack: HeldAck): void {
+    state.held--;
+    state.unackedBytes -= ack.bytes;
+    const waiters = state.drained.splice(0);
+    for (const check of waiters) check();
+  }
+
+  /** Closes the sockets of acks held past the timeout (the oldest are first). */
+  private expire(): void {
+    const now = Date.now();
+    const expired = new Set<Connection>();
+    for (const ack of this.held) {
+      if (now - ack.since < this.options.timeoutMs) break;
+      if (expired.has(ack.connection)) continue;
+      expired.add(ack.connection);
+      this.stats.timedOut++;
+      this.options.onTimeout?.(ack.connection.document.name, now - ack.since);
+      ack.connection.webSocket.close(CLOSE_CODES.TRY_AGAIN_LATER.code, CLOSE_CODES.TRY_AGAIN_LATER.reason);
+    }
+    if (expired.size > 0) {
+      this.held = this.held.filter((ack) => {
+        if (!expired.has(ack.connection) && !isClosed(ack.connection)) return true;
+        this.drop(this.states.get(ack.connection) as ConnectionState, ack);
+        return false;
+      });
+    }
+    this.stopTimerIfIdle();
+  }
+
+  private stopTimerIfIdle(): void {
+    if (this.held.length > 0 || !this.timer) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+function isClosed(connection: Connection): boolean {
+  const state = connection.webSocket.readyState;
+  return state === 2 || state === 3; // CLOSING, CLOSED
+}
+
+/** Bytes of a lib0 varString: the varUint length prefix and the UTF-8 bytes. */
+function encodedStringLength(text: string): number {
+  let n = Buffer.byteLength(text, 'utf8');
+  let prefix = 1;
+  while (n > 127) {
+    n >>>= 7;
+    prefix++;
+  }
+  return prefix + Buffer.byteLength(text, 'utf8');
+}
