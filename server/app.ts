@@ -165,7 +165,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     store: new VersionStore(db),
     documents: new DocumentStore(db),
     hocuspocus: collab.hocuspocus,
-    append: (name, update) => collab.updateLog.append(name, update),
+    append: (name, update) => collab.persistence.appendServerUpdate(name, update),
     locks: (presentationId) => collab.locks.list(presentationId),
     activity,
     logger: app.log,

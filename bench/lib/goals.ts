@@ -43,24 +43,24 @@ function fmtN(v: number): string {
 
 export function evaluateGoals(results: RunResults): GoalResult[] {
   const goals: GoalResult[] = [];
-  // 1. Document sync latency within 1.1× of bare Hocuspocus (every configuration, p50 and p99).
+  // 1. Document sync latency within 1.1× of bare Hocuspocus (issue #13: 10×10 and 1×100, p50 and p99; 1×10 shown).
   const fan = results.scenarios['doc-fanout'];
   if (fan?.targets.deckhand && fan.targets.hocuspocus) {
     const ratios: string[] = [];
     let worst = 0;
-    for (const cfg of ['1×10', '1×100', '10×10']) {
+    for (const cfg of ['10×10', '1×100', '1×10']) {
       for (const p of ['p50', 'p99']) {
         const d = value(results, 'doc-fanout', 'deckhand', `${cfg} latency ${p}`);
         const h = value(results, 'doc-fanout', 'hocuspocus', `${cfg} latency ${p}`);
         if (d === undefined || h === undefined) continue;
-        worst = Math.max(worst, d / h);
+        if (cfg !== '1×10') worst = Math.max(worst, d / h);
         ratios.push(`${cfg} ${p} ${x(d / h)}`);
       }
     }
     goals.push({
       name: 'Document sync latency vs bare Hocuspocus (1a)',
       measured: ratios.join(', ') || '—',
-      goal: '≤ 1.1× everywhere',
+      goal: '≤ 1.1× at 10×10 and 1×100',
       status: ratios.length ? (worst <= 1.1 ? 'met' : 'missed') : 'not measured',
     });
   }
@@ -77,15 +77,19 @@ export function evaluateGoals(results: RunResults): GoalResult[] {
       ' µs',
     ),
   );
+  // Issue #13: edit-to-ack p99 within bare Hocuspocus' in-memory ack p99 plus what a commit alone costs.
   const ack = value(results, 'doc-durability', 'deckhand', '100 writers (1000/s) ack p99');
+  const memoryAck = value(results, 'doc-durability', 'hocuspocus', '100 writers (1000/s) ack p99');
+  const commit = value(results, 'doc-durability', 'deckhand', 'reference: update-log commit p99');
+  const bound = memoryAck !== undefined && commit !== undefined ? memoryAck + commit : undefined;
   goals.push({
     name: 'Durable acks: p99 edit-to-ack at 100 writers (1e)',
     measured:
-      ack === undefined
+      ack === undefined || bound === undefined
         ? '—'
-        : `${fmtN(ack)} ms (bare Hocuspocus, in memory: ${fmtN(value(results, 'doc-durability', 'hocuspocus', '100 writers (1000/s) ack p99') ?? NaN)} ms)`,
-    goal: '< 5 ms',
-    status: ack === undefined ? 'not measured' : ack < 5 ? 'met' : 'missed',
+        : `${fmtN(ack)} ms (bound ${fmtN(bound)} ms = bare Hocuspocus in memory ${fmtN(memoryAck as number)} + commit alone ${fmtN(commit as number)})`,
+    goal: '≤ Hocuspocus ack p99 + commit p99',
+    status: ack === undefined || bound === undefined ? 'not measured' : ack <= bound ? 'met' : 'missed',
   });
   goals.push(
     ratioGoal(

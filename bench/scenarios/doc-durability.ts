@@ -1,6 +1,8 @@
 /**
- * 1e. Durability cost: edit → ack latency. Deckhand acknowledges an update (SyncStatus) only once it is appended to
- * Postgres (group commit); bare Hocuspocus acknowledges it once applied in memory. Lean Hocuspocus-protocol writers,
+ * 1e. Durability cost: edit → ack latency. Deckhand applies and broadcasts an update at once and acknowledges it
+ * (SyncStatus) only once it is appended to Postgres (group commit); bare Hocuspocus acknowledges it once applied in
+ * memory. For Deckhand the scenario also runs the update log's group commit alone against the same Postgres
+ * (../lib/commit-probe.ts, 100 writers at 10/s): the target is ack p99 ≤ Hocuspocus' ack p99 + that commit p99. Lean Hocuspocus-protocol writers,
  * open loop: 1 writer at 50 updates/s, and 100 writers over 10 documents at 10 updates/s each (1,000 updates/s).
  * Acks of one connection come in order (Hocuspocus handles a connection's messages one at a time), so each ack is
  * matched with the oldest unacknowledged send.
@@ -8,6 +10,7 @@
 import { closeSync, fdatasyncSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { commitProbe } from '../lib/commit-probe.js';
 import { leanClient, marker, type DocClient } from '../lib/doc-clients.js';
 import { presentationsWithEditors } from '../lib/deckhand-setup.js';
 import { cpuWindow, docEndpoint, generatorFlags, latencyMetrics, metric } from '../lib/measure.js';
@@ -123,6 +126,12 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
     );
     for (const w of writers) w.close();
     await sleep(300);
+  }
+  if (ctx.target.kind === 'deckhand' && ctx.target.dbUrl) {
+    const commits = (await commitProbe(ctx.target.dbUrl, 100, 10, measureMs)).summary();
+    metrics['reference: update-log commit p50 (100 writers, 1000/s)'] = metric(commits.p50, 'ms', 'lower');
+    metrics['reference: update-log commit p99 (100 writers, 1000/s)'] = metric(commits.p99, 'ms', 'lower');
+    ctx.log(`update-log commit alone (100 writers, 1000/s): p50 ${commits.p50} p99 ${commits.p99} ms`);
   }
   return { metrics, details };
 }

@@ -119,6 +119,7 @@ export function createCollab(deps: CollabDeps): CollabService {
     log: updateLog,
     logger,
     compactAfterUpdates: config.compactAfterUpdates,
+    ackTimeoutMs: config.collabAckTimeoutMs,
   });
   const slots = deps.connections ? new SocketSlots(deps.connections) : undefined;
   let hocuspocusRef: Hocuspocus | undefined;

@@ -19,7 +19,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import * as Y from 'yjs';
 import type { DocumentStore } from '../store/documents.js';
 import { applyStored, mergeStored } from './doc-state.js';
-import type { UpdateLog } from './update-log.js';
+import { StoreUnavailableError, type UpdateLog } from './update-log.js';
 
 /** A lagging document is caught up from Postgres at most this often. */
 export const CATCH_UP_INTERVAL_MS = 2000;
@@ -42,6 +42,8 @@ export interface PersistenceOptions {
   logger: FastifyBaseLogger;
   /** Compact once this many rows were appended by this instance since the last compaction. */
   compactAfterUpdates: number;
+  /** appendServerUpdate stops waiting after this long (the append itself goes on until it is stored). */
+  ackTimeoutMs: number;
 }
 
 export class PostgresPersistence implements Extension {
@@ -123,9 +125,28 @@ export class PostgresPersistence implements Extension {
     void tracked.finally(() => this.inflight.delete(tracked));
   }
 
-  /** Appends an update the server applied with a markSelfAppended origin: resolves once it is in Postgres. */
+  /**
+   * Appends an update the server applied with a markSelfAppended origin: resolves once it is in Postgres. Rejects
+   * with StoreUnavailableError when that takes longer than `ackTimeoutMs` (Postgres down): the change stays applied,
+   * and the log keeps retrying its append until it is stored.
+   */
   async appendServerUpdate(documentName: string, update: Uint8Array): Promise<void> {
-    await this.options.log.append(documentName, update);
+    const stored = this.options.log.append(documentName, update);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new StoreUnavailableError(`not stored within ${this.options.ackTimeoutMs} ms; it stays applied and is stored once the database is back`),
+          ),
+        this.options.ackTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([stored, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
     this.bump(documentName);
   }
 

@@ -159,8 +159,11 @@ export class DocumentService {
 
   private store(presentationId: string, name: string, update: Uint8Array): Promise<void> {
     return this.deps.collab.persistence.appendServerUpdate(name, update).catch((err: unknown) => {
-      this.deps.logger.error({ err, presentationId, bytes: update.byteLength }, 'operations applied but not stored');
-      throw new DomainError('INTERNAL_ERROR', 'the store is unavailable: the operations were not stored, try again later');
+      this.deps.logger.error({ err, presentationId, bytes: update.byteLength }, 'operations applied but not stored yet');
+      throw new DomainError(
+        'SERVICE_UNAVAILABLE',
+        'the store is unavailable: the operations are applied but not stored yet; they are stored once the store is back (read the document before retrying)',
+      );
     });
   }
 

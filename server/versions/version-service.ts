@@ -144,10 +144,13 @@ export class VersionService {
     try {
       await this.deps.append(name, update);
     } catch (err) {
-      // Applied and broadcast, not durable: clients hold it and re-send it when they next sync with a server that
-      // lacks it, but the caller must not be told it is safe.
-      this.deps.logger.error({ err, documentName: name }, 'a restore was applied but could not be stored');
-      throw new DomainError('INTERNAL_ERROR', 'the restore was applied but could not be stored; try again');
+      // Applied and broadcast, not durable yet: the update log keeps retrying it (and replicas hold it), but the
+      // caller must not be told it is safe.
+      this.deps.logger.error({ err, documentName: name }, 'a restore was applied but is not stored yet');
+      throw new DomainError(
+        'SERVICE_UNAVAILABLE',
+        'the store is unavailable: the restore is applied but not stored yet; it is stored once the store is back',
+      );
     }
   }
 
