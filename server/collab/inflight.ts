@@ -1,6 +1,7 @@
 /**
  * Bytes in flight per /collab socket. Hocuspocus queues an authenticated document connection's frames without bound
- * while each waits for the one before it (whose update waits for its append to Postgres). The route asks `admit`
+ * while each waits for the one before it (which waits while the connection's updates awaiting their acks pass the
+ * flow-control bound, see ./write-path.ts). The route asks `admit`
  * for every frame of an authenticated document; a socket whose frames waiting to be handled would pass the limit is
  * closed (CLOSE_CODES.BACKLOG_EXCEEDED: reconnect after a pause; the provider then re-sends what was not
  * acknowledged). A frame stops counting once Hocuspocus has handled it (afterHandleMessage), or when its document

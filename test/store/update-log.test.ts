@@ -24,7 +24,40 @@ describe('update log (group commit)', () => {
     expect(Number(rows.rows[0]!.n)).toBe(300);
   });
 
-  it('while the store is down, retries; close() gives up at once and rejects with StoreUnavailableError', async () => {
+  it('numbers appends in order: a document is durable once the watermark passes its last append', async () => {
+    const log = new UpdateLog(new DocumentStore(db));
+    const seen: number[] = [];
+    log.onCommitted((committed) => seen.push(committed));
+    const a1 = log.enqueue('wm-a', Uint8Array.from([1]));
+    const b1 = log.enqueue('wm-b', Uint8Array.from([2]));
+    const a2 = log.enqueue('wm-a', Uint8Array.from([3]));
+    expect([a1, b1, a2]).toEqual([1, 2, 3]);
+    expect(log.requiredFor('wm-a')).toBe(3);
+    expect(log.requiredFor('wm-b')).toBe(2);
+    expect(log.requiredFor('wm-c')).toBe(0);
+    expect(log.committed).toBe(0);
+    await log.drain();
+    expect(log.committed).toBe(3);
+    expect(seen.at(-1)).toBe(3);
+    const rows = await db.query<{ name: string }>("SELECT name FROM document_updates WHERE name LIKE 'wm-%' ORDER BY seq");
+    expect(rows.rows.map((r) => r.name)).toEqual(['wm-a', 'wm-b', 'wm-a']);
+  });
+
+  it('a full queue refuses before queuing; an applied change that cannot be queued makes its document undurable until forgotten', async () => {
+    const log = new UpdateLog(new DocumentStore(db), { maxQueuedBytes: 4 });
+    log.enqueue('full-a', Uint8Array.from([1, 2, 3]));
+    expect(() => log.enqueue('full-b', Uint8Array.from([1, 2]))).toThrow(StoreUnavailableError);
+    expect(log.requiredFor('full-b')).toBe(0);
+    await expect(log.append('full-b', Uint8Array.from([1, 2]))).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(log.requiredFor('full-b')).toBe(Number.POSITIVE_INFINITY);
+    log.enqueue('full-b', Uint8Array.from([9]));
+    expect(log.requiredFor('full-b')).toBe(Number.POSITIVE_INFINITY);
+    log.forget('full-b');
+    expect(log.requiredFor('full-b')).toBe(0);
+    await log.drain();
+  });
+
+  it('while the store is down, retries until it is back; close() gives up at once and rejects with StoreUnavailableError', async () => {
     let pg: PostgresServer | undefined = await startPostgres();
     const down = createPgDb({ connectionString: pg.url, max: 2, connectionTimeoutMillis: 500 });
     try {
@@ -37,9 +70,17 @@ describe('update log (group commit)', () => {
       await new Promise((r) => setTimeout(r, 700));
       expect(log.pending).toBe(1);
       expect(log.stats.retries).toBeGreaterThan(0);
+      // Never given up while running: once the store is back, the same append is written.
+      pg.resume();
+      await pending;
+      expect(log.committed).toBe(1);
+      pg.pause();
+      const later = log.append('d', Uint8Array.from([8]));
+      later.catch(() => {});
+      await new Promise((r) => setTimeout(r, 700));
       const started = Date.now();
       log.close();
-      await expect(pending).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(later).rejects.toBeInstanceOf(StoreUnavailableError);
       expect(Date.now() - started).toBeLessThan(1500);
       expect(givenUp).toEqual([['d']]);
       await expect(log.append('d', Uint8Array.from([1]))).rejects.toBeInstanceOf(StoreUnavailableError);
