@@ -1,0 +1,93 @@
+/**
+ * Attacks on the acknowledgement gate (issue #13): a SyncStatus must never reach a client for something Postgres
+ * does not hold yet. The update log is held back row by row in real Postgres (test/helpers/append-hold.ts), so
+ * "one append committed, the next one not yet" is a state the test holds open.
+ */
+import { HocuspocusProvider } from '@hocuspocus/provider';
+import { afterAll, describe, expect, it } from 'vitest';
+import { findSlide, insertSlide, slideText } from '../../shared/presentation.js';
+import { openClient, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
+import { createTestDatabase, loadFromDatabase } from '../helpers/database.js';
+import { heldAppends, holdAppendsContaining, untilAsync } from '../helpers/append-hold.js';
+import { mintToken, startServer, type TestServer } from '../helpers/server.js';
+
+const bodyOf = (doc: CollabClient['doc'], slideId: string) => {
+  const slide = findSlide(doc, slideId);
+  return slide ? slideText(slide, 'body').toString() : '';
+};
+
+const write = (doc: CollabClient['doc'], slideId: string, token: string) => {
+  slideText(findSlide(doc, slideId)!, 'body').insert(0, token);
+};
+
+async function storedBody(databaseUrl: string, presentationId: string, slideId: string): Promise<string> {
+  const doc = await loadFromDatabase(databaseUrl, `presentation:${presentationId}`);
+  return bodyOf(doc, slideId);
+}
+
+describe('ack gate: no SyncStatus for what is not stored', () => {
+  const clients: CollabClient[] = [];
+  const servers: TestServer[] = [];
+  const releases: Array<() => Promise<void>> = [];
+  afterAll(async () => {
+    for (const c of clients) c.destroy();
+    for (const release of releases) await release().catch(() => {});
+    for (const s of servers) await s.close();
+  });
+
+  it('an ack held for a document connection the provider closed is not delivered to the provider that re-opens the document on the same socket', async () => {
+    const databaseUrl = await createTestDatabase('ackstale');
+    const server = await startServer({ DATABASE_URL: databaseUrl });
+    servers.push(server);
+    const { collab } = server.app.deckhand;
+    const a = openClient({ url: server.wsUrl, presentationId: 'stale', token: mintToken('ada') });
+    const b = openClient({ url: server.wsUrl, presentationId: 'stale', token: mintToken('ada') });
+    clients.push(a, b);
+    await Promise.all([waitSynced(a), waitSynced(b)]);
+    insertSlide(a.doc, { id: 's', title: 'slide' });
+    await waitAcked(a);
+    await waitFor(() => findSlide(b.doc, 's') !== undefined, 10_000, 'the slide on the peer');
+
+    const releaseFirst = await holdAppendsContaining(databaseUrl, '<first>');
+    const releaseSecond = await holdAppendsContaining(databaseUrl, '<second>');
+    releases.push(releaseFirst, releaseSecond);
+    write(a.doc, 's', '<first>');
+    await untilAsync(async () => (await heldAppends(databaseUrl)) === 1, 'the first append to wait');
+    expect(a.provider.hasUnsyncedChanges).toBe(true);
+
+    // The provider goes away (a Close message for the document; the shared socket stays open), the user edits on,
+    // and a new provider opens the document again on the same socket (an editor view re-mounted).
+    a.provider.destroy();
+    await waitFor(() => collab.connectionsOf('stale').length === 1, 10_000, 'the document connection closed');
+    write(a.doc, 's', '<second>');
+    const stateless: string[] = [];
+    const again = new HocuspocusProvider({
+      websocketProvider: a.socket,
+      name: 'presentation:stale',
+      document: a.doc,
+      token: mintToken('ada'),
+      onStateless: ({ payload }) => stateless.push(payload),
+    });
+    again.attach();
+    await waitFor(() => bodyOf(b.doc, 's') === '<second><first>', 10_000, 'the second edit on the peer');
+    expect(again.hasUnsyncedChanges).toBe(true);
+
+    // The first append commits; the second still waits.
+    const appended = collab.updateLog.stats.appended;
+    await releaseFirst();
+    await waitFor(() => collab.updateLog.stats.appended > appended, 10_000, 'the first append committed');
+    await untilAsync(async () => (await heldAppends(databaseUrl)) === 1, 'the second append to wait');
+    // A round trip on the socket: whatever the server sent when the first append committed has arrived.
+    again.sendStateless(JSON.stringify({ type: 'lock_slide', slide_id: 'no-such-slide' }));
+    await waitFor(() => stateless.some((p) => p.includes('NOT_FOUND')), 10_000, 'the answer to the round trip');
+
+    expect(await storedBody(databaseUrl, 'stale', 's')).toBe('<first>');
+    // Not acknowledged: <second> is not stored.
+    expect(again.hasUnsyncedChanges).toBe(true);
+
+    await releaseSecond();
+    await waitFor(() => !again.hasUnsyncedChanges, 10_000, 'the ack of the second edit');
+    expect(await storedBody(databaseUrl, 'stale', 's')).toBe('<second><first>');
+    again.destroy();
+  });
+});
