@@ -186,9 +186,14 @@ export class AckGate {
   }
 }
 
+/**
+ * The socket is closing, or the document connection was closed while the socket stays open (a provider's Close
+ * message, a revocation, an error): an ack held for it must not be delivered later, since a provider that opens the
+ * document again on the same socket (same message address) would count it as the ack of its own, unstored, changes.
+ */
 function isClosed(connection: Connection): boolean {
   const state = connection.webSocket.readyState;
-  return state === 2 || state === 3; // CLOSING, CLOSED
+  return state === 2 || state === 3 || !connection.document.hasConnection(connection); // CLOSING, CLOSED
 }
 
 /** Bytes of a lib0 varString: the varUint length prefix and the UTF-8 bytes. */

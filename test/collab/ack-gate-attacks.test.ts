@@ -5,18 +5,22 @@
  */
 import { HocuspocusProvider } from '@hocuspocus/provider';
 import { afterAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
 import { findSlide, insertSlide, slideText } from '../../shared/presentation.js';
 import { openClient, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
 import { createTestDatabase, loadFromDatabase } from '../helpers/database.js';
-import { heldAppends, holdAppendsContaining, untilAsync } from '../helpers/append-hold.js';
+import { blockAllAppends, heldAppends, holdAppendsContaining, untilAsync } from '../helpers/append-hold.js';
+import { createDeck } from '../helpers/deck.js';
+import { editOf, errorsOf, openRawWriter } from '../helpers/raw-writer.js';
+import { isCollabContext } from '../../server/collab/context.js';
 import { mintToken, startServer, type TestServer } from '../helpers/server.js';
 
-const bodyOf = (doc: CollabClient['doc'], slideId: string) => {
+const bodyOf = (doc: Y.Doc, slideId: string) => {
   const slide = findSlide(doc, slideId);
   return slide ? slideText(slide, 'body').toString() : '';
 };
 
-const write = (doc: CollabClient['doc'], slideId: string, token: string) => {
+const write = (doc: Y.Doc, slideId: string, token: string) => {
   slideText(findSlide(doc, slideId)!, 'body').insert(0, token);
 };
 
@@ -90,4 +94,58 @@ describe('ack gate: no SyncStatus for what is not stored', () => {
     expect(await storedBody(databaseUrl, 'stale', 's')).toBe('<second><first>');
     again.destroy();
   });
+
+  it('a member removed while its updates wait for acks (flow control) gets none of them applied or stored after the removal', async () => {
+    const databaseUrl = await createTestDatabase('ackrevoke');
+    const server = await startServer({ DATABASE_URL: databaseUrl, COLLAB_MAX_FRAME_BYTES: '16384', COLLAB_MAX_INFLIGHT_BYTES: '32768' });
+    servers.push(server);
+    const { collab } = server.app.deckhand;
+    const { owner } = await createDeck(server, 'revoke', ['s1'], { eve: 'editor' }, clients);
+    const eve = await openRawWriter(server.wsUrl, 'revoke', mintToken('eve'));
+    const eveConnection = collab.connectionsOf('revoke').find((c) => isCollabContext(c.context) && c.context.principal.userId === 'eve');
+    expect(eveConnection).toBeDefined();
+
+    const unblock = await blockAllAppends(databaseUrl);
+    releases.push(unblock);
+    // Four updates of ~12 KB: the fourth waits (flow control) until the first ones are acknowledged.
+    const updates: Uint8Array[] = [];
+    for (let i = 0; i < 4; i++) {
+      const marker = i === 3 ? '<after-removal>' : `<before-${i}>`;
+      updates.push(editOf(docOf(owner.doc, updates), (doc) => write(doc, 's1', marker + 'x'.repeat(12_000))));
+    }
+    // One at a time (frames waiting to be handled count against the socket's budget too).
+    const accepted = collab.writePath.stats.accepted;
+    for (const [i, update] of updates.entries()) {
+      eve.send(update);
+      if (i < 3) await waitFor(() => collab.writePath.stats.accepted === accepted + i + 1, 10_000, `update ${i} handled`);
+    }
+    await waitFor(() => collab.writePath.stats.throttled > 0, 10_000, 'the fourth update waiting for acks');
+
+    const del = await fetch(`${server.url}/api/v1/presentations/revoke/members/eve`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${mintToken('olga')}` },
+    });
+    expect(del.status).toBe(204);
+    await eve.until(() => errorsOf(eve.stateless, 'PERMISSION_DENIED').length > 0, 'the revocation');
+
+    await unblock();
+    // Eve's document connection has handled (or dropped) every frame it had; the log has written what it took.
+    await eveConnection!.waitForPendingMessages();
+    await waitFor(() => collab.updateLog.pending === 0, 10_000, 'the log drained');
+    insertSlide(owner.doc, { id: 'sentinel' });
+    await waitAcked(owner);
+
+    expect(bodyOf(owner.doc, 's1')).not.toContain('<after-removal>');
+    const stored = await storedBody(databaseUrl, 'revoke', 's1');
+    expect(stored).toContain('<before-2>');
+    expect(stored).not.toContain('<after-removal>');
+  });
 });
+
+/** The document `base` plus `updates`. */
+function docOf(base: Y.Doc, updates: Uint8Array[]): Y.Doc {
+  const doc = new Y.Doc();
+  Y.applyUpdate(doc, Y.encodeStateAsUpdate(base));
+  for (const update of updates) Y.applyUpdate(doc, update);
+  return doc;
+}
