@@ -108,6 +108,10 @@ export class AckGate {
   private ack(connection: Connection, state: ConnectionState, message: Uint8Array): void {
     const bytes = state.nextAckBytes;
     state.nextAckBytes = 0;
+    if (isClosed(connection)) {
+      this.forgo(state, bytes);
+      return;
+    }
     const required = this.options.log.requiredFor(connection.document.name);
     if (state.held === 0 && required <= this.options.log.committed) {
       this.deliver(state, message, bytes);
@@ -152,7 +156,12 @@ export class AckGate {
 
   private drop(state: ConnectionState, ack: HeldAck): void {
     state.held--;
-    state.unackedBytes -= ack.bytes;
+    this.forgo(state, ack.bytes);
+  }
+
+  /** An ack that will never be sent (its connection closed): its bytes stop counting. */
+  private forgo(state: ConnectionState, bytes: number): void {
+    state.unackedBytes -= bytes;
     const waiters = state.drained.splice(0);
     for (const check of waiters) check();
   }

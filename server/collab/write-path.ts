@@ -49,6 +49,12 @@ export class InvalidUpdateError extends Error {
   readonly reason = 'INVALID_MESSAGE: malformed Yjs update';
 }
 
+/** The document connection was closed while its update waited: not applied; Hocuspocus drops what it still queues. */
+class ConnectionGoneError extends Error {
+  readonly code = 1000;
+  readonly reason = 'document connection closed';
+}
+
 /** Thrown when an update cannot be withheld from Hocuspocus: the document connection is closed instead. */
 class WithholdError extends Error {
   readonly code = 1011;
@@ -106,6 +112,10 @@ export class WritePath implements Extension {
       this.stats.catchUps++;
       decision = await this.decide(connection, documentName, document, update);
     }
+    // The waits above (flow control, the owners lookup, a catch-up) leave time for the document connection to be
+    // closed (a revocation, the provider's Close) or made read-only: nothing it sent may be applied or stored then.
+    if (!document.hasConnection(connection)) throw new ConnectionGoneError();
+    if (connection.readOnly) return; // Hocuspocus refuses it (SyncStatus false); nothing is applied.
     if (decision.kind === 'apply' && !decision.rewritten) {
       this.append(connection, documentName, payload);
       gate.expectAck(connection, payload.byteLength);
