@@ -79,6 +79,8 @@ export interface CollabService {
   inflight: InflightBudget;
   /** Validation, the write guard's decision, the append and the apply of every client update. */
   writePath: WritePath;
+  /** The acknowledgements waiting for their commit (./ack-gate.ts). */
+  ackGate: AckGate;
   presence: PresenceTracker;
   /** Applies a role change (or revocation, role = null) to this instance's open connections. */
   applyRoleChange(presentationId: string, userId: string, role: Role | null): number;
@@ -224,6 +226,7 @@ export function createCollab(deps: CollabDeps): CollabService {
     },
     inflight,
     writePath,
+    ackGate: gate,
     presence,
     applyRoleChange,
     closePresentation: (presentationId) => closing.close(presentationId),

@@ -140,6 +140,43 @@ describe('ack gate: no SyncStatus for what is not stored', () => {
     expect(stored).toContain('<before-2>');
     expect(stored).not.toContain('<after-removal>');
   });
+
+  it('while the log is stalled, the acks a connection has waiting are bounded by its byte budget, empty updates and a viewer’s refused updates included', async () => {
+    const databaseUrl = await createTestDatabase('ackflood');
+    const budget = 16_384;
+    const server = await startServer({ DATABASE_URL: databaseUrl, COLLAB_MAX_FRAME_BYTES: '8192', COLLAB_MAX_INFLIGHT_BYTES: String(budget) });
+    servers.push(server);
+    const { collab } = server.app.deckhand;
+    const { owner } = await createDeck(server, 'flood', ['s1'], { eve: 'editor', vic: 'viewer' }, clients);
+    const eve = await openRawWriter(server.wsUrl, 'flood', mintToken('eve'));
+    const vic = await openRawWriter(server.wsUrl, 'flood', mintToken('vic'));
+
+    const unblock = await blockAllAppends(databaseUrl);
+    releases.push(unblock);
+    write(owner.doc, 's1', '<pending>');
+    await untilAsync(async () => (await heldAppends(databaseUrl, true)) > 0, 'the append to wait');
+
+    // Rounds of small frames, each round under the socket's frame budget, each closed by a stateless request
+    // whose answer shows the round was handled; until the server stops taking them (the socket is closed).
+    const viewerEdit = editOf(owner.doc, (doc) => write(doc, 's1', 'v'));
+    const flood = async (writer: typeof eve, frame: Uint8Array) => {
+      for (let round = 0; round < 10 && writer.raw.ws.readyState === 1; round++) {
+        for (let i = 0; i < 300; i++) writer.send(frame);
+        const answers = writer.stateless.length;
+        writer.sendStateless(JSON.stringify({ type: 'lock_slide', slide_id: 'no-such-slide' }));
+        await writer.until(() => writer.stateless.length > answers || writer.raw.ws.readyState !== 1, `round ${round} handled`, 10_000);
+      }
+    };
+    await flood(eve, new Uint8Array([0, 0]));
+    await flood(vic, viewerEdit);
+
+    // 6,000 acks asked for: what is held must be bounded by the budgets (64 bytes an ack is generous).
+    expect(collab.ackGate.waiting).toBeLessThanOrEqual((2 * budget) / 64);
+
+    await unblock();
+    await waitAcked(owner);
+    expect(await storedBody(databaseUrl, 'flood', 's1')).toBe('<pending>');
+  });
 });
 
 /** The document `base` plus `updates`. */

@@ -39,11 +39,11 @@ export async function holdAppendsContaining(databaseUrl: string, marker: string)
   };
 }
 
-/** How many INSERTs into the update log wait on a hold. */
-export async function heldAppends(databaseUrl: string): Promise<number> {
+/** How many INSERTs into the update log wait on a hold (or, with `anyLock`, on any lock: blockAllAppends). */
+export async function heldAppends(databaseUrl: string, anyLock = false): Promise<number> {
   const rows = await queryDb(
     databaseUrl,
-    "SELECT 1 FROM pg_stat_activity WHERE wait_event = 'advisory' AND query ILIKE '%INSERT INTO document_updates%'",
+    `SELECT 1 FROM pg_stat_activity WHERE ${anyLock ? "wait_event_type = 'Lock'" : "wait_event = 'advisory'"} AND query ILIKE '%INSERT INTO document_updates%'`,
   );
   return rows.length;
 }
