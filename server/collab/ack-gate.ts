@@ -10,7 +10,8 @@
  * acknowledged, while the log keeps retrying the appends.
  *
  * `unackedBytes` is the flow control: the write path makes a connection wait before its next update while the
- * updates it has waiting for an ack pass a bound, so one fast writer cannot fill the log's queue.
+ * updates it has waiting for an ack (each counted with ACK_COST_BYTES more) pass a bound, so one fast writer cannot
+ * fill the log's queue nor the held acks.
  */
 import type { Connection } from '@hocuspocus/server';
 import { CLOSE_CODES } from '../../shared/errors.js';
@@ -18,6 +19,12 @@ import type { UpdateLog } from './update-log.js';
 
 /** Hocuspocus' message type of a SyncStatus (y-protocols has no constant for it). */
 const SYNC_STATUS = 8;
+
+/**
+ * What an ack costs in flow control on top of its update's bytes: the held message and its entry, and the log's
+ * entry (./update-log.ts). Without it, empty or tiny updates would let one connection hold acks without bound.
+ */
+export const ACK_COST_BYTES = 256;
 
 interface HeldAck {
   connection: Connection;
@@ -74,12 +81,15 @@ export class AckGate {
     };
   }
 
-  /** The next ack on `connection` is for an update of `bytes` bytes (counted as unacked until it leaves). */
+  /**
+   * The next ack on `connection` is for an update of `bytes` bytes (0: nothing applied): it counts as unacked, with
+   * ACK_COST_BYTES, until it leaves.
+   */
   expectAck(connection: Connection, bytes: number): void {
     const state = this.states.get(connection);
     if (!state) return;
-    state.unackedBytes += bytes;
-    state.nextAckBytes += bytes;
+    state.unackedBytes += bytes + ACK_COST_BYTES;
+    state.nextAckBytes += bytes + ACK_COST_BYTES;
   }
 
   /** Update bytes the connection has applied whose ack has not left yet. */

@@ -9,7 +9,8 @@
  * What is appended here has already been applied in memory (and broadcast), or is about to be. So a failed INSERT
  * is never given up while the server runs: it is retried with backoff (at most every 2 s) until it succeeds, and
  * later batches wait behind it. Only `close()` (shutdown) gives up what is left; those edits were never acknowledged
- * and their clients still hold them. The queue is bounded in bytes: past `maxQueuedBytes`, `enqueue` refuses at once.
+ * and their clients still hold them. The queue is bounded in bytes (each entry counted with ENTRY_COST_BYTES more):
+ * past `maxQueuedBytes`, `enqueue` refuses at once.
  *
  * `requiredFor(document)` is the sequence number that must be committed before the document's in-memory state is
  * durable on this instance: its last append. A document whose applied change could not even be queued is never
@@ -40,6 +41,9 @@ export interface UpdateLogOptions {
   /** Shutting down: what could not be written is given up (its appends reject). */
   onGiveUp?: (err: unknown, documents: string[], rows: number) => void;
 }
+
+/** What a queued append costs in the queue's bound on top of its update's bytes (so tiny updates count too). */
+export const ENTRY_COST_BYTES = 128;
 
 const DEFAULTS: UpdateLogOptions = {
   maxQueuedBytes: 256 * 1024 * 1024,
@@ -97,13 +101,14 @@ export class UpdateLog {
    */
   enqueue(name: string, update: Uint8Array, settle?: (err?: Error) => void): number {
     if (this.closed) throw new StoreUnavailableError('server shutting down');
-    if (this.queuedBytes + update.byteLength > this.options.maxQueuedBytes) {
+    const cost = update.byteLength + ENTRY_COST_BYTES;
+    if (this.queuedBytes + cost > this.options.maxQueuedBytes) {
       this.stats.failed++;
       throw new StoreUnavailableError('append queue full');
     }
     const seq = this.nextSeq++;
     this.queue.push({ name, update, seq, settle });
-    this.queuedBytes += update.byteLength;
+    this.queuedBytes += cost;
     if (this.lastSeq.get(name) !== Number.POSITIVE_INFINITY) this.lastSeq.set(name, seq);
     this.flushing ??= this.flushLoop();
     return seq;
@@ -157,7 +162,7 @@ export class UpdateLog {
       bytes += size;
       n++;
     }
-    this.queuedBytes -= bytes;
+    this.queuedBytes -= bytes + n * ENTRY_COST_BYTES;
     return this.queue.splice(0, n);
   }
 

@@ -89,13 +89,20 @@ export class WritePath implements Extension {
 
   async beforeSync({ type, payload, connection, document, documentName }: beforeSyncPayload): Promise<void> {
     if (type !== messageYjsSyncStep2 && type !== messageYjsUpdate) return;
-    if (connection.readOnly) return; // Hocuspocus refuses it (SyncStatus false); nothing is applied.
-    if (isEmptyUpdate(payload)) return;
+    // Each of these messages gets an ack, which may be held: flow control counts every one (a viewer's and an empty
+    // update's too), or a connection could pile up held acks without bound while the log is stalled.
     const { gate } = this.options;
     const backlog = gate.whenUnackedAtMost(connection, this.options.maxUnackedBytes);
     if (backlog) {
       this.stats.throttled++;
       await backlog;
+    }
+    if (!document.hasConnection(connection)) throw new ConnectionGoneError();
+    // Hocuspocus refuses a read-only connection's update (SyncStatus false) and applies nothing; an empty update
+    // changes nothing. Both are acknowledged.
+    if (connection.readOnly || isEmptyUpdate(payload)) {
+      gate.expectAck(connection, 0);
+      return;
     }
     let update: DecodedUpdate;
     try {
@@ -115,7 +122,10 @@ export class WritePath implements Extension {
     // The waits above (flow control, the owners lookup, a catch-up) leave time for the document connection to be
     // closed (a revocation, the provider's Close) or made read-only: nothing it sent may be applied or stored then.
     if (!document.hasConnection(connection)) throw new ConnectionGoneError();
-    if (connection.readOnly) return; // Hocuspocus refuses it (SyncStatus false); nothing is applied.
+    if (connection.readOnly) {
+      gate.expectAck(connection, 0);
+      return;
+    }
     if (decision.kind === 'apply' && !decision.rewritten) {
       this.append(connection, documentName, payload);
       gate.expectAck(connection, payload.byteLength);

@@ -157,14 +157,17 @@ describe('ack gate: no SyncStatus for what is not stored', () => {
     await untilAsync(async () => (await heldAppends(databaseUrl, true)) > 0, 'the append to wait');
 
     // Rounds of small frames, each round under the socket's frame budget, each closed by a stateless request
-    // whose answer shows the round was handled; until the server stops taking them (the socket is closed).
+    // whose answer shows the round was handled; until the server stops taking them (flow control holds the
+    // connection, or its socket is closed).
     const viewerEdit = editOf(owner.doc, (doc) => write(doc, 's1', 'v'));
     const flood = async (writer: typeof eve, frame: Uint8Array) => {
-      for (let round = 0; round < 10 && writer.raw.ws.readyState === 1; round++) {
+      const throttled = collab.writePath.stats.throttled;
+      const stopped = () => writer.raw.ws.readyState !== 1 || collab.writePath.stats.throttled > throttled;
+      for (let round = 0; round < 10 && !stopped(); round++) {
         for (let i = 0; i < 300; i++) writer.send(frame);
         const answers = writer.stateless.length;
         writer.sendStateless(JSON.stringify({ type: 'lock_slide', slide_id: 'no-such-slide' }));
-        await writer.until(() => writer.stateless.length > answers || writer.raw.ws.readyState !== 1, `round ${round} handled`, 10_000);
+        await writer.until(() => writer.stateless.length > answers || stopped(), `round ${round} handled`, 10_000);
       }
     };
     await flood(eve, new Uint8Array([0, 0]));
