@@ -12,6 +12,7 @@ import { createTestDatabase, loadFromDatabase } from '../helpers/database.js';
 import { blockAllAppends, heldAppends, holdAppendsContaining, untilAsync } from '../helpers/append-hold.js';
 import { createDeck } from '../helpers/deck.js';
 import { editOf, errorsOf, openRawWriter } from '../helpers/raw-writer.js';
+import { authFrame, MessageType, rawClient, syncFrame, typeOf } from '../helpers/hocuspocus-frames.js';
 import { isCollabContext } from '../../server/collab/context.js';
 import { mintToken, startServer, type TestServer } from '../helpers/server.js';
 
@@ -179,6 +180,37 @@ describe('ack gate: no SyncStatus for what is not stored', () => {
     await unblock();
     await waitAcked(owner);
     expect(await storedBody(databaseUrl, 'flood', 's1')).toBe('<pending>');
+  });
+
+  it('documents multiplexed on one socket share its byte budget for updates waiting for acks', async () => {
+    const databaseUrl = await createTestDatabase('ackmux');
+    const budget = 32_768;
+    const server = await startServer({ DATABASE_URL: databaseUrl, COLLAB_MAX_FRAME_BYTES: '16384', COLLAB_MAX_INFLIGHT_BYTES: String(budget) });
+    servers.push(server);
+    const { collab } = server.app.deckhand;
+    const names = [0, 1, 2, 3].map((i) => `presentation:mux${i}`);
+    const raw = await rawClient(server.wsUrl);
+    for (const name of names) raw.send(authFrame(name, mintToken('ada')));
+    await waitFor(() => raw.received.filter((m) => typeOf(m) === MessageType.Auth).length === names.length, 10_000, 'every document authenticated');
+
+    const unblock = await blockAllAppends(databaseUrl);
+    releases.push(unblock);
+    const { accepted, throttled } = collab.writePath.stats;
+    // Three updates of ~12 KB per document, each sent once the one before was taken, until the server makes the
+    // socket wait.
+    const bigSlide = (id: string) => editOf(new Y.Doc(), (doc) => insertSlide(doc, { id, title: 'x'.repeat(12_000) }));
+    sending: for (const name of names) {
+      for (let i = 0; i < 3; i++) {
+        const taken = collab.writePath.stats.accepted;
+        raw.send(syncFrame(name, 2, bigSlide(`${name}-${i}`)));
+        await waitFor(() => collab.writePath.stats.accepted > taken || collab.writePath.stats.throttled > throttled, 10_000, 'the update taken or held');
+        if (collab.writePath.stats.throttled > throttled) break sending;
+      }
+    }
+    // What one socket has waiting for acks is bounded by its budget (plus the update that passed it).
+    expect((collab.writePath.stats.accepted - accepted) * 12_000).toBeLessThanOrEqual(budget + 12_000);
+    raw.ws.close();
+    await unblock();
   });
 });
 
