@@ -9,9 +9,9 @@
  * or slow) closes its connection's socket with 1013: the provider reconnects with backoff and re-sends what was not
  * acknowledged, while the log keeps retrying the appends.
  *
- * `unackedBytes` is the flow control: the write path makes a connection wait before its next update while the
- * updates it has waiting for an ack (each counted with ACK_COST_BYTES more) pass a bound, so one fast writer cannot
- * fill the log's queue nor the held acks.
+ * `unackedBytes` is the flow control, per socket (the documents it multiplexes share it): the write path makes a
+ * connection wait before its next update while the updates its socket has waiting for an ack (each counted with
+ * ACK_COST_BYTES more) pass a bound, so one fast writer cannot fill the log's queue nor the held acks.
  */
 import type { Connection } from '@hocuspocus/server';
 import { CLOSE_CODES } from '../../shared/errors.js';
@@ -35,15 +35,21 @@ interface HeldAck {
   bytes: number;
 }
 
+/** Flow control is per socket: the documents it multiplexes share one budget. */
+interface SocketBudget {
+  unackedBytes: number;
+  /** Waiters to check again when acks leave (or are dropped). */
+  drained: Array<() => void>;
+}
+
 interface ConnectionState {
   send: (message: Uint8Array) => void;
   /** Length of the encoded message address: a SyncStatus is that plus two bytes. */
   addressBytes: number;
   held: number;
-  unackedBytes: number;
+  socket: SocketBudget;
   /** Bytes of the update whose ack Hocuspocus sends next on this connection. */
   nextAckBytes: number;
-  drained: Array<() => void>;
 }
 
 export interface AckGateOptions {
@@ -56,6 +62,8 @@ export interface AckGateOptions {
 export class AckGate {
   private held: HeldAck[] = [];
   private readonly states = new WeakMap<Connection, ConnectionState>();
+  /** Per socket (Hocuspocus gives every document connection of a socket the same `webSocket`). */
+  private readonly sockets = new WeakMap<object, SocketBudget>();
   private timer: NodeJS.Timeout | undefined;
   readonly stats = { held: 0, timedOut: 0 };
 
@@ -66,13 +74,17 @@ export class AckGate {
   /** Routes the connection's acks through the gate (once per connection). */
   watch(connection: Connection): void {
     if (this.states.has(connection)) return;
+    let socket = this.sockets.get(connection.webSocket);
+    if (!socket) {
+      socket = { unackedBytes: 0, drained: [] };
+      this.sockets.set(connection.webSocket, socket);
+    }
     const state: ConnectionState = {
       send: connection.send.bind(connection),
       addressBytes: encodedStringLength(connection.messageAddress),
       held: 0,
-      unackedBytes: 0,
+      socket,
       nextAckBytes: 0,
-      drained: [],
     };
     this.states.set(connection, state);
     connection.send = (message: Uint8Array) => {
@@ -88,25 +100,25 @@ export class AckGate {
   expectAck(connection: Connection, bytes: number): void {
     const state = this.states.get(connection);
     if (!state) return;
-    state.unackedBytes += bytes + ACK_COST_BYTES;
+    state.socket.unackedBytes += bytes + ACK_COST_BYTES;
     state.nextAckBytes += bytes + ACK_COST_BYTES;
   }
 
-  /** Update bytes the connection has applied whose ack has not left yet. */
+  /** Update bytes the connection's socket (all its documents) has applied whose acks have not left yet. */
   unackedBytes(connection: Connection): number {
-    return this.states.get(connection)?.unackedBytes ?? 0;
+    return this.states.get(connection)?.socket.unackedBytes ?? 0;
   }
 
-  /** Resolves once the connection's unacked bytes are at most `bytes` (or it closed). */
+  /** Resolves once the unacked bytes of the connection's socket are at most `bytes` (or the connection closed). */
   whenUnackedAtMost(connection: Connection, bytes: number): Promise<void> | undefined {
-    const state = this.states.get(connection);
-    if (!state || state.unackedBytes <= bytes) return undefined;
+    const socket = this.states.get(connection)?.socket;
+    if (!socket || socket.unackedBytes <= bytes) return undefined;
     return new Promise<void>((resolve) => {
       const check = () => {
-        if (state.unackedBytes <= bytes || isClosed(connection)) resolve();
-        else state.drained.push(check);
+        if (socket.unackedBytes <= bytes || isClosed(connection)) resolve();
+        else socket.drained.push(check);
       };
-      state.drained.push(check);
+      socket.drained.push(check);
     });
   }
 
@@ -156,12 +168,8 @@ export class AckGate {
   }
 
   private deliver(state: ConnectionState, message: Uint8Array, bytes: number): void {
-    state.unackedBytes -= bytes;
     state.send(message);
-    if (state.drained.length > 0) {
-      const waiters = state.drained.splice(0);
-      for (const check of waiters) check();
-    }
+    this.forgo(state, bytes);
   }
 
   private drop(state: ConnectionState, ack: HeldAck): void {
@@ -169,10 +177,12 @@ export class AckGate {
     this.forgo(state, ack.bytes);
   }
 
-  /** An ack that will never be sent (its connection closed): its bytes stop counting. */
+  /** An ack left, or will never be sent (its connection closed): its bytes stop counting. */
   private forgo(state: ConnectionState, bytes: number): void {
-    state.unackedBytes -= bytes;
-    const waiters = state.drained.splice(0);
+    const { socket } = state;
+    socket.unackedBytes -= bytes;
+    if (socket.drained.length === 0) return;
+    const waiters = socket.drained.splice(0);
     for (const check of waiters) check();
   }
 
