@@ -203,7 +203,11 @@ describe('ack gate: no SyncStatus for what is not stored', () => {
       for (let i = 0; i < 3; i++) {
         const taken = collab.writePath.stats.accepted;
         raw.send(syncFrame(name, 2, bigSlide(`${name}-${i}`)));
-        await waitFor(() => collab.writePath.stats.accepted > taken || collab.writePath.stats.throttled > throttled, 10_000, 'the update taken or held');
+        await waitFor(
+          () => collab.writePath.stats.accepted > taken || collab.writePath.stats.throttled > throttled,
+          10_000,
+          'the update taken or held',
+        );
         if (collab.writePath.stats.throttled > throttled) break sending;
       }
     }
