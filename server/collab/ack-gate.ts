@@ -186,7 +186,7 @@ export class AckGate {
     for (const check of waiters) check();
   }
 
-  /** Closes the sockets of acks held past the timeout (the oldest are first). */
+  /** Closes the sockets of acks held past the timeout (the oldest are first); drops the acks of closed connections. */
   private expire(): void {
     const now = Date.now();
     const expired = new Set<Connection>();
@@ -198,13 +198,13 @@ export class AckGate {
       this.options.onTimeout?.(ack.connection.document.name, now - ack.since);
       ack.connection.webSocket.close(CLOSE_CODES.TRY_AGAIN_LATER.code, CLOSE_CODES.TRY_AGAIN_LATER.reason);
     }
-    if (expired.size > 0) {
-      this.held = this.held.filter((ack) => {
-        if (!expired.has(ack.connection) && !isClosed(ack.connection)) return true;
-        this.drop(this.states.get(ack.connection) as ConnectionState, ack);
-        return false;
-      });
-    }
+    // Also what was held for connections that closed meanwhile, timed out or not: a socket that is gone keeps
+    // nothing here (a client reconnecting again and again would otherwise pile up a budget's worth each time).
+    this.held = this.held.filter((ack) => {
+      if (!expired.has(ack.connection) && !isClosed(ack.connection)) return true;
+      this.drop(this.states.get(ack.connection) as ConnectionState, ack);
+      return false;
+    });
     this.stopTimerIfIdle();
   }
 

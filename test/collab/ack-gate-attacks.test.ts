@@ -176,6 +176,11 @@ describe('ack gate: no SyncStatus for what is not stored', () => {
 
     // 6,000 acks asked for: what is held must be bounded by the budgets (64 bytes an ack is generous).
     expect(collab.ackGate.waiting).toBeLessThanOrEqual((2 * budget) / 64);
+    // The attackers leave (and could come back on new sockets, with new budgets): what was held for them goes at
+    // once, not when the oldest ack times out (30 s), while the owner's ack still waits.
+    eve.raw.ws.close();
+    vic.raw.ws.close();
+    await waitFor(() => collab.ackGate.waiting === 1, 5000, 'the held acks of closed sockets dropped');
 
     await unblock();
     await waitAcked(owner);
