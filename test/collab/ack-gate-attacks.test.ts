@@ -221,6 +221,62 @@ describe('ack gate: no SyncStatus for what is not stored', () => {
     raw.ws.close();
     await unblock();
   });
+
+  it('a provider that re-syncs (forceSyncInterval) while acks are held is not told it is synced before its edits are stored', async () => {
+    const databaseUrl = await createTestDatabase('ackforce');
+    const server = await startServer({ DATABASE_URL: databaseUrl });
+    servers.push(server);
+    const { collab } = server.app.deckhand;
+    const a = openClient({ url: server.wsUrl, presentationId: 'force', token: mintToken('ada') });
+    clients.push(a);
+    await waitSynced(a);
+    insertSlide(a.doc, { id: 's', title: 'slide' });
+    await waitAcked(a);
+    // The same provider, re-syncing every 300 ms (a stock provider option).
+    a.provider.destroy();
+    await waitFor(() => collab.connectionsOf('force').length === 0, 10_000, 'the first document connection closed');
+    const syncing = new HocuspocusProvider({
+      websocketProvider: a.socket,
+      name: 'presentation:force',
+      document: a.doc,
+      token: mintToken('ada'),
+      forceSyncInterval: 300,
+    });
+    syncing.attach();
+    await waitFor(() => syncing.isSynced && !syncing.hasUnsyncedChanges, 10_000, 'the re-syncing provider synced');
+
+    const releaseFirst = await holdAppendsContaining(databaseUrl, '<one>');
+    const releaseSecond = await holdAppendsContaining(databaseUrl, '<two>');
+    releases.push(releaseFirst, releaseSecond);
+    write(a.doc, 's', '<one>');
+    await untilAsync(async () => (await heldAppends(databaseUrl)) === 1, 'the first append to wait');
+    write(a.doc, 's', '<two>');
+    await waitFor(() => collab.updateLog.pending === 2, 10_000, 'the second append queued');
+    // Let the provider re-sync while both acks are held (it counts its unsynced changes from 1 again).
+    let resynced = false;
+    syncing.on('unsyncedChanges', ({ number }: { number: number }) => {
+      if (number === 1) resynced = true;
+    });
+    await waitFor(() => resynced, 10_000, 'a re-sync');
+
+    const appended = collab.updateLog.stats.appended;
+    await releaseFirst();
+    await waitFor(() => collab.updateLog.stats.appended > appended, 10_000, 'the first append committed');
+    await untilAsync(async () => (await heldAppends(databaseUrl)) === 1, 'the second append to wait');
+    // A round trip on the socket: whatever the server sent when the first append committed has arrived.
+    const stateless: string[] = [];
+    syncing.on('stateless', ({ payload }: { payload: string }) => stateless.push(payload));
+    syncing.sendStateless(JSON.stringify({ type: 'lock_slide', slide_id: 'no-such-slide' }));
+    await waitFor(() => stateless.some((p) => p.includes('NOT_FOUND')), 10_000, 'the answer to the round trip');
+
+    expect(await storedBody(databaseUrl, 'force', 's')).toBe('<one>');
+    expect(syncing.hasUnsyncedChanges).toBe(true);
+
+    await releaseSecond();
+    await waitFor(() => !syncing.hasUnsyncedChanges, 10_000, 'the ack of the second edit');
+    expect(await storedBody(databaseUrl, 'force', 's')).toBe('<two><one>');
+    syncing.destroy();
+  });
 });
 
 /** The document `base` plus `updates`. */
