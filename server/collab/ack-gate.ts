@@ -122,6 +122,23 @@ export class AckGate {
     });
   }
 
+  /**
+   * The connection's client starts a sync (SyncStep1). A provider counts its unsynced changes from 1 again then, and
+   * answers the server's SyncStep1 with a SyncStep2 whose ack waits until the document holds nothing undurable:
+   * everything the acks it has held here wait for, included. Delivered after the reset, those acks would bring its
+   * count to 0 while its later edits are not stored yet: they are dropped.
+   */
+  resync(connection: Connection): void {
+    const state = this.states.get(connection);
+    if (!state || state.held === 0) return;
+    this.held = this.held.filter((ack) => {
+      if (ack.connection !== connection) return true;
+      this.drop(state, ack);
+      return false;
+    });
+    this.stopTimerIfIdle();
+  }
+
   /** Acks waiting for a commit (for stats and tests). */
   get waiting(): number {
     return this.held.length;

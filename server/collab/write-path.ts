@@ -28,7 +28,7 @@
  */
 import { OutgoingMessage, type beforeHandleMessagePayload, type beforeSyncPayload, type Connection, type Extension } from '@hocuspocus/server';
 import type { FastifyBaseLogger } from 'fastify';
-import { messageYjsSyncStep2, messageYjsUpdate } from 'y-protocols/sync';
+import { messageYjsSyncStep1, messageYjsSyncStep2, messageYjsUpdate } from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { CLOSE_CODES, type ErrorMessage } from '../../shared/errors.js';
 import type { AckGate } from './ack-gate.js';
@@ -88,6 +88,7 @@ export class WritePath implements Extension {
   }
 
   async beforeSync({ type, payload, connection, document, documentName }: beforeSyncPayload): Promise<void> {
+    if (type === messageYjsSyncStep1) this.options.gate.resync(connection);
     if (type !== messageYjsSyncStep2 && type !== messageYjsUpdate) return;
     // Each of these messages gets an ack, which may be held: flow control counts every one (a viewer's and an empty
     // update's too), or a connection could pile up held acks without bound while the log is stalled.
