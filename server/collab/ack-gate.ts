@@ -91,6 +91,13 @@ export class AckGate {
       if (message.byteLength === state.addressBytes + 2 && message[state.addressBytes] === SYNC_STATUS) this.ack(connection, state, message);
       else state.send(message);
     };
+    // Closed (the document connection, or its socket): nothing it counted against its socket's budget may linger,
+    // not even the ack of an update Hocuspocus failed to apply (the socket may stay open for other documents).
+    connection.onClose(() => {
+      this.forgo(state, state.nextAckBytes);
+      state.nextAckBytes = 0;
+      this.dropHeld(connection, state);
+    });
   }
 
   /**
@@ -130,13 +137,7 @@ export class AckGate {
    */
   resync(connection: Connection): void {
     const state = this.states.get(connection);
-    if (!state || state.held === 0) return;
-    this.held = this.held.filter((ack) => {
-      if (ack.connection !== connection) return true;
-      this.drop(state, ack);
-      return false;
-    });
-    this.stopTimerIfIdle();
+    if (state) this.dropHeld(connection, state);
   }
 
   /** Acks waiting for a commit (for stats and tests). */
@@ -192,6 +193,17 @@ export class AckGate {
   private drop(state: ConnectionState, ack: HeldAck): void {
     state.held--;
     this.forgo(state, ack.bytes);
+  }
+
+  /** Drops every ack held for the connection. */
+  private dropHeld(connection: Connection, state: ConnectionState): void {
+    if (state.held === 0) return;
+    this.held = this.held.filter((ack) => {
+      if (ack.connection !== connection) return true;
+      this.drop(state, ack);
+      return false;
+    });
+    this.stopTimerIfIdle();
   }
 
   /** An ack left, or will never be sent (its connection closed): its bytes stop counting. */

@@ -277,6 +277,32 @@ describe('ack gate: no SyncStatus for what is not stored', () => {
     expect(await storedBody(databaseUrl, 'force', 's')).toBe('<two><one>');
     syncing.destroy();
   });
+
+  it('updates whose acks never come (Hocuspocus failed on them) do not count against their socket’s budget for good', async () => {
+    const databaseUrl = await createTestDatabase('ackleak');
+    const budget = 16_384;
+    const server = await startServer({ DATABASE_URL: databaseUrl, COLLAB_MAX_FRAME_BYTES: '8192', COLLAB_MAX_INFLIGHT_BYTES: String(budget) });
+    servers.push(server);
+    await createDeck(server, 'leak', ['s1'], { vic: 'viewer' }, clients);
+    const vic = await openRawWriter(server.wsUrl, 'leak', mintToken('vic'));
+    const authOks = () => vic.raw.received.filter((m) => typeOf(m) === MessageType.Auth).length;
+
+    // A malformed SyncStep2 from a viewer: Hocuspocus throws reading it and closes the document connection (the
+    // socket stays open); the viewer opens the document again on the same socket. More times than the budget has
+    // room for acks.
+    for (let i = 0; i < 80; i++) {
+      const closes = vic.closes.length;
+      vic.send(new Uint8Array([5, 255, 255, 255, 255, 15]), 1);
+      await vic.until(() => vic.closes.length > closes, `close ${i}`);
+      const oks = authOks();
+      vic.sendAuth(mintToken('vic'));
+      await vic.until(() => authOks() > oks, `authenticated again ${i}`);
+    }
+    // The socket still gets its SyncStep2 handled and acknowledged.
+    vic.send(new Uint8Array([0, 0]), 1);
+    await vic.until(() => vic.acks.length > 0, 'the ack of a valid SyncStep2');
+    expect(vic.acks).toEqual([true]);
+  });
 });
 
 /** The document `base` plus `updates`. */
