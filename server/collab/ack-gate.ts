@@ -33,6 +33,8 @@ interface HeldAck {
   since: number;
   /** Update bytes this ack releases from the connection's unacked total. */
   bytes: number;
+  /** Delivered or dropped (it may still be in an array being walked): never counted off twice. */
+  settled?: boolean;
 }
 
 /** Flow control is per socket: the documents it multiplexes share one budget. */
@@ -168,6 +170,7 @@ export class AckGate {
     const blocked = new Set<Connection>();
     const still: HeldAck[] = [];
     for (const ack of this.held) {
+      if (ack.settled) continue;
       const state = this.states.get(ack.connection) as ConnectionState;
       if (isClosed(ack.connection)) {
         this.drop(state, ack);
@@ -179,6 +182,7 @@ export class AckGate {
         continue;
       }
       state.held--;
+      ack.settled = true;
       this.deliver(state, ack.message, ack.bytes);
     }
     this.held = still;
@@ -191,6 +195,8 @@ export class AckGate {
   }
 
   private drop(state: ConnectionState, ack: HeldAck): void {
+    if (ack.settled) return;
+    ack.settled = true;
     state.held--;
     this.forgo(state, ack.bytes);
   }
@@ -199,6 +205,7 @@ export class AckGate {
   private dropHeld(connection: Connection, state: ConnectionState): void {
     if (state.held === 0) return;
     this.held = this.held.filter((ack) => {
+      if (ack.settled) return false;
       if (ack.connection !== connection) return true;
       this.drop(state, ack);
       return false;
@@ -230,6 +237,7 @@ export class AckGate {
     // Also what was held for connections that closed meanwhile, timed out or not: a socket that is gone keeps
     // nothing here (a client reconnecting again and again would otherwise pile up a budget's worth each time).
     this.held = this.held.filter((ack) => {
+      if (ack.settled) return false;
       if (!expired.has(ack.connection) && !isClosed(ack.connection)) return true;
       this.drop(this.states.get(ack.connection) as ConnectionState, ack);
       return false;
