@@ -1,6 +1,6 @@
 /**
  * Bytes in flight per /collab socket. Hocuspocus queues an authenticated document connection's frames without bound
- * while each waits for the one before it (which waits while the connection's updates awaiting their acks pass the
+ * while each waits for the one before it (which waits while its socket's updates awaiting their acks pass the
  * flow-control bound, see ./write-path.ts). The route asks `admit`
  * for every frame of an authenticated document; a socket whose frames waiting to be handled would pass the limit is
  * closed (CLOSE_CODES.BACKLOG_EXCEEDED: reconnect after a pause; the provider then re-sends what was not

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StoreUnavailableError, UpdateLog } from '../../server/collab/update-log.js';
+import { ENTRY_COST_BYTES, StoreUnavailableError, UpdateLog } from '../../server/collab/update-log.js';
 import { DocumentStore } from '../../server/store/documents.js';
 import { migrate } from '../../server/store/migrate.js';
 import { createPgDb } from '../../server/store/pg.js';
@@ -44,7 +44,8 @@ describe('update log (group commit)', () => {
   });
 
   it('a full queue refuses before queuing; an applied change that cannot be queued makes its document undurable until forgotten', async () => {
-    const log = new UpdateLog(new DocumentStore(db), { maxQueuedBytes: 4 });
+    // Room for 4 bytes of updates in two entries (each entry also costs ENTRY_COST_BYTES).
+    const log = new UpdateLog(new DocumentStore(db), { maxQueuedBytes: 2 * ENTRY_COST_BYTES + 4 });
     log.enqueue('full-a', Uint8Array.from([1, 2, 3]));
     expect(() => log.enqueue('full-b', Uint8Array.from([1, 2]))).toThrow(StoreUnavailableError);
     expect(log.requiredFor('full-b')).toBe(0);
