@@ -41,6 +41,7 @@ import { UpdateLog } from './update-log.js';
 import type { ActivityRecorder } from '../activity/index.js';
 import { WritePath } from './write-path.js';
 import { AckGate } from './ack-gate.js';
+import { UndurableRepair } from './undurable-repair.js';
 
 /** Hocuspocus does not export the class it returns from handleConnection. */
 export type ClientConnection = ReturnType<Hocuspocus['handleConnection']>;
@@ -143,6 +144,7 @@ export function createCollab(deps: CollabDeps): CollabService {
   const extensions: Extension[] = [
     writePath,
     persistence,
+    new UndurableRepair(updateLog, logger),
     new CollabAuth({
       slots,
       verifier: deps.verifier,

@@ -60,6 +60,7 @@ export class UpdateLog {
   /** Per document, the sequence number of its last append (Infinity: a change could not be queued). */
   private readonly lastSeq = new Map<string, number>();
   private readonly commitListeners: Array<(committed: number) => void> = [];
+  private readonly undurableListeners: Array<(name: string) => void> = [];
   /** Rows of the batch being written (or waiting to be retried). */
   private inFlight = 0;
   /** Ends the current retry back-off early (on close). */
@@ -93,6 +94,11 @@ export class UpdateLog {
   /** Called after each commit with the new `committed`. */
   onCommitted(listener: (committed: number) => void): void {
     this.commitListeners.push(listener);
+  }
+
+  /** Called when a document becomes undurable (see markUndurable). */
+  onUndurable(listener: (name: string) => void): void {
+    this.undurableListeners.push(listener);
   }
 
   /**
@@ -134,7 +140,25 @@ export class UpdateLog {
    * acknowledgement waits its way to durability on it until the document is unloaded and loaded again.
    */
   markUndurable(name: string): void {
+    if (this.lastSeq.get(name) === Number.POSITIVE_INFINITY) return;
     this.lastSeq.set(name, Number.POSITIVE_INFINITY);
+    for (const listener of this.undurableListeners) listener(name);
+  }
+
+  /**
+   * Queues the whole state of an undurable document (`Y.encodeStateAsUpdate`): once it is committed, everything the
+   * document held is stored and it is durable again. False when it cannot be queued yet (queue full, closed).
+   */
+  repair(name: string, state: Uint8Array): boolean {
+    if (this.lastSeq.get(name) !== Number.POSITIVE_INFINITY) return true;
+    let seq: number;
+    try {
+      seq = this.enqueue(name, state);
+    } catch {
+      return false;
+    }
+    this.lastSeq.set(name, seq);
+    return true;
   }
 
   /** The document left memory: the next load starts from what Postgres holds. */

@@ -58,6 +58,26 @@ describe('update log (group commit)', () => {
     await log.drain();
   });
 
+  it('an undurable document is durable again once its whole state, queued by repair, is committed', async () => {
+    const log = new UpdateLog(new DocumentStore(db), { maxQueuedBytes: 2 * ENTRY_COST_BYTES + 4 });
+    const announced: string[] = [];
+    log.onUndurable((name) => announced.push(name));
+    log.enqueue('rep-a', Uint8Array.from([1, 2, 3]));
+    await expect(log.append('rep-b', Uint8Array.from([1, 2]))).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(announced).toEqual(['rep-b']);
+    // No room yet: the repair waits.
+    expect(log.repair('rep-b', Uint8Array.from([7, 7]))).toBe(false);
+    expect(log.requiredFor('rep-b')).toBe(Number.POSITIVE_INFINITY);
+    await log.drain();
+    expect(log.repair('rep-b', Uint8Array.from([7, 7]))).toBe(true);
+    const required = log.requiredFor('rep-b');
+    expect(required).toBeLessThan(Number.POSITIVE_INFINITY);
+    await log.drain();
+    expect(log.committed).toBeGreaterThanOrEqual(required);
+    const rows = await db.query<{ update: Buffer }>("SELECT update FROM document_updates WHERE name = 'rep-b'");
+    expect(rows.rows.map((r) => [...r.update])).toEqual([[7, 7]]);
+  });
+
   it('while the store is down, retries until it is back; close() gives up at once and rejects with StoreUnavailableError', async () => {
     let pg: PostgresServer | undefined = await startPostgres();
     const down = createPgDb({ connectionString: pg.url, max: 2, connectionTimeoutMillis: 500 });
