@@ -49,6 +49,7 @@ const EnvSchema = Type.Object({
   HTTP_RATE_LIMIT_SYNC_MS: Type.Optional(Int(5, 60_000)),
   COMPACT_AFTER_UPDATES: Type.Optional(Int(1, 10_000_000)),
   COLLAB_ACK_TIMEOUT_MS: Type.Optional(Int(1000, 600_000)),
+  COLLAB_APPEND_QUEUE_BYTES: Type.Optional(Int(64 * 1024, 64 * 1024 * 1024 * 1024)),
   VERSION_INTERVAL_MS: Type.Optional(Int(100, 7 * 86_400_000)),
   ACTIVITY_RETENTION_DAYS: Type.Optional(Int(1, 3650)),
   CHAT_RETENTION_DAYS: Type.Optional(Int(1, 36_500)),
@@ -110,6 +111,8 @@ export interface Config {
   compactAfterUpdates: number;
   /** An edit's acknowledgement waiting this long for its commit closes the socket with 1013 (the client resends). */
   collabAckTimeoutMs: number;
+  /** Bytes of appends waiting for Postgres (all documents); past it new edits are refused with 1013. */
+  collabAppendQueueBytes: number;
   /** An automatic version after this much time of editing. */
   versionIntervalMs: number;
   /** Activity events older than this are pruned. */
@@ -230,6 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     compactAfterUpdates: e.COMPACT_AFTER_UPDATES ?? 500,
     collabAckTimeoutMs: e.COLLAB_ACK_TIMEOUT_MS ?? 30_000,
+    collabAppendQueueBytes: e.COLLAB_APPEND_QUEUE_BYTES ?? 256 * 1024 * 1024,
     versionIntervalMs: e.VERSION_INTERVAL_MS ?? 600_000,
     activityRetentionDays: e.ACTIVITY_RETENTION_DAYS ?? 90,
     chat: {

@@ -176,6 +176,9 @@ export class AckGate {
         this.drop(state, ack);
         continue;
       }
+      // Held while its document was undurable: the repair's append (./undurable-repair.ts), once queued, stores
+      // everything the document held, so it is the one to wait for.
+      if (ack.required === Number.POSITIVE_INFINITY) ack.required = this.options.log.requiredFor(ack.connection.document.name);
       if (ack.required > committed || blocked.has(ack.connection)) {
         blocked.add(ack.connection);
         still.push(ack);

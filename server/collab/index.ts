@@ -104,6 +104,7 @@ export function createCollab(deps: CollabDeps): CollabService {
   const { config, db, logger } = deps;
   const store = new DocumentStore(db);
   const updateLog = new UpdateLog(store, {
+    maxQueuedBytes: config.collabAppendQueueBytes,
     onRetry: (err, attempt, rows) => logger.warn({ err, attempt, rows }, 'update append failed, retrying'),
     onGiveUp: (err, documents, rows) =>
       logger.error(

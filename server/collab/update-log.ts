@@ -52,6 +52,7 @@ const DEFAULTS: UpdateLogOptions = {
 
 export class UpdateLog {
   private queue: PendingAppend[] = [];
+  /** Bytes queued and in flight (what the bound counts). */
   private queuedBytes = 0;
   private flushing: Promise<void> | null = null;
   private closed = false;
@@ -177,7 +178,8 @@ export class UpdateLog {
     this.wake?.();
   }
 
-  private takeBatch(): PendingAppend[] {
+  /** The next batch; its bytes keep counting against the bound until it is written or given up. */
+  private takeBatch(): { batch: PendingAppend[]; cost: number } {
     let bytes = 0;
     let n = 0;
     while (n < this.queue.length && n < MAX_ROWS_PER_INSERT) {
@@ -186,8 +188,7 @@ export class UpdateLog {
       bytes += size;
       n++;
     }
-    this.queuedBytes -= bytes + n * ENTRY_COST_BYTES;
-    return this.queue.splice(0, n);
+    return { batch: this.queue.splice(0, n), cost: bytes + n * ENTRY_COST_BYTES };
   }
 
   private async flushLoop(): Promise<void> {
@@ -195,7 +196,7 @@ export class UpdateLog {
     await new Promise<void>((r) => setImmediate(r));
     try {
       while (this.queue.length > 0) {
-        const batch = this.takeBatch();
+        const { batch, cost } = this.takeBatch();
         this.inFlight = batch.length;
         try {
           await this.insertWithRetry(batch);
@@ -204,6 +205,7 @@ export class UpdateLog {
           continue;
         } finally {
           this.inFlight = 0;
+          this.queuedBytes -= cost;
         }
         this.stats.appended += batch.length;
         this.stats.batches++;

@@ -138,6 +138,35 @@ describe('collaboration: peers see an edit at once, the sender’s ack waits for
     expect(await storedBody(databaseUrl, 'timeout', 's')).toBe('<late>');
   });
 
+  it('a server edit that cannot be queued (queue full) answers 503; the document is stored whole once there is room, and acks flow again', async () => {
+    const databaseUrl = await createTestDatabase('ackrepair');
+    const server = await startServer({ DATABASE_URL: databaseUrl, COLLAB_APPEND_QUEUE_BYTES: String(64 * 1024), AUTO_CREATE_PRESENTATIONS: 'true' });
+    servers.push(server);
+    const [a] = await twoEditors([server.wsUrl, server.wsUrl], 'repair', clients);
+    const unlock = await blockAppends(databaseUrl);
+    unlocks.push(unlock);
+    // 40 KB waiting in the queue (then deleted again, so the document's state stays small).
+    write(a, 's', 'x'.repeat(40_000));
+    slideText(findSlide(a.doc, 's')!, 'body').delete(0, 40_000);
+    await until(() => appendWaiting(databaseUrl), 'the append to wait on the lock');
+    // 30 KB more does not fit: applied (a Yjs client sees it), not stored, 503.
+    const res = await fetch(`${server.url}/api/v1/presentations/repair/operations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${mintToken('ada')}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ operations: [{ type: 'add_slide', slide_id: 'big', content: { title: 'y'.repeat(30_000) } }] }),
+    });
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error_code: string }).error_code).toBe('SERVICE_UNAVAILABLE');
+    await waitFor(() => findSlide(a.doc, 'big') !== undefined, 10_000, 'the applied operation on the editor');
+    write(a, 's', '<after>');
+
+    await unlock();
+    await waitAcked(a, 20_000);
+    const stored = await loadFromDatabase(databaseUrl, 'presentation:repair');
+    expect(findSlide(stored, 'big')).toBeDefined();
+    expect(slideText(findSlide(stored, 's')!, 'body').toString()).toBe('<after>');
+  });
+
   it('kill -9 between the broadcast and the commit: after the restart the document converges and nothing acknowledged is lost', async () => {
     const databaseUrl = await createTestDatabase('ackkill');
     const env = { DATABASE_URL: databaseUrl, PORT: String(await freePort()), LOG_LEVEL: 'warn' };
