@@ -3,7 +3,7 @@
  * bench/.cache) is stored the way each server stores documents, the server starts with nothing in memory, and a
  * lean client opens the document: time from `new WebSocket` to the SyncStep2 fully received. The servers report
  * their own phase timings (fetch, apply, encode); "rest" is what remains (connect, auth, transfer). Repeated with
- * the document unloaded in between; medians.
+ * the document unloaded in between; medians. With `--profile`, one CPU profile per load (cold-load-{i}).
  */
 import pg from 'pg';
 import { snapshotChecksum } from '../../server/store/documents.js';
@@ -57,7 +57,9 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   const runs: Record<string, number>[] = [];
   if (ctx.target.kind === 'yjs') {
     for (let i = 0; i < reps; i++) {
+      await ctx.mark(`cold-load-${i}-start`);
       const p = (await ctx.request('parse', { bytes: size })) as Record<string, number>;
+      await ctx.mark(`cold-load-${i}-end`);
       runs.push({ total: p.apply!, fetch: 0, apply: p.apply!, encode: p.encode!, rest: 0, validate: p.validate! });
       ctx.log(`decode ${p.validate!.toFixed(0)} ms, parse ${p.apply!.toFixed(0)} ms, encode ${p.encode!.toFixed(0)} ms`);
     }
@@ -68,6 +70,7 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
     const ep = docEndpoint(ctx);
     for (let i = 0; i < reps; i++) {
       await ctx.phases(); // clears anything recorded so far
+      await ctx.mark(`cold-load-${i}-start`); // with --profile: one CPU profile per load
       const started = performance.now();
       const client = leanClient({
         protocol: ep.protocol,
@@ -77,6 +80,7 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
       });
       await client.synced;
       const total = performance.now() - started;
+      await ctx.mark(`cold-load-${i}-end`);
       client.close();
       const p = ((await ctx.phases()) ?? {}) as Record<string, number>;
       const fetch = p.fetch ?? NaN;
