@@ -19,6 +19,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import * as Y from 'yjs';
 import type { DocumentStore } from '../store/documents.js';
 import { applyStored, mergeStored } from './doc-state.js';
+import { applyStoredOnLoad } from './load-document.js';
 import { StoreUnavailableError, type UpdateLog } from './update-log.js';
 
 /** A lagging document is caught up from Postgres at most this often. */
@@ -63,7 +64,7 @@ export class PostgresPersistence implements Extension {
   async onLoadDocument({ document, documentName }: onLoadDocumentPayload): Promise<void> {
     const stored = await this.options.store.load(documentName);
     this.stats.loads++;
-    applyStored(document, stored, { source: 'local', skipStoreHooks: true }, (index, err) => {
+    applyStoredOnLoad(document, stored, { source: 'local', skipStoreHooks: true }, (index, err) => {
       this.stats.badRows++;
       this.options.logger.error({ documentName, row: index, err }, 'skipped an undecodable stored update');
     });
