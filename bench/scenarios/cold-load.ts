@@ -96,7 +96,7 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
       const encode = p.encode ?? NaN;
       runs.push({ total, fetch, apply, encode, rest: total - fetch - apply - encode, cpu });
       ctx.log(
-        `cold load ${total.toFixed(0)} ms (CPU ${cpu.toFixed(0)} ms): fetch ${fetch.toFixed(0)}, apply ${apply.toFixed(0)}, encode ${encode.toFixed(0)}`,
+        `cold load ${total.toFixed(0)} ms (CPU ${cpu.toFixed(0)} ms, of it Postgres ${(window.postgresUs / 1000).toFixed(0)}): fetch ${fetch.toFixed(0)}, apply ${apply.toFixed(0)}, encode ${encode.toFixed(0)}`,
       );
       await sleep(1000); // the document unloads once its last client left
     }
