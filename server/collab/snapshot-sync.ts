@@ -13,6 +13,11 @@
  * reads the same bytes). If that ever stops holding, the client is answered twice with the same state, which it
  * applies as a no-op: slower, never wrong. A frame that is anything else is left alone.
  *
+ * Only the opening frame of a connection (the SyncStep1 a provider sends on attaching) is ever answered so. The
+ * `beforeSync` hooks do not see a neutralised frame, and the write path's ack gate resets a connection's held acks
+ * on a SyncStep1 (a provider counts its unsynced changes afresh there); before its first frame a connection has
+ * sent nothing that could have an ack held. A later SyncStep1 (a resync) always goes to Hocuspocus.
+ *
  * The snapshot is kept (a reference to the fetched bytes) until the first transaction that changes the document, or
  * until the document is gone (a WeakMap).
  */
@@ -24,6 +29,8 @@ import type * as Y from 'yjs';
 
 export class SnapshotSync {
   private readonly snapshots = new WeakMap<Y.Doc, Uint8Array>();
+  /** Connections that have handled a frame: only a connection's opening frame is ever answered here. */
+  private readonly opened = new WeakSet<Connection>();
 
   /**
    * Called right after a load that applied `snapshot` whole and nothing else: until a transaction changes the
@@ -46,10 +53,12 @@ export class SnapshotSync {
   }
 
   /**
-   * For `beforeHandleMessage`: answers a SyncStep1 with an empty state vector from the snapshot and neutralises the
-   * frame. Returns whether it did.
+   * For `beforeHandleMessage`: answers a connection's opening SyncStep1, when its state vector is empty, from the
+   * snapshot and neutralises the frame. Returns whether it did.
    */
   answer(connection: Connection, frame: Uint8Array): boolean {
+    if (this.opened.has(connection)) return false;
+    this.opened.add(connection);
     const snapshot = this.snapshotOf(connection.document);
     if (snapshot === undefined) return false;
     const typeOffset = emptySyncStep1TypeOffset(frame);
