@@ -4,8 +4,10 @@
  * - Client updates are appended by the write path (./write-path.ts) before they are applied and acknowledged.
  * - onChange: updates the server makes itself (direct connections) are appended too; updates from client
  *   connections were appended by the write path, and updates from Redis by their own instance.
- * - onLoadDocument: snapshot + every remaining log row, read in one statement. `catchUp` does the same for a loaded
- *   document that may lag behind another instance (at most once per document per CATCH_UP_INTERVAL_MS).
+ * - onLoadDocument: snapshot + every remaining log row, read in one statement (./load-document.ts). `catchUp` does
+ *   the same for a loaded document that may lag behind another instance (at most once per document per
+ *   CATCH_UP_INTERVAL_MS). A client that opens a document still equal to its snapshot is answered with the
+ *   snapshot's bytes (beforeHandleMessage, ./snapshot-sync.ts).
  * - onStoreDocument (Hocuspocus' debounced store): compaction from the database when enough rows piled up or the
  *   document is about to leave memory; never a write of this instance's in-memory state.
  *
@@ -13,12 +15,21 @@
  * state (`encodeStateAsUpdate`, computed on every debounced store), which design §2 forbids writing and which costs
  * O(document) each time; this extension needs neither.
  */
-import type { afterUnloadDocumentPayload, Extension, onChangePayload, onLoadDocumentPayload, onStoreDocumentPayload } from '@hocuspocus/server';
+import type {
+  afterUnloadDocumentPayload,
+  beforeHandleMessagePayload,
+  Extension,
+  onChangePayload,
+  onLoadDocumentPayload,
+  onStoreDocumentPayload,
+} from '@hocuspocus/server';
 import { isTransactionOrigin } from '@hocuspocus/server';
 import type { FastifyBaseLogger } from 'fastify';
 import * as Y from 'yjs';
 import type { DocumentStore } from '../store/documents.js';
 import { applyStored, mergeStored } from './doc-state.js';
+import { applyStoredOnLoad } from './load-document.js';
+import { SnapshotSync } from './snapshot-sync.js';
 import { StoreUnavailableError, type UpdateLog } from './update-log.js';
 
 /** A lagging document is caught up from Postgres at most this often. */
@@ -56,18 +67,27 @@ export class PostgresPersistence implements Extension {
   private readonly inflight = new Set<Promise<void>>();
   /** When each document was last caught up from the store. */
   private readonly caughtUpAt = new Map<string, number>();
-  readonly stats = { loads: 0, compactions: 0, badRows: 0, appendFailures: 0 };
+  /** Documents whose state is still their stored snapshot, answered from its bytes (./snapshot-sync.ts). */
+  private readonly snapshotSync = new SnapshotSync();
+  readonly stats = { loads: 0, compactions: 0, badRows: 0, appendFailures: 0, snapshotSyncs: 0 };
 
   constructor(private readonly options: PersistenceOptions) {}
 
   async onLoadDocument({ document, documentName }: onLoadDocumentPayload): Promise<void> {
     const stored = await this.options.store.load(documentName);
     this.stats.loads++;
-    applyStored(document, stored, { source: 'local', skipStoreHooks: true }, (index, err) => {
+    const skipped = applyStoredOnLoad(document, stored, { source: 'local', skipStoreHooks: true }, (index, err) => {
       this.stats.badRows++;
       this.options.logger.error({ documentName, row: index, err }, 'skipped an undecodable stored update');
     });
+    // Applied whole and alone, the snapshot is the document's state: a client that has nothing gets its bytes.
+    if (stored.snapshot !== null && stored.updates.length === 0 && skipped === 0) this.snapshotSync.remember(document, stored.snapshot);
     this.appendedSince.set(documentName, stored.updates.length);
+  }
+
+  /** A client opening a document that is still its stored snapshot is answered with the snapshot's bytes. */
+  async beforeHandleMessage({ connection, update }: beforeHandleMessagePayload): Promise<void> {
+    if (this.snapshotSync.answer(connection, update)) this.stats.snapshotSyncs++;
   }
 
   /** The write path appended a client update: counts towards the next compaction. */

@@ -29,6 +29,12 @@ export function snapshotIntact(stored: StoredDocument): boolean {
   return snapshot != null && snapshotSha256 != null && snapshotChecksum(snapshot).equals(snapshotSha256);
 }
 
+/** A document's snapshot (kind 0, with its checksum) and its log rows (kind 1) in append order. */
+const LOAD_SELECT = `SELECT 0 AS kind, snapshot AS data, snapshot_sha256 AS sha256, 0::bigint AS seq FROM documents WHERE name = $1 AND snapshot IS NOT NULL
+  UNION ALL
+  SELECT 1 AS kind, update AS data, NULL AS sha256, seq FROM document_updates WHERE name = $1
+  ORDER BY kind, seq`;
+
 /** Postgres caps one statement at 65,535 parameters; two per row. */
 export const MAX_ROWS_PER_INSERT = 1000;
 
@@ -48,15 +54,14 @@ export class DocumentStore {
     await this.db.query(`INSERT INTO document_updates (name, update) VALUES ${values.join(', ')}`, params);
   }
 
-  /** Snapshot and log rows read in one statement, so a concurrent compaction can never make us miss rows. */
+  /**
+   * Snapshot and log rows read in one statement, so a concurrent compaction can never make us miss rows. On Postgres
+   * the rows come in binary (COPY): a 10 MB snapshot is 10 MB on the wire, not 20 MB of hex text decoded again here.
+   */
   async load(name: string): Promise<StoredDocument> {
-    const { rows } = await this.db.query<{ kind: number; data: unknown; sha256: unknown }>(
-      `SELECT 0 AS kind, snapshot AS data, snapshot_sha256 AS sha256, 0::bigint AS seq FROM documents WHERE name = $1 AND snapshot IS NOT NULL
-       UNION ALL
-       SELECT 1 AS kind, update AS data, NULL AS sha256, seq FROM document_updates WHERE name = $1
-       ORDER BY kind, seq`,
-      [name],
-    );
+    const rows = this.db.selectBinary
+      ? (await this.db.selectBinary(LOAD_SELECT, [name])).map(([kind, data, sha256]) => ({ kind: kind!.readInt32BE(0), data, sha256 }))
+      : (await this.db.query<{ kind: number; data: unknown; sha256: unknown }>(LOAD_SELECT, [name])).rows;
     let snapshot: Uint8Array | null = null;
     let snapshotSha256: Uint8Array | null = null;
     const updates: Uint8Array[] = [];

@@ -60,6 +60,22 @@ for (const kind of ['postgres', 'pglite'] as const) {
       expect(items).toContain('b0');
     });
 
+    it('a load returns the stored bytes exactly (every byte value, NULL checksum, rows in append order), whatever the name', async () => {
+      // On Postgres the load is a binary COPY whose name is inlined as a quoted literal (COPY takes no parameters).
+      expect(typeof db.selectBinary).toBe(kind === 'postgres' ? 'function' : 'undefined');
+      const name = `presentation:it's \\ a "name"'); DROP TABLE documents; --`;
+      const snapshot = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 7) % 256);
+      await db.query('INSERT INTO documents (name, snapshot) VALUES ($1, $2)', [name, Buffer.from(snapshot)]);
+      const rows = [Uint8Array.of(0, 255, 0), Uint8Array.of(), Uint8Array.of(92, 120, 48)];
+      for (const update of rows) await store.append([{ name, update }]);
+      const stored = await store.load(name);
+      expect(Buffer.from(stored.snapshot!).equals(Buffer.from(snapshot))).toBe(true);
+      expect(stored.snapshotSha256).toBeNull();
+      expect(stored.updates.map((u) => [...u])).toEqual(rows.map((u) => [...u]));
+      expect(await store.load(`${name}x`)).toEqual({ snapshot: null, snapshotSha256: null, updates: [] });
+      expect(await store.pendingUpdateCount(name)).toBe(3); // and the tables are still there
+    });
+
     it('a poisoned row cannot make a document unloadable', async () => {
       const good = editsOf(3, 'g');
       await store.append([
