@@ -11,14 +11,14 @@ declare module 'fastify' {
   }
 }
 
-export function authenticate(verifier: TokenVerifier, request: FastifyRequest): Principal {
-  return verifyToken(verifier, tokenFromRequest(request));
+export function authenticate(verifier: TokenVerifier, request: FastifyRequest, options?: { remember?: boolean }): Principal {
+  return verifyToken(verifier, tokenFromRequest(request), options);
 }
 
 /** Any valid token. */
-export function requireUser(verifier: TokenVerifier): preHandlerAsyncHookHandler {
+export function requireUser(verifier: TokenVerifier, options?: { remember?: boolean }): preHandlerAsyncHookHandler {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
-    request.principal = authenticate(verifier, request);
+    request.principal = authenticate(verifier, request, options);
   };
 }
 

@@ -29,7 +29,8 @@ export const SSE_RESPONSES = {
 
 /** Origin first, then the token: the onRequest hooks of an SSE route. */
 export function sseGuards(ctx: StreamingContext): preHandlerAsyncHookHandler[] {
-  return [async (request: FastifyRequest) => checkSseOrigin(ctx, request), requireUser(ctx.verifier)];
+  // A stream verifies its token once: not remembered (./auth/verified-tokens.ts), which would cost memory per stream.
+  return [async (request: FastifyRequest) => checkSseOrigin(ctx, request), requireUser(ctx.verifier, { remember: false })];
 }
 
 /**
