@@ -42,8 +42,12 @@ for k = 1, #KEYS do
 end
 return 1
 `;
-/** Keys per refresh call (every user with a connection here has one: one call per key was one round of Redis work each). */
-const REFRESH_BATCH = 200;
+/**
+ * Keys per refresh call (every user with a connection here has one: one call per key was one round of Redis work
+ * each). Calls go one after the other, small enough that Redis serves other clients (the bus) in between: a refresh
+ * of thousands of users never holds Redis for long at once.
+ */
+const REFRESH_BATCH = 50;
 
 const COUNT_SCRIPT = `
 local t = redis.call('TIME')
@@ -95,6 +99,7 @@ export class RedisConnectionCounter implements ConnectionCounter {
   private readonly localCounts = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
   private lastWarning = 0;
+  private refreshing = false;
   private everReady: boolean;
   private closed = false;
 
@@ -167,19 +172,20 @@ export class RedisConnectionCounter implements ConnectionCounter {
 
   /** Re-scores (or re-adds) this instance's live members. */
   private async refresh(): Promise<void> {
-    if (this.closed || this.live.size === 0) return;
+    if (this.closed || this.refreshing || this.live.size === 0) return;
+    this.refreshing = true;
     const entries = [...this.byKey()];
-    const pipeline = this.redis.pipeline() as unknown as { deckhandConnRefreshMany(...args: (string | number)[]): unknown; exec(): Promise<unknown> };
-    for (let i = 0; i < entries.length; i += REFRESH_BATCH) {
-      const batch = entries.slice(i, i + REFRESH_BATCH);
-      const args: (string | number)[] = [this.ttlMs];
-      for (const [, members] of batch) args.push(members.length, ...members);
-      pipeline.deckhandConnRefreshMany(batch.length, ...batch.map(([key]) => key), ...args);
-    }
     try {
-      await pipeline.exec();
+      for (let i = 0; i < entries.length && !this.closed; i += REFRESH_BATCH) {
+        const batch = entries.slice(i, i + REFRESH_BATCH);
+        const args: (string | number)[] = [this.ttlMs];
+        for (const [, members] of batch) args.push(members.length, ...members);
+        await this.redis.deckhandConnRefreshMany(batch.length, ...batch.map(([key]) => key), ...args);
+      }
     } catch (err) {
       this.warn(err);
+    } finally {
+      this.refreshing = false;
     }
   }
 
