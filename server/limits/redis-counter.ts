@@ -94,7 +94,6 @@ export class RedisConnectionCounter implements ConnectionCounter {
   private next = 0;
   /** This instance's live members (the key of each): one entry per open connection. */
   private readonly live = new Map<string, string>();
-  /** This instance's own count: the fallback limit when Redis does not answer. */
   /** This instance's open connections per key: the fallback limit when Redis does not answer. */
   private readonly localCounts = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
