@@ -105,7 +105,7 @@ describe('CORS', () => {
     expect(bare.status).toBe(204);
     expect(bare.headers.get('access-control-allow-headers')).toBeNull();
     expect(bare.headers.get('vary')).toBe('Origin, Access-Control-Request-Headers');
-    for (const headers of [{ origin: APP }, { 'access-control-request-method': 'POST' }]) {
+    for (const headers of [{ origin: APP }, { 'access-control-request-method': 'POST' }] as Record<string, string>[]) {
       const invalid = await call(listed.url, 'OPTIONS', '/api/v1/jobs', { headers });
       expect(invalid.status).toBe(400);
       expect(invalid.body).toBe('Invalid Preflight Request');
