@@ -180,7 +180,8 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
     ...generatorFlags(single.cpu),
   ]);
   ctx.log(
-    `publish alone: ${(single.cpu.totalUs / Math.max(1, single.sent)).toFixed(0)} µs; marginal per delivery ${marginal.toFixed(2)} µs (server process ${marginalServer.toFixed(2)})`,
+    `publish alone: ${(single.cpu.totalUs / Math.max(1, single.sent)).toFixed(0)} µs (process ${(single.cpu.serverUs / Math.max(1, single.sent)).toFixed(0)}, ` +
+      `Postgres ${(single.cpu.postgresUs / Math.max(1, single.sent)).toFixed(0)}, Redis ${(single.cpu.redisUs / Math.max(1, single.sent)).toFixed(0)}); marginal per delivery ${marginal.toFixed(2)} µs (server process ${marginalServer.toFixed(2)})`,
   );
 
   // Ramp (the 100/s step is the fixed-load window above).
@@ -231,12 +232,15 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   const b = await ctx.mark('ingest-end');
   const ingestCpu = cpuWindow(a, b);
   const ingestFlags = generatorFlags(ingestCpu);
+  const perPost = (us: number) => Math.round(us / Math.max(1, result.requests.total));
   metrics['ingest: accepted POSTs/s (16 connections)'] = metric(Math.round(result.requests.average), 'req/s', 'higher', ingestFlags);
   metrics['ingest: latency p50'] = metric(result.latency.p50, 'ms', 'lower', ingestFlags);
   metrics['ingest: latency p99'] = metric(result.latency.p99, 'ms', 'lower', ingestFlags);
   metrics['ingest: server CPU per POST'] = metric(Math.round(ingestCpu.totalUs / Math.max(1, result.requests.total)), 'µs', 'lower', ingestFlags);
   ctx.log(
-    `ingest: ${result.requests.average} req/s, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}, delivered ${ingestDelivered}, gen ${(ingestCpu.generatorUtil * 100).toFixed(0)} %`,
+    `ingest: ${result.requests.average} req/s, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}, delivered ${ingestDelivered}, ` +
+      `per POST: process ${perPost(ingestCpu.serverUs)}, Postgres ${perPost(ingestCpu.postgresUs)}, Redis ${perPost(ingestCpu.redisUs)} µs; ` +
+      `server ${(ingestCpu.serverUtil * 100).toFixed(0)} %, gen ${(ingestCpu.generatorUtil * 100).toFixed(0)} %`,
   );
   const notes: string[] = [];
   if (result.non2xx || result.errors) notes.push(`ingest: ${result.non2xx} non-2xx answers, ${result.errors} errors`);

@@ -1,6 +1,6 @@
 /**
  * Progress ingest alone, longer than the bench's window, to read a profile without the rest of the run:
- * `TARGET=deckhand-ws SECONDS=5 [PROFILE=1] npx tsx bench/tools/ingest-probe.ts` starts the bench's Postgres, Redis
+ * `TARGET=deckhand-ws SECONDS=5 [PROFILE=1] [IDLE_MS=5000 IDLE_SUBSCRIBERS=1000] npx tsx bench/tools/ingest-probe.ts` starts the bench's Postgres, Redis
  * and one target (`deckhand-ws` or `socketio-redis`, `raw-ws`) pinned to CPU 0 as `npm run bench` does, one
  * subscriber per job, then autocannon (16 connections, round-robin over 16 jobs) from this process on CPU 1. Prints
  * POSTs/s and server CPU per POST (process, Postgres, Redis); PROFILE=1 writes the target's CPU profile of the window
@@ -16,7 +16,7 @@ import { createDatabase, SERVER_CPU, startBenchPostgres, startBenchRedis } from 
 import { cpuMicros, treeCpuMicros } from '../lib/proc.js';
 import type { TargetInfo } from '../lib/protocol.js';
 import { TARGETS } from '../lib/targets.js';
-import { BENCH_SECRET } from '../lib/tokens.js';
+import { BENCH_SECRET, mintToken } from '../lib/tokens.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const id = process.env.TARGET ?? 'deckhand-ws';
@@ -62,6 +62,10 @@ const target: TargetInfo = {
 try {
   const jobs = Array.from({ length: 16 }, (_, i) => `probe-${i}`);
   await createJobs(target, jobs);
+  // IDLE_SUBSCRIBERS=N: N more subscribers (distinct users, spread over the jobs), as the bench attaches 2,000.
+  const idle = Number(process.env.IDLE_SUBSCRIBERS ?? 0);
+  const extra = Array.from({ length: idle }, (_, i) => subscribe(target, jobs[i % jobs.length]!, `idle${i}`));
+  await Promise.all(extra.map((s) => s.ready));
   const subs = jobs.map((job, i) => subscribe(target, job, `p${i}`));
   await Promise.all(subs.map((s) => s.ready));
   let delivered = 0;
@@ -81,10 +85,17 @@ try {
   };
   await run(1); // warm-up
   if (process.env.IDLE_MS) {
-    const idle = { server: cpuMicros(proc.pid!), at: performance.now() };
+    // PROFILE=idle: the CPU profile of this idle window instead (bench/results/profiles/probe-<target>-idle.cpuprofile).
+    if (process.env.PROFILE === 'idle') await ask('profile-start');
+    const at = performance.now();
+    const start = { server: cpuMicros(proc.pid!), pg: treeCpuMicros(pg.pid()), redis: cpuMicros(redis.pid) };
     await new Promise((r) => setTimeout(r, Number(process.env.IDLE_MS)));
-    const us = cpuMicros(proc.pid!) - idle.server;
-    console.log(`idle: server process at ${((us / ((performance.now() - idle.at) * 1000)) * 100).toFixed(1)} % of a core`);
+    if (process.env.PROFILE === 'idle') await ask('profile-stop', { file: join(profiles, `probe-${id}-idle.cpuprofile`) });
+    const pct = (us: number) => `${((us / ((performance.now() - at) * 1000)) * 100).toFixed(1)} %`;
+    console.log(
+      `idle: server process at ${pct(cpuMicros(proc.pid!) - start.server)} of a core, Postgres ${pct(treeCpuMicros(pg.pid()) - start.pg)}, ` +
+        `Redis ${pct(cpuMicros(redis.pid) - start.redis)} (${idle + jobs.length} subscribers)`,
+    );
   }
   if (process.env.PROFILE === '1') await ask('profile-start');
   // STRACE=1: syscall counts of the target during the window (slows it down: for counts only, not for speed).
@@ -108,7 +119,13 @@ try {
       `(process ${per(after.server - before.server)}, Postgres ${per(after.pg - before.pg)}, Redis ${per(after.redis - before.redis)}); ` +
       `server process at ${(((after.server - before.server) / ((after.at - before.at) * 1000)) * 100).toFixed(0)} % of a core; delivered ${delivered}`,
   );
-  for (const s of subs) s.close();
+  if (def.kind === 'deckhand') {
+    // How many bus commits the POSTs took (a stale one: another change of the job went first, and it was retried).
+    const res = await fetch(`${target.http}/metrics`, { headers: { authorization: `Bearer ${mintToken('probe', 'metrics:read')}` } });
+    const lines = (await res.text()).split('\n').filter((l) => l.startsWith('deckhand_bus_publishes_total{'));
+    console.log(`bus commits since start: ${lines.join(', ')}`);
+  }
+  for (const s of [...subs, ...extra]) s.close();
 } finally {
   if (cpuProf.length) {
     const exited = new Promise((resolve) => proc.once('exit', resolve));

@@ -47,7 +47,11 @@ const PUBLIC_KEY_ALGORITHMS: jwt.Algorithm[] = ['RS256', 'ES256'];
 const MAX_TOKEN_LENGTH = 8192;
 
 export interface TokenVerifier {
-  verify(token: string): Principal;
+  /**
+   * The token's principal. A verification is reused briefly (./verified-tokens.ts) unless `remember` is false (a
+   * long-lived connection verifies its token once: remembering it only costs memory per connection).
+   */
+  verify(token: string, options?: { remember?: boolean }): Principal;
   /** Mints a token (HS256 only): used by `npm run token`, tests and the dev demo. */
   sign(claims: { sub: string; name?: string; scope?: string }, expiresInSeconds?: number): string;
 }
@@ -104,10 +108,10 @@ export function createTokenVerifier(jwtConfig: Config['jwt']): TokenVerifier {
   const cache = new VerifiedTokenCache();
 
   return {
-    verify(token: string): Principal {
+    verify(token: string, verifyOptions?: { remember?: boolean }): Principal {
       if (typeof token !== 'string' || token.length === 0) throw new AuthError('missing token');
       if (token.length > MAX_TOKEN_LENGTH) throw new AuthError('token too long');
-      return cache.verify(token, verifyUncached);
+      return verifyOptions?.remember === false ? verifyUncached(token) : cache.verify(token, verifyUncached);
     },
     sign(claims, expiresInSeconds = 3600) {
       if (!jwtConfig.secret) throw new Error('signing needs JWT_SECRET (HS256)');

@@ -33,15 +33,15 @@ for i = 1, n do
   local ok = true
   if kind == 'c' then
     local current = redis.call('GET', stateKey)
-    local currentVersion, currentValue
+    local nl, currentVersion
     if current then
-      local nl = string.find(current, '\\n', 1, true)
+      nl = string.find(current, '\\n', 1, true)
       currentVersion = string.sub(current, 1, nl - 1)
-      currentValue = string.sub(current, nl + 1)
     end
     if (expect == '' and current) or (expect ~= '' and (not current or tonumber(currentVersion) ~= tonumber(expect))) then
       ok = false
-      if current then results[i] = {0, currentVersion, currentValue} else results[i] = {0} end
+      -- The current value only for the answer of a stale commit (copying it on every commit costs Redis each time).
+      if current then results[i] = {0, currentVersion, string.sub(current, nl + 1)} else results[i] = {0} end
     else
       redis.call('SET', stateKey, version .. '\\n' .. value, 'EX', ttl)
     end

@@ -18,7 +18,7 @@ import { DomainError } from '../errors.js';
 import type { Principal } from '../auth/jwt.js';
 import type { ConnectionMeter } from '../metrics.js';
 import type { BusEvent } from '../bus/types.js';
-import { ChannelFollower, type ReleaseOptions } from '../streaming/follower.js';
+import { ChannelFollower, type FollowerSink, type ReleaseOptions } from '../streaming/follower.js';
 import { wsFrameWithId } from '../streaming/frames.js';
 import type { JsonSocket } from '../streaming/json-socket.js';
 import { createMessageParser } from '../streaming/message-parser.js';
@@ -48,7 +48,7 @@ export function openJobSocket(socket: WebSocket, upgrade: Upgrade, ctx: JobsCont
   });
 }
 
-class JobSession extends SocketSession<JobClientMessage, JobsContext> {
+class JobSession extends SocketSession<JobClientMessage, JobsContext> implements FollowerSink {
   constructor(
     conn: JsonSocket<JobClientMessage>,
     principal: Principal,
@@ -112,13 +112,8 @@ class JobSession extends SocketSession<JobClientMessage, JobsContext> {
     if (this.follows.size >= MAX_JOBS_PER_SOCKET) {
       throw new DomainError('RATE_LIMIT_EXCEEDED', `at most ${MAX_JOBS_PER_SOCKET} jobs per connection: unsubscribe_job first`);
     }
-    // The follower's callbacks keep the job's id only (not its state): one follower per idle subscriber.
-    const follower = new ChannelFollower(
-      this.ctx.bus,
-      jobChannel(jobId),
-      (event) => this.live(event),
-      () => this.resync(jobId),
-    );
+    // The session is the sink of its followers, which keep the job's id only: one follower per idle subscriber.
+    const follower = new ChannelFollower(this.ctx.bus, jobChannel(jobId), this, undefined, jobId);
     this.follows.set(jobId, follower);
     try {
       await follower.start();
@@ -131,8 +126,8 @@ class JobSession extends SocketSession<JobClientMessage, JobsContext> {
     }
   }
 
-  /** A live event: its shared frame (tagged with its id, as the replayed ones are). */
-  private live(event: BusEvent): void {
+  /** FollowerSink: a live event, as its shared frame (tagged with its id, as the replayed ones are). */
+  followed(event: BusEvent): void {
     observeDelivery(this.ctx.metrics, event);
     this.conn.sendFrame(wsFrameWithId(event));
   }
@@ -157,7 +152,8 @@ class JobSession extends SocketSession<JobClientMessage, JobsContext> {
    * The bus lost events (Redis restart): the current state from Postgres, as a `reset` (states may have been skipped),
    * before any live event that arrived meanwhile.
    */
-  private async resync(jobId: string): Promise<ReleaseOptions> {
+  async lost(follower: ChannelFollower): Promise<ReleaseOptions> {
+    const jobId = follower.tag;
     if (this.disposed || !this.follows.has(jobId)) return {};
     try {
       return await writeJobSnapshot(this.ctx, jobId, 'reset', this.writer());

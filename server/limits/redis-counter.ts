@@ -14,7 +14,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { ConnectionCounter } from './connection-counter.js';
-import { MemoryConnectionCounter } from './memory-counter.js';
 
 const ACQUIRE_SCRIPT = `
 local t = redis.call('TIME')
@@ -43,8 +42,12 @@ for k = 1, #KEYS do
 end
 return 1
 `;
-/** Keys per refresh call (every user with a connection here has one: one call per key was one round of Redis work each). */
-const REFRESH_BATCH = 200;
+/**
+ * Keys per refresh call (every user with a connection here has one: one call per key was one round of Redis work
+ * each). Calls go one after the other, small enough that Redis serves other clients (the bus) in between: a refresh
+ * of thousands of users never holds Redis for long at once.
+ */
+const REFRESH_BATCH = 50;
 
 const COUNT_SCRIPT = `
 local t = redis.call('TIME')
@@ -91,10 +94,11 @@ export class RedisConnectionCounter implements ConnectionCounter {
   private next = 0;
   /** This instance's live members (the key of each): one entry per open connection. */
   private readonly live = new Map<string, string>();
-  /** This instance's own count: the fallback limit when Redis does not answer. */
-  private readonly local: MemoryConnectionCounter;
+  /** This instance's open connections per key: the fallback limit when Redis does not answer. */
+  private readonly localCounts = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
   private lastWarning = 0;
+  private refreshing = false;
   private everReady: boolean;
   private closed = false;
 
@@ -104,7 +108,6 @@ export class RedisConnectionCounter implements ConnectionCounter {
     this.timeoutMs = options.timeoutMs ?? 1000;
     this.prefix = options.prefix;
     this.logger = options.logger;
-    this.local = new MemoryConnectionCounter(options.maxPerUser);
     const redis = options.redis as Redis & CounterCommands;
     if (!(redis as unknown as Record<string, unknown>).deckhandConnRefreshMany) {
       redis.defineCommand('deckhandConnAcquire', { numberOfKeys: 1, lua: ACQUIRE_SCRIPT });
@@ -126,24 +129,25 @@ export class RedisConnectionCounter implements ConnectionCounter {
     if (this.closed) return null;
     const key = this.keyOf(kind, userId);
     const member = `${this.instanceId}:${(this.next++).toString(36)}`;
-    let releaseLocal: (() => void) | null;
     try {
       // Connected once and lost it: do not wait for ioredis's reconnect attempts.
       if (this.everReady && this.redis.status !== 'ready') throw new Error(`redis ${this.redis.status}`);
       const admitted = await withTimeout(this.redis.deckhandConnAcquire(key, member, max, this.ttlMs), this.timeoutMs);
       if (admitted !== 1) return null;
-      releaseLocal = this.local.tryAcquire(kind, userId, Number.MAX_SAFE_INTEGER);
     } catch (err) {
       this.warn(err);
-      releaseLocal = this.local.tryAcquire(kind, userId, max);
-      if (!releaseLocal) return null;
+      if ((this.localCounts.get(key) ?? 0) >= max) return null;
     }
     this.live.set(member, key);
+    this.localCounts.set(key, (this.localCounts.get(key) ?? 0) + 1);
+    // One closure per connection (the counter's whole per-connection state is this and one map entry).
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      releaseLocal?.();
+      const left = (this.localCounts.get(key) ?? 1) - 1;
+      if (left <= 0) this.localCounts.delete(key);
+      else this.localCounts.set(key, left);
       this.live.delete(member);
       this.redis.zrem(key, member).catch(() => {
         // Unreachable: the member expires within ttlMs (it is no longer refreshed).
@@ -161,24 +165,26 @@ export class RedisConnectionCounter implements ConnectionCounter {
     clearInterval(this.timer);
     const entries = [...this.byKey()];
     this.live.clear();
+    this.localCounts.clear();
     await withTimeout(Promise.allSettled(entries.map(([key, members]) => this.redis.zrem(key, ...members))), this.timeoutMs).catch(() => {});
   }
 
   /** Re-scores (or re-adds) this instance's live members. */
   private async refresh(): Promise<void> {
-    if (this.closed || this.live.size === 0) return;
+    if (this.closed || this.refreshing || this.live.size === 0) return;
+    this.refreshing = true;
     const entries = [...this.byKey()];
-    const pipeline = this.redis.pipeline() as unknown as { deckhandConnRefreshMany(...args: (string | number)[]): unknown; exec(): Promise<unknown> };
-    for (let i = 0; i < entries.length; i += REFRESH_BATCH) {
-      const batch = entries.slice(i, i + REFRESH_BATCH);
-      const args: (string | number)[] = [this.ttlMs];
-      for (const [, members] of batch) args.push(members.length, ...members);
-      pipeline.deckhandConnRefreshMany(batch.length, ...batch.map(([key]) => key), ...args);
-    }
     try {
-      await pipeline.exec();
+      for (let i = 0; i < entries.length && !this.closed; i += REFRESH_BATCH) {
+        const batch = entries.slice(i, i + REFRESH_BATCH);
+        const args: (string | number)[] = [this.ttlMs];
+        for (const [, members] of batch) args.push(members.length, ...members);
+        await this.redis.deckhandConnRefreshMany(batch.length, ...batch.map(([key]) => key), ...args);
+      }
     } catch (err) {
       this.warn(err);
+    } finally {
+      this.refreshing = false;
     }
   }
 

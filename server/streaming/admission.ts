@@ -36,7 +36,8 @@ export async function admitSocket<M>(conn: JsonSocket<M>, upgrade: Upgrade, ctx:
   }
   let principal: Principal;
   try {
-    principal = verifyToken(ctx.verifier, tokenFromRequest(upgrade));
+    // Verified once for the connection's lifetime: not remembered (memory per connection, no repeat to save).
+    principal = verifyToken(ctx.verifier, tokenFromRequest(upgrade), { remember: false });
   } catch (err) {
     const message = err instanceof DomainError ? err.message : 'invalid token';
     conn.fail('AUTHENTICATION_FAILED', message, CLOSE_CODES.AUTHENTICATION_FAILED.code, CLOSE_CODES.AUTHENTICATION_FAILED.reason);

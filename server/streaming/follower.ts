@@ -20,6 +20,17 @@ export interface ReleaseOptions {
   skipHeld?: (event: BusEvent) => boolean;
 }
 
+/**
+ * Where a follower's events go, as an object: one session can be the sink of all its followers (no closures per
+ * follower; there is one follower per idle subscriber). `tag` is the follower's own (e.g. its job id).
+ */
+export interface FollowerSink {
+  /** A live (or released) event of the follower's channel. */
+  followed(event: BusEvent, follower: ChannelFollower): void;
+  /** As the constructor's `resync`. */
+  lost(follower: ChannelFollower): Promise<ReleaseOptions | void> | ReleaseOptions | void;
+}
+
 export class ChannelFollower implements BusListener {
   private held: BusEvent[] | null = [];
   private overflowed = false;
@@ -29,18 +40,24 @@ export class ChannelFollower implements BusListener {
   private afterSeq: number | undefined;
   private unsubscribe: Unsubscribe | undefined;
   private stopped = false;
-  private readonly onStopped: (() => void)[] = [];
+  private onStopped: (() => void)[] | undefined;
+  private readonly sink: FollowerSink;
 
   constructor(
     private readonly bus: Bus,
     readonly channel: string,
-    private readonly deliver: (event: BusEvent) => void,
+    deliver: ((event: BusEvent) => void) | FollowerSink,
     /**
      * The bus may have missed events: send the current state (marked as a reset) and resolve with where the held
      * live events resume, as for `release`. Live events are held meanwhile, so none overtakes the resync.
+     * (Given a sink: its `lost`.)
      */
-    private readonly resync: () => Promise<ReleaseOptions | void> | ReleaseOptions | void,
-  ) {}
+    resync?: () => Promise<ReleaseOptions | void> | ReleaseOptions | void,
+    /** The sink's name for this follower. */
+    readonly tag = '',
+  ) {
+    this.sink = typeof deliver === 'function' ? { followed: deliver, lost: resync ?? (() => {}) } : deliver;
+  }
 
   async start(): Promise<void> {
     // The follower is its own bus listener (`event`, `gap`): no closures per subscriber.
@@ -94,13 +111,15 @@ export class ChannelFollower implements BusListener {
     this.held = null;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    for (const fn of this.onStopped.splice(0)) fn();
+    const stopped = this.onStopped ?? [];
+    this.onStopped = undefined;
+    for (const fn of stopped) fn();
   }
 
   /** Runs `fn` when the follower stops (at once if it already has): ties e.g. an access watch to its lifetime. */
   onStop(fn: () => void): void {
     if (this.stopped) fn();
-    else this.onStopped.push(fn);
+    else this.onStopped = [...(this.onStopped ?? []), fn];
   }
 
   /** Holds live events, runs the resync, then releases them after its snapshot. */
@@ -109,7 +128,7 @@ export class ChannelFollower implements BusListener {
     this.held ??= [];
     let options: ReleaseOptions = {};
     try {
-      options = (await this.resync()) ?? {};
+      options = (await this.sink.lost(this)) ?? {};
     } catch {
       // The resync reports its own failures; the held events go on regardless.
     }
@@ -130,6 +149,6 @@ export class ChannelFollower implements BusListener {
     if (!isAfterParsed(event.parsedId, this.last)) return;
     this.last = event.parsedId;
     if (this.afterSeq !== undefined && event.seq !== undefined && event.seq <= this.afterSeq) return;
-    this.deliver(event);
+    this.sink.followed(event, this);
   }
 }

@@ -47,6 +47,7 @@ export class JsonSocket<M> {
   private droppedInWindow = 0;
   private queuedBytes = 0;
   private closing = false;
+  private session: { dispose(): void } | undefined;
   /** Exactly sized (a pushed-to array reserves 17 slots; every idle subscriber has one). */
   private closeCallbacks: readonly (() => void)[] = [];
 
@@ -67,7 +68,9 @@ export class JsonSocket<M> {
       this.meter.closed();
       const callbacks = this.closeCallbacks;
       this.closeCallbacks = [];
-      for (const callback of callbacks) {
+      const session = this.session;
+      this.session = undefined;
+      for (const callback of session ? [...callbacks, () => session.dispose()] : callbacks) {
         try {
           callback();
         } catch (err) {
@@ -80,6 +83,12 @@ export class JsonSocket<M> {
 
   get isOpen(): boolean {
     return !this.closing && this.socket.readyState === WebSocket.OPEN;
+  }
+
+  /** The session: disposed when the socket closes (at once if it has), without a close callback of its own. */
+  attach(session: { dispose(): void }): void {
+    if (this.socket.readyState === WebSocket.CLOSED) session.dispose();
+    else this.session = session;
   }
 
   onClose(callback: () => void): void {

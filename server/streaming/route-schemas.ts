@@ -3,7 +3,7 @@
  * the SSE responses for OpenAPI, the guards before an SSE stream opens, and the answer to a plain GET on a
  * WebSocket route.
  */
-import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyRequest, onRequestHookHandler } from 'fastify';
 import { Type } from 'typebox';
 import { requireUser } from '../http/auth.js';
 import { DomainError } from '../errors.js';
@@ -28,8 +28,9 @@ export const SSE_RESPONSES = {
 };
 
 /** Origin first, then the token: the onRequest hooks of an SSE route. */
-export function sseGuards(ctx: StreamingContext): preHandlerAsyncHookHandler[] {
-  return [async (request: FastifyRequest) => checkSseOrigin(ctx, request), requireUser(ctx.verifier)];
+export function sseGuards(ctx: StreamingContext): onRequestHookHandler[] {
+  // A stream verifies its token once: not remembered (./auth/verified-tokens.ts), which would cost memory per stream.
+  return [async (request: FastifyRequest) => checkSseOrigin(ctx, request), requireUser(ctx.verifier, { remember: false })];
 }
 
 /**

@@ -41,7 +41,7 @@ export function openSessionSocket<M extends { type: string }>(
     (admission) => {
       if (!admission) return;
       const session = create(conn, admission.principal, meter);
-      conn.onClose(() => session.dispose());
+      conn.attach(session);
       session.start().catch((err: unknown) => ctx.log.error({ err }, 'realtime session failed'));
     },
     (err: unknown) => {
