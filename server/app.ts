@@ -4,6 +4,8 @@
  */
 import { roleFor } from './access/policy.js';
 import { chatPlugin, createChat, type Chat } from './chat/index.js';
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
@@ -24,15 +26,8 @@ import type { Config } from './config.js';
 import { registerDemo } from './demo/index.js';
 import { AwarenessRelay, DocumentBridges, DocumentService, registerDocumentRoutes, SlideOrderMigration } from './documents/index.js';
 import { registerErrorHandling } from './http/errors.js';
-import { registerResponseHeaders } from './http/response-headers.js';
-import {
-  createConnectionCounter,
-  HttpRateLimit,
-  HttpRateSync,
-  LocalRateCounts,
-  registerHttpRateLimit,
-  type ConnectionCounter,
-} from './limits/index.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
+import { createConnectionCounter, HttpRateSync, httpRateStore, type ConnectionCounter } from './limits/index.js';
 import { Metrics } from './metrics.js';
 import { createJobsService, jobsPlugin, type JobsService } from './jobs/index.js';
 import { ChannelPolicy, createNotificationsService, notificationsPlugin, SocketMessages, type NotificationsService } from './notifications/index.js';
@@ -226,7 +221,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   lifecycle.onStop('JSON collaboration deletions', stopFollowingDeletions);
   lifecycle.onFlush('coalesced job progress', () => jobs.flush());
   // HTTP rate limits with Redis: counted here, shared through Redis in the background (no round trip per request; the
-  // tolerance is in server/limits/http-rate-store.ts). Without Redis: counted in this process (server/limits/http-rate-limit.ts).
+  // tolerance is in server/limits/http-rate-store.ts). Without Redis: @fastify/rate-limit's in-process store.
   const httpRate = redis ? new HttpRateSync({ redis, prefix: `${config.redisPrefix}:rl:`, syncMs: config.limits.httpRateSyncMs }) : undefined;
   if (httpRate) lifecycle.onStop('HTTP rate-limit sync', () => httpRate.close());
   const services: Services = {
@@ -256,10 +251,22 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   app.decorateRequest('principal', null);
 
   registerErrorHandling(app);
-  // Security and CORS headers, one set per Origin, and preflights: one hook (server/http/response-headers.ts).
-  registerResponseHeaders(app, { helmet: { contentSecurityPolicy: false, crossOriginEmbedderPolicy: false }, corsOrigins: config.corsOrigins });
-  const rateCounts = httpRate ?? new LocalRateCounts();
-  registerHttpRateLimit(app, new HttpRateLimit(rateCounts, config.limits.httpRateMax, config.limits.httpRateWindowMs));
+  registerSecurityHeaders(app, { contentSecurityPolicy: false, crossOriginEmbedderPolicy: false });
+  await app.register(cors, { origin: config.corsOrigins === '*' ? true : config.corsOrigins, credentials: true });
+  await app.register(rateLimit, {
+    global: true,
+    max: config.limits.httpRateMax,
+    timeWindow: config.limits.httpRateWindowMs,
+    ...(httpRate ? { store: httpRateStore(httpRate) } : {}),
+    skipOnError: true,
+    errorResponseBuilder: (_req, ctx) => ({
+      statusCode: 429,
+      type: 'error',
+      error_code: 'RATE_LIMIT_EXCEEDED',
+      message: `rate limit exceeded, retry in ${ctx.after}`,
+      timestamp: new Date().toISOString(),
+    }),
+  });
   await app.register(swagger, {
     openapi: {
       info: { title: 'Deckhand API', version: '1' },

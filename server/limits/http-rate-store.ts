@@ -1,5 +1,5 @@
 /**
- * The HTTP rate limit's counts (./http-rate-limit.ts) when REDIS_URL is set: counted in this process, shared
+ * The HTTP rate limit's store (@fastify/rate-limit `store`) when REDIS_URL is set: counted in this process, shared
  * through Redis in the background, so a request never waits for Redis.
  *
  * Same limit as a Redis-only store (a fixed window of HTTP_RATE_LIMIT_WINDOW_MS per key, at most HTTP_RATE_LIMIT_MAX
@@ -16,8 +16,8 @@
  * and syncs again once Redis is back; what it counted in a window that has ended meanwhile is dropped.
  * Supports the plain fixed window (not continueExceeding, exponentialBackoff or ban, which Deckhand does not use).
  */
+import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { Redis } from 'ioredis';
-import type { RateCounts } from './http-rate-limit.js';
 
 const SYNC_SCRIPT = `
 local count = redis.call('INCRBY', KEYS[1], ARGV[1])
@@ -50,6 +50,8 @@ interface Window {
   local: number;
 }
 
+type Callback = (err: Error | null, result: { current: number; ttl: number }) => void;
+
 export interface HttpRateSyncOptions {
   redis: Redis;
   prefix: string;
@@ -58,8 +60,8 @@ export interface HttpRateSyncOptions {
   maxKeys?: number;
 }
 
-/** The windows of every key of one app, and the background sync. */
-export class HttpRateSync implements RateCounts {
+/** The windows of every key of one app, and the background sync (shared by the route stores). */
+export class HttpRateSync {
   private readonly windows = new Map<string, Window>();
   /** Keys served in the last REFRESH_MS (or with counts not sent yet): the ones each sync covers. */
   private readonly active = new Set<string>();
@@ -154,4 +156,29 @@ export class HttpRateSync implements RateCounts {
     w.sending = 0;
     if (this.windows.get(key) === w) this.active.add(key);
   }
+}
+
+/** The store class @fastify/rate-limit instantiates (`store` option), counting in `sync`. */
+export function httpRateStore(sync: HttpRateSync): FastifyRateLimitStoreCtor {
+  class SyncedRateStore implements FastifyRateLimitStore {
+    /** `{method}{url}-` for a route with its own limit (as @fastify/rate-limit's stores key them), else ''. */
+    route = '';
+
+    incr(key: string, callback: Callback, windowMs: number): void {
+      callback(null, sync.incr(this.route + key, windowMs));
+    }
+
+    read(key: string, callback: Callback): void {
+      callback(null, sync.read(this.route + key));
+    }
+
+    child(routeOptions: unknown): FastifyRateLimitStore {
+      // At run time @fastify/rate-limit passes the merged limit options, with the route under `routeInfo`.
+      const info = (routeOptions as { routeInfo?: { method?: unknown; url?: unknown } }).routeInfo ?? {};
+      const store = new SyncedRateStore();
+      store.route = `${String(info.method ?? '')}${String(info.url ?? '')}-`;
+      return store;
+    }
+  }
+  return SyncedRateStore;
 }

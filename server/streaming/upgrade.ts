@@ -11,7 +11,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TObject } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { WebSocket } from 'ws';
@@ -72,14 +72,14 @@ export class JsonSocketUpgrades {
     const server = app.server;
     const others = server.listeners('upgrade') as UpgradeListener[];
     server.removeAllListeners('upgrade');
-    const limit = app.hasDecorator('httpRateLimit') ? app.httpRateLimit : undefined;
+    const limit = app.hasDecorator('createRateLimit') ? app.createRateLimit() : undefined;
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const match = this.match(req);
       if (!match) {
         for (const listener of others) listener.call(server, req, socket, head);
         return;
       }
-      this.take(app, limit, match, req, socket, head);
+      void this.take(app, limit, match, req, socket, head);
     });
   }
 
@@ -107,34 +107,27 @@ export class JsonSocketUpgrades {
     return null;
   }
 
-  /** Why an upgrade is refused before it happens (code and message), if it is. */
-  private refusal(
-    limit: FastifyInstance['httpRateLimit'],
-    match: NonNullable<ReturnType<JsonSocketUpgrades['match']>>,
-    req: IncomingMessage,
-  ): [ErrorCode, string] | undefined {
-    if (req.method !== 'GET') return ['INVALID_MESSAGE', 'a WebSocket upgrade is a GET'];
-    if (match.route.check && !match.route.check(match.params)) return ['INVALID_MESSAGE', 'invalid path parameter'];
-    // The HTTP rate limit of every route (same counts, key and limit: ../limits/http-rate-limit.ts).
-    const verdict = limit?.take(req.socket.remoteAddress ?? '');
-    if (verdict?.exceeded) return ['RATE_LIMIT_EXCEEDED', `rate limit exceeded, retry in ${verdict.resetSeconds} s`];
-    return undefined;
-  }
-
-  private take(
+  private async take(
     app: FastifyInstance,
-    limit: FastifyInstance['httpRateLimit'],
+    limit: ((req: FastifyRequest) => Promise<{ isAllowed?: boolean; isExceeded?: boolean; ttlInSeconds?: number }>) | undefined,
     match: NonNullable<ReturnType<JsonSocketUpgrades['match']>>,
     req: IncomingMessage,
     socket: Duplex,
     head: Buffer,
-  ): void {
+  ): Promise<void> {
     const guard = () => socket.destroy();
     socket.on('error', guard);
-    const refusal = this.refusal(limit, match, req);
-    if (refusal) {
-      refuse(socket, refusal[0], refusal[1]);
-      return;
+    if (req.method !== 'GET') return refuse(socket, 'INVALID_MESSAGE', 'a WebSocket upgrade is a GET');
+    if (match.route.check && !match.route.check(match.params)) return refuse(socket, 'INVALID_MESSAGE', 'invalid path parameter');
+    if (limit) {
+      let verdict: Awaited<ReturnType<typeof limit>> | undefined;
+      try {
+        // @fastify/rate-limit's own check (same store, key and limit as every route); it reads the address only.
+        verdict = await limit({ ip: req.socket.remoteAddress ?? '', routeOptions: { config: {} } } as unknown as FastifyRequest);
+      } catch {
+        verdict = undefined;
+      }
+      if (verdict?.isExceeded) return refuse(socket, 'RATE_LIMIT_EXCEEDED', `rate limit exceeded, retry in ${verdict.ttlInSeconds ?? 1} s`);
     }
     if (socket.destroyed) return;
     const search = new URLSearchParams(match.search);
