@@ -3,53 +3,15 @@
  * acknowledgement (SyncStatus) waits for its commit. Another Postgres session holds a lock that blocks every INSERT
  * into the update log (reads go on), so "between the broadcast and the commit" is a state the test holds open.
  */
-import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { findSlide, insertSlide, slideText } from '../../shared/presentation.js';
 import { jsonOf, openClient, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
-import { createTestDatabase, loadFromDatabase, queryDb } from '../helpers/database.js';
+import { blockAllAppends, heldAppends, terminateWaitingAppends, untilAsync as until } from '../helpers/append-hold.js';
+import { createTestDatabase, loadFromDatabase } from '../helpers/database.js';
 import { freePort } from '../helpers/ports.js';
 import { mintToken, startServer, startServerProcess, type ServerProcess, type TestServer } from '../helpers/server.js';
 
-/** Blocks appends to the update log until the returned function is called. */
-async function blockAppends(databaseUrl: string): Promise<() => Promise<void>> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  await client.query('BEGIN');
-  await client.query('LOCK TABLE document_updates IN EXCLUSIVE MODE');
-  return async () => {
-    await client.query('ROLLBACK');
-    await client.end();
-  };
-}
-
-/** Whether an INSERT into the update log is waiting on that lock. */
-async function appendWaiting(databaseUrl: string): Promise<boolean> {
-  const rows = await queryDb(
-    databaseUrl,
-    "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%INSERT INTO document_updates%'",
-  );
-  return rows.length > 0;
-}
-
-/**
- * Ends the sessions whose INSERT waits on the lock: a killed server's connection would otherwise still commit once
- * the lock goes (Postgres does not notice the dead client while the statement waits).
- */
-async function terminateWaitingAppends(databaseUrl: string): Promise<void> {
-  await queryDb(
-    databaseUrl,
-    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%INSERT INTO document_updates%'",
-  );
-}
-
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const appendWaiting = async (databaseUrl: string) => (await heldAppends(databaseUrl, true)) > 0;
 
 const bodyOf = (client: CollabClient, slideId: string) => {
   const slide = findSlide(client.doc, slideId);
@@ -100,7 +62,7 @@ describe('collaboration: peers see an edit at once, the sender’s ack waits for
       if (number === 0) acks++;
     });
 
-    const unlock = await blockAppends(databaseUrl);
+    const unlock = await blockAllAppends(databaseUrl);
     unlocks.push(unlock);
     for (let i = 0; i < 5; i++) write(a, 's', `<${i}>`);
     // The peer has every edit although none is stored yet.
@@ -128,7 +90,7 @@ describe('collaboration: peers see an edit at once, the sender’s ack waits for
     const closes: number[] = [];
     a.socket.on('close', ({ event }: { event: { code: number } }) => closes.push(event.code));
 
-    const unlock = await blockAppends(databaseUrl);
+    const unlock = await blockAllAppends(databaseUrl);
     unlocks.push(unlock);
     write(a, 's', '<late>');
     await waitFor(() => closes.includes(1013), 10_000, 'the socket closed with 1013');
@@ -143,7 +105,7 @@ describe('collaboration: peers see an edit at once, the sender’s ack waits for
     const server = await startServer({ DATABASE_URL: databaseUrl, COLLAB_APPEND_QUEUE_BYTES: String(64 * 1024), AUTO_CREATE_PRESENTATIONS: 'true' });
     servers.push(server);
     const [a] = await twoEditors([server.wsUrl, server.wsUrl], 'repair', clients);
-    const unlock = await blockAppends(databaseUrl);
+    const unlock = await blockAllAppends(databaseUrl);
     unlocks.push(unlock);
     // 40 KB waiting in the queue (then deleted again, so the document's state stays small).
     write(a, 's', 'x'.repeat(40_000));
@@ -176,7 +138,7 @@ describe('collaboration: peers see an edit at once, the sender’s ack waits for
     write(a, 's', '<acked>');
     await waitAcked(a);
 
-    const unlock = await blockAppends(databaseUrl);
+    const unlock = await blockAllAppends(databaseUrl);
     unlocks.push(unlock);
     write(a, 's', '<in flight>');
     await waitFor(() => bodyOf(b, 's') === '<in flight><acked>', 10_000, 'the broadcast on the peer');
@@ -205,7 +167,7 @@ describe('collaboration: peers see an edit at once, the sender’s ack waits for
     processes.push(one!, two!);
     const [a, b] = await twoEditors([one!.wsUrl, two!.wsUrl], 'crashed', clients);
 
-    const unlock = await blockAppends(databaseUrl);
+    const unlock = await blockAllAppends(databaseUrl);
     unlocks.push(unlock);
     write(a, 's', '<relayed>');
     await waitFor(() => bodyOf(b, 's') === '<relayed>', 10_000, 'the relay on the other instance');

@@ -4,10 +4,10 @@
  * socket operation gets no `edit_ack` (its `edit_operation` may arrive: peers may see a change before it is stored).
  * Once the lock is gone both are answered, and the change is in Postgres.
  */
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentJsonOf, documentName } from '../../shared/presentation.js';
-import { createTestDatabase, loadFromDatabase, queryDb } from '../helpers/database.js';
+import { blockAllAppends, heldAppends, untilAsync as until } from '../helpers/append-hold.js';
+import { createTestDatabase, loadFromDatabase } from '../helpers/database.js';
 import { mintToken, startServer, type TestServer } from '../helpers/server.js';
 import { createDeck, openJsonCollab } from './support.js';
 
@@ -21,34 +21,8 @@ describe('operations are durable before they are acknowledged', () => {
   });
   afterAll(async () => server?.close());
 
-  /** Blocks appends to the update log until the returned function is called. */
-  async function blockAppends(): Promise<() => Promise<void>> {
-    const client = new pg.Client({ connectionString: databaseUrl });
-    await client.connect();
-    await client.query('BEGIN');
-    await client.query('LOCK TABLE document_updates IN EXCLUSIVE MODE');
-    return async () => {
-      await client.query('ROLLBACK');
-      await client.end();
-    };
-  }
-
-  /** Whether an INSERT into the update log is waiting on that lock. */
-  async function appendWaiting(): Promise<boolean> {
-    const rows = await queryDb(
-      databaseUrl,
-      "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%INSERT INTO document_updates%'",
-    );
-    return rows.length > 0;
-  }
-
-  async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-    const deadline = Date.now() + 10_000;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
+  const blockAppends = () => blockAllAppends(databaseUrl);
+  const appendWaiting = async () => (await heldAppends(databaseUrl, true)) > 0;
 
   it('REST: no answer while the append waits; 200 once the batch is stored', async () => {
     await createDeck(server, 'dur1', 'olga');

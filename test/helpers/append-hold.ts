@@ -63,6 +63,17 @@ export async function blockAllAppends(databaseUrl: string): Promise<() => Promis
   };
 }
 
+/**
+ * Ends the sessions whose INSERT waits on a lock: a killed server's connection would otherwise still commit once the
+ * lock goes (Postgres does not notice the dead client while the statement waits).
+ */
+export async function terminateWaitingAppends(databaseUrl: string): Promise<void> {
+  await queryDb(
+    databaseUrl,
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%INSERT INTO document_updates%'",
+  );
+}
+
 /** Waits for an async condition (a database query), polling. */
 export async function untilAsync(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
