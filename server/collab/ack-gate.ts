@@ -113,11 +113,6 @@ export class AckGate {
     state.nextAckBytes += bytes + ACK_COST_BYTES;
   }
 
-  /** Update bytes the connection's socket (all its documents) has applied whose acks have not left yet. */
-  unackedBytes(connection: Connection): number {
-    return this.states.get(connection)?.socket.unackedBytes ?? 0;
-  }
-
   /** Resolves once the unacked bytes of the connection's socket are at most `bytes` (or the connection closed). */
   whenUnackedAtMost(connection: Connection, bytes: number): Promise<void> | undefined {
     const socket = this.states.get(connection)?.socket;
@@ -142,7 +137,7 @@ export class AckGate {
     if (state) this.dropHeld(connection, state);
   }
 
-  /** Acks waiting for a commit (for stats and tests). */
+  /** Acks waiting for a commit (for tests). */
   get waiting(): number {
     return this.held.length;
   }

@@ -2,8 +2,8 @@
  * Postgres persistence for Yjs documents as a Hocuspocus extension (design §2).
  *
  * - Client updates are appended by the write path (./write-path.ts) before they are applied and acknowledged.
- * - onChange: updates the server makes itself (direct connections) are appended too; updates from client
- *   connections were appended by the write path, and updates from Redis by their own instance.
+ * - onChange: updates the server makes itself (direct connections) are appended too, and so are updates relayed by
+ *   another instance over Redis (see onChange); client updates were appended by the write path.
  * - onLoadDocument: snapshot + every remaining log row, read in one statement (./load-document.ts). `catchUp` does
  *   the same for a loaded document that may lag behind another instance (at most once per document per
  *   CATCH_UP_INTERVAL_MS). A client that opens a document still equal to its snapshot is answered with the
@@ -76,10 +76,7 @@ export class PostgresPersistence implements Extension {
   async onLoadDocument({ document, documentName }: onLoadDocumentPayload): Promise<void> {
     const stored = await this.options.store.load(documentName);
     this.stats.loads++;
-    const skipped = applyStoredOnLoad(document, stored, { source: 'local', skipStoreHooks: true }, (index, err) => {
-      this.stats.badRows++;
-      this.options.logger.error({ documentName, row: index, err }, 'skipped an undecodable stored update');
-    });
+    const skipped = applyStoredOnLoad(document, stored, { source: 'local', skipStoreHooks: true }, this.skippedRow(documentName));
     // Applied whole and alone, the snapshot is the document's state: a client that has nothing gets its bytes.
     if (stored.snapshot !== null && stored.updates.length === 0 && skipped === 0) this.snapshotSync.remember(document, stored.snapshot);
     this.appendedSince.set(documentName, stored.updates.length);
@@ -106,10 +103,7 @@ export class PostgresPersistence implements Extension {
     try {
       const stored = await this.options.store.load(documentName);
       const before = Y.encodeStateVector(document);
-      applyStored(document, stored, { source: 'local', skipStoreHooks: true }, (index, err) => {
-        this.stats.badRows++;
-        this.options.logger.error({ documentName, row: index, err }, 'skipped an undecodable stored update');
-      });
+      applyStored(document, stored, { source: 'local', skipStoreHooks: true }, this.skippedRow(documentName));
       return !equalBytes(before, Y.encodeStateVector(document));
     } catch (err) {
       this.options.logger.warn({ err, documentName }, 'could not catch a document up from the store');
@@ -210,6 +204,14 @@ export class PostgresPersistence implements Extension {
   /** Waits for server-made appends still in flight. */
   async drain(): Promise<void> {
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
+  /** Reports a stored row that could not be decoded and was skipped (load and catch-up). */
+  private skippedRow(documentName: string): (index: number, err: unknown) => void {
+    return (index, err) => {
+      this.stats.badRows++;
+      this.options.logger.error({ documentName, row: index, err }, 'skipped an undecodable stored update');
+    };
   }
 
   private bump(documentName: string): void {
