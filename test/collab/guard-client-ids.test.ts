@@ -6,34 +6,19 @@
  * by introducing it in awareness, which a provider does on connect); anyone else's structs under it are refused
  * whole. Judged by what a fresh instance loads from Postgres.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { findSlide, getComments, slideText } from '../../shared/presentation.js';
-import { jsonOf, openClient, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
-import { createTestDatabase, queryDb } from '../helpers/database.js';
+import { jsonOf, waitAcked, waitFor, waitSynced } from '../helpers/collab-client.js';
+import { queryDb } from '../helpers/database.js';
 import { createDeck } from '../helpers/deck.js';
 import { forgeUpdate, idOf, newMap, value } from '../helpers/forge-update.js';
 import { errorsOf, openRawWriter, recordLocal, referenceOf, reloaded } from '../helpers/raw-writer.js';
-import { mintToken, startServer, type TestServer } from '../helpers/server.js';
+import { mintToken } from '../helpers/server.js';
+import { useGuardServer } from '../helpers/guard-server.js';
 
 describe('write guard: a client id belongs to one user', () => {
-  let server: TestServer;
-  let databaseUrl: string;
-  const clients: CollabClient[] = [];
-  const open = (presentationId: string, user: string) => {
-    const c = openClient({ url: server.wsUrl, presentationId, token: mintToken(user, { name: user.toUpperCase() }) });
-    clients.push(c);
-    return c;
-  };
-
-  beforeAll(async () => {
-    databaseUrl = await createTestDatabase('clientids');
-    server = await startServer({ DATABASE_URL: databaseUrl });
-  });
-  afterAll(async () => {
-    for (const c of clients) c.destroy();
-    await server?.close();
-  });
+  const fx = useGuardServer('clientids');
 
   /** A well-formed comment by `author` in the thread, written under `client` from `clock` on. */
   const commentUnder = (client: number, clock: number, thread: Y.ID, author: string) =>
@@ -47,10 +32,10 @@ describe('write guard: a client id belongs to one user', () => {
   for (const when of ['after the victim wrote', 'before the victim wrote anything (known from its awareness)'] as const) {
     it(`a commenter writing its own comment under an editor's client id is refused whole, ${when}`, async () => {
       const id = when.startsWith('after') ? 'squat-written' : 'squat-aware';
-      const { owner, ownerLog } = await createDeck(server, id, ['s1'], { eve: 'editor', cleo: 'commenter' }, clients);
+      const { owner, ownerLog } = await createDeck(fx.server, id, ['s1'], { eve: 'editor', cleo: 'commenter' }, fx.clients);
       owner.doc.transact(() => getComments(owner.doc).set('s1', new Y.Array<Y.Map<unknown>>()));
       await waitAcked(owner);
-      const eve = open(id, 'eve');
+      const eve = fx.open(id, 'eve');
       const eveLog = recordLocal(eve);
       await waitSynced(eve);
       if (when.startsWith('after')) {
@@ -61,7 +46,7 @@ describe('write guard: a client id belongs to one user', () => {
         await waitFor(() => owner.provider.awareness!.getStates().has(eve.doc.clientID), 5000, "eve's awareness");
       }
 
-      const cleo = await openRawWriter(server.wsUrl, id, mintToken('cleo'));
+      const cleo = await openRawWriter(fx.server.wsUrl, id, mintToken('cleo'));
       const thread = idOf(getComments(owner.doc).get('s1')!);
       cleo.send(commentUnder(eve.doc.clientID, Y.getState(eve.doc.store, eve.doc.clientID), thread, 'cleo'));
       await cleo.answered(1);
@@ -70,25 +55,25 @@ describe('write guard: a client id belongs to one user', () => {
       title.insert(title.length, ' typed by eve');
       await waitAcked(eve);
       const expected = referenceOf(ownerLog, eveLog);
-      expect(jsonOf(await reloaded(databaseUrl, id))).toBe(jsonOf(expected));
+      expect(jsonOf(await reloaded(fx.databaseUrl, id))).toBe(jsonOf(expected));
       expect(errorsOf(cleo.stateless, 'PERMISSION_DENIED')).toHaveLength(1);
     });
   }
 
   it('an update under more client ids than a provider ever uses is refused whole, and claims none of them', async () => {
-    const { owner, ownerLog } = await createDeck(server, 'many-ids', ['s1'], { cleo: 'commenter' }, clients);
+    const { owner, ownerLog } = await createDeck(fx.server, 'many-ids', ['s1'], { cleo: 'commenter' }, fx.clients);
     owner.doc.transact(() => getComments(owner.doc).set('s1', new Y.Array<Y.Map<unknown>>()));
     await waitAcked(owner);
     const thread = idOf(getComments(owner.doc).get('s1')!);
-    const cleo = await openRawWriter(server.wsUrl, 'many-ids', mintToken('cleo'));
+    const cleo = await openRawWriter(fx.server.wsUrl, 'many-ids', mintToken('cleo'));
     const structs = Array.from({ length: 9 }, (_, i) => forgeUpdate([{ client: 7000 + i, clock: 0, parent: thread, content: value(`row ${i}`) }]));
     cleo.send(Y.mergeUpdates(structs));
     await cleo.answered(1);
     expect(errorsOf(cleo.stateless, 'PERMISSION_DENIED')).toHaveLength(1);
-    const rows = await queryDb(databaseUrl, 'SELECT client_id FROM document_clients WHERE name = $1 AND client_id >= 7000 AND client_id < 7009', [
+    const rows = await queryDb(fx.databaseUrl, 'SELECT client_id FROM document_clients WHERE name = $1 AND client_id >= 7000 AND client_id < 7009', [
       'presentation:many-ids',
     ]);
     expect(rows).toEqual([]);
-    expect(jsonOf(await reloaded(databaseUrl, 'many-ids'))).toBe(jsonOf(referenceOf(ownerLog)));
+    expect(jsonOf(await reloaded(fx.databaseUrl, 'many-ids'))).toBe(jsonOf(referenceOf(ownerLog)));
   });
 });

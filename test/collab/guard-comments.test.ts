@@ -4,26 +4,19 @@
  * owners and editors may delete any; nobody rewrites an author or replaces a thread holding others' comments.
  * Judged by the document a fresh instance loads from Postgres.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { addComment, getComments } from '../../shared/presentation.js';
-import { openClient, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
-import { createTestDatabase, queryDb } from '../helpers/database.js';
+import { waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
+import { queryDb } from '../helpers/database.js';
 import { createDeck } from '../helpers/deck.js';
 import { errorsOf, reloaded } from '../helpers/raw-writer.js';
-import { mintToken, startServer, type TestServer } from '../helpers/server.js';
+import { useGuardServer } from '../helpers/guard-server.js';
 
 type Plain = { id: string; author: string; text: string; resolved: boolean };
 
 describe('write guard: comments', () => {
-  let server: TestServer;
-  let databaseUrl: string;
-  const clients: CollabClient[] = [];
-  const open = (presentationId: string, user: string) => {
-    const c = openClient({ url: server.wsUrl, presentationId, token: mintToken(user, { name: user.toUpperCase() }) });
-    clients.push(c);
-    return c;
-  };
+  const fx = useGuardServer('guardcomments');
   const comment = (c: CollabClient, commentId: string) =>
     getComments(c.doc)
       .get('s1')
@@ -33,20 +26,11 @@ describe('write guard: comments', () => {
     ((getComments(doc).get('s1')?.toJSON() ?? []) as Plain[]).map(({ id, author, text, resolved }) => ({ id, author, text, resolved }));
   const denied = (c: CollabClient) => errorsOf(c.stateless, 'PERMISSION_DENIED').length;
 
-  beforeAll(async () => {
-    databaseUrl = await createTestDatabase('guardcomments');
-    server = await startServer({ DATABASE_URL: databaseUrl });
-  });
-  afterAll(async () => {
-    for (const c of clients) c.destroy();
-    await server?.close();
-  });
-
   it('stamps authorship, keeps commenters to their own comments (resolving is open), lets editors moderate', async () => {
-    await createDeck(server, 'talk', ['s1'], { cleo: 'commenter', carl: 'commenter', eddie: 'editor' }, clients);
-    const cleo = open('talk', 'cleo');
-    const carl = open('talk', 'carl');
-    const eddie = open('talk', 'eddie');
+    await createDeck(fx.server, 'talk', ['s1'], { cleo: 'commenter', carl: 'commenter', eddie: 'editor' }, fx.clients);
+    const cleo = fx.open('talk', 'cleo');
+    const carl = fx.open('talk', 'carl');
+    const eddie = fx.open('talk', 'eddie');
     await Promise.all([waitSynced(cleo), waitSynced(carl), waitSynced(eddie)]);
 
     addComment(carl.doc, 's1', { id: 'carl-1', author: 'carl', text: 'first' });
@@ -69,7 +53,7 @@ describe('write guard: comments', () => {
       await waitAcked(cleo);
     }
     // What cleo may do, from a fresh client (the attacked one diverged): comment as itself, edit its own, resolve carl's.
-    const cleo2 = open('talk', 'cleo');
+    const cleo2 = fx.open('talk', 'cleo');
     await waitSynced(cleo2);
     addComment(cleo2.doc, 's1', { id: 'cleo-1', author: 'cleo', text: 'mine' });
     await waitAcked(cleo2);
@@ -88,12 +72,12 @@ describe('write guard: comments', () => {
     await waitFor(() => denied(eddie) === 1, 5000, 'PERMISSION_DENIED for the editor too');
     expect(denied(cleo2)).toBe(0);
 
-    const loaded = await reloaded(databaseUrl, 'talk');
+    const loaded = await reloaded(fx.databaseUrl, 'talk');
     expect(thread(loaded)).toEqual([
       { id: 'carl-1', author: 'carl', text: 'first', resolved: true },
       { id: 'cleo-1', author: 'cleo', text: 'mine, edited', resolved: false },
     ]);
-    const rows = await queryDb<{ update: Buffer }>(databaseUrl, 'SELECT update FROM document_updates WHERE name = $1', ['presentation:talk']);
+    const rows = await queryDb<{ update: Buffer }>(fx.databaseUrl, 'SELECT update FROM document_updates WHERE name = $1', ['presentation:talk']);
     const bytes = Buffer.concat(rows.map((r) => r.update)).toString('latin1');
     for (const forged of ['FORGED-AUTHOR', 'REWRITTEN', 'FORGED-BY-EDITOR']) expect(bytes).not.toContain(forged);
   });

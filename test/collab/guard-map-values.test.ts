@@ -4,44 +4,27 @@
  * Found by an attack on the #11 guard: a commenter signed a comment as someone else, and an editor added a second
  * slide with an existing id (which moved a lock onto the decoy). Both must be refused, and nothing stored.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { addComment, getComments, getSlides } from '../../shared/presentation.js';
-import { openClient, waitAcked, waitSynced, type CollabClient } from '../helpers/collab-client.js';
-import { createTestDatabase, queryDb } from '../helpers/database.js';
+import { openClient, waitAcked, waitSynced } from '../helpers/collab-client.js';
 import { createDeck } from '../helpers/deck.js';
 import { forgeUpdate, id, newMap, value } from '../helpers/forge-update.js';
 import { errorsOf, openRawWriter, reloaded } from '../helpers/raw-writer.js';
-import { mintToken, startServer, type TestServer } from '../helpers/server.js';
+import { mintToken } from '../helpers/server.js';
+import { useGuardServer } from '../helpers/guard-server.js';
 
 const ATTACKER = 0x7a11;
 
 describe('write guard: map values are judged as replicas read them', () => {
-  let server: TestServer;
-  let databaseUrl: string;
-  const clients: CollabClient[] = [];
-  const stored = async (presentationId: string) =>
-    Buffer.concat(
-      (await queryDb<{ update: Buffer }>(databaseUrl, 'SELECT update FROM document_updates WHERE name = $1', [`presentation:${presentationId}`])).map(
-        (r) => r.update,
-      ),
-    ).toString('latin1');
-
-  beforeAll(async () => {
-    databaseUrl = await createTestDatabase('guardmapvalues');
-    server = await startServer({ DATABASE_URL: databaseUrl });
-  });
-  afterAll(async () => {
-    for (const c of clients) c.destroy();
-    await server?.close();
-  });
+  const fx = useGuardServer('guardmapvalues');
 
   it("refuses a comment whose author entry carries several values, the last one someone else's", async () => {
-    const { owner } = await createDeck(server, 'authors', ['s1'], { cleo: 'commenter', carl: 'commenter' }, clients);
+    const { owner } = await createDeck(fx.server, 'authors', ['s1'], { cleo: 'commenter', carl: 'commenter' }, fx.clients);
     addComment(owner.doc, 's1', { id: 'o-1', author: 'olga', text: 'first' });
     await waitAcked(owner);
     const last = getComments(owner.doc).get('s1')!._start!.id;
-    const cleo = await openRawWriter(server.wsUrl, 'authors', mintToken('cleo'));
+    const cleo = await openRawWriter(fx.server.wsUrl, 'authors', mintToken('cleo'));
     const comment = id(ATTACKER, 0);
     cleo.send(
       forgeUpdate([
@@ -54,15 +37,15 @@ describe('write guard: map values are judged as replicas read them', () => {
     await cleo.answered(1);
     expect(errorsOf(cleo.stateless, 'PERMISSION_DENIED')).toHaveLength(1);
 
-    const loaded = await reloaded(databaseUrl, 'authors');
+    const loaded = await reloaded(fx.databaseUrl, 'authors');
     expect((getComments(loaded).get('s1')!.toJSON() as { id: string }[]).map((c) => c.id)).toEqual(['o-1']);
-    expect(await stored('authors')).not.toContain('FORGED');
+    expect(await fx.storedBytes('authors')).not.toContain('FORGED');
   });
 
   it('refuses a new slide whose id entry carries several values or JSON content naming an existing id', async () => {
-    const { owner } = await createDeck(server, 'decoys', ['s1', 's2'], { ivan: 'editor' }, clients);
+    const { owner } = await createDeck(fx.server, 'decoys', ['s1', 's2'], { ivan: 'editor' }, fx.clients);
     const first = getSlides(owner.doc)._start!.id;
-    const ivan = await openRawWriter(server.wsUrl, 'decoys', mintToken('ivan'));
+    const ivan = await openRawWriter(fx.server.wsUrl, 'decoys', mintToken('ivan'));
     const forgeDecoy = (client: number, idContent: ConstructorParameters<typeof Y.Item>[7]) =>
       forgeUpdate([
         { client, clock: 0, rightOrigin: first, parent: 'slides', content: newMap() },
@@ -73,8 +56,8 @@ describe('write guard: map values are judged as replicas read them', () => {
     await ivan.answered(2);
     expect(errorsOf(ivan.stateless, 'CONFLICT')).toHaveLength(2);
 
-    const fresh = openClient({ url: server.wsUrl, presentationId: 'decoys', token: mintToken('olga') });
-    clients.push(fresh);
+    const fresh = openClient({ url: fx.server.wsUrl, presentationId: 'decoys', token: mintToken('olga') });
+    fx.clients.push(fresh);
     await waitSynced(fresh);
     expect(
       getSlides(fresh.doc)
@@ -82,7 +65,7 @@ describe('write guard: map values are judged as replicas read them', () => {
         .map((s) => s.get('id')),
     ).toEqual(['s1', 's2']);
     expect(
-      getSlides(await reloaded(databaseUrl, 'decoys'))
+      getSlides(await reloaded(fx.databaseUrl, 'decoys'))
         .toArray()
         .map((s) => s.get('id')),
     ).toEqual(['s1', 's2']);

@@ -5,44 +5,22 @@
  * own later transaction. The update must be refused whole before it is stored; after the victim types, the document
  * a fresh instance loads from Postgres is exactly what the honest users wrote. And a guarded edit never reaches a row.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { CLOSE_CODES } from '../../shared/errors.js';
 import { findSlide, slideText } from '../../shared/presentation.js';
-import { jsonOf, openClient, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
-import { createTestDatabase, queryDb } from '../helpers/database.js';
+import { jsonOf, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
 import { createDeck } from '../helpers/deck.js';
 import { forgeUpdate, id, idOf, text } from '../helpers/forge-update.js';
 import { lockAndWait } from '../helpers/lock-table.js';
 import { errorsOf, openRawWriter, recordLocal, referenceOf, reloaded } from '../helpers/raw-writer.js';
-import { mintToken, startServer, type TestServer } from '../helpers/server.js';
+import { mintToken } from '../helpers/server.js';
+import { useGuardServer } from '../helpers/guard-server.js';
 
 const ATTACKER_CLIENT = 0x5eed;
 
 describe('write guard: updates that cannot be integrated are refused whole, before they are stored', () => {
-  let server: TestServer;
-  let databaseUrl: string;
-  const clients: CollabClient[] = [];
-  const open = (presentationId: string, user: string) => {
-    const c = openClient({ url: server.wsUrl, presentationId, token: mintToken(user, { name: user.toUpperCase() }) });
-    clients.push(c);
-    return c;
-  };
-  const rows = async (presentationId: string) =>
-    Buffer.concat(
-      (await queryDb<{ update: Buffer }>(databaseUrl, 'SELECT update FROM document_updates WHERE name = $1', [`presentation:${presentationId}`])).map(
-        (r) => r.update,
-      ),
-    ).toString('latin1');
-
-  beforeAll(async () => {
-    databaseUrl = await createTestDatabase('guardpending');
-    server = await startServer({ DATABASE_URL: databaseUrl });
-  });
-  afterAll(async () => {
-    for (const c of clients) c.destroy();
-    await server?.close();
-  });
+  const fx = useGuardServer('guardpending');
 
   /** The attack of the issue: forged text anchored on the victim's next clock, and a delete over its future clocks. */
   function pendingAttack(victim: CollabClient): Uint8Array {
@@ -62,11 +40,11 @@ describe('write guard: updates that cannot be integrated are refused whole, befo
   }
 
   it("a commenter's struct anchored on an editor's next clock and a delete over its future clocks are refused with PERMISSION_DENIED", async () => {
-    const { ownerLog } = await createDeck(server, 'pending', ['s1'], { eve: 'editor', cleo: 'commenter' }, clients);
-    const eve = open('pending', 'eve');
+    const { ownerLog } = await createDeck(fx.server, 'pending', ['s1'], { eve: 'editor', cleo: 'commenter' }, fx.clients);
+    const eve = fx.open('pending', 'eve');
     const eveLog = recordLocal(eve);
     await waitSynced(eve);
-    const cleo = await openRawWriter(server.wsUrl, 'pending', mintToken('cleo'));
+    const cleo = await openRawWriter(fx.server.wsUrl, 'pending', mintToken('cleo'));
     cleo.send(pendingAttack(eve));
     await cleo.answered(1);
     await victimTypes(eve, 's1');
@@ -74,39 +52,39 @@ describe('write guard: updates that cannot be integrated are refused whole, befo
     const expected = referenceOf(ownerLog, eveLog);
     expect(slideText(findSlide(expected, 's1')!, 'title').toString()).toBe('title s1 abcdefghijklmnopqrstuvwxyz');
     expect(jsonOf(eve.doc)).toBe(jsonOf(expected));
-    expect(jsonOf(await reloaded(databaseUrl, 'pending'))).toBe(jsonOf(expected));
-    expect(await rows('pending')).not.toContain('FORGED');
+    expect(jsonOf(await reloaded(fx.databaseUrl, 'pending'))).toBe(jsonOf(expected));
+    expect(await fx.storedBytes('pending')).not.toContain('FORGED');
     expect(errorsOf(cleo.stateless, 'PERMISSION_DENIED')).toHaveLength(1);
   });
 
   it('an editor attacking the holder of a lock the same way is refused with LOCKED', async () => {
-    const { ownerLog } = await createDeck(server, 'pending-lock', ['s1', 's2'], { hana: 'editor', ivan: 'editor' }, clients);
-    const hana = open('pending-lock', 'hana');
+    const { ownerLog } = await createDeck(fx.server, 'pending-lock', ['s1', 's2'], { hana: 'editor', ivan: 'editor' }, fx.clients);
+    const hana = fx.open('pending-lock', 'hana');
     const hanaLog = recordLocal(hana);
     await waitSynced(hana);
     await lockAndWait(hana, 's1', 'hana');
-    const ivan = await openRawWriter(server.wsUrl, 'pending-lock', mintToken('ivan'));
+    const ivan = await openRawWriter(fx.server.wsUrl, 'pending-lock', mintToken('ivan'));
     ivan.send(pendingAttack(hana));
     await ivan.answered(1);
     await victimTypes(hana, 's1');
 
     const expected = referenceOf(ownerLog, hanaLog);
-    expect(jsonOf(await reloaded(databaseUrl, 'pending-lock'))).toBe(jsonOf(expected));
-    expect(await rows('pending-lock')).not.toContain('FORGED');
+    expect(jsonOf(await reloaded(fx.databaseUrl, 'pending-lock'))).toBe(jsonOf(expected));
+    expect(await fx.storedBytes('pending-lock')).not.toContain('FORGED');
     expect(errorsOf(ivan.stateless, 'LOCKED')).toHaveLength(1);
   });
 
   it('structs past the sender’s own next clock, or deletes over clocks the document does not have, are refused whole (nothing of them is kept)', async () => {
-    const { owner, ownerLog } = await createDeck(server, 'gaps', ['s1'], { cleo: 'commenter' }, clients);
+    const { owner, ownerLog } = await createDeck(fx.server, 'gaps', ['s1'], { cleo: 'commenter' }, fx.clients);
     const comments = owner.doc.getMap('comments');
     owner.doc.transact(() => comments.set('s1', new Y.Array()));
     await waitAcked(owner);
     const thread = idOf(comments.get('s1') as Y.Array<unknown>);
     // A comment-area write (allowed on its own) whose clocks start at 5 instead of 0: a gap in its own sequence.
-    const first = await openRawWriter(server.wsUrl, 'gaps', mintToken('cleo'));
+    const first = await openRawWriter(fx.server.wsUrl, 'gaps', mintToken('cleo'));
     first.send(forgeUpdate([{ client: ATTACKER_CLIENT, clock: 5, parent: thread, content: text('GAP-IN-OWN-CLOCKS') }]));
     // An allowed write together with a delete over the owner's clocks that do not exist yet.
-    const second = await openRawWriter(server.wsUrl, 'gaps', mintToken('cleo'));
+    const second = await openRawWriter(fx.server.wsUrl, 'gaps', mintToken('cleo'));
     const ownerNext = Y.getState(owner.doc.store, owner.doc.clientID);
     second.send(
       forgeUpdate(
@@ -124,21 +102,21 @@ describe('write guard: updates that cannot be integrated are refused whole, befo
     slideText(findSlide(owner.doc, 's1')!, 'title').insert(0, 'still mine: ');
     await waitAcked(owner);
 
-    const stored = await rows('gaps');
+    const stored = await fx.storedBytes('gaps');
     expect(stored).not.toContain('GAP-IN-OWN-CLOCKS');
     expect(stored).not.toContain('WITH-FUTURE-DELETE');
-    expect(jsonOf(await reloaded(databaseUrl, 'gaps'))).toBe(jsonOf(referenceOf(ownerLog)));
+    expect(jsonOf(await reloaded(fx.databaseUrl, 'gaps'))).toBe(jsonOf(referenceOf(ownerLog)));
   });
 
   it('a guarded edit never reaches a row: what is stored already has the forbidden part removed (no separate rollback to lose)', async () => {
-    const { owner, ownerLog } = await createDeck(server, 'no-rollback-row', ['s1'], { cleo: 'commenter' }, clients);
-    const cleo = open('no-rollback-row', 'cleo');
+    const { owner, ownerLog } = await createDeck(fx.server, 'no-rollback-row', ['s1'], { cleo: 'commenter' }, fx.clients);
+    const cleo = fx.open('no-rollback-row', 'cleo');
     await waitSynced(cleo);
     slideText(findSlide(cleo.doc, 's1')!, 'title').insert(0, 'INTRUDER ');
     await waitFor(() => errorsOf(cleo.stateless, 'PERMISSION_DENIED').length > 0, 5000, 'PERMISSION_DENIED');
     await waitAcked(cleo);
-    expect(await rows('no-rollback-row')).not.toContain('INTRUDER');
-    expect(jsonOf(await reloaded(databaseUrl, 'no-rollback-row'))).toBe(jsonOf(referenceOf(ownerLog)));
+    expect(await fx.storedBytes('no-rollback-row')).not.toContain('INTRUDER');
+    expect(jsonOf(await reloaded(fx.databaseUrl, 'no-rollback-row'))).toBe(jsonOf(referenceOf(ownerLog)));
     expect(slideText(findSlide(owner.doc, 's1')!, 'title').toString()).toBe('title s1');
   });
 });

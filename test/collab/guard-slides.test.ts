@@ -3,50 +3,27 @@
  * appends a decoy `{id: "s1"}` and then edits the real, locked s1 changes nothing; a second slide with an existing id
  * is refused (CONFLICT), and a slide's id cannot be changed. Judged by what a fresh instance loads from Postgres.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { findSlide, getSlides, insertSlide, slideText } from '../../shared/presentation.js';
-import { jsonOf, openClient, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
-import { createTestDatabase, queryDb } from '../helpers/database.js';
+import { jsonOf, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
 import { createDeck } from '../helpers/deck.js';
 import { lockAndWait } from '../helpers/lock-table.js';
 import { errorsOf, recordLocal, referenceOf, reloaded } from '../helpers/raw-writer.js';
-import { mintToken, startServer, type TestServer } from '../helpers/server.js';
+import { useGuardServer } from '../helpers/guard-server.js';
 
 describe('write guard: slides are followed by identity, ids are unique and immutable', () => {
-  let server: TestServer;
-  let databaseUrl: string;
-  const clients: CollabClient[] = [];
-  const open = (presentationId: string, user: string) => {
-    const c = openClient({ url: server.wsUrl, presentationId, token: mintToken(user, { name: user.toUpperCase() }) });
-    clients.push(c);
-    return c;
-  };
-  const stored = async (presentationId: string) =>
-    Buffer.concat(
-      (await queryDb<{ update: Buffer }>(databaseUrl, 'SELECT update FROM document_updates WHERE name = $1', [`presentation:${presentationId}`])).map(
-        (r) => r.update,
-      ),
-    ).toString('latin1');
+  const fx = useGuardServer('guardslides');
   /** The first slide with this id, in document order (the real one when a decoy is appended after it). */
   const first = (c: CollabClient, slideId: string) =>
     getSlides(c.doc)
       .toArray()
       .find((s) => s.get('id') === slideId)!;
 
-  beforeAll(async () => {
-    databaseUrl = await createTestDatabase('guardslides');
-    server = await startServer({ DATABASE_URL: databaseUrl });
-  });
-  afterAll(async () => {
-    for (const c of clients) c.destroy();
-    await server?.close();
-  });
-
   it('a decoy slide with the locked id does not lift the lock on the real one (separate updates, and one update)', async () => {
-    const { owner, ownerLog } = await createDeck(server, 'decoy', ['s1', 's2'], { hana: 'editor', ivan: 'editor' }, clients);
-    const hana = open('decoy', 'hana');
+    const { owner, ownerLog } = await createDeck(fx.server, 'decoy', ['s1', 's2'], { hana: 'editor', ivan: 'editor' }, fx.clients);
+    const hana = fx.open('decoy', 'hana');
     const hanaLog = recordLocal(hana);
-    const ivan = open('decoy', 'ivan');
+    const ivan = fx.open('decoy', 'ivan');
     await Promise.all([waitSynced(hana), waitSynced(ivan)]);
     await lockAndWait(hana, 's1', 'hana', [hana, ivan]);
 
@@ -64,14 +41,14 @@ describe('write guard: slides are followed by identity, ids are unique and immut
 
     const expected = referenceOf(ownerLog, hanaLog);
     await waitFor(() => jsonOf(owner.doc) === jsonOf(expected), 5000, 'owner sees only honest edits');
-    expect(jsonOf(await reloaded(databaseUrl, 'decoy'))).toBe(jsonOf(expected));
-    expect(await stored('decoy')).not.toContain('BYPASS');
+    expect(jsonOf(await reloaded(fx.databaseUrl, 'decoy'))).toBe(jsonOf(expected));
+    expect(await fx.storedBytes('decoy')).not.toContain('BYPASS');
     expect(errorsOf(ivan.stateless, 'CONFLICT').length).toBeGreaterThanOrEqual(1);
     expect(errorsOf(ivan.stateless, 'LOCKED').length).toBeGreaterThanOrEqual(1);
   });
 
   it('refuses a second slide with an existing id (CONFLICT) and a change of a slide id, whoever sends it', async () => {
-    const { owner, ownerLog } = await createDeck(server, 'ids', ['s1', 's2'], {}, clients);
+    const { owner, ownerLog } = await createDeck(fx.server, 'ids', ['s1', 's2'], {}, fx.clients);
     const before = jsonOf(referenceOf(ownerLog));
     insertSlide(owner.doc, { id: 's2', title: 'DUPLICATE' });
     await waitFor(() => errorsOf(owner.stateless, 'CONFLICT').length === 1, 5000, 'CONFLICT for a duplicate id');
@@ -80,21 +57,21 @@ describe('write guard: slides are followed by identity, ids are unique and immut
     await waitFor(() => errorsOf(owner.stateless, 'CONFLICT').length === 2, 5000, 'CONFLICT for a renamed slide');
     await waitAcked(owner);
 
-    const loaded = await reloaded(databaseUrl, 'ids');
+    const loaded = await reloaded(fx.databaseUrl, 'ids');
     expect(jsonOf(loaded)).toBe(before);
     expect(
       getSlides(loaded)
         .toArray()
         .map((s) => s.get('id')),
     ).toEqual(['s1', 's2']);
-    expect(await stored('ids')).not.toContain('DUPLICATE');
+    expect(await fx.storedBytes('ids')).not.toContain('DUPLICATE');
     // A fresh id is fine.
-    const fresh = open('ids', 'olga');
+    const fresh = fx.open('ids', 'olga');
     await waitSynced(fresh);
     insertSlide(fresh.doc, { id: 's3', title: 'new' });
     await waitAcked(fresh);
     expect(
-      getSlides(await reloaded(databaseUrl, 'ids'))
+      getSlides(await reloaded(fx.databaseUrl, 'ids'))
         .toArray()
         .map((s) => s.get('id')),
     ).toEqual(['s1', 's2', 's3']);
