@@ -6,7 +6,9 @@
  * - SSE (the fallback): the channels travel in `?channels=`, so a change of the set reconnects the stream (on SSE
  *   directly, once a WebSocket could not be opened);
  * - every (re)connection is reported to the consumers (`opened`): what they show may have missed events meanwhile,
- *   so they reload it; a `reset` of their channel means the same.
+ *   so they reload it; a `reset` of their channel means the same. On WebSocket a channel's consumers are told once the
+ *   server confirmed its subscription (`subscribed`): a reload before that could miss an event sent in between, which
+ *   would then be neither in the reload nor live. On SSE the channels are subscribed before the stream opens.
  * Server messages go to every consumer (each picks its own); an error naming a channel (`details.channel`) goes to
  * that channel's consumers, any other error to all of them. The connection runs while a channel is followed.
  */
@@ -32,6 +34,10 @@ export class ChannelStream {
   private isOpen = false;
   /** In `auto` mode, a WebSocket could not be opened: later streams go straight to SSE. */
   private onSse = false;
+  /** The open connection is a WebSocket (channels are live once `subscribed`), not SSE (live on open). */
+  private openOnWebSocket = false;
+  /** Channels the server confirmed on the open WebSocket. */
+  private readonly confirmed = new Set<string>();
 
   constructor(
     private readonly ctx: ClientContext,
@@ -50,14 +56,15 @@ export class ChannelStream {
     let following = true;
     if (!this.stream) this.open();
     else if (added) this.channelsChanged({ type: 'subscribe_channel', channel });
-    // Joining an open WebSocket: this consumer's start is now.
-    if (this.isOpen) queueMicrotask(() => following && consumer.opened());
+    // Joining a channel that is live already: this consumer's start is now (else it is told with the others).
+    if (this.isOpen && (!this.openOnWebSocket || this.confirmed.has(channel))) queueMicrotask(() => following && consumer.opened());
     return () => {
       if (!following) return;
       following = false;
       set.delete(consumer);
       if (set.size > 0) return;
       this.consumers.delete(channel);
+      this.confirmed.delete(channel);
       if (this.consumers.size === 0) this.close();
       else this.channelsChanged({ type: 'unsubscribe_channel', channel });
     };
@@ -73,6 +80,7 @@ export class ChannelStream {
     this.stream = undefined;
     this.isOpen = false;
     this.consumers.clear();
+    this.confirmed.clear();
   }
 
   private open(): void {
@@ -83,10 +91,13 @@ export class ChannelStream {
       mode: this.onSse ? 'sse' : this.mode,
       onOpen: (send) => {
         this.isOpen = true;
+        this.openOnWebSocket = send !== undefined;
+        this.confirmed.clear();
         if (send) for (const channel of this.consumers.keys()) send({ type: 'subscribe_channel', channel });
-        for (const consumer of this.all()) consumer.opened();
+        else for (const consumer of this.all()) consumer.opened();
       },
       onMessage: (message) => {
+        if (this.stream === stream) this.track(message);
         for (const consumer of this.all()) consumer.message(message);
       },
       onError: (error, fatal) => {
@@ -96,13 +107,26 @@ export class ChannelStream {
         for (const consumer of targets) consumer.error(error, fatal);
       },
       onStatus: (status) => {
-        if (this.stream === stream && status.state !== 'open') this.isOpen = false;
+        if (this.stream === stream && status.state !== 'open') {
+          this.isOpen = false;
+          this.confirmed.clear();
+        }
         if (status.transport === 'sse') this.onSse = true;
         for (const consumer of this.all()) consumer.status?.(status);
       },
     });
     this.stream = stream;
     stream.start();
+  }
+
+  /** Follows the server's confirmations: a channel's consumers start once it is `subscribed` on this connection. */
+  private track(message: Record<string, unknown>): void {
+    const channel = message.channel;
+    if (!this.openOnWebSocket || typeof channel !== 'string') return;
+    if (message.type === 'unsubscribed') this.confirmed.delete(channel);
+    if (message.type !== 'subscribed' || this.confirmed.has(channel)) return;
+    this.confirmed.add(channel);
+    for (const consumer of this.consumers.get(channel) ?? []) consumer.opened();
   }
 
   /** The set of channels changed: tell the open WebSocket, or reconnect an SSE stream with the new set. */

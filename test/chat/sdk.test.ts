@@ -118,4 +118,32 @@ describe('SDK chat', () => {
     await cora.send('after the drop');
     await waitFor(() => texts.includes('after the drop'), 10_000, 'live again');
   });
+
+  it('says reset only once the server follows the room again: a message sent at the reset is delivered live', async () => {
+    await createDeck(server.url, 'slowsub', 'olga', { cora: 'commenter' });
+    const room = sdkClient(proxy.url, 'olga').chat('slowsub');
+    const cora = sdkClient(server.url, 'cora').chat('slowsub');
+    const texts: string[] = [];
+    let resets = 0;
+    room.on('message', (m) => texts.push(m.text));
+    room.on('reset', () => {
+      resets++;
+      void cora.send('sent at the reset');
+    });
+    await eventually(async () => {
+      await cora.send(`probe ${texts.length}`);
+      return texts.length > 0;
+    }, 'olga live');
+    // The reconnected socket is open, but its subscribe_channel has not reached the server yet.
+    proxy.holdUpstream = true;
+    try {
+      proxy.dropAll();
+      await waitFor(() => proxy.heldBytes > 0, 10_000, 'the resubscription sent');
+      expect(resets).toBe(0);
+    } finally {
+      proxy.releaseUpstream();
+    }
+    await waitFor(() => resets === 1, 10_000, 'reset after the resubscription');
+    await waitFor(() => texts.includes('sent at the reset'), 10_000, 'the message sent at the reset');
+  });
 });

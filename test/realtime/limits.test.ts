@@ -211,9 +211,14 @@ describe('realtime limits', () => {
     slowSse.pause();
     const pad = 'x'.repeat(200 * 1024);
     let sent = 0;
+    const fastWsCount = () => fastWs.messages.filter((m) => m.type === 'notification').length;
     for (; sent < 400; sent++) {
       const res = await notify(server.url, { channel: 'general', title: `big ${sent}`, data: { pad } });
       expect(res.status).toBe(201);
+      // Each event is three times the cap: the readers that do read take it before the next is sent, so only the
+      // stopped ones can fall behind, however slow this machine is.
+      await fastWs.waitFor(() => fastWsCount() === sent + 1, 20_000, `notification ${sent} on the fast socket`);
+      await fastSse.waitForCount(sent + 1, 20_000);
       if (sent % 10 === 9) {
         const now = await stats();
         if (now.managers.notifications.connections <= before.managers.notifications.connections - 2) break;
