@@ -4,7 +4,7 @@
  * - `{prefix}:status:live:{userId}`: a sorted set of the instances with a live connection of the user, each scored
  *   with the time its presence expires (Redis server time, so instance clocks do not matter);
  * - `{prefix}:status:live`: every user with a presence anywhere, scored with the latest expiry (ZADD GT).
- * Each instance renews its users every ttl/3 (heartbeat). When an instance dies its presences are no longer renewed:
+ * Each instance renews its users every ttl/3 (heartbeat, up to 200 users per script call). When an instance dies its presences are no longer renewed:
  * they stop counting for `isLive` once expired, and `takeExpired` (run by every instance) removes a user whose every
  * presence expired, atomically, so exactly one instance announces that user offline. A Redis that lost its keys
  * (restart) is refilled by the next heartbeat, which reports the users it had to add back.
@@ -40,15 +40,25 @@ redis.call('ZREM', KEYS[2], ARGV[2])
 return 1
 `;
 
-/** KEYS: user key, index. ARGV: instance, user, ttl. Returns 1 when the user was not in the index (dropped). */
+/**
+ * KEYS: index, then one user key per user. ARGV: instance, ttl, then the users (in KEYS' order). Renews each user's
+ * presence of this instance; returns the 1-based positions of the users that were not in the index (dropped).
+ */
 const HEARTBEAT_SCRIPT = `${NOW}
-local known = redis.call('ZSCORE', KEYS[2], ARGV[2])
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-redis.call('ZADD', KEYS[2], 'GT', now + tonumber(ARGV[3]), ARGV[2])
-if known then return 0 end
-return 1
+local expiry = now + tonumber(ARGV[2])
+local dropped = {}
+for i = 2, #KEYS do
+  local user = ARGV[i + 1]
+  if not redis.call('ZSCORE', KEYS[1], user) then dropped[#dropped + 1] = i - 1 end
+  redis.call('ZADD', KEYS[i], expiry, ARGV[1])
+  redis.call('PEXPIRE', KEYS[i], ARGV[2])
+  redis.call('ZADD', KEYS[1], 'GT', expiry, user)
+end
+return dropped
 `;
+
+/** Users per heartbeat script call: one call renews many (no command, promise and Lua set-up per user). */
+const HEARTBEAT_BATCH = 200;
 
 /** KEYS: user key. Returns the count of unexpired presences. */
 const COUNT_SCRIPT = `${NOW}
@@ -65,7 +75,7 @@ return expired
 interface LivenessCommands {
   deckhandLiveOnline(userKey: string, index: string, instance: string, userId: string, ttlMs: number): Promise<number>;
   deckhandLiveOffline(userKey: string, index: string, instance: string, userId: string): Promise<number>;
-  deckhandLiveHeartbeat(userKey: string, index: string, instance: string, userId: string, ttlMs: number): Promise<number>;
+  deckhandLiveHeartbeat(keyCount: number, ...keysThenArgs: (string | number)[]): Promise<number[]>;
   deckhandLiveCount(userKey: string): Promise<number>;
   deckhandLiveTakeExpired(index: string, max: number): Promise<string[]>;
 }
@@ -85,7 +95,7 @@ export class RedisLiveness implements Liveness {
     if (!(commands as unknown as Record<string, unknown>).deckhandLiveOnline) {
       commands.defineCommand('deckhandLiveOnline', { numberOfKeys: 2, lua: ONLINE_SCRIPT });
       commands.defineCommand('deckhandLiveOffline', { numberOfKeys: 2, lua: OFFLINE_SCRIPT });
-      commands.defineCommand('deckhandLiveHeartbeat', { numberOfKeys: 2, lua: HEARTBEAT_SCRIPT });
+      commands.defineCommand('deckhandLiveHeartbeat', { lua: HEARTBEAT_SCRIPT });
       commands.defineCommand('deckhandLiveCount', { numberOfKeys: 1, lua: COUNT_SCRIPT });
       commands.defineCommand('deckhandLiveTakeExpired', { numberOfKeys: 1, lua: TAKE_EXPIRED_SCRIPT });
     }
@@ -110,16 +120,20 @@ export class RedisLiveness implements Liveness {
   }
 
   async heartbeat(userIds: string[]): Promise<string[]> {
-    if (userIds.length === 0) return [];
-    const pipeline = this.redis.pipeline() as unknown as {
-      deckhandLiveHeartbeat(...args: (string | number)[]): unknown;
-      exec(): Promise<[Error | null, unknown][] | null>;
-    };
-    for (const userId of userIds) pipeline.deckhandLiveHeartbeat(this.userKey(userId), this.index, this.instanceId, userId, this.ttlMs);
-    const results = (await pipeline.exec()) ?? [];
-    const failed = results.find(([err]) => err);
-    if (failed) throw failed[0];
-    return userIds.filter((_, i) => Number(results[i]?.[1]) === 1);
+    const dropped: string[] = [];
+    for (let i = 0; i < userIds.length; i += HEARTBEAT_BATCH) {
+      const batch = userIds.slice(i, i + HEARTBEAT_BATCH);
+      const positions = await this.redis.deckhandLiveHeartbeat(
+        batch.length + 1,
+        this.index,
+        ...batch.map((userId) => this.userKey(userId)),
+        this.instanceId,
+        this.ttlMs,
+        ...batch,
+      );
+      for (const position of positions) dropped.push(batch[Number(position) - 1]!);
+    }
+    return dropped;
   }
 
   async takeExpired(max: number): Promise<ExpiredUser[]> {

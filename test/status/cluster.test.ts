@@ -1,8 +1,10 @@
 /**
  * User status on two instances sharing Postgres and a private Redis (STATUS_PRESENCE_TTL_MS = 2 s): offline means no
  * live connection on any instance; a killed (-9) instance's connections stop counting within TTL + TTL/3; after a
- * Redis restart (presence keys lost) the instances announce their users again.
+ * Redis restart (presence keys lost) the instances announce their users again; an instance that stalled past the TTL
+ * (its users taken as expired) announces them again at its next heartbeat.
  */
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../helpers/database.js';
 import type { JsonWsClient } from '../helpers/json-ws.js';
@@ -40,7 +42,7 @@ describe('user status across two instances', () => {
     };
     a = await startServer(env);
     b = await startServer(env);
-    await createDeck(a.url, 'deck', 'olga', { uma: 'editor', ivo: 'editor', kai: 'editor' });
+    await createDeck(a.url, 'deck', 'olga', { uma: 'editor', ivo: 'editor', kai: 'editor', zed: 'editor' });
   });
   afterAll(async () => {
     for (const s of sockets) s.close();
@@ -91,6 +93,29 @@ describe('user status across two instances', () => {
     expect(Date.parse(offline.last_seen)).toBeLessThanOrEqual(killedAt);
     expect(Date.parse(offline.last_seen)).toBeGreaterThan(killedAt - TTL_MS * 2);
     expect(watcher.messages.filter((m) => m.type === 'user_status' && m.status === 'offline')).toHaveLength(1);
+  });
+
+  it('users of an instance that stalled past the TTL (taken as expired) are announced online again at its next heartbeat', async () => {
+    const watcher = await ws(b, 'olga');
+    await subscribe(watcher, 'status.zed');
+    await ws(a, 'zed');
+    await watcher.waitFor((m) => m.type === 'user_status' && m.user_id === 'zed' && m.status === 'online');
+    // What a stall of A looks like in Redis once B swept it: A's presence of zed expired, zed taken from the index.
+    const direct = new Redis(redis.url);
+    try {
+      await direct.del('statuspair:status:live:zed');
+      await direct.zrem('statuspair:status:live', 'zed');
+    } finally {
+      direct.disconnect();
+    }
+    const stalledAt = watcher.messages.length;
+    await watcher.waitFor(
+      (m) => m.type === 'user_status' && m.user_id === 'zed' && m.status === 'online',
+      15_000,
+      'zed announced online again by the heartbeat of A',
+      stalledAt,
+    );
+    await eventually(async () => (await statusOn(b, 'zed')).status === 'online', 'B sees zed online again');
   });
 
   it('after a Redis restart (presence keys lost) the user is online again and announced again', async () => {
