@@ -85,6 +85,8 @@ try {
   };
   await run(1); // warm-up
   if (process.env.IDLE_MS) {
+    // The warm-up's last deliveries (to every subscriber) are not idle work: let them drain first.
+    await new Promise((r) => setTimeout(r, 3000));
     // PROFILE=idle: the CPU profile of this idle window instead (bench/results/profiles/probe-<target>-idle.cpuprofile).
     if (process.env.PROFILE === 'idle') await ask('profile-start');
     const at = performance.now();
