@@ -7,21 +7,26 @@
  * what it may not touch; the server still acknowledges it) or `whole` (nothing applied, no acknowledgement, and the
  * server closes the socket so the client resyncs). Answers to lock requests and other errors carry no `refused`.
  *
- * How, on the same provider and the same server connection (no new connection: the user's slide locks are held
- * per connection and would be released by a close, and the server caps the awareness ids a connection introduces):
- * 1. `part`: wait until every update the provider sent is acknowledged (synced and no unsynced changes). The
- *    refused update is acknowledged after its notice, and the honest edits sent before or after it are then on the
- *    server, durable. Waiting is what keeps them: the local document cannot tell an honest unacknowledged delete from
- *    a refused one. `whole`: switch at once (the socket is being closed; on reconnect the provider would re-send
- *    the refused update); the edits it had not acknowledged are dropped — the server refuses a whole update only
- *    when it was forged or sent by a role that may not write, never for an honest client's edit.
+ * Same provider, same server connection, new Y.Doc. Not a new provider: closing the document connection releases
+ * the user's slide locks (held per connection), the server caps the awareness ids one connection introduces, and
+ * Hocuspocus routes an Auth for a name whose Close it has not processed yet to the closing connection. The provider
+ * members used are public in @hocuspocus/provider 4.8 (`setConfiguration`, `boundDocumentUpdateHandler`, `synced`,
+ * `forceSync`).
+ * 1. `part`: wait until every update the provider sent is acknowledged (synced, no unsynced changes). The refused
+ *    update is acknowledged after its notice; the honest edits sent before or after it are then stored. Waiting is
+ *    what keeps them: an acknowledged edit survives the server dying, an unacknowledged one only because the old
+ *    document re-sends it, and the local document cannot tell an honest unacknowledged delete from a refused one.
+ *    `whole`: switch at once (the socket is being closed, and on reconnect the provider would re-send the refused
+ *    update); what the server had not acknowledged is dropped, edits made while switching too (they may build on the
+ *    refused structs). The server refuses a whole update only when it was forged or its sender may not write.
  * 2. Switch: the provider's update handler moves from the old document to a fresh one, the provider's document
  *    becomes the fresh one, and a SyncStep1 with its empty state vector asks the server for everything. Edits made
  *    on the old document until the fresh one is synced are recorded (nothing sends them now).
- * 3. On the server's SyncStep2 the recorded edits are applied to the fresh document (the provider sends them), the
- *    fresh document takes the old one's client id (the awareness client id the server stamped and the user owns;
- *    the server never stored anything under it past what the fresh document has), and the session adopts it.
- *    From then on the old document is detached: edits to it are dropped, and reported once.
+ * 3. On the server's SyncStep2 the recorded edits are applied to the fresh document (the provider sends them: the
+ *    server has every struct they build on, refused inserts as GC structs of the same ids), the fresh document takes
+ *    the old one's client id (the provider's awareness is keyed by it, and the server stamped and claimed it for this
+ *    user; nothing is stored under it past what the fresh document now has), and the session adopts it. From then
+ *    on the old document is detached: its edits are dropped, and reported once.
  *
  * At most one resync is in flight: refusals while waiting are covered by the wait; a refusal while switching
  * (of an edit of the fresh document) starts one more resync after this one.

@@ -81,6 +81,7 @@ export class PresentationSession {
       onSynced: () => {
         this.resync.synced();
         this.refreshState();
+        this.resync.check();
       },
       onUnsyncedChanges: () => {
         this.refreshState();
