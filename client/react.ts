@@ -6,6 +6,7 @@
  *   import { createDeckhandHooks } from 'deckhand/client/react';
  *   export const { usePresentation, usePresence, useJob } = createDeckhandHooks(React);
  */
+import type * as Y from 'yjs';
 import type { DeckhandClient } from './client.js';
 import type { DeckhandError } from './errors.js';
 import type { FollowJobOptions } from './jobs.js';
@@ -20,8 +21,12 @@ export interface ReactHooksLike {
 }
 
 export interface DeckhandHooks {
-  /** Opens presentation `id` while the component is mounted; `session` is null until then. */
-  usePresentation(client: DeckhandClient, id: string): { session: PresentationSession | null; state: SessionState | null };
+  /**
+   * Opens presentation `id` while the component is mounted; `session` is null until then. `doc` is the session's
+   * document: it changes when the session replaces it with the server's after a refused edit, so an effect that binds
+   * an editor to it (with `doc` in its deps) binds again.
+   */
+  usePresentation(client: DeckhandClient, id: string): { session: PresentationSession | null; state: SessionState | null; doc: Y.Doc | null };
   /** The other users on the presentation, updated as they come, go, move and type. */
   usePresence(session: PresentationSession | null): Peer[];
   /** Follows job `jobId` (none when null); `error` is set when following stopped on a fatal error. */
@@ -37,19 +42,24 @@ export function createDeckhandHooks(react: ReactHooksLike): DeckhandHooks {
     usePresentation(client, id) {
       const [session, setSession] = react.useState<PresentationSession | null>(null);
       const [state, setState] = react.useState<SessionState | null>(null);
+      const [doc, setDoc] = react.useState<Y.Doc | null>(null);
       react.useEffect(() => {
         const opened = client.openPresentation(id);
         setSession(opened);
         setState(opened.state);
-        const off = opened.onState(setState);
+        setDoc(opened.doc);
+        const offState = opened.onState(setState);
+        const offDocument = opened.onDocument(setDoc);
         return () => {
-          off();
+          offState();
+          offDocument();
           opened.close();
           setSession(null);
           setState(null);
+          setDoc(null);
         };
       }, [client, id]);
-      return { session, state };
+      return { session, state, doc };
     },
 
     usePresence(session) {

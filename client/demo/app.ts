@@ -122,6 +122,8 @@ export function startApp(root: HTMLElement, client: DeckhandClient, session: Pre
     editor.refresh();
   });
   session.comments.onChange(() => commentsPanel.render());
+  // After a refused edit the session replaces its document with the server's: the editor binds to the new one.
+  session.onDocument(() => editor.rebind());
   session.onState(renderTop);
   session.onError(showError);
   client.notifications.onError(showError);

@@ -1,8 +1,8 @@
 /**
  * The current slide: its title (an input bound to the slide's `title` Y.Text), its rich body (TipTap bound to the
  * slide's `content` Y.XmlFragment, with everyone's carets), and its lock (button, badge, and a banner when someone
- * else holds it: the server undoes edits there, which the page shows as an error toast), and deleting it (refused
- * while someone else holds its lock; the server would undo that too).
+ * else holds it: the server refuses edits there, which the page shows as an error toast, and the session then
+ * replaces its document with the server's: `rebind`), and deleting it (refused while someone else holds its lock).
  */
 import { Editor } from '@tiptap/core';
 import Collaboration from '@tiptap/extension-collaboration';
@@ -55,6 +55,15 @@ export class SlideEditor {
 
   show(slideId: string): void {
     if (slideId === this.slideId) return;
+    this.bind(slideId);
+  }
+
+  /** Binds the current slide again: the session replaced its document (after a refused edit). */
+  rebind(): void {
+    if (this.slideId && this.session.slides.has(this.slideId)) this.bind(this.slideId);
+  }
+
+  private bind(slideId: string): void {
     this.unbind();
     this.slideId = slideId;
     this.unbindTitle = bindTextInput(this.title, this.session.slides.title(slideId));

@@ -23,16 +23,25 @@ function commentOf(map: Y.Map<unknown>): Comment | null {
 
 export class Comments {
   private readonly events = new Emitter<{ change: void }>();
-  private readonly map: Y.Map<Y.Array<Y.Map<unknown>>>;
+  private map: Y.Map<Y.Array<Y.Map<unknown>>>;
   private readonly onDeepChange = () => this.events.emit('change', undefined);
 
   constructor(
-    private readonly doc: Y.Doc,
+    private doc: Y.Doc,
     /** The user id comments are signed with (the signed-in user's: the server refuses any other). */
     private readonly author: () => string,
   ) {
     this.map = getComments(doc);
     this.map.observeDeep(this.onDeepChange);
+  }
+
+  /** Follows a replacement document (the session's resync): listeners stay, and hear the comments of the new one. */
+  rebind(doc: Y.Doc): void {
+    this.map.unobserveDeep(this.onDeepChange);
+    this.doc = doc;
+    this.map = getComments(doc);
+    this.map.observeDeep(this.onDeepChange);
+    this.onDeepChange();
   }
 
   list(slideId: string): Comment[] {

@@ -5,6 +5,10 @@
  *
  * Unacknowledged edits are kept by the provider across disconnects and re-sent on reconnect; `state.unsyncedChanges`
  * reaches 0 once the server has stored them (it acknowledges only after its durable append).
+ *
+ * When the server's write guard refuses an edit, the local document has diverged from the server's: the session
+ * replaces it with the server's (./resync.ts). `doc` then is another Y.Doc; `slides` and `comments` follow it, and
+ * `onDocument` tells the application to bind its editors to the new one.
  */
 import { HocuspocusProvider, type HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import type { Awareness } from 'y-protocols/awareness';
@@ -17,6 +21,7 @@ import { Comments } from './comments.js';
 import { Locks } from './locks.js';
 import { Presence } from './presence.js';
 import { Slides } from './slides.js';
+import { DocumentResync, refusalOf } from './resync.js';
 import { parseStateless } from './stateless.js';
 
 export type ConnectionStatus = 'connecting' | 'connected' | 'disconnected';
@@ -32,12 +37,13 @@ export interface SessionState {
 interface SessionEvents {
   state: SessionState;
   error: DeckhandError;
+  document: Y.Doc;
 }
 
 const sameState = (a: SessionState, b: SessionState) => a.status === b.status && a.synced === b.synced && a.unsyncedChanges === b.unsyncedChanges;
 
 export class PresentationSession {
-  readonly doc = new Y.Doc();
+  private document = new Y.Doc();
   readonly provider: HocuspocusProvider;
   readonly slides: Slides;
   readonly comments: Comments;
@@ -49,6 +55,7 @@ export class PresentationSession {
   private identity: TokenClaims | null = null;
   private closed = false;
   private readonly syncWaiters = new Set<{ resolve(): void; reject(error: DeckhandError): void }>();
+  private readonly resync: DocumentResync;
 
   constructor(
     readonly id: string,
@@ -71,13 +78,25 @@ export class PresentationSession {
         this.socketStatus = status as ConnectionStatus;
         this.refreshState();
       },
-      onSynced: () => this.refreshState(),
-      onUnsyncedChanges: () => this.refreshState(),
+      onSynced: () => {
+        this.resync.synced();
+        this.refreshState();
+        this.resync.check();
+      },
+      onUnsyncedChanges: () => {
+        this.refreshState();
+        this.resync.check();
+      },
       onStateless: ({ payload }) => this.receiveStateless(payload),
       onAuthenticationFailed: ({ reason }) => {
         const code = isErrorCode(reason) ? reason : 'AUTHENTICATION_FAILED';
         this.events.emit('error', new DeckhandError(code, `the server refused presentation ${id}: ${reason}`));
       },
+    });
+    this.resync = new DocumentResync(this.provider, {
+      adopt: (doc) => this.adopt(doc),
+      changed: () => this.refreshState(),
+      dropped: (error) => this.events.emit('error', error),
     });
     this.current = this.snapshot();
     this.slides = new Slides(this.doc);
@@ -94,8 +113,18 @@ export class PresentationSession {
     this.provider.attach();
   }
 
+  /** The presentation's document. Replaced by the server's after a refused edit: see `onDocument`. */
+  get doc(): Y.Doc {
+    return this.document;
+  }
+
   get state(): SessionState {
     return this.current;
+  }
+
+  /** True while the document is being replaced by the server's after a refused edit. */
+  get resyncing(): boolean {
+    return this.resync.pending;
   }
 
   /** The signed-in user (from the token's claims), once the first token was fetched. */
@@ -113,6 +142,15 @@ export class PresentationSession {
     return this.events.on('error', listener);
   }
 
+  /**
+   * The document was replaced by the server's, after the server refused an edit of this client (design §5): bind
+   * editors to the new `doc` (Y.Text, Y.XmlFragment and UndoManagers of the old one no longer reach the server).
+   * `slides`, `comments`, `presence` and `locks` follow by themselves, their listeners kept.
+   */
+  onDocument(listener: (doc: Y.Doc) => void): () => void {
+    return this.events.on('document', listener);
+  }
+
   /** Resolves once the document is synced with the server (at once when it is). */
   whenSynced(): Promise<void> {
     if (this.closed) return Promise.reject(this.closedError());
@@ -126,6 +164,7 @@ export class PresentationSession {
     this.closed = true;
     for (const waiter of this.syncWaiters) waiter.reject(this.closedError());
     this.syncWaiters.clear();
+    this.resync.dispose();
     this.locks.dispose();
     this.presence.dispose();
     this.slides.dispose();
@@ -165,6 +204,16 @@ export class PresentationSession {
     } else if (message?.kind === 'error') {
       this.locks.receiveError(message.error);
       this.events.emit('error', message.error);
+      const refusal = refusalOf(message.error);
+      if (refusal) this.resync.refused(refusal);
     }
+  }
+
+  private adopt(doc: Y.Doc): void {
+    this.document = doc;
+    this.slides.rebind(doc);
+    this.comments.rebind(doc);
+    this.refreshState();
+    this.events.emit('document', doc);
   }
 }

@@ -35,12 +35,21 @@ export interface NewSlide {
 
 export class Slides {
   private readonly events = new Emitter<{ change: SlideSummary[] }>();
-  private readonly array: Y.Array<Y.Map<unknown>>;
+  private array: Y.Array<Y.Map<unknown>>;
   private readonly onDeepChange = () => this.events.emit('change', this.list());
 
-  constructor(private readonly doc: Y.Doc) {
+  constructor(private doc: Y.Doc) {
     this.array = getSlides(doc);
     this.array.observeDeep(this.onDeepChange);
+  }
+
+  /** Follows a replacement document (the session's resync): listeners stay, and hear the slides of the new one. */
+  rebind(doc: Y.Doc): void {
+    this.array.unobserveDeep(this.onDeepChange);
+    this.doc = doc;
+    this.array = getSlides(doc);
+    this.array.observeDeep(this.onDeepChange);
+    this.onDeepChange();
   }
 
   /** The slides in the slide order (by order key, not by array position). */

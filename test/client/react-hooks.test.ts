@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeckhandClient } from 'deckhand/client';
 import { createDeckhandHooks, type ReactHooksLike } from 'deckhand/client/react';
 import { createTestDatabase } from '../helpers/database.js';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { createJob, destroyClients, reportProgress, sdkClient, waitFor } from './support.js';
+import { mintToken, startServer, type TestServer } from '../helpers/server.js';
+import { api, createJob, destroyClients, reportProgress, sdkClient, waitFor } from './support.js';
 
 /** One component's hook state: `react` is what the hooks are created with, `mount` renders the component. */
 function hookRuntime() {
@@ -86,14 +86,29 @@ describe('React hooks', () => {
     const { usePresentation, usePresence, useJob } = createDeckhandHooks(runtime.react);
     const view = runtime.mount(
       (props: { jobId: string | null }) => {
-        const { session, state } = usePresentation(client, 'hooks-deck');
+        const { session, state, doc } = usePresentation(client, 'hooks-deck');
         const peers = usePresence(session);
         const job = useJob(client, props.jobId);
-        return { session, state, peers, job };
+        return { session, state, doc, peers, job };
       },
       { jobId: null as string | null },
     );
     await waitFor(() => view.current.state?.synced === true, 5000, 'synced');
+    const opened = view.current.session!;
+    expect(view.current.doc).toBe(opened.doc);
+
+    // An edit refused by the server (a slide Ivan locked): the session replaces its document, `doc` follows.
+    const slide = opened.slides.add({ title: 'Hooked' });
+    await api(server.url, 'PUT', '/api/v1/presentations/hooks-deck/members/ivan', { role: 'editor' }, mintToken('hana'));
+    const ivan = sdkClient(server.url, 'ivan').openPresentation('hooks-deck');
+    await ivan.whenSynced();
+    await waitFor(() => ivan.slides.has(slide), 5000, 'slide on ivan');
+    await ivan.locks.lock(slide);
+    await waitFor(() => opened.locks.isLockedByOther(slide), 5000, 'lock on hana');
+    const first = view.current.doc;
+    opened.slides.title(slide).delete(0, 3);
+    await waitFor(() => view.current.doc !== first && view.current.doc === opened.doc, 5000, 'doc after the resync');
+    expect(opened.slides.title(slide).toString()).toBe('Hooked');
 
     // A second tab of the same user.
     const guest = sdkClient(server.url, 'hana').openPresentation('hooks-deck');

@@ -109,8 +109,28 @@ describe('demo page: two users in two browser contexts', () => {
     expect(await editor(alice).textContent()).not.toContain('INTRUDER');
     await bob.screenshot({ path: join(ARTIFACTS, 'lock-refused.png') });
 
+    // A refused delete cannot be undone in Bob's own document: the SDK replaces it with the server's, and the page
+    // binds its title field and editor to the new one.
+    const title = await alice.getByTestId('title-input').inputValue();
+    await bob.getByTestId('title-input').click();
+    await bob.keyboard.press('End');
+    for (let i = 0; i < 3; i++) await bob.keyboard.press('Backspace');
+    const titleIs = (text: string) => `document.querySelector('[data-testid=title-input]').value === ${JSON.stringify(text)}`;
+    await bob.waitForFunction(titleIs(title));
+
     await alice.getByTestId('lock-button').click();
     await bob.getByTestId('lock-badge').waitFor({ state: 'detached' });
+    // Bob's page edits the new document: his edits reach Alice.
+    await bob.getByTestId('title-input').click();
+    await bob.keyboard.press('End');
+    await bob.keyboard.type('!');
+    await alice.waitForFunction(titleIs(`${title}!`));
+    await bob.keyboard.press('Backspace');
+    await alice.waitForFunction(titleIs(title));
+    await editor(bob).click();
+    await bob.keyboard.press('End');
+    await bob.keyboard.type(' after resync');
+    await alice.waitForFunction(() => document.querySelector('[data-testid=editor]')!.textContent!.includes('after resync'));
   });
 
   it('follows a generation job to 100 %, adds its slides for everyone, and shows the notification', async () => {
