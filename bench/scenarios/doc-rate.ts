@@ -1,7 +1,8 @@
 /**
  * 1b. Max sustainable update rate on one document: 10 writers + 40 readers (lean protocol clients), open loop,
  * stepping the total rate 200 → 400 → 800 → 1,600 → 3,200 updates/s. A step passes while p99 ≤ 100 ms and ≥ 99.9 %
- * of the updates reach every reader; the run stops at the first failing step. Server CPU (process + Postgres + Redis)
+ * of the updates reach every reader; a failing step is measured once more (a pause of the shared machine fails a step
+ * as surely as saturation does, and saturation fails it twice), and the run stops at a step that failed twice. Server CPU (process + Postgres + Redis)
  * per applied update and per update delivered to a reader, at every step.
  */
 import { leanClient, marker, scanTimestamps, type DocClient } from '../lib/doc-clients.js';
@@ -60,7 +61,9 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   const metrics: Record<string, Metric> = {};
   let maxSustained = 0;
   let firstStep = true;
-  for (const rate of rates) {
+  let retried = false;
+  for (let r = 0; r < rates.length; ) {
+    const rate = rates[r]!;
     let sentInWindow = 0;
     const loop = openLoop(rate, (i) => {
       const now = performance.now();
@@ -92,6 +95,7 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
     const pass = s.p99 <= P99_LIMIT_MS && delivered >= DELIVERY_FLOOR;
     const step = {
       rate,
+      attempt: retried ? 2 : 1,
       achievedRate: Math.round((sentInWindow / cpu.wallMs) * 1000),
       p50: s.p50,
       p99: s.p99,
@@ -120,7 +124,15 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
       metrics[`p50 @ ${rate}/s`] = metric(s.p50, 'ms', 'lower', step.flags);
       metrics[`p99 @ ${rate}/s`] = metric(s.p99, 'ms', 'lower', step.flags);
     }
-    if (!pass) break;
+    if (!pass) {
+      if (retried) break;
+      retried = true;
+      ctx.log(`${rate}/s failed: measured once more`);
+      await sleep(500);
+      continue;
+    }
+    retried = false;
+    r++;
     maxSustained = rate;
     await sleep(100);
   }
