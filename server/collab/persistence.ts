@@ -2,14 +2,16 @@
  * Postgres persistence for Yjs documents as a Hocuspocus extension (design §2).
  *
  * - Client updates are appended by the write path (./write-path.ts) before they are applied and acknowledged.
- * - onChange: updates the server makes itself (direct connections) are appended too, and so are updates relayed by
- *   another instance over Redis (see onChange); client updates were appended by the write path.
+ * - every change (observeChange, called from ./message-hooks.ts: onChange): updates the server makes itself (direct connections) are appended too, and so are updates relayed by
+ *   another instance over Redis (see observeChange); client updates were appended by the write path.
  * - onLoadDocument: snapshot + every remaining log row, read in one statement (./load-document.ts). `catchUp` does
  *   the same for a loaded document that may lag behind another instance (at most once per document per
  *   CATCH_UP_INTERVAL_MS). A client that opens a document still equal to its snapshot is answered with the
  *   snapshot's bytes (beforeHandleMessage, ./snapshot-sync.ts).
- * - onStoreDocument (Hocuspocus' debounced store): compaction from the database when enough rows piled up or the
- *   document is about to leave memory; never a write of this instance's in-memory state.
+ * - compaction from the database, never a write of this instance's in-memory state: once `compactAfterUpdates` rows
+ *   were appended for a document on this instance (when the last of them is written), and when it leaves memory
+ *   (beforeUnloadDocument; onStoreDocument too, which Hocuspocus still runs for direct connections and on
+ *   shutdown). Client changes schedule no debounced store (./store-scheduling.ts).
  *
  * Departure from design §8: @hocuspocus/extension-database is not used. Its store hands us the whole in-memory
  * state (`encodeStateAsUpdate`, computed on every debounced store), which design §2 forbids writing and which costs
@@ -17,7 +19,8 @@
  */
 import type {
   afterUnloadDocumentPayload,
-  beforeHandleMessagePayload,
+  beforeUnloadDocumentPayload,
+  Connection,
   Extension,
   onChangePayload,
   onLoadDocumentPayload,
@@ -63,6 +66,8 @@ export class PostgresPersistence implements Extension {
   extensionName = 'deckhand-postgres';
   /** Rows appended per document since its last compaction on this instance. */
   private readonly appendedSince = new Map<string, number>();
+  /** Compactions started by the count of appends, one per document at a time (awaited by drain). */
+  private readonly compacting = new Map<string, Promise<void>>();
   /** Server-made appends in flight, awaited by shutdown. */
   private readonly inflight = new Set<Promise<void>>();
   /** When each document was last caught up from the store. */
@@ -82,14 +87,17 @@ export class PostgresPersistence implements Extension {
     this.appendedSince.set(documentName, stored.updates.length);
   }
 
-  /** A client opening a document that is still its stored snapshot is answered with the snapshot's bytes. */
-  async beforeHandleMessage({ connection, update }: beforeHandleMessagePayload): Promise<void> {
-    if (this.snapshotSync.answer(connection, update)) this.stats.snapshotSyncs++;
+  /**
+   * A client opening a document that is still its stored snapshot is answered with the snapshot's bytes (every
+   * frame, from ./message-hooks.ts: beforeHandleMessage).
+   */
+  answerFromSnapshot(connection: Connection, frame: Uint8Array): void {
+    if (this.snapshotSync.answer(connection, frame)) this.stats.snapshotSyncs++;
   }
 
   /** The write path appended a client update: counts towards the next compaction. */
   noteAppended(documentName: string): void {
-    this.bump(documentName);
+    this.counted(documentName);
   }
 
   /**
@@ -118,7 +126,7 @@ export class PostgresPersistence implements Extension {
    * for them to be durable here too — they could otherwise be lost with their instance if it crashed before its
    * commit, while this instance keeps them in memory and a reconnecting client sees them as stored.
    */
-  async onChange({ transactionOrigin, update, documentName }: onChangePayload): Promise<void> {
+  observeChange({ transactionOrigin, update, documentName }: onChangePayload): void {
     // Client updates were appended by the write path, server transactions that append themselves
     // (markSelfAppended) by their maker, and loads and catch-ups came from the store.
     if (typeof transactionOrigin === 'object' && transactionOrigin !== null && selfAppendedOrigins.has(transactionOrigin)) return;
@@ -130,7 +138,7 @@ export class PostgresPersistence implements Extension {
     // waits its way to durability until it is loaded again.
     const tracked = this.options.log
       .append(documentName, update)
-      .then(() => this.bump(documentName))
+      .then(() => this.counted(documentName))
       .catch((err) => {
         this.stats.appendFailures++;
         this.options.logger.error({ err, documentName, bytes: update.byteLength }, 'could not store an applied update');
@@ -161,17 +169,18 @@ export class PostgresPersistence implements Extension {
     } finally {
       clearTimeout(timer);
     }
-    this.bump(documentName);
+    this.counted(documentName);
   }
 
   async onStoreDocument({ documentName, document }: onStoreDocumentPayload): Promise<void> {
-    const appended = this.appendedSince.get(documentName) ?? 0;
     // The payload's clientsCount is from the time of the change; whether the document is leaving memory is now.
-    const unloading = document.getConnectionsCount() === 0;
-    if (appended === 0 || (!unloading && appended < this.options.compactAfterUpdates)) return;
-    // A failed compaction is logged and retried later; it must not pin the document in memory, since every
-    // row it would have folded is already safe in the log.
-    await this.compact(documentName).catch(() => {});
+    await this.compactIfDue(documentName, document.getConnectionsCount() === 0);
+  }
+
+  /** A document leaving memory is compacted on its way out (after a compaction still running for it). */
+  async beforeUnloadDocument({ documentName }: beforeUnloadDocumentPayload): Promise<void> {
+    await this.compacting.get(documentName);
+    await this.compactIfDue(documentName, true);
   }
 
   async afterUnloadDocument({ documentName, instance }: afterUnloadDocumentPayload): Promise<void> {
@@ -201,9 +210,31 @@ export class PostgresPersistence implements Extension {
     }
   }
 
-  /** Waits for server-made appends still in flight. */
+  /** Waits for server-made appends and compactions still in flight. */
   async drain(): Promise<void> {
-    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    while (this.inflight.size > 0 || this.compacting.size > 0) await Promise.allSettled([...this.inflight, ...this.compacting.values()]);
+  }
+
+  /**
+   * Compacts when rows were appended since the last compaction and the document leaves memory, or when enough were.
+   * A failed compaction is logged and retried later; it never pins the document in memory, since every row it
+   * would have folded is already safe in the log.
+   */
+  private async compactIfDue(documentName: string, unloading: boolean): Promise<void> {
+    const appended = this.appendedSince.get(documentName) ?? 0;
+    if (appended === 0 || (!unloading && appended < this.options.compactAfterUpdates)) return;
+    await this.compact(documentName).catch(() => {});
+  }
+
+  /** One more row appended for the document; the one that reaches `compactAfterUpdates` starts a compaction. */
+  private counted(documentName: string): void {
+    this.bump(documentName);
+    if ((this.appendedSince.get(documentName) ?? 0) < this.options.compactAfterUpdates || this.compacting.has(documentName)) return;
+    // Once the rows counted so far are written (or given up), so that the compaction folds them.
+    const last = this.options.log.requiredFor(documentName);
+    const written = Number.isFinite(last) ? this.options.log.whenSettled(last) : Promise.resolve();
+    const run = written.then(() => this.compactIfDue(documentName, false)).finally(() => this.compacting.delete(documentName));
+    this.compacting.set(documentName, run);
   }
 
   /** Reports a stored row that could not be decoded and was skipped (load and catch-up). */
