@@ -201,10 +201,12 @@ export class UpdateLog {
   }
 
   private async flushLoop(): Promise<void> {
-    // Let the appends of this turn of the event loop join the first batch.
-    await new Promise<void>((r) => setImmediate(r));
     try {
       while (this.queue.length > 0) {
+        // Let the appends of this turn of the event loop join the batch, and its broadcasts leave first: Hocuspocus
+        // sends an applied update from a setImmediate queued after this append, and the INSERT's write wakes
+        // Postgres, which shares the core in a small deployment, in the middle of that fan-out otherwise.
+        await afterThisTurn();
         const { batch, cost } = this.takeBatch();
         this.inFlight = batch.length;
         try {
@@ -272,4 +274,9 @@ export class UpdateLog {
       }
     }
   }
+}
+
+/** Resolves in the check phase after the next one: after every setImmediate queued so far in this turn. */
+function afterThisTurn(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
 }
