@@ -9,7 +9,7 @@
  *   CATCH_UP_INTERVAL_MS). A client that opens a document still equal to its snapshot is answered with the
  *   snapshot's bytes (beforeHandleMessage, ./snapshot-sync.ts).
  * - compaction from the database, never a write of this instance's in-memory state: once `compactAfterUpdates` rows
- *   were appended for a document on this instance (when the last of them is written), and when it leaves memory
+ *   were appended for a document on this instance (./compaction-schedule.ts), and when it leaves memory
  *   (beforeUnloadDocument; onStoreDocument too, which Hocuspocus still runs for direct connections and on
  *   shutdown). Client changes schedule no debounced store (./store-scheduling.ts).
  *
@@ -32,6 +32,7 @@ import * as Y from 'yjs';
 import type { DocumentStore } from '../store/documents.js';
 import { applyStored, mergeStored } from './doc-state.js';
 import { applyStoredOnLoad } from './load-document.js';
+import { CompactionSchedule } from './compaction-schedule.js';
 import { SnapshotSync } from './snapshot-sync.js';
 import { StoreUnavailableError, type UpdateLog } from './update-log.js';
 
@@ -56,6 +57,8 @@ export interface PersistenceOptions {
   logger: FastifyBaseLogger;
   /** Compact once this many rows were appended by this instance since the last compaction. */
   compactAfterUpdates: number;
+  /** A loaded document is compacted (by the count above) at most this often; default 10 s. */
+  compactIntervalMs?: number;
   /** appendServerUpdate stops waiting after this long (the append itself goes on until it is stored). */
   ackTimeoutMs: number;
 }
@@ -66,8 +69,8 @@ export class PostgresPersistence implements Extension {
   extensionName = 'deckhand-postgres';
   /** Rows appended per document since its last compaction on this instance. */
   private readonly appendedSince = new Map<string, number>();
-  /** Compactions started by the count of appends, one per document at a time (awaited by drain). */
-  private readonly compacting = new Map<string, Promise<void>>();
+  /** Compactions by the count of appends (awaited by drain). */
+  private readonly schedule: CompactionSchedule;
   /** Server-made appends in flight, awaited by shutdown. */
   private readonly inflight = new Set<Promise<void>>();
   /** When each document was last caught up from the store. */
@@ -76,7 +79,14 @@ export class PostgresPersistence implements Extension {
   private readonly snapshotSync = new SnapshotSync();
   readonly stats = { loads: 0, compactions: 0, badRows: 0, appendFailures: 0, snapshotSyncs: 0 };
 
-  constructor(private readonly options: PersistenceOptions) {}
+  constructor(private readonly options: PersistenceOptions) {
+    this.schedule = new CompactionSchedule({
+      afterUpdates: options.compactAfterUpdates,
+      intervalMs: options.compactIntervalMs ?? 10_000,
+      log: options.log,
+      compact: (documentName) => this.compactIfDue(documentName, false),
+    });
+  }
 
   async onLoadDocument({ document, documentName }: onLoadDocumentPayload): Promise<void> {
     const stored = await this.options.store.load(documentName);
@@ -179,7 +189,7 @@ export class PostgresPersistence implements Extension {
 
   /** A document leaving memory is compacted on its way out (after a compaction still running for it). */
   async beforeUnloadDocument({ documentName }: beforeUnloadDocumentPayload): Promise<void> {
-    await this.compacting.get(documentName);
+    await this.schedule.leaving(documentName);
     await this.compactIfDue(documentName, true);
   }
 
@@ -188,6 +198,7 @@ export class PostgresPersistence implements Extension {
     if (instance.documents.has(documentName)) return;
     this.appendedSince.delete(documentName);
     this.caughtUpAt.delete(documentName);
+    this.schedule.forget(documentName);
     this.options.log.forget(documentName);
   }
 
@@ -212,7 +223,11 @@ export class PostgresPersistence implements Extension {
 
   /** Waits for server-made appends and compactions still in flight. */
   async drain(): Promise<void> {
-    while (this.inflight.size > 0 || this.compacting.size > 0) await Promise.allSettled([...this.inflight, ...this.compacting.values()]);
+    for (;;) {
+      const pending = [...this.inflight, ...this.schedule.inFlight];
+      if (pending.length === 0) return;
+      await Promise.allSettled(pending);
+    }
   }
 
   /**
@@ -226,15 +241,10 @@ export class PostgresPersistence implements Extension {
     await this.compact(documentName).catch(() => {});
   }
 
-  /** One more row appended for the document; the one that reaches `compactAfterUpdates` starts a compaction. */
+  /** One more row appended for the document: counts towards its next compaction (./compaction-schedule.ts). */
   private counted(documentName: string): void {
     this.bump(documentName);
-    if ((this.appendedSince.get(documentName) ?? 0) < this.options.compactAfterUpdates || this.compacting.has(documentName)) return;
-    // Once the rows counted so far are written (or given up), so that the compaction folds them.
-    const last = this.options.log.requiredFor(documentName);
-    const written = Number.isFinite(last) ? this.options.log.whenSettled(last) : Promise.resolve();
-    const run = written.then(() => this.compactIfDue(documentName, false)).finally(() => this.compacting.delete(documentName));
-    this.compacting.set(documentName, run);
+    this.schedule.counted(documentName, this.appendedSince.get(documentName) ?? 0);
   }
 
   /** Reports a stored row that could not be decoded and was skipped (load and catch-up). */
