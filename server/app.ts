@@ -157,7 +157,8 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     lockStore,
     presenceStore,
     connections,
-    extensions: [autoVersions, mentions, edits, slideOrderMigration, awarenessRelay],
+    extensions: [mentions, slideOrderMigration, awarenessRelay],
+    changeObservers: [autoVersions, edits],
     activity,
   });
   const documents = new DocumentService({ collab, presentations, logger: app.log, autoCreatePresentations: config.autoCreatePresentations });

@@ -2,7 +2,7 @@
  * The collaboration service: a Hocuspocus core (not its Server class) with Deckhand's extensions, and its shutdown.
  * The WebSocket route that feeds it lives in ./route.ts.
  */
-import { Hocuspocus, type Connection, type Extension } from '@hocuspocus/server';
+import type { Hocuspocus, Connection, Extension } from '@hocuspocus/server';
 import type { WebSocket } from 'ws';
 import { Redis as RedisExtension } from '@hocuspocus/extension-redis';
 import type { FastifyBaseLogger } from 'fastify';
@@ -42,6 +42,8 @@ import type { ActivityRecorder } from '../activity/index.js';
 import { WritePath } from './write-path.js';
 import { AckGate } from './ack-gate.js';
 import { UndurableRepair } from './undurable-repair.js';
+import { MessageHooks, type ChangeObserver } from './message-hooks.js';
+import { DeckhandHocuspocus } from './store-scheduling.js';
 
 /** Hocuspocus does not export the class it returns from handleConnection. */
 export type ClientConnection = ReturnType<Hocuspocus['handleConnection']>;
@@ -59,6 +61,8 @@ export interface CollabDeps {
   connections?: ConnectionCounter;
   /** Extensions added by later features (locks, presence): the seam for the write guard. */
   extensions?: Extension[];
+  /** Features that follow every applied change, called from the one onChange hook (./message-hooks.ts). */
+  changeObservers?: ChangeObserver[];
   /** Where lock changes are recorded (server/activity). */
   activity?: ActivityRecorder;
 }
@@ -142,8 +146,18 @@ export function createCollab(deps: CollabDeps): CollabService {
   const presence = new PresenceTracker(deps.presenceStore, deps.bus, logger);
   const membership = new MembershipSync(deps.bus, (id, user, role) => applyRoleChange(id, user, role), logger);
   const closing = new PresentationClosing(deps.bus, () => hocuspocusRef as Hocuspocus, logger);
-  const extensions: Extension[] = [
+  const lockExtension = new LockExtension(locks, logger, deps.activity);
+  // The per-message hooks of every feature, in one extension (one hook chain per message, not one per feature).
+  // It catches its own onChange errors, so it is not wrapped below.
+  const messageHooks = new MessageHooks({
     writePath,
+    persistence,
+    locks: lockExtension,
+    inflight,
+    changeObservers: deps.changeObservers ?? [],
+    logger,
+  });
+  const extensions: Extension[] = [
     persistence,
     new UndurableRepair(updateLog, logger),
     new CollabAuth({
@@ -155,7 +169,7 @@ export function createCollab(deps: CollabDeps): CollabService {
     }),
     new AwarenessStamp(owners),
     owners,
-    new LockExtension(locks, logger, deps.activity),
+    lockExtension,
     inflight,
     membership,
     presence,
@@ -174,11 +188,12 @@ export function createCollab(deps: CollabDeps): CollabService {
     extensions.push(redisExtension);
   }
 
-  const hocuspocus = new Hocuspocus({
+  const hocuspocus = new DeckhandHocuspocus({
     name: 'deckhand',
     quiet: true,
-    extensions: extensions.map((e) => withSafeUnawaitedHooks(e, logger)),
-    // Appends already made every acknowledged edit durable; the debounced store only decides compaction.
+    extensions: [messageHooks, ...extensions.map((e) => withSafeUnawaitedHooks(e, logger))],
+    // Appends already made every acknowledged edit durable. Client changes schedule no store (./store-scheduling.ts);
+    // the debounced store keeps a document a direct connection left warm (server/documents) in memory a while.
     debounce: 2000,
     maxDebounce: 10_000,
   });

@@ -4,10 +4,10 @@
  * flow-control bound, see ./write-path.ts). The route asks `admit`
  * for every frame of an authenticated document; a socket whose frames waiting to be handled would pass the limit is
  * closed (CLOSE_CODES.BACKLOG_EXCEEDED: reconnect after a pause; the provider then re-sends what was not
- * acknowledged). A frame stops counting once Hocuspocus has handled it (afterHandleMessage), or when its document
+ * acknowledged). A frame stops counting once Hocuspocus has handled it (afterHandleMessage, see `handled`), or when its document
  * connection closes (its queue is dropped). Frames before authentication are bounded by Hocuspocus itself.
  */
-import type { afterHandleMessagePayload, connectedPayload, Extension, onDisconnectPayload } from '@hocuspocus/server';
+import type { connectedPayload, Extension, onDisconnectPayload } from '@hocuspocus/server';
 
 interface SocketFrames {
   bytes: number;
@@ -64,7 +64,8 @@ export class InflightBudget implements Extension {
     if (!socket.documents.has(documentName)) socket.documents.set(documentName, new Set());
   }
 
-  async afterHandleMessage({ update }: afterHandleMessagePayload): Promise<void> {
+  /** Hocuspocus has handled the frame (./message-hooks.ts: afterHandleMessage): it stops counting. */
+  handled(update: Uint8Array): void {
     const owner = this.owners.get(update);
     if (!owner) return;
     this.owners.delete(update);

@@ -2,14 +2,16 @@
  * Postgres persistence for Yjs documents as a Hocuspocus extension (design §2).
  *
  * - Client updates are appended by the write path (./write-path.ts) before they are applied and acknowledged.
- * - onChange: updates the server makes itself (direct connections) are appended too, and so are updates relayed by
- *   another instance over Redis (see onChange); client updates were appended by the write path.
+ * - every change (observeChange, called from ./message-hooks.ts: onChange): updates the server makes itself (direct connections) are appended too, and so are updates relayed by
+ *   another instance over Redis (see observeChange); client updates were appended by the write path.
  * - onLoadDocument: snapshot + every remaining log row, read in one statement (./load-document.ts). `catchUp` does
  *   the same for a loaded document that may lag behind another instance (at most once per document per
  *   CATCH_UP_INTERVAL_MS). A client that opens a document still equal to its snapshot is answered with the
  *   snapshot's bytes (beforeHandleMessage, ./snapshot-sync.ts).
- * - onStoreDocument (Hocuspocus' debounced store): compaction from the database when enough rows piled up or the
- *   document is about to leave memory; never a write of this instance's in-memory state.
+ * - compaction from the database, never a write of this instance's in-memory state: once `compactAfterUpdates` rows
+ *   were appended for a document on this instance (./compaction-schedule.ts), and when it leaves memory
+ *   (beforeUnloadDocument; onStoreDocument too, which Hocuspocus still runs for direct connections and on
+ *   shutdown). Client changes schedule no debounced store (./store-scheduling.ts).
  *
  * Departure from design §8: @hocuspocus/extension-database is not used. Its store hands us the whole in-memory
  * state (`encodeStateAsUpdate`, computed on every debounced store), which design §2 forbids writing and which costs
@@ -17,7 +19,8 @@
  */
 import type {
   afterUnloadDocumentPayload,
-  beforeHandleMessagePayload,
+  beforeUnloadDocumentPayload,
+  Connection,
   Extension,
   onChangePayload,
   onLoadDocumentPayload,
@@ -29,6 +32,7 @@ import * as Y from 'yjs';
 import type { DocumentStore } from '../store/documents.js';
 import { applyStored, mergeStored } from './doc-state.js';
 import { applyStoredOnLoad } from './load-document.js';
+import { CompactionSchedule } from './compaction-schedule.js';
 import { SnapshotSync } from './snapshot-sync.js';
 import { StoreUnavailableError, type UpdateLog } from './update-log.js';
 
@@ -53,6 +57,8 @@ export interface PersistenceOptions {
   logger: FastifyBaseLogger;
   /** Compact once this many rows were appended by this instance since the last compaction. */
   compactAfterUpdates: number;
+  /** A loaded document is compacted (by the count above) at most this often; default 10 s. */
+  compactIntervalMs?: number;
   /** appendServerUpdate stops waiting after this long (the append itself goes on until it is stored). */
   ackTimeoutMs: number;
 }
@@ -63,6 +69,8 @@ export class PostgresPersistence implements Extension {
   extensionName = 'deckhand-postgres';
   /** Rows appended per document since its last compaction on this instance. */
   private readonly appendedSince = new Map<string, number>();
+  /** Compactions by the count of appends (awaited by drain). */
+  private readonly schedule: CompactionSchedule;
   /** Server-made appends in flight, awaited by shutdown. */
   private readonly inflight = new Set<Promise<void>>();
   /** When each document was last caught up from the store. */
@@ -71,7 +79,14 @@ export class PostgresPersistence implements Extension {
   private readonly snapshotSync = new SnapshotSync();
   readonly stats = { loads: 0, compactions: 0, badRows: 0, appendFailures: 0, snapshotSyncs: 0 };
 
-  constructor(private readonly options: PersistenceOptions) {}
+  constructor(private readonly options: PersistenceOptions) {
+    this.schedule = new CompactionSchedule({
+      afterUpdates: options.compactAfterUpdates,
+      intervalMs: options.compactIntervalMs ?? 10_000,
+      log: options.log,
+      compact: (documentName) => this.compactIfDue(documentName, false),
+    });
+  }
 
   async onLoadDocument({ document, documentName }: onLoadDocumentPayload): Promise<void> {
     const stored = await this.options.store.load(documentName);
@@ -82,14 +97,17 @@ export class PostgresPersistence implements Extension {
     this.appendedSince.set(documentName, stored.updates.length);
   }
 
-  /** A client opening a document that is still its stored snapshot is answered with the snapshot's bytes. */
-  async beforeHandleMessage({ connection, update }: beforeHandleMessagePayload): Promise<void> {
-    if (this.snapshotSync.answer(connection, update)) this.stats.snapshotSyncs++;
+  /**
+   * A client opening a document that is still its stored snapshot is answered with the snapshot's bytes (every
+   * frame, from ./message-hooks.ts: beforeHandleMessage).
+   */
+  answerFromSnapshot(connection: Connection, frame: Uint8Array): void {
+    if (this.snapshotSync.answer(connection, frame)) this.stats.snapshotSyncs++;
   }
 
   /** The write path appended a client update: counts towards the next compaction. */
   noteAppended(documentName: string): void {
-    this.bump(documentName);
+    this.counted(documentName);
   }
 
   /**
@@ -118,7 +136,7 @@ export class PostgresPersistence implements Extension {
    * for them to be durable here too — they could otherwise be lost with their instance if it crashed before its
    * commit, while this instance keeps them in memory and a reconnecting client sees them as stored.
    */
-  async onChange({ transactionOrigin, update, documentName }: onChangePayload): Promise<void> {
+  observeChange({ transactionOrigin, update, documentName }: onChangePayload): void {
     // Client updates were appended by the write path, server transactions that append themselves
     // (markSelfAppended) by their maker, and loads and catch-ups came from the store.
     if (typeof transactionOrigin === 'object' && transactionOrigin !== null && selfAppendedOrigins.has(transactionOrigin)) return;
@@ -130,7 +148,7 @@ export class PostgresPersistence implements Extension {
     // waits its way to durability until it is loaded again.
     const tracked = this.options.log
       .append(documentName, update)
-      .then(() => this.bump(documentName))
+      .then(() => this.counted(documentName))
       .catch((err) => {
         this.stats.appendFailures++;
         this.options.logger.error({ err, documentName, bytes: update.byteLength }, 'could not store an applied update');
@@ -161,17 +179,18 @@ export class PostgresPersistence implements Extension {
     } finally {
       clearTimeout(timer);
     }
-    this.bump(documentName);
+    this.counted(documentName);
   }
 
   async onStoreDocument({ documentName, document }: onStoreDocumentPayload): Promise<void> {
-    const appended = this.appendedSince.get(documentName) ?? 0;
     // The payload's clientsCount is from the time of the change; whether the document is leaving memory is now.
-    const unloading = document.getConnectionsCount() === 0;
-    if (appended === 0 || (!unloading && appended < this.options.compactAfterUpdates)) return;
-    // A failed compaction is logged and retried later; it must not pin the document in memory, since every
-    // row it would have folded is already safe in the log.
-    await this.compact(documentName).catch(() => {});
+    await this.compactIfDue(documentName, document.getConnectionsCount() === 0);
+  }
+
+  /** A document leaving memory is compacted on its way out (after a compaction still running for it). */
+  async beforeUnloadDocument({ documentName }: beforeUnloadDocumentPayload): Promise<void> {
+    await this.schedule.leaving(documentName);
+    await this.compactIfDue(documentName, true);
   }
 
   async afterUnloadDocument({ documentName, instance }: afterUnloadDocumentPayload): Promise<void> {
@@ -179,6 +198,7 @@ export class PostgresPersistence implements Extension {
     if (instance.documents.has(documentName)) return;
     this.appendedSince.delete(documentName);
     this.caughtUpAt.delete(documentName);
+    this.schedule.forget(documentName);
     this.options.log.forget(documentName);
   }
 
@@ -201,9 +221,30 @@ export class PostgresPersistence implements Extension {
     }
   }
 
-  /** Waits for server-made appends still in flight. */
+  /** Waits for server-made appends and compactions still in flight. */
   async drain(): Promise<void> {
-    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    for (;;) {
+      const pending = [...this.inflight, ...this.schedule.inFlight];
+      if (pending.length === 0) return;
+      await Promise.allSettled(pending);
+    }
+  }
+
+  /**
+   * Compacts when rows were appended since the last compaction and the document leaves memory, or when enough were.
+   * A failed compaction is logged and retried later; it never pins the document in memory, since every row it
+   * would have folded is already safe in the log.
+   */
+  private async compactIfDue(documentName: string, unloading: boolean): Promise<void> {
+    const appended = this.appendedSince.get(documentName) ?? 0;
+    if (appended === 0 || (!unloading && appended < this.options.compactAfterUpdates)) return;
+    await this.compact(documentName).catch(() => {});
+  }
+
+  /** One more row appended for the document: counts towards its next compaction (./compaction-schedule.ts). */
+  private counted(documentName: string): void {
+    this.bump(documentName);
+    this.schedule.counted(documentName, this.appendedSince.get(documentName) ?? 0);
   }
 
   /** Reports a stored row that could not be decoded and was skipped (load and catch-up). */

@@ -62,6 +62,9 @@ export class UpdateLog {
   private readonly lastSeq = new Map<string, number>();
   private readonly commitListeners: Array<(committed: number) => void> = [];
   private readonly undurableListeners: Array<(name: string) => void> = [];
+  /** Highest sequence number written or given up; and who waits for one (./persistence.ts, before compacting). */
+  private settledSeq = 0;
+  private settleWaiters: Array<{ seq: number; resolve: () => void }> = [];
   /** Rows of the batch being written (or waiting to be retried). */
   private inFlight = 0;
   /** Ends the current retry back-off early (on close). */
@@ -167,6 +170,12 @@ export class UpdateLog {
     this.lastSeq.delete(name);
   }
 
+  /** Resolves once every append up to `seq` has been written or given up (at once when it already has). */
+  whenSettled(seq: number): Promise<void> {
+    if (seq <= this.settledSeq) return Promise.resolve();
+    return new Promise((resolve) => this.settleWaiters.push({ seq, resolve }));
+  }
+
   /** Resolves when everything queued so far has been written or given up. */
   async drain(): Promise<void> {
     while (this.flushing) await this.flushing;
@@ -192,16 +201,19 @@ export class UpdateLog {
   }
 
   private async flushLoop(): Promise<void> {
-    // Let the appends of this turn of the event loop join the first batch.
-    await new Promise<void>((r) => setImmediate(r));
     try {
       while (this.queue.length > 0) {
+        // Let the appends of this turn of the event loop join the batch, and its broadcasts leave first: Hocuspocus
+        // sends an applied update from a setImmediate queued after this append, and the INSERT's write wakes
+        // Postgres, which shares the core in a small deployment, in the middle of that fan-out otherwise.
+        await afterThisTurn();
         const { batch, cost } = this.takeBatch();
         this.inFlight = batch.length;
         try {
           await this.insertWithRetry(batch);
         } catch (err) {
           this.giveUp(batch, err);
+          this.settled(batch);
           continue;
         } finally {
           this.inFlight = 0;
@@ -212,9 +224,21 @@ export class UpdateLog {
         this.committedSeq = (batch[batch.length - 1] as PendingAppend).seq;
         for (const p of batch) p.settle?.();
         for (const listener of this.commitListeners) listener(this.committedSeq);
+        this.settled(batch);
       }
     } finally {
       this.flushing = null;
+    }
+  }
+
+  private settled(batch: PendingAppend[]): void {
+    this.settledSeq = (batch[batch.length - 1] as PendingAppend).seq;
+    if (this.settleWaiters.length === 0) return;
+    const waiting = this.settleWaiters;
+    this.settleWaiters = [];
+    for (const waiter of waiting) {
+      if (waiter.seq <= this.settledSeq) waiter.resolve();
+      else this.settleWaiters.push(waiter);
     }
   }
 
@@ -250,4 +274,9 @@ export class UpdateLog {
       }
     }
   }
+}
+
+/** Resolves in the check phase after the next one: after every setImmediate queued so far in this turn. */
+function afterThisTurn(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
 }

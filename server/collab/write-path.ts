@@ -1,5 +1,5 @@
 /**
- * The write path of a client update (design §2, §5), as a Hocuspocus extension. `beforeSync` is awaited before
+ * The write path of a client update (design §2, §5), called from the beforeSync hook (./message-hooks.ts), which is awaited before
  * Hocuspocus applies a SyncStep2/Update and sends its acknowledgement (SyncStatus). Here, in order:
  *
  * 1. decode and validate the update (malformed: the socket is closed with 1007, nothing applied, no ack);
@@ -26,7 +26,7 @@
  * if it ever does not hold, the update is not applied at all (the document connection is closed) rather than
  * applied unguarded.
  */
-import { OutgoingMessage, type beforeHandleMessagePayload, type beforeSyncPayload, type Connection, type Extension } from '@hocuspocus/server';
+import { OutgoingMessage, type beforeSyncPayload, type Connection } from '@hocuspocus/server';
 import type { FastifyBaseLogger } from 'fastify';
 import { messageYjsSyncStep1, messageYjsSyncStep2, messageYjsUpdate } from 'y-protocols/sync';
 import * as Y from 'yjs';
@@ -72,20 +72,20 @@ export interface WritePathOptions {
   logger: FastifyBaseLogger;
 }
 
-export class WritePath implements Extension {
-  /** First of the beforeSync hooks: nothing else may see an update the guard has not decided on. */
-  priority = 1000;
-  extensionName = 'deckhand-write-path';
+export class WritePath {
   /** The frame each connection is handling (beforeSync's payload must be a view into it to be withheld). */
   private readonly frames = new WeakMap<Connection, Uint8Array>();
   readonly stats = { accepted: 0, rewritten: 0, refused: 0, catchUps: 0, throttled: 0 };
 
   constructor(private readonly options: WritePathOptions) {}
 
-  async beforeHandleMessage({ connection, update }: beforeHandleMessagePayload): Promise<void> {
-    this.frames.set(connection, update);
+  /** Every frame of a document connection, before Hocuspocus handles it (./message-hooks.ts: beforeHandleMessage). */
+  noteFrame(connection: Connection, frame: Uint8Array): void {
+    this.frames.set(connection, frame);
     this.options.gate.watch(connection);
   }
+
+  /** Every sync message, before Hocuspocus applies it and sends its ack (./message-hooks.ts: beforeSync, first). */
 
   async beforeSync({ type, payload, connection, document, documentName }: beforeSyncPayload): Promise<void> {
     if (type === messageYjsSyncStep1) this.options.gate.resync(connection);

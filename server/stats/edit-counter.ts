@@ -3,17 +3,18 @@
  * this instance's clients and its own server-side edits (a JSON operation, a restore), not those relayed from other
  * instances through Redis (each instance counts its own) and not a document's load.
  */
-import { isTransactionOrigin, type Extension, type onChangePayload } from '@hocuspocus/server';
+import { isTransactionOrigin, type onChangePayload } from '@hocuspocus/server';
+import type { ChangeObserver } from '../collab/message-hooks.js';
 
-export class EditCounter implements Extension {
-  extensionName = 'deckhand-edit-counter';
+/** A change observer of the collaboration service (server/collab/message-hooks.ts). */
+export class EditCounter implements ChangeObserver {
   private count = 0;
 
   get total(): number {
     return this.count;
   }
 
-  async onChange({ transactionOrigin }: onChangePayload): Promise<void> {
+  observeChange({ transactionOrigin }: onChangePayload): void {
     if (
       isTransactionOrigin(transactionOrigin) &&
       (transactionOrigin.source === 'redis' || (transactionOrigin.source === 'local' && transactionOrigin.skipStoreHooks))

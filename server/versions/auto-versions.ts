@@ -7,10 +7,11 @@
  * Activity is an edit that reached this instance from a client or the server itself: updates from other instances
  * (their own instance counts them) and loads from the database are not activity.
  */
-import type { Extension, onChangePayload } from '@hocuspocus/server';
+import type { onChangePayload } from '@hocuspocus/server';
 import { isTransactionOrigin } from '@hocuspocus/server';
 import type { FastifyBaseLogger } from 'fastify';
 import { presentationIdOf } from '../../shared/presentation.js';
+import type { ChangeObserver } from '../collab/message-hooks.js';
 
 export interface AutoVersionOptions {
   intervalMs: number;
@@ -18,15 +19,14 @@ export interface AutoVersionOptions {
   logger: FastifyBaseLogger;
 }
 
-export class AutoVersions implements Extension {
-  extensionName = 'deckhand-auto-versions';
-  priority = 100;
+/** A change observer of the collaboration service (server/collab/message-hooks.ts). */
+export class AutoVersions implements ChangeObserver {
   private readonly due = new Map<string, NodeJS.Timeout>();
   private stopped = false;
 
   constructor(private readonly options: AutoVersionOptions) {}
 
-  async onChange({ documentName, transactionOrigin }: onChangePayload): Promise<void> {
+  observeChange({ documentName, transactionOrigin }: onChangePayload): void {
     if (isTransactionOrigin(transactionOrigin)) {
       if (transactionOrigin.source === 'redis') return;
       if (transactionOrigin.source === 'local' && transactionOrigin.skipStoreHooks) return;

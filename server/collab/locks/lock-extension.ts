@@ -64,7 +64,8 @@ export class LockExtension implements Extension {
     if (isCollabContext(context)) connection.sendStateless(this.locks.message(context.presentationId));
   }
 
-  async beforeSync({ connection, context }: beforeSyncPayload): Promise<void> {
+  /** A sync message the write path let through (./message-hooks.ts: beforeSync, after the write path). */
+  noteActivity({ connection, context }: beforeSyncPayload): void {
     if (!isCollabContext(context) || connection.readOnly) return;
     // Activity renews the holder's locks (throttled inside); never delays the update.
     void this.locks.touch(context.presentationId, connection.socketId).catch((err: unknown) => {
