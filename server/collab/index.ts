@@ -18,6 +18,7 @@ import { isReadOnly } from '../access/policy.js';
 import { CollabAuth } from './auth.js';
 import { AwarenessStamp } from './awareness.js';
 import { isCollabContext } from './context.js';
+import { OffThreadMerge } from './off-thread-merge.js';
 import { PostgresPersistence } from './persistence.js';
 import { guardUnawaitedRedisPromises } from './redis-client-guard.js';
 import { resyncLoadedDocuments, watchReconnects } from './redis-resync.js';
@@ -122,12 +123,14 @@ export function createCollab(deps: CollabDeps): CollabService {
     onTimeout: (documentName, heldMs) =>
       logger.warn({ documentName, heldMs }, 'an acknowledgement waited too long for its commit: socket closed (1013), the client resends'),
   });
+  const merger = new OffThreadMerge();
   const persistence = new PostgresPersistence({
     store,
     log: updateLog,
     logger,
     compactAfterUpdates: config.compactAfterUpdates,
     ackTimeoutMs: config.collabAckTimeoutMs,
+    merger,
   });
   const slots = deps.connections ? new SocketSlots(deps.connections) : undefined;
   let hocuspocusRef: Hocuspocus | undefined;
@@ -279,6 +282,7 @@ export function createCollab(deps: CollabDeps): CollabService {
       await locks.close();
       await closing.stop();
       await Promise.race([Promise.all([updateLog.drain(), persistence.drain()]), sleep(remaining())]);
+      await merger.close();
       await Promise.race([
         hocuspocus.hooks('onDestroy', { instance: hocuspocus }).catch((err: unknown) => {
           logger.warn({ err }, 'collaboration extension failed to stop');

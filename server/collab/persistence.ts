@@ -30,9 +30,10 @@ import { isTransactionOrigin } from '@hocuspocus/server';
 import type { FastifyBaseLogger } from 'fastify';
 import * as Y from 'yjs';
 import type { DocumentStore } from '../store/documents.js';
-import { applyStored, mergeStored } from './doc-state.js';
+import { applyStored } from './doc-state.js';
 import { applyStoredOnLoad } from './load-document.js';
 import { CompactionSchedule } from './compaction-schedule.js';
+import type { OffThreadMerge } from './off-thread-merge.js';
 import { SnapshotSync } from './snapshot-sync.js';
 import { StoreUnavailableError, type UpdateLog } from './update-log.js';
 
@@ -61,6 +62,8 @@ export interface PersistenceOptions {
   compactIntervalMs?: number;
   /** appendServerUpdate stops waiting after this long (the append itself goes on until it is stored). */
   ackTimeoutMs: number;
+  /** Where compaction merges the snapshot and the rows (a worker thread: ./off-thread-merge.ts). */
+  merger: Pick<OffThreadMerge, 'merge'>;
 }
 
 export class PostgresPersistence implements Extension {
@@ -205,12 +208,14 @@ export class PostgresPersistence implements Extension {
   async compact(documentName: string): Promise<number> {
     this.appendedSince.set(documentName, 0);
     try {
-      const folded = await this.options.store.compact(documentName, (stored) =>
-        mergeStored(stored, (index, err) => {
+      const folded = await this.options.store.compact(documentName, async (stored) => {
+        const { merged, badRows } = await this.options.merger.merge(stored);
+        for (const { index, message } of badRows) {
           this.stats.badRows++;
-          this.options.logger.error({ documentName, row: index, err }, 'compaction dropped an undecodable update');
-        }),
-      );
+          this.options.logger.error({ documentName, row: index, err: { message } }, 'compaction dropped an undecodable update');
+        }
+        return merged;
+      });
       this.stats.compactions++;
       return folded;
     } catch (err) {

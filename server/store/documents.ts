@@ -81,11 +81,11 @@ export class DocumentStore {
 
   /**
    * Folds the snapshot and the log into a new snapshot, from what is in the database, in one transaction.
-   * `merge` gets the current snapshot and rows and returns the new snapshot. The documents row is locked
+   * `merge` gets the current snapshot and rows and returns (or resolves to) the new snapshot. The documents row is locked
    * (FOR UPDATE) so concurrent compactions of one document, from any instance, run one after the other.
    * Returns the number of rows folded.
    */
-  async compact(name: string, merge: (stored: StoredDocument) => Uint8Array): Promise<number> {
+  async compact(name: string, merge: (stored: StoredDocument) => Uint8Array | Promise<Uint8Array>): Promise<number> {
     return this.db.transaction(async (tx) => {
       await tx.query('INSERT INTO documents (name) VALUES ($1) ON CONFLICT (name) DO NOTHING', [name]);
       const head = await tx.query<{ snapshot: unknown; snapshot_sha256: unknown }>(
@@ -99,7 +99,7 @@ export class DocumentStore {
       if (rows.length === 0) return 0;
       const snapshotValue = head.rows[0]?.snapshot;
       const sha256Value = head.rows[0]?.snapshot_sha256;
-      const merged = merge({
+      const merged = await merge({
         snapshot: snapshotValue == null ? null : asBytes(snapshotValue),
         snapshotSha256: sha256Value == null ? null : asBytes(sha256Value),
         updates: rows.map((r) => asBytes(r.update)),
