@@ -1,10 +1,13 @@
 /**
  * Durable appends with group commit, and the durability watermark that acknowledgements wait for.
  *
- * Every append gets a sequence number. Appends are written in that order: while one INSERT is in flight, later
- * appends (from any connection or document) queue up and go out together in the next INSERT, so an idle server adds
- * no batching delay and a busy one does one round trip per batch instead of per update. `committed` is the highest
- * sequence number below which everything is in Postgres.
+ * Every append gets a sequence number. Appends are taken in that order: while INSERTs are in flight, later appends
+ * (from any connection or document) queue up and go out together in the next INSERT, so an idle server adds no
+ * batching delay and a busy one does one round trip per batch instead of per update. Up to MAX_IN_FLIGHT batches are
+ * written at once (on their own connections), so an append that arrives while a batch commits waits for its own
+ * commit, not for that one's and then its own. Batches may commit out of order; `committed` is the highest sequence
+ * number below which everything is in Postgres, and an append is reported written (`settle`) only once `committed`
+ * has passed it, so nothing is reported stored while an append it may build on is not.
  *
  * What is appended here has already been applied in memory (and broadcast), or is about to be. So a failed INSERT
  * is never given up while the server runs: it is retried with backoff (at most every 2 s) until it succeeds, and
@@ -23,6 +26,16 @@ interface PendingAppend extends UpdateRow {
   seq: number;
   settle?: (err?: Error) => void;
 }
+
+/** A batch taken from the queue, until every batch before it is done too. */
+interface TakenBatch {
+  batch: PendingAppend[];
+  cost: number;
+  outcome?: 'written' | 'given-up';
+}
+
+/** Batches written at once: one committing while the next is sent (group commit keeps each one large under load). */
+const MAX_IN_FLIGHT = 2;
 
 export class StoreUnavailableError extends Error {
   /** Hocuspocus closes the document connection with this code: "try again later". */
@@ -54,7 +67,11 @@ export class UpdateLog {
   private queue: PendingAppend[] = [];
   /** Bytes queued and in flight (what the bound counts). */
   private queuedBytes = 0;
-  private flushing: Promise<void> | null = null;
+  /** The running flush loops (at most MAX_IN_FLIGHT), and how many of them are waiting to take a batch. */
+  private readonly loops = new Set<Promise<void>>();
+  private waitingLoops = 0;
+  /** Taken batches in sequence order, until they and every batch before them are done. */
+  private readonly taken: TakenBatch[] = [];
   private closed = false;
   private nextSeq = 1;
   private committedSeq = 0;
@@ -65,10 +82,10 @@ export class UpdateLog {
   /** Highest sequence number written or given up; and who waits for one (./persistence.ts, before compacting). */
   private settledSeq = 0;
   private settleWaiters: Array<{ seq: number; resolve: () => void }> = [];
-  /** Rows of the batch being written (or waiting to be retried). */
+  /** Rows of the batches being written (or waiting to be retried). */
   private inFlight = 0;
-  /** Ends the current retry back-off early (on close). */
-  private wake: (() => void) | undefined;
+  /** End the current retry back-offs early (on close). */
+  private readonly wakers = new Set<() => void>();
   private readonly options: UpdateLogOptions;
   /** Counters for stats and metrics. */
   readonly stats = { appended: 0, batches: 0, failed: 0, retries: 0 };
@@ -80,7 +97,7 @@ export class UpdateLog {
     this.options = { ...DEFAULTS, ...options };
   }
 
-  /** Appends not yet written: queued, and the batch in flight. */
+  /** Appends not yet written: queued, and the batches in flight. */
   get pending(): number {
     return this.queue.length + this.inFlight;
   }
@@ -120,7 +137,11 @@ export class UpdateLog {
     this.queue.push({ name, update, seq, settle });
     this.queuedBytes += cost;
     if (this.lastSeq.get(name) !== Number.POSITIVE_INFINITY) this.lastSeq.set(name, seq);
-    this.flushing ??= this.flushLoop();
+    // A loop about to take a batch takes this one too; otherwise another batch may go out beside those in flight.
+    if (this.waitingLoops === 0 && this.loops.size < MAX_IN_FLIGHT) {
+      const loop = this.flushLoop().finally(() => this.loops.delete(loop));
+      this.loops.add(loop);
+    }
     return seq;
   }
 
@@ -178,17 +199,17 @@ export class UpdateLog {
 
   /** Resolves when everything queued so far has been written or given up. */
   async drain(): Promise<void> {
-    while (this.flushing) await this.flushing;
+    while (this.loops.size > 0) await Promise.all(this.loops);
   }
 
   /** Stops retrying and refuses new appends: what cannot be written now is given up. */
   close(): void {
     this.closed = true;
-    this.wake?.();
+    for (const wake of this.wakers) wake();
   }
 
   /** The next batch; its bytes keep counting against the bound until it is written or given up. */
-  private takeBatch(): { batch: PendingAppend[]; cost: number } {
+  private takeBatch(): TakenBatch {
     let bytes = 0;
     let n = 0;
     while (n < this.queue.length && n < MAX_ROWS_PER_INSERT) {
@@ -201,38 +222,49 @@ export class UpdateLog {
   }
 
   private async flushLoop(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        // Let the appends of this turn of the event loop join the batch, and its broadcasts leave first: Hocuspocus
-        // sends an applied update from a setImmediate queued after this append, and the INSERT's write wakes
-        // Postgres, which shares the core in a small deployment, in the middle of that fan-out otherwise.
-        await afterThisTurn();
-        const { batch, cost } = this.takeBatch();
-        this.inFlight = batch.length;
-        try {
-          await this.insertWithRetry(batch);
-        } catch (err) {
-          this.giveUp(batch, err);
-          this.settled(batch);
-          continue;
-        } finally {
-          this.inFlight = 0;
-          this.queuedBytes -= cost;
-        }
-        this.stats.appended += batch.length;
-        this.stats.batches++;
-        this.committedSeq = (batch[batch.length - 1] as PendingAppend).seq;
-        for (const p of batch) p.settle?.();
-        for (const listener of this.commitListeners) listener(this.committedSeq);
-        this.settled(batch);
+    for (;;) {
+      // Let the appends of this turn of the event loop join the batch, and its broadcasts leave first: Hocuspocus
+      // sends an applied update from a setImmediate queued after this append, and the INSERT's write wakes
+      // Postgres, which shares the core in a small deployment, in the middle of that fan-out otherwise.
+      this.waitingLoops++;
+      await afterThisTurn();
+      this.waitingLoops--;
+      if (this.queue.length === 0) return;
+      const taken: TakenBatch = this.takeBatch();
+      this.taken.push(taken);
+      this.inFlight += taken.batch.length;
+      try {
+        await this.insertWithRetry(taken.batch);
+        taken.outcome = 'written';
+      } catch (err) {
+        this.giveUp(taken.batch, err);
+        taken.outcome = 'given-up';
+      } finally {
+        this.inFlight -= taken.batch.length;
+        this.queuedBytes -= taken.cost;
       }
-    } finally {
-      this.flushing = null;
+      this.advance();
     }
   }
 
-  private settled(batch: PendingAppend[]): void {
-    this.settledSeq = (batch[batch.length - 1] as PendingAppend).seq;
+  /** Moves `committed` (and what is settled) over the batches done in sequence order. */
+  private advance(): void {
+    while (this.taken.length > 0 && (this.taken[0] as TakenBatch).outcome) {
+      const { batch, outcome } = this.taken.shift() as TakenBatch;
+      const last = (batch[batch.length - 1] as PendingAppend).seq;
+      if (outcome === 'written') {
+        this.stats.appended += batch.length;
+        this.stats.batches++;
+        this.committedSeq = last;
+        for (const p of batch) p.settle?.();
+        for (const listener of this.commitListeners) listener(this.committedSeq);
+      }
+      this.settled(last);
+    }
+  }
+
+  private settled(seq: number): void {
+    this.settledSeq = seq;
     if (this.settleWaiters.length === 0) return;
     const waiting = this.settleWaiters;
     this.settleWaiters = [];
@@ -263,13 +295,14 @@ export class UpdateLog {
         this.options.onRetry?.(err, attempt, batch.length);
         const delay = Math.min(2000, 50 * 2 ** Math.min(attempt, 6));
         await new Promise<void>((r) => {
-          const timer = setTimeout(r, delay);
-          this.wake = () => {
+          const wake = () => {
             clearTimeout(timer);
+            this.wakers.delete(wake);
             r();
           };
+          const timer = setTimeout(wake, delay);
+          this.wakers.add(wake);
         });
-        this.wake = undefined;
         if (this.closed) throw err;
       }
     }

@@ -6,6 +6,7 @@ import { createPgDb } from '../../server/store/pg.js';
 import type { Db } from '../../server/store/db.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { heldAppends, holdAppendsContaining, untilAsync } from '../helpers/append-hold.js';
 
 describe('update log (group commit)', () => {
   let db: Db;
@@ -41,6 +42,35 @@ describe('update log (group commit)', () => {
     expect(seen.at(-1)).toBe(3);
     const rows = await db.query<{ name: string }>("SELECT name FROM document_updates WHERE name LIKE 'wm-%' ORDER BY seq");
     expect(rows.rows.map((r) => r.name)).toEqual(['wm-a', 'wm-b', 'wm-a']);
+  });
+
+  it('a second batch goes out while the first commits, but is reported written only once the first is', async () => {
+    const databaseUrl = await createTestDatabase('ulog2');
+    const own = createPgDb({ connectionString: databaseUrl, max: 4 });
+    await migrate(own);
+    const release = await holdAppendsContaining(databaseUrl, 'HELD');
+    try {
+      const log = new UpdateLog(new DocumentStore(own));
+      const settled: string[] = [];
+      log.enqueue('two-a', new TextEncoder().encode('HELD first'), () => settled.push('first'));
+      await untilAsync(async () => (await heldAppends(databaseUrl)) === 1, 'the first INSERT held');
+      const second = log.enqueue('two-b', new TextEncoder().encode('second'), () => settled.push('second'));
+      // The second INSERT commits beside the held one (it did not wait for it)...
+      await untilAsync(
+        async () => (await own.query("SELECT 1 FROM document_updates WHERE name = 'two-b'")).rows.length === 1,
+        'the second row stored',
+      );
+      // ...yet nothing after the held append counts as written while it is not.
+      expect(log.committed).toBe(0);
+      expect(settled).toEqual([]);
+      await release();
+      await log.drain();
+      expect(log.committed).toBe(second);
+      expect(settled).toEqual(['first', 'second']);
+    } finally {
+      await release();
+      await own.close();
+    }
   });
 
   it('a full queue refuses before queuing; an applied change that cannot be queued makes its document undurable until forgotten', async () => {
