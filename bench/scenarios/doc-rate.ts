@@ -1,20 +1,26 @@
 /**
  * 1b. Max sustainable update rate on one document: 10 writers + 40 readers (lean protocol clients), open loop,
- * stepping the total rate 200 → 400 → 800 → 1,600 → 3,200 updates/s. A step passes while p99 ≤ 100 ms and ≥ 99.9 %
- * of the updates reach every reader; a failing step is measured once more (a pause of the shared machine fails a step
- * as surely as saturation does, and saturation fails it twice), and the run stops at a step that failed twice. Server CPU (process + Postgres + Redis)
- * per applied update and per update delivered to a reader, at every step.
+ * doubling the total rate from 200 updates/s until a step fails, then bisecting between the highest rate that passed
+ * and the lowest that failed until they are within 1/16 (../lib/rate-ladder.ts). A step passes while p99 ≤ 100 ms and
+ * ≥ 99.9 % of the updates reach every reader; a failing step is measured once more (a pause of the shared machine
+ * fails a step as surely as saturation does, and saturation fails it twice), and only a step that failed twice
+ * counts as failed. Server CPU (process + Postgres + Redis) per applied update and per update delivered to a reader,
+ * at every step.
  */
 import { leanClient, marker, scanTimestamps, type DocClient } from '../lib/doc-clients.js';
 import { presentationsWithEditors } from '../lib/deckhand-setup.js';
 import { cpuWindow, docEndpoint, generatorFlags, metric } from '../lib/measure.js';
 import type { GenContext, Metric, ScenarioOutput } from '../lib/protocol.js';
+import { RateLadder } from '../lib/rate-ladder.js';
 import { openLoop, sleep } from '../lib/schedule.js';
 import { Latency } from '../lib/stats.js';
 
 const WRITERS = 10;
 const READERS = 40;
-const STEPS = [200, 400, 800, 1600, 3200];
+const FIRST_RATE = 200;
+const RATE_CEILING = 25_600;
+/** The ladder stops bisecting when the rates that passed and failed are this close (relative). */
+const RESOLUTION = 1 / 16;
 /** CPU per update is compared at this rate (every target reaches it). */
 export const COMPARE_RATE = 800;
 const P99_LIMIT_MS = 100;
@@ -24,7 +30,7 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   const warmupMs = ctx.quick ? 600 : 2000;
   const settleMs = ctx.quick ? 300 : 500;
   const measureMs = ctx.quick ? 1200 : 2500;
-  const rates = ctx.quick ? [COMPARE_RATE] : STEPS;
+  const ladder = ctx.quick ? new RateLadder(COMPARE_RATE, COMPARE_RATE) : new RateLadder(FIRST_RATE, RATE_CEILING, RESOLUTION);
   const ep = docEndpoint(ctx);
   const id = 'rate';
   const users = Array.from({ length: WRITERS + READERS }, (_, i) => `r${i}`);
@@ -59,11 +65,9 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
 
   const steps: Record<string, unknown>[] = [];
   const metrics: Record<string, Metric> = {};
-  let maxSustained = 0;
   let firstStep = true;
   let retried = false;
-  for (let r = 0; r < rates.length; ) {
-    const rate = rates[r]!;
+  for (let rate = ladder.next; rate !== undefined; rate = ladder.next) {
     let sentInWindow = 0;
     const loop = openLoop(rate, (i) => {
       const now = performance.now();
@@ -124,20 +128,19 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
       metrics[`p50 @ ${rate}/s`] = metric(s.p50, 'ms', 'lower', step.flags);
       metrics[`p99 @ ${rate}/s`] = metric(s.p99, 'ms', 'lower', step.flags);
     }
-    if (!pass) {
-      if (retried) break;
+    if (!pass && !retried) {
       retried = true;
       ctx.log(`${rate}/s failed: measured once more`);
       await sleep(500);
       continue;
     }
     retried = false;
-    r++;
-    maxSustained = rate;
-    await sleep(100);
+    ladder.record(pass);
+    // After a failed step the backlog drains before the next rate.
+    await sleep(pass ? 100 : 1000);
   }
   const flags = steps.some((s) => (s.flags as string[]).length) ? ['generator-bound at some step'] : [];
-  metrics['max sustained rate'] = metric(maxSustained, 'updates/s', 'higher', flags);
+  metrics['max sustained rate'] = metric(ladder.maxPassed, 'updates/s', 'higher', flags);
   for (const c of [...writers, ...readers]) c.close();
   return { metrics, details: { steps } };
 }
