@@ -76,21 +76,15 @@ export class ClientOwners implements Extension {
 
   /** Learns the owners of `unknown` into `known`, claiming the free ones the cap allows; returns those it left free. */
   private async claim(documentName: string, unknown: number[], userId: string, known: Map<number, string>): Promise<number[]> {
-    // Ids of this user (or another) claimed earlier, here or on another instance, are only looked up: no cap.
-    for (const [id, owner] of await this.store.owners(documentName, unknown)) known.set(id, owner);
-    const free = unknown.filter((id) => !known.has(id));
-    if (free.length === 0) return [];
+    // At its cap (known here): ids claimed earlier, here or on another instance, are still looked up; none claimed.
     const capped = this.capped.get(documentName)?.get(userId);
-    let atCap = capped !== undefined && Date.now() < capped.until;
-    if (!atCap) {
-      const result = await this.store.claim(documentName, free, userId, this.limit);
-      for (const [id, owner] of result.owners) known.set(id, owner);
-      if (result.cappedForMs !== null) this.noteCapped(documentName, userId, result.cappedForMs);
-      atCap = result.cappedForMs !== null;
-    }
+    const cappedHere = capped !== undefined && Date.now() < capped.until;
+    const result = await this.store.claim(documentName, unknown, userId, cappedHere ? null : this.limit);
+    for (const [id, owner] of result.owners) known.set(id, owner);
+    if (result.cappedForMs !== null) this.noteCapped(documentName, userId, result.cappedForMs);
     // Left free below the cap: claimed by another user in the same instant (its owner is learnt on the next use).
-    const left = free.filter((id) => !known.has(id));
-    if (!atCap || left.length === 0) return [];
+    const left = unknown.filter((id) => !known.has(id));
+    if (!(cappedHere || result.cappedForMs !== null) || left.length === 0) return [];
     this.refused(documentName, userId, left.length);
     return left;
   }

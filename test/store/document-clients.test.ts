@@ -1,6 +1,7 @@
 /**
- * The claim cap in the store: a user claims at most `max` new client ids in a document per window, however many
- * instances claim at once (two pools on one database here), and a claim older than the window no longer counts.
+ * The claim cap in the store (claim_document_clients, migration 008): a user claims at most `max` new client ids in a
+ * document per window, however many instances claim at once (two pools on one database here), and a claim older than
+ * the window no longer counts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../server/store/db.js';
@@ -57,12 +58,14 @@ describe('document client ids: the claim cap', () => {
     const second = await store.claim('window', [3, 4, 5], 'ursula', limit);
     expect([...second.owners]).toEqual([[3, 'ursula']]);
     expect(second.cappedForMs).toBeGreaterThan(HOUR - 60_000);
-    expect(await store.owners('window', [1, 4, 10])).toEqual(
-      new Map([
+    // Without a limit: a look-up, nothing claimed.
+    expect(await store.claim('window', [1, 4, 10], 'ursula', null)).toEqual({
+      owners: new Map([
         [1, 'ursula'],
         [10, 'victor'],
       ]),
-    );
+      cappedForMs: null,
+    });
 
     // Two of the three claims leave the window: two new ones fit again.
     await a.query("UPDATE document_clients SET claimed_at = now() - interval '2 hours' WHERE name = 'window' AND client_id IN (1, 2)");
