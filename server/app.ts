@@ -178,6 +178,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
     locks: () => collab.locks.count,
     slowReaders: () => app.collabRouteStats?.slowReaders ?? 0,
     refusedFrames: () => app.collabRouteStats?.refusedFrames ?? 0,
+    refusedClientIdClaims: () => collab.clientOwners.stats.claimsRefused,
   });
   const streaming = createStreamingContext({ config, verifier, bus, metrics, log: app.log, connections });
   const jobs = createJobsService(db, streaming);

@@ -50,6 +50,8 @@ const EnvSchema = Type.Object({
   COMPACT_AFTER_UPDATES: Type.Optional(Int(1, 10_000_000)),
   COLLAB_ACK_TIMEOUT_MS: Type.Optional(Int(1000, 600_000)),
   COLLAB_APPEND_QUEUE_BYTES: Type.Optional(Int(64 * 1024, 64 * 1024 * 1024 * 1024)),
+  COLLAB_CLIENT_ID_CLAIMS_MAX: Type.Optional(Int(1, 1_000_000)),
+  COLLAB_CLIENT_ID_CLAIMS_WINDOW_MS: Type.Optional(Int(1000, 30 * 86_400_000)),
   VERSION_INTERVAL_MS: Type.Optional(Int(100, 7 * 86_400_000)),
   ACTIVITY_RETENTION_DAYS: Type.Optional(Int(1, 3650)),
   CHAT_RETENTION_DAYS: Type.Optional(Int(1, 36_500)),
@@ -113,6 +115,8 @@ export interface Config {
   collabAckTimeoutMs: number;
   /** Bytes of appends waiting for Postgres (all documents); past it new edits are refused with 1013. */
   collabAppendQueueBytes: number;
+  /** New Yjs client ids one user may claim in one document per window (every instance's claims count). */
+  clientIdClaims: { max: number; windowMs: number };
   /** An automatic version after this much time of editing. */
   versionIntervalMs: number;
   /** Activity events older than this are pruned. */
@@ -234,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     compactAfterUpdates: e.COMPACT_AFTER_UPDATES ?? 500,
     collabAckTimeoutMs: e.COLLAB_ACK_TIMEOUT_MS ?? 30_000,
     collabAppendQueueBytes: e.COLLAB_APPEND_QUEUE_BYTES ?? 256 * 1024 * 1024,
+    clientIdClaims: { max: e.COLLAB_CLIENT_ID_CLAIMS_MAX ?? 200, windowMs: e.COLLAB_CLIENT_ID_CLAIMS_WINDOW_MS ?? 3_600_000 },
     versionIntervalMs: e.VERSION_INTERVAL_MS ?? 600_000,
     activityRetentionDays: e.ACTIVITY_RETENTION_DAYS ?? 90,
     chat: {

@@ -32,6 +32,8 @@ export interface CollabGauges {
   slowReaders(): number;
   /** /collab frames refused (text, oversized, malformed header): each closes its socket. */
   refusedFrames(): number;
+  /** New Yjs client ids left unclaimed because their user was at its cap (their awareness dropped, writes refused). */
+  refusedClientIdClaims(): number;
 }
 
 /** The collaboration manager's row of GET /realtime/stats (its messages are not counted). */
@@ -130,6 +132,11 @@ export class Metrics {
         'deckhand_collab_refused_frames_total',
         '/collab frames refused (text, oversized, malformed): each closed its socket',
         () => collab.refusedFrames(),
+      ],
+      [
+        'deckhand_collab_client_id_claims_refused_total',
+        'New Yjs client ids not claimed: their user had claimed COLLAB_CLIENT_ID_CLAIMS_MAX in the document within the window',
+        () => collab.refusedClientIdClaims(),
       ],
     ] as const) {
       new Counter({

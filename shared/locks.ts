@@ -7,6 +7,9 @@
  *                    {"type":"locks_changed","presentation_id":…,"set":[…],"released":["s1"],"timestamp":…}
  *                      (every change after that: locks taken, moved or renewed, and slides released)
  *                    {"type":"error","error_code":"LOCKED"|"PERMISSION_DENIED"|"NOT_FOUND"|"RATE_LIMIT_EXCEEDED"|"INVALID_MESSAGE",…}
+ *                      (a refused request; its slide in `details.slide_id`. Not to be confused with the write
+ *                      guard's refusal notices for an edit, LOCKED among them: they carry `details.refused` and the
+ *                      slides in `details.slide_ids`, and answer no lock request)
  * Only existing slides can be locked (NOT_FOUND otherwise); a user's locks per document and a document's locks are
  * capped (RATE_LIMIT_EXCEEDED).
  */

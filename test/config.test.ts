@@ -65,6 +65,22 @@ describe('configuration', () => {
     expect(loadConfig({ LOCK_MAX_PER_USER: '3', LOCK_MAX_PER_DOCUMENT: '3' }).lockLimits).toEqual({ perUser: 3, perDocument: 3 });
   });
 
+  it('COLLAB_CLIENT_ID_CLAIMS_*: 200 new client ids per user per document per hour by default, bounded', () => {
+    expect(loadConfig({}).clientIdClaims).toEqual({ max: 200, windowMs: 3_600_000 });
+    expect(loadConfig({ COLLAB_CLIENT_ID_CLAIMS_MAX: '5', COLLAB_CLIENT_ID_CLAIMS_WINDOW_MS: '60000' }).clientIdClaims).toEqual({
+      max: 5,
+      windowMs: 60_000,
+    });
+    for (const [key, bad] of [
+      ['COLLAB_CLIENT_ID_CLAIMS_MAX', '0'],
+      ['COLLAB_CLIENT_ID_CLAIMS_MAX', 'many'],
+      ['COLLAB_CLIENT_ID_CLAIMS_WINDOW_MS', '999'],
+      ['COLLAB_CLIENT_ID_CLAIMS_WINDOW_MS', String(31 * 86_400_000)],
+    ] as const) {
+      expect(() => loadConfig({ [key]: bad }), `${key}=${bad}`).toThrow(new RegExp(key));
+    }
+  });
+
   it('refuses to start in production without a JWT key', () => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'server/main.ts')], {
       cwd: ROOT,

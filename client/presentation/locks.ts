@@ -8,7 +8,7 @@
 import { isSlideId, type SlideLock } from '../../shared/locks.js';
 import { Emitter } from '../emitter.js';
 import { DeckhandError } from '../errors.js';
-import { slideIdsOf } from './stateless.js';
+import { lockAnswerSlideOf } from './stateless.js';
 
 const ANSWER_TIMEOUT_MS = 10_000;
 
@@ -83,10 +83,12 @@ export class Locks {
     this.events.emit('change', locks);
   }
 
+  /** Rejects the requests of the slide an error answers (not those of slides a refused edit touched). */
   receiveError(error: DeckhandError): void {
-    const slides = slideIdsOf(error);
+    const slideId = lockAnswerSlideOf(error);
+    if (slideId === null) return;
     for (const request of [...this.pending]) {
-      if (slides.includes(request.slideId)) this.settle(request, () => request.reject(error));
+      if (request.slideId === slideId) this.settle(request, () => request.reject(error));
     }
   }
 

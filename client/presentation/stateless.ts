@@ -52,9 +52,16 @@ export function parseStateless(payload: string): StatelessMessage | null {
   return null;
 }
 
-/** The slide ids an error is about (`details.slide_id`, or `details.slide_ids` for a rolled-back edit). */
-export function slideIdsOf(error: DeckhandError): string[] {
-  const details = error.details as { slide_id?: unknown; slide_ids?: unknown } | undefined;
-  if (isSlideId(details?.slide_id)) return [details.slide_id];
-  return Array.isArray(details?.slide_ids) ? details.slide_ids.filter(isSlideId) : [];
+/** The codes the server answers a lock or unlock request with when it refuses it (shared/locks.ts). */
+const LOCK_REFUSALS: ReadonlySet<string> = new Set(['LOCKED', 'PERMISSION_DENIED', 'NOT_FOUND', 'RATE_LIMIT_EXCEEDED']);
+
+/**
+ * The slide of a lock or unlock request the error answers, or null when it answers none. An answer names its one
+ * slide in `details.slide_id`; a refusal notice for an edit (`details.refused`, its slides in `details.slide_ids`)
+ * says nothing about a lock request, even for the same slide and with the same code (LOCKED).
+ */
+export function lockAnswerSlideOf(error: DeckhandError): string | null {
+  const details = error.details as { slide_id?: unknown; refused?: unknown } | undefined;
+  if (!LOCK_REFUSALS.has(error.code) || details?.refused !== undefined) return null;
+  return isSlideId(details?.slide_id) ? details.slide_id : null;
 }

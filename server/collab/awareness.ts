@@ -4,11 +4,13 @@
  * client ids it introduced itself or that belong to the same user (a reconnecting provider keeps its client id
  * while the server may not have noticed the old socket drop); an id held by another user is dropped. An awareness
  * client id is also the provider's document client id: introducing one claims it for the user in the document
- * (./client-owners.ts), so nobody else can write under it, even before its owner's first edit. The number of ids
- * per connection and the size of a state are bounded.
+ * (./client-owners.ts), so nobody else can write under it, even before its owner's first edit; a new id the user
+ * may not claim (its cap of new ids in the document) is dropped too, while its ids claimed earlier keep working. The
+ * number of ids per connection and the size of a state are bounded.
  */
-import type { beforeHandleAwarenessPayload, Extension, onDisconnectPayload } from '@hocuspocus/server';
+import type { beforeHandleAwarenessPayload, Connection, Extension, onDisconnectPayload } from '@hocuspocus/server';
 import { colourFor } from '../../shared/colour.js';
+import { awarenessClientsOf } from './awareness-frame.js';
 import type { ClientOwners } from './client-owners.js';
 import { isCollabContext } from './context.js';
 
@@ -29,15 +31,27 @@ export class AwarenessStamp implements Extension {
   /** document name → awareness client id → owning socket and user */
   private readonly owners = new Map<string, Map<number, { socketId: string; userId: string }>>();
   readonly stats = { dropped: 0 };
+  /** The client ids of the awareness frame each connection is handling (./awareness-frame.ts). */
+  private readonly sent = new WeakMap<Connection, Set<number>>();
 
   constructor(
     private readonly clientOwners?: ClientOwners,
     private readonly options: AwarenessGuardOptions = { maxClientIdsPerConnection: 4, maxStateBytes: 16 * 1024 },
   ) {}
 
+  /** Every frame of a document connection, before Hocuspocus handles it (./message-hooks.ts: beforeHandleMessage). */
+  noteFrame(connection: Connection, frame: Uint8Array): void {
+    const clients = awarenessClientsOf(frame);
+    if (clients) this.sent.set(connection, clients);
+  }
+
   async beforeHandleAwareness({ states, connection, context, documentName }: beforeHandleAwarenessPayload): Promise<void> {
     // States relayed from another instance (Redis) were stamped there.
     if (!connection || !isCollabContext(context)) return;
+    // Only what the client sent: Hocuspocus' scratch awareness adds a state of its own (./awareness-frame.ts).
+    const sent = this.sent.get(connection);
+    this.sent.delete(connection);
+    if (sent) for (const clientId of states.keys()) if (!sent.has(clientId)) states.delete(clientId);
     const socketId = connection.socketId;
     let owners = this.owners.get(documentName);
     if (!owners) {
@@ -57,10 +71,10 @@ export class AwarenessStamp implements Extension {
     const introduced = [...states.keys()]
       .filter((id) => owners.get(id)?.socketId !== socketId)
       .slice(0, Math.max(0, this.options.maxClientIdsPerConnection - owned));
-    const foreign = await this.claim(documentName, introduced, userId);
+    const notOwned = await this.claim(documentName, introduced, userId);
     for (const [clientId, state] of states) {
       const owner = owners.get(clientId);
-      if ((owner && owner.userId !== userId) || foreign.has(clientId)) {
+      if ((owner && owner.userId !== userId) || notOwned.has(clientId)) {
         states.delete(clientId);
         this.stats.dropped++;
         continue;
@@ -85,11 +99,14 @@ export class AwarenessStamp implements Extension {
     }
   }
 
-  /** Claims the ids for the user; the ones that belong to someone else. Presence never fails on the store. */
+  /**
+   * Claims the ids for the user; the ones that are not its own (someone else's, or new ones past its cap). Presence
+   * never fails on the store.
+   */
   private async claim(documentName: string, clientIds: number[], userId: string): Promise<Set<number>> {
     if (!this.clientOwners || clientIds.length === 0) return new Set();
     try {
-      return await this.clientOwners.foreign(documentName, clientIds, userId);
+      return (await this.clientOwners.check(documentName, clientIds, userId)).notOwned;
     } catch {
       return new Set();
     }

@@ -2,10 +2,17 @@
  * Client id ownership for the write guard and awareness (store: document_clients). A Yjs client id belongs to the
  * first user who used it in the document; the owners of a loaded document are cached on the instance (an owner
  * never changes, so the cache is never stale), so only the first use of an id on an instance costs a query.
+ *
+ * Every claim is a row for good, so a user claims at most `limit.max` new ids in a document per `limit.windowMs`,
+ * counted in Postgres (every instance's claims). Past it, its new ids stay unclaimed: awareness drops their states
+ * and the write guard refuses updates under them. Once the store says a user is at its cap, this instance does not
+ * ask again until the user's oldest claim leaves the window (no claim can succeed before: other instances' claims
+ * only add to the count). One warning per user and document per window on this instance.
  */
 import type { afterUnloadDocumentPayload, Extension } from '@hocuspocus/server';
+import type { FastifyBaseLogger } from 'fastify';
 import * as Y from 'yjs';
-import type { DocumentClientStore } from '../store/document-clients.js';
+import type { ClaimLimit, DocumentClientStore } from '../store/document-clients.js';
 import type { DecodedUpdate } from './guard/decoded-update.js';
 import { StoreUnavailableError } from './update-log.js';
 
@@ -15,38 +22,100 @@ import { StoreUnavailableError } from './update-log.js';
  */
 export const MAX_NEW_CLIENT_IDS_PER_UPDATE = 8;
 
+export interface ClientIdCheck {
+  /** The ids that are not the user's: another user's, or nobody's (not claimed for it). */
+  notOwned: Set<number>;
+  /** Of those, the ones nobody owns that the user may not claim now: it claimed its cap of new ids in the window. */
+  overCap: Set<number>;
+}
+
+/** A user at its cap in a document, on this instance. */
+interface CappedUser {
+  /** Date.now() from which a claim may succeed again. */
+  until: number;
+  /** Date.now() of the last warning logged. */
+  warnedAt: number | null;
+}
+
 export class ClientOwners implements Extension {
   extensionName = 'deckhand-client-owners';
   /** document name → client id → owning user */
   private readonly owners = new Map<string, Map<number, string>>();
+  /** document name → user id → at its cap */
+  private readonly capped = new Map<string, Map<string, CappedUser>>();
+  /** New client ids left unclaimed because their user was at its cap. */
+  readonly stats = { claimsRefused: 0 };
 
-  constructor(private readonly store: DocumentClientStore) {}
+  constructor(
+    private readonly store: DocumentClientStore,
+    private readonly limit: ClaimLimit,
+    private readonly logger?: FastifyBaseLogger,
+  ) {}
 
-  /** Claims what is unclaimed for `userId`; returns the ids among `clientIds` that belong to someone else. */
-  async foreign(documentName: string, clientIds: Iterable<number>, userId: string): Promise<Set<number>> {
+  /** Claims what is unclaimed for `userId` (within its cap); says which of `clientIds` are not its own. */
+  async check(documentName: string, clientIds: Iterable<number>, userId: string): Promise<ClientIdCheck> {
     let known = this.owners.get(documentName);
     if (!known) {
       known = new Map();
       this.owners.set(documentName, known);
     }
-    const unknown = [...clientIds].filter((id) => !known.has(id));
-    if (unknown.length > MAX_NEW_CLIENT_IDS_PER_UPDATE) return new Set(unknown);
+    const ids = [...new Set(clientIds)];
+    const unknown = ids.filter((id) => !known.has(id));
+    const overCap = new Set<number>();
+    if (unknown.length > MAX_NEW_CLIENT_IDS_PER_UPDATE) return { notOwned: new Set(unknown), overCap };
     if (unknown.length > 0) {
-      let claimed: Map<number, string>;
       try {
-        claimed = await this.store.claim(documentName, unknown, userId);
+        for (const id of await this.claim(documentName, unknown, userId, known)) overCap.add(id);
       } catch (err) {
         throw new StoreUnavailableError('could not claim client ids', { cause: err });
       }
-      for (const [id, owner] of claimed) known.set(id, owner);
     }
-    const foreign = new Set<number>();
-    for (const id of clientIds) if (known.get(id) !== userId) foreign.add(id);
-    return foreign;
+    const notOwned = new Set(ids.filter((id) => known.get(id) !== userId));
+    return { notOwned, overCap };
+  }
+
+  /** Learns the owners of `unknown` into `known`, claiming the free ones the cap allows; returns those it left free. */
+  private async claim(documentName: string, unknown: number[], userId: string, known: Map<number, string>): Promise<number[]> {
+    // At its cap (known here): ids claimed earlier, here or on another instance, are still looked up; none claimed.
+    const capped = this.capped.get(documentName)?.get(userId);
+    const cappedHere = capped !== undefined && Date.now() < capped.until;
+    const result = await this.store.claim(documentName, unknown, userId, cappedHere ? null : this.limit);
+    for (const [id, owner] of result.owners) known.set(id, owner);
+    if (result.cappedForMs !== null) this.noteCapped(documentName, userId, result.cappedForMs);
+    // Left free below the cap: claimed by another user in the same instant (its owner is learnt on the next use).
+    const left = unknown.filter((id) => !known.has(id));
+    if (!(cappedHere || result.cappedForMs !== null) || left.length === 0) return [];
+    this.refused(documentName, userId, left.length);
+    return left;
+  }
+
+  private noteCapped(documentName: string, userId: string, forMs: number): void {
+    let users = this.capped.get(documentName);
+    if (!users) {
+      users = new Map();
+      this.capped.set(documentName, users);
+    }
+    const until = Date.now() + forMs;
+    const entry = users.get(userId);
+    if (entry) entry.until = until;
+    else users.set(userId, { until, warnedAt: null });
+  }
+
+  private refused(documentName: string, userId: string, count: number): void {
+    this.stats.claimsRefused += count;
+    const entry = this.capped.get(documentName)?.get(userId);
+    const now = Date.now();
+    if (entry && entry.warnedAt !== null && now - entry.warnedAt < this.limit.windowMs) return;
+    if (entry) entry.warnedAt = now;
+    this.logger?.warn(
+      { documentName, userId, refused: count, maxNewClientIds: this.limit.max, windowMs: this.limit.windowMs },
+      'a user reached its cap of new client ids in a document: its states under new ids are dropped and updates under them refused (not logged again for this user and document within the window)',
+    );
   }
 
   async afterUnloadDocument({ documentName }: afterUnloadDocumentPayload): Promise<void> {
     this.owners.delete(documentName);
+    this.capped.delete(documentName);
   }
 }
 

@@ -87,6 +87,8 @@ export interface CollabService {
   writePath: WritePath;
   /** The acknowledgements waiting for their commit (./ack-gate.ts). */
   ackGate: AckGate;
+  /** Who owns each client id of the loaded documents, and the claims refused past a user's cap. */
+  clientOwners: ClientOwners;
   presence: PresenceTracker;
   /** Applies a role change (or revocation, role = null) to this instance's open connections. */
   applyRoleChange(presentationId: string, userId: string, role: Role | null): number;
@@ -136,7 +138,7 @@ export function createCollab(deps: CollabDeps): CollabService {
   let hocuspocusRef: Hocuspocus | undefined;
   const locks = new LockService({ store: deps.lockStore, bus: deps.bus, ttlMs: config.lockTtlMs, limits: config.lockLimits, logger });
   const inflight = new InflightBudget(config.limits.collabMaxInflightBytes);
-  const owners = new ClientOwners(new DocumentClientStore(db));
+  const owners = new ClientOwners(new DocumentClientStore(db), config.clientIdClaims, logger);
   const writePath = new WritePath({
     log: updateLog,
     persistence,
@@ -152,8 +154,10 @@ export function createCollab(deps: CollabDeps): CollabService {
   const lockExtension = new LockExtension(locks, logger, deps.activity);
   // The per-message hooks of every feature, in one extension (one hook chain per message, not one per feature).
   // It catches its own onChange errors, so it is not wrapped below.
+  const awareness = new AwarenessStamp(owners);
   const messageHooks = new MessageHooks({
     writePath,
+    awareness,
     persistence,
     locks: lockExtension,
     inflight,
@@ -170,7 +174,7 @@ export function createCollab(deps: CollabDeps): CollabService {
       autoCreatePresentations: config.autoCreatePresentations,
       logger,
     }),
-    new AwarenessStamp(owners),
+    awareness,
     owners,
     lockExtension,
     inflight,
@@ -248,6 +252,7 @@ export function createCollab(deps: CollabDeps): CollabService {
     inflight,
     writePath,
     ackGate: gate,
+    clientOwners: owners,
     presence,
     applyRoleChange,
     closePresentation: (presentationId) => closing.close(presentationId),

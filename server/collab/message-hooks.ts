@@ -7,8 +7,9 @@
  * features synchronously (only the write path's own decision is awaited). The features keep their logic in their
  * modules; this module only calls them, in the order their extensions' priorities gave them:
  *
- * - beforeHandleMessage: the write path notes the frame (./write-path.ts), then a client opening a document still
- *   equal to its stored snapshot is answered from the snapshot's bytes (./persistence.ts);
+ * - beforeHandleMessage: the write path notes the frame (./write-path.ts), so does awareness stamping (the client
+ *   ids of an awareness frame, ./awareness.ts), then a client opening a document still equal to its stored snapshot
+ *   is answered from the snapshot's bytes (./persistence.ts);
  * - beforeSync: the write path validates, decides, appends (may throw: nothing after it runs), then the sender's
  *   activity renews its slide locks (./locks/lock-extension.ts);
  * - afterHandleMessage: the frame stops counting against its socket's in-flight bytes (./inflight.ts);
@@ -17,6 +18,7 @@
  */
 import type { afterHandleMessagePayload, beforeHandleMessagePayload, beforeSyncPayload, Extension, onChangePayload } from '@hocuspocus/server';
 import type { FastifyBaseLogger } from 'fastify';
+import type { AwarenessStamp } from './awareness.js';
 import type { InflightBudget } from './inflight.js';
 import type { LockExtension } from './locks/lock-extension.js';
 import type { PostgresPersistence } from './persistence.js';
@@ -29,6 +31,7 @@ export interface ChangeObserver {
 
 export interface MessageHookParts {
   writePath: WritePath;
+  awareness: AwarenessStamp;
   persistence: PostgresPersistence;
   locks: LockExtension;
   inflight: InflightBudget;
@@ -49,6 +52,7 @@ export class MessageHooks implements Extension {
 
   async beforeHandleMessage({ connection, update }: beforeHandleMessagePayload): Promise<void> {
     this.parts.writePath.noteFrame(connection, update);
+    this.parts.awareness.noteFrame(connection, update);
     this.parts.persistence.answerFromSnapshot(connection, update);
   }
 

@@ -4,9 +4,10 @@
  *
  * 1. decode and validate the update (malformed: the socket is closed with 1007, nothing applied, no ack);
  * 2. ask the guard (./guard/decide.ts), after claiming the client ids the update writes under (./client-owners.ts)
- *    — an update that cannot be integrated, or that writes under another user's client id, is refused whole: not
- *    applied, not stored, not acknowledged; the sender gets an `error` and its socket is closed (4409) so that it
- *    resyncs. A refusal first catches the document up from Postgres once, in case this instance lags behind another;
+ *    — an update that cannot be integrated, or that writes under a client id that is not the user's (another user's,
+ *    or a new one past the user's cap of new ids in the document), is refused whole: not applied, not stored, not
+ *    acknowledged; the sender gets an `error` and its socket is closed (4409) so that it resyncs. A refusal first
+ *    catches the document up from Postgres once, in case this instance lags behind another;
  * 3. queue the append of what may be applied (the original update, or the guard's rewrite of it: nothing forbidden
  *    is ever stored, so there is no rollback to lose). The append is not awaited: the update log writes it with the
  *    next group commit, in order;
@@ -32,7 +33,7 @@ import { messageYjsSyncStep1, messageYjsSyncStep2, messageYjsUpdate } from 'y-pr
 import * as Y from 'yjs';
 import { CLOSE_CODES, type ErrorMessage } from '../../shared/errors.js';
 import type { AckGate } from './ack-gate.js';
-import { writtenClients, type ClientOwners } from './client-owners.js';
+import { writtenClients, type ClientIdCheck, type ClientOwners } from './client-owners.js';
 import { isCollabContext } from './context.js';
 import { isEmptyUpdate } from './doc-state.js';
 import { DecodedUpdate, MalformedUpdateError } from './guard/decoded-update.js';
@@ -158,14 +159,14 @@ export class WritePath {
     const context = connection.context as unknown;
     if (!isCollabContext(context)) throw new WithholdError('connection without a collaboration context');
     const { userId } = context.principal;
-    let foreign: Set<number>;
+    let clients: ClientIdCheck;
     try {
-      foreign = await this.options.owners.foreign(documentName, writtenClients(document, update), userId);
+      clients = await this.options.owners.check(documentName, writtenClients(document, update), userId);
     } catch (err) {
       if (err instanceof StoreUnavailableError) connection.webSocket.close(err.code, err.reason);
       throw err;
     }
-    const writer = writerFor(userId, context.role, this.options.locks.cached(context.presentationId), document, foreign);
+    const writer = writerFor(userId, context.role, this.options.locks.cached(context.presentationId), document, clients);
     return decideUpdate(document, update, writer);
   }
 

@@ -1,29 +1,54 @@
 /**
- * Who owns each Yjs client id of a document (migration 004): claimed by the first user who writes under it or
- * introduces it in awareness, for good. One statement claims several ids and returns every id's owner.
+ * Who owns each Yjs client id of a document (migration 007): claimed by the first user who writes under it or
+ * introduces it in awareness, for good. A user claims at most `max` new ids in a document per `windowMs`: the
+ * function `claim_document_clients` (migration 008) looks up, counts and inserts in one round trip, under a
+ * transaction-level advisory lock on (document, user), so claims racing on several instances never pass the cap
+ * together.
  */
 import type { Db } from './db.js';
+
+export interface ClaimLimit {
+  /** New client ids one user may claim in one document per window. */
+  max: number;
+  windowMs: number;
+}
+
+export interface ClaimResult {
+  /** The owner of each id that has one now: the claimer (just claimed) or an earlier owner. */
+  owners: Map<number, string>;
+  /** Set when the user has reached its cap: ms until its oldest claim in the window leaves it (and one frees up). */
+  cappedForMs: number | null;
+}
+
+interface ClaimRow {
+  owner_client_ids: (string | number)[] | null;
+  owner_user_ids: string[] | null;
+  capped_for_ms: number | null;
+}
 
 export class DocumentClientStore {
   constructor(private readonly db: Db) {}
 
-  /** Claims the ids nobody owns yet for `userId`; returns the owner of each id (the claimer's or an earlier one). */
-  async claim(name: string, clientIds: readonly number[], userId: string): Promise<Map<number, string>> {
-    if (clientIds.length === 0) return new Map();
-    const ids = clientIds.map(String);
-    // The outer SELECT sees the table as before the insert: the two halves never overlap.
-    const { rows } = await this.db.query<{ client_id: string | number; user_id: string }>(
-      `WITH claimed AS (
-         INSERT INTO document_clients (name, client_id, user_id)
-         SELECT $1, id, $3 FROM unnest($2::bigint[]) AS id
-         ON CONFLICT (name, client_id) DO NOTHING
-         RETURNING client_id, user_id
-       )
-       SELECT client_id, user_id FROM claimed
-       UNION ALL
-       SELECT client_id, user_id FROM document_clients WHERE name = $1 AND client_id = ANY($2::bigint[])`,
-      [name, ids, userId],
-    );
-    return new Map(rows.map((r) => [Number(r.client_id), r.user_id]));
+  /**
+   * The owners of `clientIds`; with a `limit`, first claims for `userId` the ids nobody owns yet, in order, as many
+   * as its cap leaves room for (the rest stay unclaimed: absent from `owners` unless someone else owns them).
+   */
+  async claim(name: string, clientIds: readonly number[], userId: string, limit: ClaimLimit | null): Promise<ClaimResult> {
+    if (clientIds.length === 0) return { owners: new Map(), cappedForMs: null };
+    const { rows } = await this.db.query<ClaimRow>('SELECT * FROM claim_document_clients($1, $2::bigint[], $3, $4, $5, $6)', [
+      name,
+      clientIds.map(String),
+      userId,
+      limit !== null,
+      limit?.max ?? 0,
+      limit?.windowMs ?? 0,
+    ]);
+    const row = rows[0];
+    const ids = row?.owner_client_ids ?? [];
+    const users = row?.owner_user_ids ?? [];
+    return {
+      owners: new Map(ids.map((id, i) => [Number(id), users[i] as string])),
+      cappedForMs: row?.capped_for_ms ?? null,
+    };
   }
 }

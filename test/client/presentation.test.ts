@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeckhandError, type SlideLock } from '../../client/index.js';
 import { colourFor } from '../../shared/colour.js';
-import { richTextToPlain } from '../../shared/presentation.js';
+import { insertRichSlide, richTextToPlain } from '../../shared/presentation.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { mintToken, startServer, type TestServer } from '../helpers/server.js';
 import { api, destroyClients, sdkClient, waitFor } from './support.js';
@@ -96,5 +96,36 @@ describe('SDK: presentations against a real server', () => {
     const notHeld = await deckB.locks.unlock(s2).catch((err: unknown) => err);
     expect(notHeld).toMatchObject({ code: 'NOT_FOUND' });
     await expect(deckB.locks.lock('../etc')).rejects.toThrow(TypeError);
+  });
+
+  it("a refusal notice for an edit naming a slide is not the answer to that slide's pending lock request", async () => {
+    const alice = sdkClient(server.url, 'alice');
+    const deckA = alice.openPresentation('sdk-lock-answers');
+    await deckA.whenSynced();
+    await api(server.url, 'PUT', '/api/v1/presentations/sdk-lock-answers/members/bob', { role: 'editor' }, mintToken('alice'));
+    const s1 = deckA.slides.add({ title: 'Held' });
+    const s2 = deckA.slides.add({ title: 'Free' });
+    const bob = sdkClient(server.url, 'bob');
+    const deckB = bob.openPresentation('sdk-lock-answers');
+    await deckB.whenSynced();
+    await waitFor(() => deckB.slides.has(s2), 5000, 'slides on bob');
+    const errors: DeckhandError[] = [];
+    deckB.onError((error) => errors.push(error));
+
+    // Bob adds a slide reusing s2's id, then asks for s2's lock: the server refuses the slide (CONFLICT, naming s2)
+    // before it takes the lock request, and grants the lock.
+    insertRichSlide(deckB.doc, { id: s2, title: 'duplicate' });
+    const lock = await deckB.locks.lock(s2);
+    expect(lock).toMatchObject({ slide_id: s2, user_id: 'bob' });
+    expect(errors.some((e) => e.code === 'CONFLICT' && (e.details as { slide_ids?: string[] }).slide_ids?.includes(s2))).toBe(true);
+
+    // Alice holds s1; bob types in it and asks for its lock: the LOCKED notice for the edit comes first, the
+    // request's own answer (LOCKED with the holder) settles it.
+    await deckA.locks.lock(s1);
+    await waitFor(() => deckB.locks.isLockedByOther(s1), 5000, 'lock on bob');
+    deckB.slides.title(s1).insert(0, 'INTRUDER ');
+    const refused = await deckB.locks.lock(s1).catch((err: unknown) => err);
+    expect(refused).toMatchObject({ code: 'LOCKED', details: { slide_id: s1, holder: { user_id: 'alice', name: 'Alice' } } });
+    expect(errors.some((e) => e.code === 'LOCKED' && (e.details as { refused?: string }).refused === 'part')).toBe(true);
   });
 });

@@ -18,13 +18,14 @@ export interface GuardServer {
   storedBytes(presentationId: string): Promise<string>;
 }
 
-export function useGuardServer(databasePrefix: string): GuardServer {
+/** `env`: more environment for the server (limits a test file needs lower). */
+export function useGuardServer(databasePrefix: string, env: Record<string, string> = {}): GuardServer {
   let server: TestServer | undefined;
   let databaseUrl = '';
   const clients: CollabClient[] = [];
   beforeAll(async () => {
     databaseUrl = await createTestDatabase(databasePrefix);
-    server = await startServer({ DATABASE_URL: databaseUrl });
+    server = await startServer({ ...env, DATABASE_URL: databaseUrl });
   });
   afterAll(async () => {
     for (const c of clients) c.destroy();

@@ -5,9 +5,10 @@
  * - `refuse`: the update cannot be integrated completely against the document (it references clocks the document
  *   does not have: Yjs would keep it pending and integrate it later inside someone else's transaction, where no
  *   guard sees it), or it writes under a client id that belongs to another user (the victim's own later structs
- *   would look already known and be dropped), or the writer may not write at all. Nothing of it may be applied or
- *   stored. This holds for every writer: an honest client never sends such an update to an instance that has what
- *   it synced (the write path first catches the document up from Postgres, in case this instance lags behind).
+ *   would look already known and be dropped) or that the writer may not claim (its cap of new ids), or the writer
+ *   may not write at all. Nothing of it may be applied or stored. This holds for every writer: an honest client
+ *   never sends such an update to an instance that has what it synced (the write path first catches the document
+ *   up from Postgres, in case this instance lags behind).
  * - `apply`: the update to apply, store and broadcast as one. The original bytes when every struct and delete in it
  *   is allowed; otherwise a rewrite: each refused struct becomes a GC struct of the same id and length (its content
  *   never reaches a replica or a row; structs anchored on it integrate as GC too), refused deletes are dropped,
@@ -49,8 +50,13 @@ export function decideUpdate(doc: Y.Doc, update: DecodedUpdate, writer: Writer):
     return { kind: 'refuse', code: refusalCode(writer), reason: `it depends on what this document does not have (${integration.missing})` };
   }
   for (const { struct } of integration.order) {
-    if (writer.foreignClients.has(struct.id.client)) {
-      return { kind: 'refuse', code: 'PERMISSION_DENIED', reason: `it writes under client id ${struct.id.client}, which is not this user's` };
+    const client = struct.id.client;
+    if (writer.overCapClients.has(client)) {
+      const reason = `it writes under client id ${client}, a new one this user may not claim now (too many new client ids in this document recently)`;
+      return { kind: 'refuse', code: 'PERMISSION_DENIED', reason };
+    }
+    if (writer.foreignClients.has(client)) {
+      return { kind: 'refuse', code: 'PERMISSION_DENIED', reason: `it writes under client id ${client}, which is not this user's` };
     }
   }
 

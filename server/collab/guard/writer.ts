@@ -23,8 +23,10 @@ export interface Writer {
   moderatesComments: boolean;
   /** Slides locked by other users: the slide's Y.Map → the lock. */
   locked: ReadonlyMap<Y.AbstractType<unknown>, LockedSlide>;
-  /** Client ids the update writes under that belong to other users (see ../client-owners.ts). */
+  /** Client ids the update writes under that are not this user's: other users', or nobody's (../client-owners.ts). */
   foreignClients: ReadonlySet<number>;
+  /** Of those, the new ones the user may not claim now (its cap of new client ids in the document). */
+  overCapClients: ReadonlySet<number>;
 }
 
 /** A connection is restricted when something it may send would be refused: a commenter, or locks held by others. */
@@ -40,7 +42,7 @@ export function writerFor(
   role: Role,
   locks: readonly StoredLock[],
   doc: Y.Doc,
-  foreignClients: ReadonlySet<number> = NO_CLIENTS,
+  clients: { notOwned: ReadonlySet<number>; overCap: ReadonlySet<number> } = { notOwned: NO_CLIENTS, overCap: NO_CLIENTS },
 ): Writer {
   const locked = locks.length === 0 ? NO_LOCKS : new Map<Y.AbstractType<unknown>, LockedSlide>();
   for (const lock of locks) {
@@ -53,7 +55,8 @@ export function writerFor(
     commentOnly: isCommentOnly(role),
     moderatesComments: can(role, 'moderate_comments'),
     locked,
-    foreignClients,
+    foreignClients: clients.notOwned,
+    overCapClients: clients.overCap,
   };
 }
 
