@@ -6,17 +6,17 @@ export interface Queryable {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
-}
-
-export interface Db extends Queryable {
-  readonly kind: 'postgres' | 'pglite';
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /**
    * Postgres (pg) only, absent on PGlite: the rows of `select` (its `$n` bound to `params`, inlined as quoted literals:
    * COPY takes no parameters) as their fields' raw bytes in Postgres' binary format, null for NULL. A bytea comes back
    * as its bytes, where a query's text format sends it as hex (twice the bytes, decoded again here).
    */
   selectBinary?(select: string, params: string[]): Promise<(Buffer | null)[][]>;
+}
+
+export interface Db extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   close(): Promise<void>;

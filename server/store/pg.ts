@@ -81,6 +81,11 @@ export function parseBinaryCopy(bytes: Buffer): (Buffer | null)[][] {
   }
 }
 
+async function copyBinary(client: pg.PoolClient, select: string, params: string[]): Promise<(Buffer | null)[][]> {
+  const copy = client.query(new BinaryCopyOut(`COPY (${inlineParams(select, params)}) TO STDOUT (FORMAT binary)`));
+  return parseBinaryCopy(await copy.done);
+}
+
 /** `select` with `$1`, `$2`… replaced by the quoted literals of `params` (COPY takes no bind parameters). */
 function inlineParams(select: string, params: string[]): string {
   return select.replace(/\$(\d+)/g, (_, n: string) => {
@@ -110,7 +115,7 @@ export function createPgDb(options: PgOptions): Db {
   // An idle client losing its connection (Postgres restarted) must not crash the process.
   pool.on('error', () => {});
 
-  const wrap = (client: pg.Pool | pg.PoolClient): Queryable => ({
+  const wrap = (client: pg.Pool | pg.PoolClient): Omit<Queryable, 'selectBinary'> => ({
     async query<R>(sql: string, params?: unknown[]) {
       const result = await client.query(sql, params as unknown[]);
       return { rows: result.rows as R[] };
@@ -120,6 +125,11 @@ export function createPgDb(options: PgOptions): Db {
     },
   });
   const root = wrap(pool);
+  /** On a transaction's client: a failure fails the transaction, which releases the client. */
+  const inTransaction = (client: pg.PoolClient): Queryable => ({
+    ...wrap(client),
+    selectBinary: (select, params) => copyBinary(client, select, params),
+  });
 
   return {
     kind: 'postgres',
@@ -129,7 +139,7 @@ export function createPgDb(options: PgOptions): Db {
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const result = await fn(wrap(client));
+        const result = await fn(inTransaction(client));
         await client.query('COMMIT');
         return result;
       } catch (err) {
@@ -143,8 +153,7 @@ export function createPgDb(options: PgOptions): Db {
       const client = await pool.connect();
       let failure: unknown;
       try {
-        const copy = client.query(new BinaryCopyOut(`COPY (${inlineParams(select, params)}) TO STDOUT (FORMAT binary)`));
-        return parseBinaryCopy(await copy.done);
+        return await copyBinary(client, select, params);
       } catch (err) {
         failure = err;
         throw err;

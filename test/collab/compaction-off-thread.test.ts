@@ -16,6 +16,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getSlides, insertSlide, slideText } from '../../shared/presentation.js';
+import { updatesOfRow } from '../../server/store/packed-updates.js';
 import { mergeStored } from '../../server/collab/doc-state.js';
 import { untilAsync } from '../helpers/append-hold.js';
 import { openClient, waitAcked, waitSynced } from '../helpers/collab-client.js';
@@ -48,8 +49,12 @@ describe('compaction off the event loop', () => {
       });
       await waitAcked(writer, 30_000);
     }
-    const rows = await queryDb(databaseUrl, 'SELECT update FROM document_updates WHERE name = $1 ORDER BY seq', [name]);
-    const stored = { snapshot: null, updates: rows.map((r) => new Uint8Array(r.update as Uint8Array)) };
+    const rows = await queryDb<{ update: Buffer; packed: boolean }>(
+      databaseUrl,
+      'SELECT update, packed FROM document_updates WHERE name = $1 ORDER BY seq',
+      [name],
+    );
+    const stored = { snapshot: null, updates: rows.flatMap((r) => updatesOfRow(r.update, r.packed)) };
     const startedAt = performance.now();
     mergeStored(stored);
     const onThreadMs = performance.now() - startedAt;

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import * as Y from 'yjs';
+import { updatesOfRow } from '../../server/store/packed-updates.js';
 import { inject } from 'vitest';
 
 export async function createTestDatabase(prefix = 't'): Promise<string> {
@@ -35,15 +36,15 @@ export async function queryDb<R = Record<string, unknown>>(url: string, sql: str
 export async function loadFromDatabase(url: string, documentName: string): Promise<Y.Doc> {
   // The snapshot, then the log in append order, as the server loads it: Yjs may leave updates applied out of causal
   // order pending for good (seen when rows came back in heap order after a compaction).
-  const rows = await queryDb<{ update: Buffer }>(
+  const rows = await queryDb<{ update: Buffer; packed: boolean }>(
     url,
-    `SELECT update FROM (
-       SELECT 0 AS kind, 0::bigint AS seq, snapshot AS update FROM documents WHERE name = $1 AND snapshot IS NOT NULL
-       UNION ALL SELECT 1, seq, update FROM document_updates WHERE name = $1
+    `SELECT update, packed FROM (
+       SELECT 0 AS kind, 0::bigint AS seq, snapshot AS update, false AS packed FROM documents WHERE name = $1 AND snapshot IS NOT NULL
+       UNION ALL SELECT 1, seq, update, packed FROM document_updates WHERE name = $1
      ) parts ORDER BY kind, seq`,
     [documentName],
   );
   const doc = new Y.Doc();
-  for (const row of rows) Y.applyUpdate(doc, row.update);
+  for (const row of rows) for (const update of updatesOfRow(row.update, row.packed)) Y.applyUpdate(doc, update);
   return doc;
 }

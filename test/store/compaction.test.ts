@@ -73,7 +73,7 @@ for (const kind of ['postgres', 'pglite'] as const) {
       expect(stored.snapshotSha256).toBeNull();
       expect(stored.updates.map((u) => [...u])).toEqual(rows.map((u) => [...u]));
       expect(await store.load(`${name}x`)).toEqual({ snapshot: null, snapshotSha256: null, updates: [] });
-      expect(await store.pendingUpdateCount(name)).toBe(3); // and the tables are still there
+      expect(await store.logRowCount(name)).toBe(3); // and the tables are still there
     });
 
     it('a poisoned row cannot make a document unloadable', async () => {
@@ -89,6 +89,55 @@ for (const kind of ['postgres', 'pglite'] as const) {
       expect(applyStored(doc, stored, null, (i) => bad.push(i))).toBe(1);
       expect(bad).toEqual([1]);
       expect(doc.getArray('items').length).toBe(2);
+    });
+
+    it("a batch's updates of one document share one row, which load and compaction read back in append order", async () => {
+      const a = editsOf(3, 'pa');
+      const b = editsOf(2, 'pb');
+      // A row from before packing (one update, packed = false) comes first.
+      await db.query('INSERT INTO document_updates (name, update) VALUES ($1, $2)', ['packed-a', Buffer.from(editsOf(1, 'old')[0]!)]);
+      await store.append([
+        { name: 'packed-a', update: a[0]! },
+        { name: 'packed-b', update: b[0]! },
+        { name: 'packed-a', update: a[1]! },
+        { name: 'packed-b', update: b[1]! },
+        { name: 'packed-a', update: a[2]! },
+      ]);
+      expect(await store.logRowCount('packed-a')).toBe(2);
+      expect(await store.logRowCount('packed-b')).toBe(1);
+      const stored = await store.load('packed-a');
+      expect(stored.updates.slice(1).map((u) => [...u])).toEqual(a.map((u) => [...u]));
+      expect(loaded(stored)).toEqual(['old0', 'pa0', 'pa1', 'pa2']);
+      expect(loaded(await store.load('packed-b'))).toEqual(['pb0', 'pb1']);
+      const seen: Uint8Array[][] = [];
+      expect(await store.compact('packed-a', (s) => (seen.push(s.updates), mergeStored(s)))).toBe(2);
+      expect(seen[0]).toHaveLength(4);
+      expect(await store.logRowCount('packed-a')).toBe(0);
+      expect(loaded(await store.load('packed-a'))).toEqual(['old0', 'pa0', 'pa1', 'pa2']);
+    });
+
+    it('a packed row stops at 1 MB of updates; one that cannot be read is skipped as one bad row', async () => {
+      const big = [new Uint8Array(600_000).fill(1), new Uint8Array(600_000).fill(2), new Uint8Array(10).fill(3)];
+      await store.append(big.map((update) => ({ name: 'packed-big', update })));
+      expect(await store.logRowCount('packed-big')).toBe(2);
+      expect((await store.load('packed-big')).updates.map((u) => [u.byteLength, u[0]])).toEqual([
+        [600_000, 1],
+        [600_000, 2],
+        [10, 3],
+      ]);
+
+      const good = editsOf(2, 'k');
+      await store.append([{ name: 'packed-bad', update: good[0]! }]);
+      // Says it holds five updates and holds two bytes.
+      await db.query('INSERT INTO document_updates (name, update, packed) VALUES ($1, $2, true)', ['packed-bad', Buffer.from([5, 1, 7])]);
+      await store.append([{ name: 'packed-bad', update: good[1]! }]);
+      const stored = await store.load('packed-bad');
+      expect(stored.updates).toHaveLength(3);
+      const bad: number[] = [];
+      const doc = new Y.Doc();
+      expect(applyStored(doc, stored, null, (i) => bad.push(i))).toBe(1);
+      expect(bad).toEqual([1]);
+      expect(doc.getArray('items').toArray()).toEqual(['k0', 'k1']);
     });
 
     it('a compacted snapshot carries its SHA-256; one corrupted in the database is skipped whole, not half-applied', async () => {
