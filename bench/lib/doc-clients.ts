@@ -89,6 +89,8 @@ export interface DocClient {
   /** Sends a raw Yjs update (e.g. a large initial document). */
   sendUpdate(update: Uint8Array): void;
   readonly bufferedAmount: number;
+  /** How the server closed the socket ("code reason"), or null while it is open (or we closed it). */
+  readonly closedBy: string | null;
   close(): void;
 }
 
@@ -110,6 +112,8 @@ export function leanClient(options: DocClientOptions): DocClient {
   }
   const { promise: synced, resolve: resolveSynced, reject: rejectSynced } = deferred();
   let keepalive: NodeJS.Timeout | undefined;
+  let closing = false;
+  let closedBy: string | null = null;
   let acks = 0;
 
   const frame = (write: (e: encoding.Encoder) => void): Uint8Array => {
@@ -148,8 +152,12 @@ export function leanClient(options: DocClientOptions): DocClient {
     get bufferedAmount() {
       return ws.bufferedAmount;
     },
+    get closedBy() {
+      return closedBy;
+    },
     close() {
       clearInterval(keepalive);
+      closing = true;
       ws.terminate();
       doc?.destroy();
     },
@@ -197,6 +205,7 @@ export function leanClient(options: DocClientOptions): DocClient {
   });
   ws.on('close', (code, reason) => {
     clearInterval(keepalive);
+    if (!closing) closedBy = `${code} ${reason.toString()}`.trim();
     rejectSynced(new Error(`closed ${code} ${reason.toString()}`));
   });
   ws.on('error', (err) => rejectSynced(err));
