@@ -64,7 +64,9 @@ export class Metrics {
 
   constructor(private readonly collab: CollabGauges) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'deckhand_' });
+    // The event-loop delay histogram samples every 100 ms, not prom-client's default 10 ms: its timer was 100 of the idle
+    // server's ~240 wake-ups per second (each a kernel round trip), and a stall still shows as the delay of the next sample.
+    collectDefaultMetrics({ register: this.registry, prefix: 'deckhand_', eventLoopMonitoringPrecision: 100 });
     this.connections = new Gauge({
       name: 'deckhand_realtime_connections',
       help: 'Open job-progress and notification connections, by manager and transport',

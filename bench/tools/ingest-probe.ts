@@ -1,6 +1,6 @@
 /**
  * Progress ingest alone, longer than the bench's window, to read a profile without the rest of the run:
- * `TARGET=deckhand-ws SECONDS=5 [PROFILE=1] [IDLE_MS=5000 IDLE_SUBSCRIBERS=1000] npx tsx bench/tools/ingest-probe.ts` starts the bench's Postgres, Redis
+ * `TARGET=deckhand-ws SECONDS=5 [RATE=100] [PROFILE=1] [STRACE=1] [IDLE_MS=5000 IDLE_SUBSCRIBERS=1000] npx tsx bench/tools/ingest-probe.ts` starts the bench's Postgres, Redis
  * and one target (`deckhand-ws` or `socketio-redis`, `raw-ws`) pinned to CPU 0 as `npm run bench` does, one
  * subscriber per job, then autocannon (16 connections, round-robin over 16 jobs) from this process on CPU 1. Prints
  * POSTs/s and server CPU per POST (process, Postgres, Redis); PROFILE=1 writes the target's CPU profile of the window
@@ -77,6 +77,8 @@ try {
       url: target.http,
       connections: Number(process.env.CONNECTIONS ?? 16),
       duration,
+      // RATE=N: N POSTs/s in all (as the bench's fixed-load windows), not as many as the target answers.
+      ...(process.env.RATE ? { overallRate: Number(process.env.RATE) } : {}),
       method: 'POST',
       headers: requests[0]!.headers,
       body: requests[0]!.body,
