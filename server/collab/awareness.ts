@@ -68,10 +68,10 @@ export class AwarenessStamp implements Extension {
       color: colourFor(context.principal.userId),
     };
     // Ids this connection introduces now (at most what its cap leaves) are claimed for the user in the document.
-    const introduced = [...states.keys()]
-      .filter((id) => owners.get(id)?.socketId !== socketId)
-      .slice(0, Math.max(0, this.options.maxClientIdsPerConnection - owned));
-    const notOwned = await this.claim(documentName, introduced, userId);
+    const introduced = new Set(
+      [...states.keys()].filter((id) => owners.get(id)?.socketId !== socketId).slice(0, Math.max(0, this.options.maxClientIdsPerConnection - owned)),
+    );
+    const notOwned = await this.claim(documentName, [...introduced], userId);
     for (const [clientId, state] of states) {
       const owner = owners.get(clientId);
       if ((owner && owner.userId !== userId) || notOwned.has(clientId)) {
@@ -80,7 +80,9 @@ export class AwarenessStamp implements Extension {
         continue;
       }
       if (owner?.socketId !== socketId) {
-        if (owned >= this.options.maxClientIdsPerConnection) {
+        // Only the ids checked above may be new to this connection: one past its cap was never claimed nor looked up
+        // (behind ids the claim refused, it would otherwise take their places unchecked, even another user's id).
+        if (!introduced.has(clientId) || owned >= this.options.maxClientIdsPerConnection) {
           states.delete(clientId);
           this.stats.dropped++;
           continue;
