@@ -5,8 +5,10 @@
  * while the server may not have noticed the old socket drop); an id held by another user is dropped. An awareness
  * client id is also the provider's document client id: introducing one claims it for the user in the document
  * (./client-owners.ts), so nobody else can write under it, even before its owner's first edit; a new id the user
- * may not claim (its cap of new ids in the document) is dropped too, while its ids claimed earlier keep working. The
- * number of ids per connection and the size of a state are bounded.
+ * may not claim (its cap of new ids in the document) is dropped too, while its ids claimed earlier keep working. So
+ * is a state under an id the document's awareness shows for another user right now (a JSON client's id is never
+ * claimed; a connection on another instance is not in this instance's table). The number of ids per connection and
+ * the size of a state are bounded.
  */
 import type { beforeHandleAwarenessPayload, Connection, Extension, onDisconnectPayload } from '@hocuspocus/server';
 import { colourFor } from '../../shared/colour.js';
@@ -45,7 +47,7 @@ export class AwarenessStamp implements Extension {
     if (clients) this.sent.set(connection, clients);
   }
 
-  async beforeHandleAwareness({ states, connection, context, documentName }: beforeHandleAwarenessPayload): Promise<void> {
+  async beforeHandleAwareness({ states, connection, context, document, documentName }: beforeHandleAwarenessPayload): Promise<void> {
     // States relayed from another instance (Redis) were stamped there.
     if (!connection || !isCollabContext(context)) return;
     // Only what the client sent: Hocuspocus' scratch awareness adds a state of its own (./awareness-frame.ts).
@@ -67,20 +69,30 @@ export class AwarenessStamp implements Extension {
       name: context.principal.name,
       color: colourFor(context.principal.userId),
     };
+    // A state the document shows under an id, stamped for another user: a connection elsewhere (relayed) or a JSON
+    // client (server-side, its id never claimed) holds that id now, whatever the claims say.
+    const shownForOther = (clientId: number) => {
+      const shown = (document.awareness.getStates().get(clientId) as { user?: { id?: unknown } } | undefined)?.user?.id;
+      return shown !== undefined && shown !== userId;
+    };
     // Ids this connection introduces now (at most what its cap leaves) are claimed for the user in the document.
-    const introduced = [...states.keys()]
-      .filter((id) => owners.get(id)?.socketId !== socketId)
-      .slice(0, Math.max(0, this.options.maxClientIdsPerConnection - owned));
-    const notOwned = await this.claim(documentName, introduced, userId);
+    const introduced = new Set(
+      [...states.keys()]
+        .filter((id) => owners.get(id)?.socketId !== socketId && !shownForOther(id))
+        .slice(0, Math.max(0, this.options.maxClientIdsPerConnection - owned)),
+    );
+    const notOwned = await this.claim(documentName, [...introduced], userId);
     for (const [clientId, state] of states) {
       const owner = owners.get(clientId);
-      if ((owner && owner.userId !== userId) || notOwned.has(clientId)) {
+      if ((owner && owner.userId !== userId) || notOwned.has(clientId) || shownForOther(clientId)) {
         states.delete(clientId);
         this.stats.dropped++;
         continue;
       }
       if (owner?.socketId !== socketId) {
-        if (owned >= this.options.maxClientIdsPerConnection) {
+        // Only the ids checked above may be new to this connection: one past its cap was never claimed nor looked up
+        // (behind ids the claim refused, it would otherwise take their places unchecked, even another user's id).
+        if (!introduced.has(clientId) || owned >= this.options.maxClientIdsPerConnection) {
           states.delete(clientId);
           this.stats.dropped++;
           continue;

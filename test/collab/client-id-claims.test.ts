@@ -4,6 +4,7 @@
  * instance. Past it, awareness states under new ids are dropped and updates under them refused whole; the ids
  * claimed before keep working, and reconnecting with the same document (same id) claims nothing.
  */
+import * as encoding from 'lib0/encoding';
 import { describe, expect, it } from 'vitest';
 import { findSlide, slideText } from '../../shared/presentation.js';
 import { openClient, reconnect, waitAcked, waitFor, waitSynced, type CollabClient } from '../helpers/collab-client.js';
@@ -83,6 +84,39 @@ describe('client ids: a user claims a bounded number of new ones per document an
       for (const conn of conns) conn.raw.ws.close();
       await other.close();
     }
+  });
+
+  it("a frame padding ids it may not claim in front cannot slip another id past the check: neither another user's (not live here) nor a new one past the cap is relayed", async () => {
+    const id = 'claims-padded';
+    const { owner } = await createDeck(fx.server, id, ['s1'], { vic: 'viewer', ida: 'editor' }, fx.clients);
+    const states = () => owner.provider.awareness!.getStates() as Map<number, { clock?: number; user?: { id: string } }>;
+    // Ida's provider id, claimed in the document; its connection is gone (or lives on another instance).
+    const ida = await openRawWriter(fx.server.wsUrl, id, mintToken('ida'));
+    await announce(ida, id, [302]);
+    await waitFor(() => states().get(302)?.user?.id === 'ida', 5000, "ida's state on the owner");
+    ida.raw.ws.close();
+    await waitFor(() => !states().has(302), 5000, "ida's state removed when she left");
+
+    // The viewer spends its cap on 501-503 (three of the four ids a connection may introduce), then sends ONE frame:
+    // a new id past its cap (504) takes the last place the connection checks; Ida's id and another new one follow.
+    const vic = await openRawWriter(fx.server.wsUrl, id, mintToken('vic'));
+    await announce(vic, id, [501, 502, 503]);
+    const padded = encoding.createEncoder();
+    const entries = [504, 302, 505];
+    encoding.writeVarUint(padded, entries.length);
+    for (const [i, clientId] of entries.entries()) {
+      encoding.writeVarUint(padded, clientId);
+      encoding.writeVarUint(padded, 5 + i);
+      encoding.writeVarString(padded, JSON.stringify({ presence: `padded ${clientId}` }));
+    }
+    vic.raw.send(awarenessFrame(`presentation:${id}`, encoding.toUint8Array(padded)));
+    await announce(vic, id, [501], 9);
+    await waitFor(() => states().get(501)?.clock === 9, 5000, 'the later state of 501');
+    expect(states().has(302), "a state under ida's id").toBe(false);
+    expect(states().has(504), 'a state under a new id past the cap').toBe(false);
+    expect(states().has(505), 'a state under a new id past the cap').toBe(false);
+    expect(await claimedBy(id, 'vic')).toEqual([501, 502, 503]);
+    expect(await claimedBy(id, 'ida')).toEqual([302]);
   });
 
   it('an editor past the cap writing under a fresh id is refused whole, and the store never holds that edit', async () => {

@@ -12,6 +12,8 @@ import { openClient, waitAcked, waitFor, waitSynced, type CollabClient } from '.
 import { startPair, type TestPair } from '../helpers/cluster.js';
 import { openJsonWs, type JsonWsClient } from '../helpers/json-ws.js';
 import { locksOf } from '../helpers/lock-table.js';
+import { awarenessFrame, awarenessUpdate } from '../helpers/hocuspocus-frames.js';
+import { openRawWriter } from '../helpers/raw-writer.js';
 import { mintToken, type TestServer } from '../helpers/server.js';
 import { call, collabSocketUrl, createDeck, openJsonCollab } from './support.js';
 
@@ -254,6 +256,35 @@ describe('JSON collaboration socket', () => {
     ed.destroy();
     await kim.waitFor((m) => m.type === 'user_left' && m.user_id === 'ed', 10_000, 'user_left ed');
     edPresence.dispose();
+  });
+
+  it("a Yjs connection cannot take over a JSON client's awareness id: its state under it is dropped, on the JSON client's instance and on another", async () => {
+    await createDeck(a, 'sock7', 'olga', { ed: 'editor', jo: 'editor', vic: 'viewer' });
+    await call(a, 'POST', '/presentations/sock7/operations', 'olga', {
+      operations: [{ type: 'add_slide', slide_id: 's1', content: { title: 'abcdef' } }],
+    });
+    const ed = editor(a, 'ed', 'sock7');
+    await waitSynced(ed);
+    const states = () => (ed.provider.awareness as Awareness).getStates() as Map<number, { user?: { id: string }; presence?: unknown }>;
+    const jo = await json(a, 'sock7', 'jo');
+    jo.send({ type: 'presence_update', slide_id: 's1', status: 'idle' });
+    await waitFor(() => [...states().values()].some((s) => s.user?.id === 'jo'), 5000, 'jo in the awareness');
+    const joId = [...states()].find(([, s]) => s.user?.id === 'jo')![0];
+    // A viewer sends a state under jo's id, with a clock far ahead (jo's renewals would never replace it), on jo's
+    // instance and on the other one; then a state under its own id, which shows its frames were handled.
+    for (const [server, ownId] of [
+      [a, 9001],
+      [b, 9002],
+    ] as const) {
+      const vic = await openRawWriter(server.wsUrl, 'sock7', mintToken('vic'));
+      vic.raw.send(awarenessFrame('presentation:sock7', awarenessUpdate(joId, { presence: { slide_id: null, status: 'away' } }, 1_000)));
+      vic.raw.send(awarenessFrame('presentation:sock7', awarenessUpdate(ownId, { presence: 'here' })));
+      await waitFor(() => states().get(ownId)?.user?.id === 'vic', 5000, `vic's own state via ${server === a ? 'a' : 'b'}`);
+      expect(states().get(joId)?.user?.id, "the state under jo's id").toBe('jo');
+    }
+    jo.send({ type: 'presence_update', slide_id: 's1', status: 'away' });
+    await waitFor(() => (states().get(joId)?.presence as { status?: string } | undefined)?.status === 'away', 5000, "jo's later presence");
+    expect(states().get(joId)?.user?.id).toBe('jo');
   });
 
   it('shows a JSON client to Yjs editors on another instance, also when its own instance has no Yjs connection', async () => {
