@@ -222,6 +222,9 @@ describe('JSON collaboration socket', () => {
     await waitSynced(ed);
     const edPresence = new Presence(ed.provider.awareness as Awareness);
     edPresence.setSlide('s1');
+    // The server has ed's state on s1 before jo's socket reads the room (else jo's first message may predate it).
+    const serverStates = () => [...(a.app.deckhand.collab.hocuspocus.documents.get('presentation:sock4')?.awareness.getStates().values() ?? [])];
+    await waitFor(() => serverStates().some((st) => st.user?.id === 'ed' && JSON.stringify(st).includes('"s1"')), 5000, 'ed on s1 on the server');
     const jo = await json(a, 'sock4', 'jo');
     expect(jo.messages[0].users).toEqual(
       expect.arrayContaining([expect.objectContaining({ user_id: 'ed', user_name: 'ED', slide_id: 's1', status: 'active' })]),
