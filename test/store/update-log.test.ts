@@ -27,7 +27,9 @@ describe('update log (group commit)', () => {
     expect(Number(rows.rows[0]!.n)).toBeLessThanOrEqual(7 * log.stats.batches);
     for (let d = 0; d < 7; d++) {
       const { updates } = await store.load(`doc-${d}`);
-      const expected = Array.from({ length: 300 }, (_, i) => i).filter((i) => i % 7 === d).map((i) => i % 256);
+      const expected = Array.from({ length: 300 }, (_, i) => i)
+        .filter((i) => i % 7 === d)
+        .map((i) => i % 256);
       expect(updates.map((u) => u[2])).toEqual(expected);
     }
   });
