@@ -8,6 +8,12 @@ import jwt from 'jsonwebtoken';
 import type { Config } from '../config.js';
 import { VerifiedTokenCache } from './verified-tokens.js';
 
+/**
+ * A token's `sub` (the user id) is at most this long. The owner the server claims its own client ids for
+ * (server/collab/client-owners.ts) is longer, so no user can ever be it.
+ */
+export const MAX_USER_ID_LENGTH = 256;
+
 export type Scope = 'jobs:write' | 'notifications:write' | 'documents:write' | 'admin' | (string & {});
 
 export interface Principal {
@@ -92,7 +98,7 @@ export function createTokenVerifier(jwtConfig: Config['jwt']): TokenVerifier {
     }
     if (typeof payload !== 'object' || payload === null) throw new AuthError('token payload is not an object');
     if (typeof payload.exp !== 'number') throw new AuthError('token has no exp');
-    if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 256) {
+    if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > MAX_USER_ID_LENGTH) {
       throw new AuthError('token sub must be a non-empty string');
     }
     const name = typeof payload.name === 'string' && payload.name.length > 0 ? payload.name.slice(0, 128) : payload.sub;

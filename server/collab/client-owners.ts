@@ -9,12 +9,25 @@
  * ask again until the user's oldest claim leaves the window (no claim can succeed before: other instances' claims
  * only add to the count). One warning per user and document per window on this instance.
  */
-import type { afterUnloadDocumentPayload, Extension } from '@hocuspocus/server';
+import type { afterUnloadDocumentPayload, Extension, onLoadDocumentPayload } from '@hocuspocus/server';
 import type { FastifyBaseLogger } from 'fastify';
+import * as random from 'lib0/random';
 import * as Y from 'yjs';
 import type { ClaimLimit, DocumentClientStore } from '../store/document-clients.js';
 import type { DecodedUpdate } from './guard/decoded-update.js';
+import { MAX_USER_ID_LENGTH } from '../auth/jwt.js';
 import { StoreUnavailableError } from './update-log.js';
+
+/**
+ * Who owns the client ids the server itself writes under (each instance's Y.Doc of a loaded document: JSON
+ * operations, restores, migrations). Longer than any token's `sub`, so no user is it, and no connection may write
+ * under those ids: a collaborator on one instance could otherwise write under another instance's id at its next
+ * clock, and the instances would hold two different structs under one id.
+ */
+export const SERVER_OWNER = `deckhand:server:${'-'.repeat(MAX_USER_ID_LENGTH)}`;
+
+/** A new random id is tried this many times when the one Yjs drew is someone's already (a 1 in 2^32 chance). */
+const SERVER_ID_ATTEMPTS = 5;
 
 /**
  * More client ids than this, unclaimed, in one update are not claimed (the update is refused): a provider writes
@@ -39,6 +52,8 @@ interface CappedUser {
 
 export class ClientOwners implements Extension {
   extensionName = 'deckhand-client-owners';
+  /** After persistence (which loads the stored state), before anything the server writes. */
+  priority = 900;
   /** document name → client id → owning user */
   private readonly owners = new Map<string, Map<number, string>>();
   /** document name → user id → at its cap */
@@ -54,11 +69,7 @@ export class ClientOwners implements Extension {
 
   /** Claims what is unclaimed for `userId` (within its cap); says which of `clientIds` are not its own. */
   async check(documentName: string, clientIds: Iterable<number>, userId: string): Promise<ClientIdCheck> {
-    let known = this.owners.get(documentName);
-    if (!known) {
-      known = new Map();
-      this.owners.set(documentName, known);
-    }
+    const known = this.ownersOf(documentName);
     const ids = [...new Set(clientIds)];
     const unknown = ids.filter((id) => !known.has(id));
     const overCap = new Set<number>();
@@ -111,6 +122,31 @@ export class ClientOwners implements Extension {
       { documentName, userId, refused: count, maxNewClientIds: this.limit.max, windowMs: this.limit.windowMs },
       'a user reached its cap of new client ids in a document: its states under new ids are dropped and updates under them refused (not logged again for this user and document within the window)',
     );
+  }
+
+  /** Claims the id the server writes under in the document it just loaded, before any connection can use it. */
+  async onLoadDocument({ document, documentName }: onLoadDocumentPayload): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      let owner: string;
+      try {
+        owner = await this.store.claimOne(documentName, document.clientID, SERVER_OWNER);
+      } catch (err) {
+        throw new StoreUnavailableError('could not claim the server client id', { cause: err });
+      }
+      this.ownersOf(documentName).set(document.clientID, owner);
+      if (owner === SERVER_OWNER) return;
+      if (attempt === SERVER_ID_ATTEMPTS) throw new Error('no free client id for the server in this document');
+      document.clientID = random.uint32();
+    }
+  }
+
+  private ownersOf(documentName: string): Map<number, string> {
+    let known = this.owners.get(documentName);
+    if (!known) {
+      known = new Map();
+      this.owners.set(documentName, known);
+    }
+    return known;
   }
 
   async afterUnloadDocument({ documentName }: afterUnloadDocumentPayload): Promise<void> {

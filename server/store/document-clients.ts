@@ -30,6 +30,22 @@ export class DocumentClientStore {
   constructor(private readonly db: Db) {}
 
   /**
+   * Claims `clientId` for `owner` outside any user's cap (the server's own document client id: one per load of the
+   * document on an instance). Returns the id's owner: `owner`, or whoever held it already.
+   */
+  async claimOne(name: string, clientId: number, owner: string): Promise<string> {
+    const { rows } = await this.db.query<{ user_id: string }>(
+      `WITH claimed AS (
+         INSERT INTO document_clients (name, client_id, user_id) VALUES ($1, $2, $3)
+         ON CONFLICT (name, client_id) DO NOTHING RETURNING user_id
+       )
+       SELECT user_id FROM claimed UNION ALL SELECT user_id FROM document_clients WHERE name = $1 AND client_id = $2`,
+      [name, String(clientId), owner],
+    );
+    return rows[0]?.user_id ?? owner;
+  }
+
+  /**
    * The owners of `clientIds`; with a `limit`, first claims for `userId` the ids nobody owns yet, in order, as many
    * as its cap leaves room for (the rest stay unclaimed: absent from `owners` unless someone else owns them).
    */

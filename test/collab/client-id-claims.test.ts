@@ -12,6 +12,7 @@ import { queryDb } from '../helpers/database.js';
 import { createDeck } from '../helpers/deck.js';
 import { awarenessFrame, awarenessUpdate } from '../helpers/hocuspocus-frames.js';
 import { editOf, errorsOf, openRawWriter, reloaded, type RawWriter } from '../helpers/raw-writer.js';
+import { SERVER_OWNER } from '../../server/collab/client-owners.js';
 import { mintToken, startServer } from '../helpers/server.js';
 import { useGuardServer } from '../helpers/guard-server.js';
 
@@ -153,6 +154,33 @@ describe('client ids: a user claims a bounded number of new ones per document an
     expect(stored).not.toContain('OVERCAP');
     const title = slideText(findSlide(await reloaded(fx.databaseUrl, id), 's1')!, 'title').toString();
     expect(title).toBe('CLAIMED title s1');
+  });
+
+  it("the server's own client id in a document is claimed when it loads: a collaborator writing under it is refused", async () => {
+    const id = 'claims-server-id';
+    const { owner } = await createDeck(fx.server, id, ['s1'], { eddie: 'editor' }, fx.clients);
+    const name = `presentation:${id}`;
+    const serverId = fx.server.app.deckhand.collab.hocuspocus.documents.get(name)!.clientID;
+    const owners = await queryDb<{ user_id: string }>(fx.databaseUrl, 'SELECT user_id FROM document_clients WHERE name = $1 AND client_id = $2', [
+      name,
+      String(serverId),
+    ]);
+    expect(owners.map((r) => r.user_id)).toEqual([SERVER_OWNER]);
+
+    // At the server's next clock: what JSON operations on this instance would write next.
+    const eddie = await openRawWriter(fx.server.wsUrl, id, mintToken('eddie'));
+    eddie.send(
+      editOf(owner.doc, (doc) => {
+        doc.clientID = serverId;
+        slideText(findSlide(doc, 's1')!, 'title').insert(0, 'HIJACK ');
+      }),
+    );
+    await eddie.answered(1);
+    const refusals = errorsOf(eddie.stateless, 'PERMISSION_DENIED').filter((m) => (m.details as { refused?: string }).refused === 'whole');
+    expect(refusals).toHaveLength(1);
+    expect(await eddie.raw.closed).toBe(4409);
+    expect(await fx.storedBytes(id)).not.toContain('HIJACK');
+    expect(slideText(findSlide(await reloaded(fx.databaseUrl, id), 's1')!, 'title').toString()).toBe('title s1');
   });
 
   it('an honest provider reconnecting more often than the cap is unaffected: only a new document (a reload) claims an id', async () => {
