@@ -117,7 +117,7 @@ class CollaborationSession extends SocketSession<CollaborationClientMessage> imp
       this.refuse(err);
       return;
     }
-    this.conn.handle((message) => this.onMessage(message));
+    this.conn.handle(this);
   }
 
   sendFrame(frame: string): void {
@@ -162,7 +162,8 @@ class CollaborationSession extends SocketSession<CollaborationClientMessage> imp
     }
   }
 
-  private async onMessage(message: CollaborationClientMessage): Promise<void> {
+  /** A message of the connection (called by the JsonSocket). */
+  async onMessage(message: CollaborationClientMessage): Promise<void> {
     if (this.handleCommon(message)) return;
     try {
       switch (message.type) {

@@ -84,10 +84,11 @@ class JobSession extends SocketSession<JobClientMessage, JobsContext> implements
       }
       return;
     }
-    this.conn.handle((message) => this.onMessage(message));
+    this.conn.handle(this);
   }
 
-  private async onMessage(message: JobClientMessage): Promise<void> {
+  /** A message of the connection (called by the JsonSocket). */
+  async onMessage(message: JobClientMessage): Promise<void> {
     if (this.handleCommon(message)) return;
     try {
       if (message.type === 'subscribe_job') await this.subscribe(message.job_id, message.last_event_id);

@@ -88,10 +88,11 @@ class NotificationSession extends SocketSession<SocketMessage, NotificationsCont
       this.conn.close(CLOSE_CODES.TRY_AGAIN_LATER.code, CLOSE_CODES.TRY_AGAIN_LATER.reason);
       return;
     }
-    this.conn.handle((message) => this.onMessage(message));
+    this.conn.handle(this);
   }
 
-  private async onMessage(message: SocketMessage): Promise<void> {
+  /** A message of the connection (called by the JsonSocket). */
+  async onMessage(message: SocketMessage): Promise<void> {
     if (this.handleCommon(message)) return;
     try {
       if (!isOwn(message)) return await this.ctx.socketMessages.handle(this.peer, message);
