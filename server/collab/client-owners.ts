@@ -13,7 +13,7 @@ import type { afterUnloadDocumentPayload, Extension, onLoadDocumentPayload } fro
 import type { FastifyBaseLogger } from 'fastify';
 import * as random from 'lib0/random';
 import * as Y from 'yjs';
-import type { ClaimLimit, DocumentClientStore } from '../store/document-clients.js';
+import { UNCAPPED, type ClaimLimit, type DocumentClientStore } from '../store/document-clients.js';
 import type { DecodedUpdate } from './guard/decoded-update.js';
 import { MAX_USER_ID_LENGTH } from '../auth/jwt.js';
 import { StoreUnavailableError } from './update-log.js';
@@ -129,7 +129,8 @@ export class ClientOwners implements Extension {
     for (let attempt = 1; ; attempt++) {
       let owner: string;
       try {
-        owner = await this.store.claimOne(documentName, document.clientID, SERVER_OWNER);
+        const { owners } = await this.store.claim(documentName, [document.clientID], SERVER_OWNER, UNCAPPED);
+        owner = owners.get(document.clientID) ?? SERVER_OWNER;
       } catch (err) {
         throw new StoreUnavailableError('could not claim the server client id', { cause: err });
       }

@@ -13,6 +13,12 @@ export interface ClaimLimit {
   windowMs: number;
 }
 
+/**
+ * No cap (the server's own client ids, one per load of a document on an instance): a window of 0 ms holds no earlier
+ * claim, so every free id is claimed.
+ */
+export const UNCAPPED: ClaimLimit = { max: 2_147_483_647, windowMs: 0 };
+
 export interface ClaimResult {
   /** The owner of each id that has one now: the claimer (just claimed) or an earlier owner. */
   owners: Map<number, string>;
@@ -28,22 +34,6 @@ interface ClaimRow {
 
 export class DocumentClientStore {
   constructor(private readonly db: Db) {}
-
-  /**
-   * Claims `clientId` for `owner` outside any user's cap (the server's own document client id: one per load of the
-   * document on an instance). Returns the id's owner: `owner`, or whoever held it already.
-   */
-  async claimOne(name: string, clientId: number, owner: string): Promise<string> {
-    const { rows } = await this.db.query<{ user_id: string }>(
-      `WITH claimed AS (
-         INSERT INTO document_clients (name, client_id, user_id) VALUES ($1, $2, $3)
-         ON CONFLICT (name, client_id) DO NOTHING RETURNING user_id
-       )
-       SELECT user_id FROM claimed UNION ALL SELECT user_id FROM document_clients WHERE name = $1 AND client_id = $2`,
-      [name, String(clientId), owner],
-    );
-    return rows[0]?.user_id ?? owner;
-  }
 
   /**
    * The owners of `clientIds`; with a `limit`, first claims for `userId` the ids nobody owns yet, in order, as many
