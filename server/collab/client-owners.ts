@@ -11,6 +11,7 @@
  */
 import type { afterUnloadDocumentPayload, Extension, onLoadDocumentPayload } from '@hocuspocus/server';
 import type { FastifyBaseLogger } from 'fastify';
+import * as map from 'lib0/map';
 import * as random from 'lib0/random';
 import * as Y from 'yjs';
 import { UNCAPPED, type ClaimLimit, type DocumentClientStore } from '../store/document-clients.js';
@@ -101,15 +102,8 @@ export class ClientOwners implements Extension {
   }
 
   private noteCapped(documentName: string, userId: string, forMs: number): void {
-    let users = this.capped.get(documentName);
-    if (!users) {
-      users = new Map();
-      this.capped.set(documentName, users);
-    }
-    const until = Date.now() + forMs;
-    const entry = users.get(userId);
-    if (entry) entry.until = until;
-    else users.set(userId, { until, warnedAt: null });
+    const users = map.setIfUndefined(this.capped, documentName, () => new Map<string, CappedUser>());
+    map.setIfUndefined(users, userId, (): CappedUser => ({ until: 0, warnedAt: null })).until = Date.now() + forMs;
   }
 
   private refused(documentName: string, userId: string, count: number): void {
@@ -142,12 +136,7 @@ export class ClientOwners implements Extension {
   }
 
   private ownersOf(documentName: string): Map<number, string> {
-    let known = this.owners.get(documentName);
-    if (!known) {
-      known = new Map();
-      this.owners.set(documentName, known);
-    }
-    return known;
+    return map.setIfUndefined(this.owners, documentName, () => new Map<number, string>());
   }
 
   async afterUnloadDocument({ documentName }: afterUnloadDocumentPayload): Promise<void> {

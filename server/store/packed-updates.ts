@@ -22,7 +22,7 @@ export interface UpdateRow {
 
 export interface LogRow {
   name: string;
-  /** One update, or several packed (./packed-updates.ts). */
+  /** One update, or several packed (packUpdates). */
   data: Uint8Array;
   packed: boolean;
 }
