@@ -54,6 +54,35 @@ export function treeCpuMicros(pid: number): number {
   return ticks * TICK_US;
 }
 
+/** Context switches (voluntary + involuntary) of every thread of a process, and of its direct children with `tree`. */
+export function contextSwitches(pid: number, tree = false): number {
+  const pids = [pid];
+  if (tree) {
+    for (const entry of readdirSync('/proc')) {
+      const child = Number(entry);
+      if (Number.isInteger(child) && child !== pid && readStat(child)?.ppid === pid) pids.push(child);
+    }
+  }
+  let total = 0;
+  for (const p of pids) {
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const task of tasks) {
+      try {
+        const status = readFileSync(`/proc/${p}/task/${task}/status`, 'utf8');
+        for (const m of status.matchAll(/_ctxt_switches:\s+(\d+)/g)) total += Number(m[1]);
+      } catch {
+        // the thread exited
+      }
+    }
+  }
+  return total;
+}
+
 /** Resident set size in bytes (VmRSS), 0 when the process is gone. */
 export function rssBytes(pid: number): number {
   try {

@@ -1,10 +1,14 @@
 /**
  * Progress ingest alone, longer than the bench's window, to read a profile without the rest of the run:
- * `TARGET=deckhand-ws SECONDS=5 [RATE=100] [PROFILE=1] [STRACE=1] [IDLE_MS=5000 IDLE_SUBSCRIBERS=1000] npx tsx bench/tools/ingest-probe.ts` starts the bench's Postgres, Redis
+ * `TARGET=deckhand-ws SECONDS=5 [RATE=100 | PACE=100] [PROFILE=1] [STRACE=1] [PERF=1] [REDIS_STATS=1] [IDLE_MS=5000
+ * IDLE_SUBSCRIBERS=1000] npx tsx bench/tools/ingest-probe.ts` starts the bench's Postgres, Redis
  * and one target (`deckhand-ws` or `socketio-redis`, `raw-ws`) pinned to CPU 0 as `npm run bench` does, one
  * subscriber per job, then autocannon (16 connections, round-robin over 16 jobs) from this process on CPU 1. Prints
  * POSTs/s and server CPU per POST (process, Postgres, Redis); PROFILE=1 writes the target's CPU profile of the window
  * to bench/results/profiles/probe-<target>.cpuprofile (read it with bench/tools/profile-summary.ts).
+ * PACE=N: N POSTs/s on an even schedule from one keep-alive publisher (as the bench's fixed-load windows send them,
+ * where autocannon's RATE sends each second's quota in a burst), with the context switches of each process per POST:
+ * at low rates a POST's cost is mostly its wake-ups.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -13,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { createJobs, publisher, subscribe } from '../lib/event-clients.js';
 import { createDatabase, SERVER_CPU, startBenchPostgres, startBenchRedis } from '../lib/infra.js';
-import { cpuMicros, treeCpuMicros } from '../lib/proc.js';
+import { contextSwitches, cpuMicros, treeCpuMicros } from '../lib/proc.js';
+import { openLoop } from '../lib/schedule.js';
 import type { TargetInfo } from '../lib/protocol.js';
 import { TARGETS } from '../lib/targets.js';
 import { BENCH_SECRET, mintToken } from '../lib/tokens.js';
@@ -85,6 +90,20 @@ try {
       requests: [{ method: 'POST', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: requests[next++ % requests.length]!.path }) }],
     } as unknown as autocannon.Options);
   };
+  /** PACE: `rate` POSTs/s for `duration` s on an even schedule; the same summary fields as autocannon's. */
+  const paced = async (rate: number, duration: number) => {
+    const pub = publisher(target);
+    const loop = openLoop(rate, (i) => pub.publish(jobs[i % jobs.length]!, '[t=0]', i));
+    await new Promise((r) => setTimeout(r, duration * 1000));
+    loop.stop();
+    while (pub.inflight > 0) await new Promise((r) => setTimeout(r, 10));
+    return {
+      requests: { total: pub.ok + pub.errors, average: (pub.ok + pub.errors) / duration },
+      non2xx: pub.errors,
+      errors: 0,
+      latency: { p50: NaN, p99: NaN },
+    };
+  };
   await run(1); // warm-up
   if (process.env.IDLE_MS) {
     // The warm-up's last deliveries (to every subscriber) are not idle work: let them drain first.
@@ -106,10 +125,37 @@ try {
   const tracer = process.env.STRACE
     ? spawn('strace', ['-c', '-f', '-p', String(proc.pid), '-o', join(profiles, `probe-${id}.strace`)], { stdio: 'ignore' })
     : undefined;
-  if (tracer) await new Promise((r) => setTimeout(r, 500));
+  // PERF=1: `perf record` of the target (software clock, kernel and user; node's JIT frames need NODE_FLAGS=--perf-basic-prof).
+  const perf = process.env.PERF
+    ? spawn('perf', ['record', '-e', 'cpu-clock', '-F', '4000', '-g', '-p', String(proc.pid), '-o', join(profiles, `probe-${id}.perf.data`)], {
+        stdio: 'ignore',
+      })
+    : undefined;
+  if (tracer || perf) await new Promise((r) => setTimeout(r, 500));
   const before = { server: cpuMicros(proc.pid!), pg: treeCpuMicros(pg.pid()), redis: cpuMicros(redis.pid), at: performance.now() };
-  const result = await run(seconds);
+  const switches = () => ({ server: contextSwitches(proc.pid!), pg: contextSwitches(pg.pid(), true), redis: contextSwitches(redis.pid) });
+  // REDIS_STATS=1: Redis's own time per command during the window (INFO commandstats).
+  const commandStats = async (reset: boolean) => {
+    if (!process.env.REDIS_STATS) return;
+    const { Redis } = await import('ioredis');
+    const client = new Redis(redis.url);
+    try {
+      if (reset) await client.config('RESETSTAT');
+      else console.log((await client.info('commandstats')).trim());
+    } finally {
+      client.disconnect();
+    }
+  };
+  await commandStats(true);
+  const switchesBefore = switches();
+  const result = process.env.PACE ? await paced(Number(process.env.PACE), seconds) : await run(seconds);
+  const switchesAfter = switches();
+  await commandStats(false);
   const after = { server: cpuMicros(proc.pid!), pg: treeCpuMicros(pg.pid()), redis: cpuMicros(redis.pid), at: performance.now() };
+  if (perf) {
+    perf.kill('SIGINT');
+    await new Promise((r) => perf.once('exit', r));
+  }
   if (tracer) {
     tracer.kill('SIGINT');
     await new Promise((r) => tracer.once('exit', r));
@@ -123,6 +169,8 @@ try {
       `(process ${per(after.server - before.server)}, Postgres ${per(after.pg - before.pg)}, Redis ${per(after.redis - before.redis)}); ` +
       `server process at ${(((after.server - before.server) / ((after.at - before.at) * 1000)) * 100).toFixed(0)} % of a core; delivered ${delivered}`,
   );
+  const perPost = (k: 'server' | 'pg' | 'redis') => ((switchesAfter[k] - switchesBefore[k]) / n).toFixed(2);
+  console.log(`context switches per POST: process ${perPost('server')}, Postgres ${perPost('pg')}, Redis ${perPost('redis')}`);
   if (def.kind === 'deckhand') {
     // How many bus commits the POSTs took (a stale one: another change of the job went first, and it was retried).
     const res = await fetch(`${target.http}/metrics`, { headers: { authorization: `Bearer ${mintToken('probe', 'metrics:read')}` } });
