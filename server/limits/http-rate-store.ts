@@ -3,16 +3,19 @@
  * through Redis in the background, so a request never waits for Redis.
  *
  * Same limit as a Redis-only store (a fixed window of HTTP_RATE_LIMIT_WINDOW_MS per key, at most HTTP_RATE_LIMIT_MAX
- * requests in it, counted across instances), with this tolerance: every HTTP_RATE_LIMIT_SYNC_MS (default 100 ms) each
- * instance adds what it counted to the key's Redis counter and learns the total (one pipelined INCRBY per key it
- * served in the last REFRESH_MS, with 0 for a key it counted nothing for since), and it decides each request from the
- * last total it learned plus its own requests since. So:
+ * requests in it, counted across instances), with this tolerance. Each instance adds what it counted to the key's
+ * Redis counter and learns the total in one round (one pipelined script call per key with counts to send): a round
+ * goes out with the first request at least HTTP_RATE_LIMIT_SYNC_MS (default 100 ms) after the previous round, in that
+ * request's own event-loop turn, and counts no later request came to carry go out by a timer two intervals after the
+ * previous round. It decides each request from the last total it learned plus its own requests since. So:
  * - a key is never refused before the instances together counted `max` requests;
- * - the instances together admit at most `max` plus, for each instance, the requests that reach it within one sync
- *   interval (plus a Redis round trip) after the total passed `max` (for an instance that had not served the key in
- *   the last REFRESH_MS: within its first interval). One instance alone: exactly `max`.
+ * - each instance's counts reach Redis within one sync interval of the previous round while it serves requests, within
+ *   two once they stop, and it learns the total at each round: the instances together admit at most `max` plus, for
+ *   each instance, the requests that reach it within three sync intervals (plus a Redis round trip) after the total
+ *   passed `max`. One instance alone: exactly `max`.
+ * - an instance that serves no requests sends nothing and wakes for nothing (no timer runs without counts to send).
  * The window starts with the key's first request and is Redis's (its counter's PTTL) once synced, so every instance
- * ends it at the same time (to within a sync). Redis down: each instance counts alone (the limit holds per instance)
+ * ends it at the same time (to within a round). Redis down: each instance counts alone (the limit holds per instance)
  * and syncs again once Redis is back; what it counted in a window that has ended meanwhile is dropped.
  * Supports the plain fixed window (not continueExceeding, exponentialBackoff or ban, which Deckhand does not use).
  */
@@ -33,14 +36,9 @@ interface SyncCommands {
   deckhandRateSync(key: string, delta: number, windowMs: number): Promise<[number, number]>;
 }
 
-/** A key served this recently is synced every interval even without new requests here (its total kept fresh). */
-const REFRESH_MS = 10_000;
-
 interface Window {
   /** When the window ends (ms since the epoch; Redis's end once synced). */
   end: number;
-  /** The last request this instance counted for the key. */
-  touched: number;
   windowMs: number;
   /** The total across instances at the last sync (this instance's synced requests included). */
   synced: number;
@@ -60,15 +58,21 @@ export interface HttpRateSyncOptions {
   maxKeys?: number;
 }
 
-/** The windows of every key of one app, and the background sync (shared by the route stores). */
+/** The windows of every key of one app, and the rounds that share them (shared by the route stores). */
 export class HttpRateSync {
   private readonly windows = new Map<string, Window>();
-  /** Keys served in the last REFRESH_MS (or with counts not sent yet): the ones each sync covers. */
-  private readonly active = new Set<string>();
+  /** Keys with requests counted here and not sent yet: the ones the next round covers. */
+  private readonly unsent = new Set<string>();
   private readonly redis: Redis & SyncCommands;
-  private readonly timer: NodeJS.Timeout;
-  private syncing = false;
   private readonly maxKeys: number;
+  /** When the last round started (ms since the epoch). */
+  private lastRound = 0;
+  /** A round queued for the end of the current turn. */
+  private queued: NodeJS.Immediate | undefined;
+  /** The round for counts that no later request carried (two intervals after the last round). */
+  private fallback: NodeJS.Timeout | undefined;
+  private syncing: Promise<void> | undefined;
+  private closed = false;
 
   constructor(private readonly options: HttpRateSyncOptions) {
     const redis = options.redis as Redis & SyncCommands;
@@ -76,26 +80,24 @@ export class HttpRateSync {
       redis.defineCommand('deckhandRateSync', { numberOfKeys: 1, lua: SYNC_SCRIPT });
     this.redis = redis;
     this.maxKeys = options.maxKeys ?? 50_000;
-    this.timer = setInterval(() => void this.sync(), options.syncMs);
-    this.timer.unref();
   }
 
   incr(key: string, windowMs: number): { current: number; ttl: number } {
     const now = Date.now();
     let w = this.windows.get(key);
     if (!w || now >= w.end) {
-      w = { end: now + windowMs, touched: now, windowMs, synced: 0, sending: 0, local: 0 };
+      w = { end: now + windowMs, windowMs, synced: 0, sending: 0, local: 0 };
     }
     this.windows.delete(key);
     this.windows.set(key, w);
     if (this.windows.size > this.maxKeys) {
       const [oldest] = this.windows.keys();
       this.windows.delete(oldest!);
-      this.active.delete(oldest!);
+      this.unsent.delete(oldest!);
     }
     w.local++;
-    w.touched = now;
-    this.active.add(key);
+    this.unsent.add(key);
+    this.schedule(now);
     return { current: w.synced + w.sending + w.local, ttl: w.end - now };
   }
 
@@ -106,27 +108,76 @@ export class HttpRateSync {
     return { current: w.synced + w.sending + w.local, ttl: w.end - now };
   }
 
-  close(): void {
-    clearInterval(this.timer);
+  /** Shutdown: no more rounds by timer; what is unsent goes in one last round (the lifecycle bounds the wait). */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearImmediate(this.queued);
+    clearTimeout(this.fallback);
+    this.queued = this.fallback = undefined;
+    while (this.syncing) await this.syncing;
+    await this.sync();
   }
 
-  /** Sends what each key counted since the last sync and learns the totals (one pipeline, one round at a time). */
-  async sync(): Promise<void> {
-    if (this.syncing || this.active.size === 0 || this.redis.status !== 'ready') return;
+  /**
+   * Counts are waiting: a round at the end of this turn if the last one is at least an interval old (the turn a
+   * request is handled in, so its Redis traffic goes out together), else the fallback timer, armed once per round.
+   */
+  private schedule(now: number): void {
+    if (this.queued || this.syncing || this.closed) return;
+    const { syncMs } = this.options;
+    if (now - this.lastRound >= syncMs) {
+      this.queued = setImmediate(() => {
+        this.queued = undefined;
+        void this.sync();
+      });
+      return;
+    }
+    if (this.fallback) return;
+    this.fallback = setTimeout(
+      () => {
+        this.fallback = undefined;
+        void this.sync();
+      },
+      this.lastRound + 2 * syncMs - now,
+    );
+    this.fallback.unref();
+  }
+
+  /** One round: sends what each key counted since the last one and learns the totals (one pipeline at a time). */
+  sync(): Promise<void> {
+    if (this.syncing) return this.syncing;
+    clearTimeout(this.fallback);
+    this.fallback = undefined;
+    if (this.unsent.size === 0 || this.redis.status !== 'ready') {
+      // Redis down: the counts wait for the fallback round after this one.
+      if (this.unsent.size > 0 && !this.closed) this.later();
+      return Promise.resolve();
+    }
+    this.syncing = this.round().finally(() => {
+      this.syncing = undefined;
+      if (this.unsent.size > 0 && !this.closed) this.schedule(Date.now());
+    });
+    return this.syncing;
+  }
+
+  private later(): void {
+    this.lastRound = Date.now();
+    this.schedule(this.lastRound);
+  }
+
+  private async round(): Promise<void> {
     const now = Date.now();
+    this.lastRound = now;
     const batch: [string, Window, number][] = [];
-    for (const key of this.active) {
+    for (const key of this.unsent) {
+      this.unsent.delete(key);
       const w = this.windows.get(key);
-      if (!w || now >= w.end || (w.local === 0 && now - w.touched > REFRESH_MS)) {
-        this.active.delete(key);
-        continue;
-      }
+      if (!w || now >= w.end || w.local === 0) continue;
       w.sending = w.local;
       w.local = 0;
       batch.push([key, w, w.sending]);
     }
     if (batch.length === 0) return;
-    this.syncing = true;
     try {
       const pipeline = this.redis.pipeline() as unknown as {
         deckhandRateSync(...args: (string | number)[]): unknown;
@@ -137,24 +188,22 @@ export class HttpRateSync {
       const at = Date.now();
       batch.forEach(([key, w], i) => {
         const [err, reply] = replies[i] ?? [new Error('no reply'), null];
-        if (err || !Array.isArray(reply)) return this.unsent(key, w);
+        if (err || !Array.isArray(reply)) return this.unsentAgain(key, w);
         const [count, ttl] = reply as [number, number];
         w.synced = Number(count);
         w.sending = 0;
         w.end = at + Number(ttl);
       });
     } catch {
-      for (const [key, w] of batch) this.unsent(key, w);
-    } finally {
-      this.syncing = false;
+      for (const [key, w] of batch) this.unsentAgain(key, w);
     }
   }
 
-  /** A sync that failed: its requests count locally and go with the next sync (the window has not ended). */
-  private unsent(key: string, w: Window): void {
+  /** A round that failed: its requests count locally and go with the next round (the window has not ended). */
+  private unsentAgain(key: string, w: Window): void {
     w.local += w.sending;
     w.sending = 0;
-    if (this.windows.get(key) === w) this.active.add(key);
+    if (this.windows.get(key) === w) this.unsent.add(key);
   }
 }
 
