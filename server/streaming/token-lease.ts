@@ -3,16 +3,21 @@
  * AUTHENTICATION_FAILED, unless the client sent a fresh token for the same user first (`renew`).
  *
  * Every lease of the process is watched by one timer (ExpiryWatch: leases grouped by the second they expire in), not
- * one timer each: an idle subscriber holds no Timeout. A lease is acted on within a second after its `exp`.
+ * one timer each: an idle subscriber holds no Timeout. The timer is armed for the earliest second that holds a lease,
+ * so the process wakes when a token expires, not every second. A lease is acted on within a second after its `exp`.
  */
 import type { Principal } from '../auth/jwt.js';
 
 const TICK_MS = 1000;
+/** The longest delay a Node timer takes (about 24.8 days); a later expiry is reached in several arms. */
+const MAX_DELAY_MS = 2 ** 31 - 1;
 
-/** The leases of the process, by the second they expire in; one timer while any is watched. */
+/** The leases of the process, by the second they expire in; one timer, for the earliest of them. */
 class ExpiryWatch {
   private readonly buckets = new Map<number, Set<TokenLease>>();
   private timer: NodeJS.Timeout | undefined;
+  /** The second the timer is armed for (Infinity: not armed). */
+  private armedFor = Infinity;
 
   add(lease: TokenLease, expiresAt: number): number {
     // The first tick at or after the expiry: a lease taken out of its bucket has always expired.
@@ -23,7 +28,7 @@ class ExpiryWatch {
       this.buckets.set(second, bucket);
     }
     bucket.add(lease);
-    this.timer ??= setInterval(() => this.tick(), TICK_MS).unref();
+    if (second < this.armedFor) this.arm(second);
     return second;
   }
 
@@ -31,23 +36,36 @@ class ExpiryWatch {
     const bucket = this.buckets.get(second);
     if (!bucket?.delete(lease) || bucket.size > 0) return;
     this.buckets.delete(second);
+    // An emptied earliest bucket keeps the timer: it fires, finds nothing due and arms for the next one.
     if (this.buckets.size === 0) {
-      clearInterval(this.timer);
+      clearTimeout(this.timer);
       this.timer = undefined;
+      this.armedFor = Infinity;
     }
   }
 
+  private arm(second: number): void {
+    clearTimeout(this.timer);
+    this.armedFor = second;
+    this.timer = setTimeout(() => this.tick(), Math.min(MAX_DELAY_MS, Math.max(0, second * TICK_MS - Date.now())));
+    this.timer.unref();
+  }
+
   private tick(): void {
+    this.timer = undefined;
+    this.armedFor = Infinity;
     const now = Date.now();
+    let next = Infinity;
     for (const [second, bucket] of this.buckets) {
-      if (second * TICK_MS > now) continue;
+      if (second * TICK_MS > now) {
+        next = Math.min(next, second);
+        continue;
+      }
       this.buckets.delete(second);
+      // A lease whose token was renewed meanwhile goes back in (add arms the timer for it if it is the earliest).
       for (const lease of bucket) lease.check(now);
     }
-    if (this.buckets.size === 0) {
-      clearInterval(this.timer);
-      this.timer = undefined;
-    }
+    if (next < this.armedFor) this.arm(next);
   }
 }
 
