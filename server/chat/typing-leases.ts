@@ -22,8 +22,17 @@ export interface TypingLeases {
   renew(lease: TypingLease, ttlMs: number): Promise<boolean>;
   /** Removes the lease. */
   end(lease: TypingLease): Promise<void>;
-  /** Removes and returns the leases that expired (at most `max`); each is returned to one caller only. */
-  takeExpired(max: number): Promise<TypingLease[]>;
+  /**
+   * Removes and returns the leases that expired (at most `max`; each is returned to one caller only), and how long
+   * until the earliest lease left expires (null: none is left).
+   */
+  takeExpired(max: number): Promise<ExpiredLeases>;
+}
+
+export interface ExpiredLeases {
+  leases: TypingLease[];
+  /** ms until the earliest remaining lease expires (0 when more expired ones are left); null when there is none. */
+  nextInMs: number | null;
 }
 
 const memberOf = (lease: TypingLease): string => JSON.stringify([lease.presentationId, lease.userId, lease.userName]);
@@ -52,17 +61,20 @@ export class MemoryTypingLeases implements TypingLeases {
     this.leases.delete(memberOf(lease));
   }
 
-  async takeExpired(max: number): Promise<TypingLease[]> {
+  async takeExpired(max: number): Promise<ExpiredLeases> {
     const now = Date.now();
-    const expired: TypingLease[] = [];
+    const leases: TypingLease[] = [];
+    let next = Infinity;
     for (const [member, expiresAt] of this.leases) {
-      if (expired.length >= max) break;
-      if (expiresAt > now) continue;
+      if (expiresAt > now || leases.length >= max) {
+        next = Math.min(next, expiresAt);
+        continue;
+      }
       this.leases.delete(member);
       const lease = leaseOf(member);
-      if (lease) expired.push(lease);
+      if (lease) leases.push(lease);
     }
-    return expired;
+    return { leases, nextInMs: next === Infinity ? null : Math.max(0, next - now) };
   }
 }
 
@@ -77,12 +89,15 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
 if #expired > 0 then redis.call('ZREM', KEYS[1], unpack(expired)) end
-return expired
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local nextIn = -1
+if #first > 0 then nextIn = math.max(0, tonumber(first[2]) - now) end
+return {expired, nextIn}
 `;
 
 interface TypingCommands {
   deckhandTypingRenew(key: string, member: string, ttlMs: number): Promise<number>;
-  deckhandTypingTakeExpired(key: string, max: number): Promise<string[]>;
+  deckhandTypingTakeExpired(key: string, max: number): Promise<[string[], number]>;
 }
 
 export class RedisTypingLeases implements TypingLeases {
@@ -107,8 +122,11 @@ export class RedisTypingLeases implements TypingLeases {
     await this.redis.zrem(this.key, memberOf(lease));
   }
 
-  async takeExpired(max: number): Promise<TypingLease[]> {
-    const members = await this.redis.deckhandTypingTakeExpired(this.key, max);
-    return members.map(leaseOf).filter((lease): lease is TypingLease => lease !== null);
+  async takeExpired(max: number): Promise<ExpiredLeases> {
+    const [members, nextIn] = await this.redis.deckhandTypingTakeExpired(this.key, max);
+    return {
+      leases: members.map(leaseOf).filter((lease): lease is TypingLease => lease !== null),
+      nextInMs: nextIn < 0 ? null : Number(nextIn),
+    };
   }
 }

@@ -7,11 +7,18 @@
  * the instance dying: another instance takes the expired lease and announces the stop.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import type { TypingLease, TypingLeases } from './typing-leases.js';
+import type { ExpiredLeases, TypingLease, TypingLeases } from './typing-leases.js';
 
 /** How much longer a lease lives than its owner's timer: only a lease its owner could not end expires. */
 export const LEASE_GRACE_MS = 3000;
 const SWEEP_BATCH = 500;
+/**
+ * The longest a sweeper sleeps with no lease to wait for: a lease taken meanwhile (by any instance) lives longer
+ * than this (its owner's typing timeout, at least 500 ms, plus the grace), so its expiry is never missed.
+ */
+const IDLE_SWEEP_MS = LEASE_GRACE_MS;
+/** After Redis failed a sweep. */
+const RETRY_SWEEP_MS = 1000;
 
 interface Typist {
   lease: TypingLease;
@@ -29,6 +36,7 @@ export class TypingTracker {
   /** Per typist, so that its announcements keep their order. */
   private readonly chains = new Map<string, Promise<void>>();
   private sweeper: NodeJS.Timeout | undefined;
+  private sweeping = false;
 
   constructor(
     private readonly leases: TypingLeases,
@@ -86,31 +94,47 @@ export class TypingTracker {
     }
   }
 
-  /** Announces the stops of the typists whose instance died (their leases expired); every second. */
-  startSweeping(everyMs = 1000): void {
-    this.sweeper ??= setInterval(() => void this.sweep(), everyMs);
-    this.sweeper.unref();
+  /**
+   * Announces the stops of the typists whose instance died (their leases expired): a sweep when the earliest lease
+   * expires, or IDLE_SWEEP_MS after the last one when there is none, not on a fixed interval.
+   */
+  startSweeping(): void {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    this.nextSweep(0);
   }
 
   /** Stops sweeping and ends every local typist (shutdown: the others hear `typing:false` now, not after expiry). */
   async shutdown(): Promise<void> {
-    clearInterval(this.sweeper);
+    this.sweeping = false;
+    clearTimeout(this.sweeper);
     this.sweeper = undefined;
     await Promise.allSettled([...this.typists.values()].map((typist) => this.end(typist)));
   }
 
-  async sweep(): Promise<void> {
-    let expired: TypingLease[];
+  /** One sweep; resolves with the ms until the next one is due. */
+  async sweep(): Promise<number> {
+    let taken: ExpiredLeases;
     try {
-      expired = await this.leases.takeExpired(SWEEP_BATCH);
+      taken = await this.leases.takeExpired(SWEEP_BATCH);
     } catch {
-      return; // Redis unavailable: the next sweep
+      return RETRY_SWEEP_MS; // Redis unavailable
     }
-    for (const lease of expired) {
+    for (const lease of taken.leases) {
       // Ours after all (this instance stalled past the grace): its own timer or renewal decides.
       if (this.typists.has(keyOf(lease))) continue;
       await this.announce(lease, false).catch((err: unknown) => this.log.warn({ err }, 'typing stop not announced'));
     }
+    return Math.min(taken.nextInMs ?? IDLE_SWEEP_MS, IDLE_SWEEP_MS);
+  }
+
+  private nextSweep(delayMs: number): void {
+    this.sweeper = setTimeout(() => {
+      void this.sweep().then((next) => {
+        if (this.sweeping) this.nextSweep(next);
+      });
+    }, delayMs);
+    this.sweeper.unref();
   }
 
   private end(typist: Typist): Promise<void> {
