@@ -6,8 +6,9 @@
  */
 import net from 'node:net';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase } from '../helpers/database.js';
+import { type RedisServer, startRedis } from '../helpers/redis.js';
 import { mintToken, startServer, type TestServer } from '../helpers/server.js';
 import { call } from '../realtime/support.js';
 
@@ -22,15 +23,15 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-async function startPair(name: string): Promise<{ a: TestServer; b: TestServer; counter: string }> {
+async function startPair(name: string, redisUrl = inject('redisUrl'), syncMs = SYNC_MS): Promise<{ a: TestServer; b: TestServer; counter: string }> {
   const prefix = `${name}${Date.now()}`;
   const env = {
     DATABASE_URL: await createTestDatabase(name),
-    REDIS_URL: inject('redisUrl'),
+    REDIS_URL: redisUrl,
     REDIS_PREFIX: prefix,
     HTTP_RATE_LIMIT_MAX: String(MAX),
     HTTP_RATE_LIMIT_WINDOW_MS: '600000',
-    HTTP_RATE_LIMIT_SYNC_MS: String(SYNC_MS),
+    HTTP_RATE_LIMIT_SYNC_MS: String(syncMs),
   };
   const [a, b] = await Promise.all([startServer(env), startServer(env)]);
   servers.push(a, b);
@@ -86,5 +87,52 @@ describe('HTTP rate limit: bursts on an instance whose known total is stale', ()
     const statuses = await pipelined(a, 2 * MAX);
     expect(statuses, JSON.stringify(statuses)).toEqual([...Array(MAX).fill(404), ...Array(MAX).fill(429)]);
     await expect.poll(() => counted(counter), { timeout: 5000, interval: 5 }).toBe(2 * MAX);
+  });
+});
+
+describe('HTTP rate limit: Redis slow, down and back, shutdown', () => {
+  let own: RedisServer;
+  let client: Redis;
+  beforeAll(async () => {
+    own = await startRedis();
+    client = new Redis(own.url);
+  });
+  afterAll(async () => {
+    client.disconnect();
+    await own.stop();
+  });
+
+  it('a request waiting for its total is answered alone when Redis does not answer within an interval', async () => {
+    const { a } = await startPair('rateslow', own.url);
+    // Every write (the round's script) waits until the pause ends; the request must not. (The demo page: a route that
+    // uses no Redis itself; the paused script holds up every later command of the instance's Redis connection.)
+    await client.call('CLIENT', 'PAUSE', '600000', 'WRITE');
+    try {
+      const res = await fetch(`${a.url}/`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-ratelimit-remaining')).toBe(String(MAX - 1));
+    } finally {
+      await client.call('CLIENT', 'UNPAUSE');
+    }
+  }, 10_000);
+
+  it('counts made while Redis is down reach it once it is back, with no further request', async () => {
+    const { a, counter } = await startPair('ratedown', own.url);
+    client.disconnect();
+    await own.stop();
+    for (let i = 0; i < 3; i++) expect(await hit(a)).toBe(404);
+    own = await startRedis(own.port);
+    client = new Redis(own.url);
+    await expect.poll(async () => Number(await client.get(counter)), { timeout: 10_000, interval: 20 }).toBe(3);
+  }, 20_000);
+
+  it('shutdown sends the counts no round carried yet', async () => {
+    // An interval so long that only the shutdown can send the last counts.
+    const { a, counter } = await startPair('rateclose', own.url, 60_000);
+    expect(await hit(a)).toBe(404);
+    for (let i = 0; i < 3; i++) expect(await hit(a)).toBe(404);
+    expect(Number(await client.get(counter))).toBe(1);
+    await a.close();
+    expect(Number(await client.get(counter))).toBe(4);
   });
 });
