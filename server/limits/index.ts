@@ -1,7 +1,7 @@
 /**
  * Limits shared by every endpoint: the connection counter (memory, or Redis when REDIS_URL is set, so
  * WEBSOCKET_MAX_CONNECTIONS_PER_USER holds across instances; guarantees in ./connection-counter.ts), and the HTTP rate
- * limit's store (counted locally, shared through Redis in the background: ./http-rate-store.ts).
+ * limit's store (counted locally, shared through Redis in the background: ./http-rate-sync.ts, ./http-rate-store.ts).
  */
 import type { Redis } from 'ioredis';
 import type { ConnectionCounter } from './connection-counter.js';
@@ -11,7 +11,8 @@ import { RedisConnectionCounter } from './redis-counter.js';
 export type { ConnectionCounter } from './connection-counter.js';
 export { MemoryConnectionCounter } from './memory-counter.js';
 export { RedisConnectionCounter, type RedisConnectionCounterOptions } from './redis-counter.js';
-export { HttpRateSync, httpRateStore } from './http-rate-store.js';
+export { httpRateStore } from './http-rate-store.js';
+export { HttpRateSync } from './http-rate-sync.js';
 
 export interface ConnectionCounterDeps {
   maxPerUser: number;

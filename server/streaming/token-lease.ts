@@ -4,13 +4,18 @@
  *
  * Every lease of the process is watched by one timer (ExpiryWatch: leases grouped by the second they expire in), not
  * one timer each: an idle subscriber holds no Timeout. The timer is armed for the earliest second that holds a lease,
- * so the process wakes when a token expires, not every second. A lease is acted on within a second after its `exp`.
+ * so the process wakes when a token expires (and at least once a minute), not every second. A lease is acted on within
+ * a second after its `exp`.
  */
 import type { Principal } from '../auth/jwt.js';
 
 const TICK_MS = 1000;
-/** The longest delay a Node timer takes (about 24.8 days); a later expiry is reached in several arms. */
-const MAX_DELAY_MS = 2 ** 31 - 1;
+/**
+ * The longest the timer is armed for: a later expiry is reached in several arms. The delay is worked out from the wall
+ * clock when armed, and a timer runs on the monotonic clock: after a wall-clock jump (a VM resumed from suspend), an
+ * expired token is acted on within this.
+ */
+const MAX_DELAY_MS = 60_000;
 
 /** The leases of the process, by the second they expire in; one timer, for the earliest of them. */
 class ExpiryWatch {

@@ -1,5 +1,5 @@
 /**
- * The HTTP rate limit's stated tolerance with two instances (server/limits/http-rate-store.ts), attacked with bursts
+ * The HTTP rate limit's stated tolerance with two instances (server/limits/http-rate-sync.ts), attacked with bursts
  * that HTTP/1.1 pipelining puts in one event-loop turn of one instance: never refused before the instances together
  * counted `max`, and no instance admits requests long after the total passed `max`, also one that had not served the
  * key for a while (its last known total is stale) or never.

@@ -252,7 +252,7 @@ describe('per-user limits across instances (Redis)', () => {
 });
 
 /**
- * The HTTP rate limit with two instances (server/limits/http-rate-store.ts): each counts locally, and sends its counts
+ * The HTTP rate limit with two instances (server/limits/http-rate-sync.ts): each counts locally, and sends its counts
  * to Redis and learns the total in rounds that go out with its requests (at most one per HTTP_RATE_LIMIT_SYNC_MS; a
  * timer sends what no later request carried, two intervals after the last round). Stated tolerance: never refused
  * before the instances together counted `max`; at most `max` plus what reaches each instance within three sync
