@@ -261,16 +261,25 @@ export class HttpRateSync {
     }
   }
 
-  /** Redis slower than an interval: the requests waiting for the round under way are answered alone. */
+  /**
+   * Redis slower than an interval: the requests waiting for the round under way are answered alone. Decided after
+   * the I/O of the turn the timer fires in (setImmediate runs after the poll phase): a reply that arrived while this
+   * process was busy, e.g. for longer than an interval on a loaded machine, still answers them with the total.
+   */
   private watchSlow(): void {
-    this.slow ??= setTimeout(
+    if (this.slow) return;
+    const slow = setTimeout(
       () => {
-        this.slow = undefined;
-        for (const waiter of this.inFlight) waiter.resolve(waiter.alone);
-        for (const w of this.waiting) this.answerAlone(w);
+        setImmediate(() => {
+          if (this.slow !== slow) return;
+          this.slow = undefined;
+          for (const waiter of this.inFlight) waiter.resolve(waiter.alone);
+          for (const w of this.waiting) this.answerAlone(w);
+        });
       },
       Math.max(0, this.lastRound + this.options.syncMs - performance.now()),
     ).unref();
+    this.slow = slow;
   }
 
   /** Answers the requests waiting for the window's total with what this instance counted alone. */

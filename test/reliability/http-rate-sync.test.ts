@@ -116,6 +116,34 @@ describe('HTTP rate limit: Redis slow, down and back, shutdown', () => {
     }
   }, 10_000);
 
+  it('a reply that arrives while the instance is busy for longer than an interval still gives the waiting requests their total', async () => {
+    const { a, b, counter } = await startPair('ratebusy', own.url);
+    expect(await hit(a)).toBe(404);
+    for (let i = 0; i < MAX + 4; i++) await hit(b);
+    await expect.poll(async () => Number(await client.get(counter)), { timeout: 5000, interval: 5 }).toBe(MAX + 5);
+    // A's known total (1) goes stale: its next requests wait for a round.
+    const stale = Date.now();
+    await expect.poll(() => Date.now() - stale > 3 * SYNC_MS, { interval: SYNC_MS }).toBe(true);
+    // Redis holds the round's script for a while; meanwhile this process (the instances' too) is busy for longer than
+    // that and than an interval, so the reply is already there when A's timer for a slow Redis fires.
+    const paused = performance.now();
+    await client.call('CLIENT', 'PAUSE', String(4 * SYNC_MS), 'WRITE');
+    const burst = pipelined(a, 10);
+    const known = () => a.app.deckhand.httpRate!.read('127.0.0.1').current;
+    await expect.poll(known, { timeout: 2 * SYNC_MS, interval: 1 }).toBe(11);
+    // Busy in the check phase (setImmediate): the next turn starts with the timers, then the I/O.
+    await new Promise<void>((resolve) =>
+      setImmediate(() => {
+        while (performance.now() - paused < 12 * SYNC_MS) {
+          // Busy: no timer, no I/O.
+        }
+        resolve();
+      }),
+    );
+    const statuses = await burst;
+    expect(statuses, JSON.stringify(statuses)).toEqual(Array(10).fill(429));
+  });
+
   it('counts made while Redis is down reach it once it is back, with no further request', async () => {
     const { a, counter } = await startPair('ratedown', own.url);
     client.disconnect();
