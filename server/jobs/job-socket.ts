@@ -130,7 +130,7 @@ class JobSession extends SocketSession<JobClientMessage, JobsContext> implements
   /** FollowerSink: a live event, as its shared frame (tagged with its id, as the replayed ones are). */
   followed(event: BusEvent): void {
     observeDelivery(this.ctx.metrics, event);
-    this.conn.sendFrame(wsFrameWithId(event));
+    this.conn.sendEncoded(wsFrameWithId(event));
   }
 
   /** States and replayed events, each tagged with its event id (`event_id`), so the client can resume from it. */
@@ -138,7 +138,7 @@ class JobSession extends SocketSession<JobClientMessage, JobsContext> implements
     return {
       state: (message, eventId) => this.conn.send({ event_id: eventId, ...message }),
       event: (event) => {
-        this.conn.sendFrame(wsFrameWithId(event));
+        this.conn.sendEncoded(wsFrameWithId(event));
       },
     };
   }

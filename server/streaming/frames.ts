@@ -1,25 +1,28 @@
 /**
  * Wire encodings of bus events, computed once per event per instance and shared by every subscriber (BusEvent.memo):
- * fan-out to N sockets writes the same Buffer N times and never re-serializes.
+ * fan-out to N sockets writes the same Buffer N times and never re-serializes (WebSocket frames whole, header
+ * included: ./wire-frame.ts).
  *
  * SSE events are unnamed (no `event:` line): `EventSource.onmessage` receives every one of them, and the JSON's
  * `type` says what it is (`job_progress`, `notification`, `reset`, `error`, …), as on the WebSocket.
  */
 import type { BusEvent } from '../bus/types.js';
+import { textFrame, type WireFrame } from './wire-frame.js';
 
-/** The event's JSON as a WebSocket text frame payload. */
-export function wsFrame(event: BusEvent): Buffer {
-  return event.memo('ws', (e) => Buffer.from(e.payload));
+/** The event's JSON as a WebSocket text frame. */
+export function wsFrame(event: BusEvent): WireFrame {
+  return event.memo('ws', (e) => textFrame(Buffer.from(e.payload)));
 }
 
 /**
- * The event's JSON with its bus id as a leading `event_id` property: for sockets that follow one channel and resume
- * from an id (job progress). Bus payloads are JSON objects written by this server (`{"type":…}`).
+ * The event's JSON with its bus id as a leading `event_id` property, as a WebSocket text frame: for sockets that
+ * follow one channel and resume from an id (job progress). Bus payloads are JSON objects written by this server
+ * (`{"type":…}`).
  */
-export function wsFrameWithId(event: BusEvent): Buffer {
+export function wsFrameWithId(event: BusEvent): WireFrame {
   return event.memo('ws+id', (e) => {
     const rest = e.payload.trimStart().slice(1).trimStart();
-    return Buffer.from(`{"event_id":${JSON.stringify(e.id)}${rest.startsWith('}') ? '' : ','}${rest}`);
+    return textFrame(Buffer.from(`{"event_id":${JSON.stringify(e.id)}${rest.startsWith('}') ? '' : ','}${rest}`));
   });
 }
 

@@ -13,12 +13,14 @@
  *   closed with 4429 (and cut after a grace second if it does not read the close frame) instead of growing memory.
  * Messages are handled one at a time, in order. Every message sent carries `timestamp`.
  */
+import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import WebSocket from 'ws';
 import { CLOSE_CODES, errorMessage, type ErrorCode } from '../../shared/errors.js';
 import type { ConnectionMeter } from '../metrics.js';
 import type { ParseResult } from './message-parser.js';
 import { TokenBucket } from './token-bucket.js';
+import { canWriteDirectly, type WireFrame } from './wire-frame.js';
 
 export interface JsonSocketLimits {
   maxFrameBytes: number;
@@ -71,6 +73,7 @@ export class JsonSocket<M> {
   private session: { dispose(): void } | undefined;
   /** Exactly sized (a pushed-to array reserves 17 slots; every idle subscriber has one). */
   private closeCallbacks: readonly (() => void)[] = [];
+  private readonly stream: Duplex | undefined;
 
   constructor(
     readonly socket: WebSocket,
@@ -80,7 +83,10 @@ export class JsonSocket<M> {
     private readonly log: FastifyBaseLogger,
     /** Told when the socket closes (the server's pings, ./heartbeat.ts), so it needs no close listener of its own. */
     private readonly heartbeat?: { remove(socket: WebSocket): void },
+    /** The socket's stream, when shared frames may be written on it whole (./wire-frame.ts); else ws frames them. */
+    stream?: Duplex,
   ) {
+    this.stream = stream && canWriteDirectly(socket) ? stream : undefined;
     this.bucket = new TokenBucket(limits.rateBurst, limits.ratePerSec);
     // One listener function of each kind for every socket of the process, finding this object on the socket: three
     // closures and their context per connection were ~300 B of every idle subscriber's heap.
@@ -148,6 +154,19 @@ export class JsonSocket<M> {
       return false;
     }
     this.socket.send(frame, { binary: false }, onWritten);
+    this.meter.sent();
+    return true;
+  }
+
+  /** Sends a shared, already encoded frame: one write of the whole frame on the stream where ws allows it. */
+  sendEncoded(frame: WireFrame): boolean {
+    if (!this.stream) return this.sendFrame(frame.payload);
+    if (!this.isOpen) return false;
+    if (this.socket.bufferedAmount > this.limits.outboundCap) {
+      this.cutSlowReader();
+      return false;
+    }
+    this.stream.write(frame.wire);
     this.meter.sent();
     return true;
   }

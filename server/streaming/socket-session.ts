@@ -35,7 +35,7 @@ export function openSessionSocket<M extends { type: string }>(
   create: (conn: JsonSocket<M>, principal: Principal, meter: ConnectionMeter) => SocketSession<M, StreamingContext>,
 ): void {
   const meter = ctx.metrics.connection(manager, 'ws');
-  const conn = new JsonSocket(socket, ctx.socketLimits, parse, meter, ctx.log, ctx.heartbeat);
+  const conn = new JsonSocket(socket, ctx.socketLimits, parse, meter, ctx.log, ctx.heartbeat, upgrade.stream);
   ctx.heartbeat.add(socket, meter);
   void admitSocket(conn, upgrade, ctx, `${manager}-ws`).then(
     (admission) => {
@@ -111,7 +111,7 @@ export abstract class SocketSession<M extends { type: string }, C extends Stream
   /** Sends a bus event's shared frame. */
   protected deliver(event: BusEvent): void {
     observeDelivery(this.ctx.metrics, event);
-    this.conn.sendFrame(wsFrame(event));
+    this.conn.sendEncoded(wsFrame(event));
   }
 
   /** An DomainError as its error message; anything else is logged and reported as INTERNAL_ERROR. */

@@ -23,6 +23,8 @@ export interface Upgrade {
   /** `token` and `last_event_id` of the query string. */
   query: { token?: string; last_event_id?: string };
   headers: { origin?: string; authorization?: string; 'last-event-id'?: string };
+  /** The upgraded connection's byte stream (the one ws reads and writes): shared event frames are written on it whole. */
+  stream?: Duplex;
 }
 
 export interface JsonSocketRoute {
@@ -148,7 +150,7 @@ export class JsonSocketUpgrades {
     const open = match.route.open;
     app.websocketServer.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', guard);
-      open(ws, upgrade);
+      open(ws, { ...upgrade, stream: socket });
     });
   }
 }
