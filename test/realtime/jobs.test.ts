@@ -209,6 +209,30 @@ describe('jobs: REST, WebSocket and SSE on the in-process bus', () => {
     await service.waitForType('job_progress');
   });
 
+  it('WebSocket: live events of every frame size (7-, 16- and 64-bit lengths) arrive whole, in order, to every follower', async () => {
+    // Live events are written as frames encoded once per instance (server/streaming/wire-frame.ts): each length
+    // encoding, read by ws's strict client parser, on two sockets, between messages the socket frames itself (pong).
+    const { job_id: id } = await createJob(server.url, { user_id: 'fay' });
+    const clients = [await ws(generationWs(server.url, id, mintToken('fay'))), await ws(generationWs(server.url, id, mintToken('fay')))];
+    for (const client of clients) await client.waitForType('job_progress');
+    const sizes = [10, 300, 4000];
+    for (const [i, size] of sizes.entries()) {
+      await postProgress(server.url, id, { status: 'processing', progress: (i + 1) / 10, message: 'm'.repeat(size) });
+      for (const client of clients) client.send({ type: 'ping' });
+    }
+    const result = { blob: 'r'.repeat(100_000) };
+    expect((await postProgress(server.url, id, { status: 'completed', result })).status).toBe(200);
+    for (const client of clients) {
+      await client.waitFor((m) => m.data?.status === 'completed');
+      const live = client.messages.filter((m) => m.type === 'job_progress').slice(1);
+      expect(live.map((m) => m.data.message?.length ?? 0)).toEqual([...sizes, 4000]);
+      expect(live.at(-1).data.result).toEqual(result);
+      expect(live.every((m) => EVENT_ID.test(m.event_id))).toBe(true);
+      expect(client.messages.filter((m) => m.type === 'pong')).toHaveLength(3);
+      expect(client.closeInfo).toBeUndefined();
+    }
+  });
+
   it('SSE (EventSource): the current state first, then every update, each with an id', async () => {
     const { job_id: id } = await createJob(server.url, { user_id: 'dave' });
     const received: { type: string; id: string; data: any }[] = [];

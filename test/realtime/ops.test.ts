@@ -97,6 +97,7 @@ describe('realtime operations', () => {
       expect(text).toMatch(/deckhand_realtime_connections\{manager="notifications",transport="sse"\} 1/);
       expect(text).toMatch(/deckhand_realtime_connections\{manager="generation",transport="ws"\} 1/);
       expect(text).toMatch(/deckhand_realtime_messages_sent_total\{manager="notifications",transport="sse"\} [1-9]/);
+      expect(text).toMatch(/deckhand_realtime_messages_sent_total\{manager="generation",transport="ws"\} [1-9]/);
       expect(text).toMatch(/deckhand_realtime_delivery_latency_seconds_bucket\{le="[^"]+",channel_kind="general"\} [1-9]/);
       expect(text).toMatch(/deckhand_realtime_errors_total\{manager="notifications",code="INVALID_MESSAGE"\} 1/);
       expect(text).toMatch(/deckhand_bus_publishes_total\{result="ok"\} [1-9]/);
