@@ -241,7 +241,12 @@ describe('redis bus across instances and outages', () => {
       restarted = await startRedis(redis.port);
       await waitFor(() => gaps === 1, 15_000, 'gap after restart');
       // The publisher's own connection reconnects on its own schedule: until then a publish fails fast (by design).
-      await expect.poll(() => publisher.ping().then(() => true, () => false), { timeout: 15_000, interval: 50 }).toBe(true);
+      const reachable = () =>
+        publisher.ping().then(
+          () => true,
+          () => false,
+        );
+      await expect.poll(reachable, { timeout: 15_000, interval: 50 }).toBe(true);
       const after = await publisher.publish('jobs.r', '"after"');
       expect(after).not.toBeNull();
       await waitFor(() => events.length === 2, 10_000, 'event after restart');
