@@ -8,7 +8,8 @@
  * (permessage-deflate queues frames while one is deflated): `canWriteDirectly` says whether a socket negotiated no
  * extension. The JSON sockets never send Blobs, ws's other queued case.
  */
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
+import * as ws from 'ws';
 
 interface FrameOptions {
   fin: boolean;
@@ -18,8 +19,12 @@ interface FrameOptions {
   readOnly: boolean;
 }
 
-/** ws's frame encoder (public in ws's code, not in its type declarations). */
-const { Sender } = WebSocket as unknown as { Sender: { frame(data: Buffer, options: FrameOptions): Buffer[] } };
+/**
+ * ws's frame encoder (public in ws's code, not in its type declarations): a named export of ws's ES module entry. Not
+ * `WebSocket.Sender`: the default export has it only once ws's CommonJS entry has run (some CommonJS package's
+ * `require('ws')` before this module), an accident of import order.
+ */
+const { Sender } = ws as unknown as { Sender: { frame(data: Buffer, options: FrameOptions): Buffer[] } };
 const TEXT = 0x1;
 
 export interface WireFrame {
