@@ -4,11 +4,6 @@
  */
 import { roleFor } from './access/policy.js';
 import { chatPlugin, createChat, type Chat } from './chat/index.js';
-import cors from '@fastify/cors';
-import rateLimit from '@fastify/rate-limit';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
-import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -25,9 +20,8 @@ import { registerCollabRoute } from './collab/route.js';
 import type { Config } from './config.js';
 import { registerDemo } from './demo/index.js';
 import { AwarenessRelay, DocumentBridges, DocumentService, registerDocumentRoutes, SlideOrderMigration } from './documents/index.js';
-import { registerErrorHandling } from './http/errors.js';
-import { registerSecurityHeaders } from './http/security-headers.js';
-import { createConnectionCounter, HttpRateSync, httpRateStore, type ConnectionCounter } from './limits/index.js';
+import { registerHttpPlugins } from './http/plugins.js';
+import { createConnectionCounter, HttpRateSync, type ConnectionCounter } from './limits/index.js';
 import { Metrics } from './metrics.js';
 import { createJobsService, jobsPlugin, type JobsService } from './jobs/index.js';
 import { ChannelPolicy, createNotificationsService, notificationsPlugin, SocketMessages, type NotificationsService } from './notifications/index.js';
@@ -252,41 +246,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   app.decorate('deckhand', services);
   app.decorateRequest('principal', null);
 
-  registerErrorHandling(app);
-  registerSecurityHeaders(app, { contentSecurityPolicy: false, crossOriginEmbedderPolicy: false });
-  await app.register(cors, { origin: config.corsOrigins === '*' ? true : config.corsOrigins, credentials: true });
-  await app.register(rateLimit, {
-    global: true,
-    max: config.limits.httpRateMax,
-    timeWindow: config.limits.httpRateWindowMs,
-    ...(httpRate ? { store: httpRateStore(httpRate) } : {}),
-    skipOnError: true,
-    errorResponseBuilder: (_req, ctx) => ({
-      statusCode: 429,
-      type: 'error',
-      error_code: 'RATE_LIMIT_EXCEEDED',
-      message: `rate limit exceeded, retry in ${ctx.after}`,
-      timestamp: new Date().toISOString(),
-    }),
-  });
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Deckhand API', version: '1' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
-      security: [{ bearer: [] }],
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(websocket, {
-    options: {
-      maxPayload: Math.max(config.limits.collabMaxFrameBytes, config.limits.wsMaxFrameBytes),
-      perMessageDeflate: false,
-    },
-    // Replaces the plugin's default preClose: shutdown phase 1 (server/lifecycle.ts).
-    preClose: async function preClose(this: FastifyInstance) {
-      await lifecycle.closeConnections(this);
-    },
-  });
+  await registerHttpPlugins(app, { config, httpRate, lifecycle });
 
   registerCollabRoute(app, collab, config);
   registerHealthRoutes(app, [
