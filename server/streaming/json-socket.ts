@@ -148,11 +148,7 @@ export class JsonSocket<M> {
 
   /** Sends an already serialized frame (shared by every subscriber of an event). */
   sendFrame(frame: Buffer | string, onWritten?: (err?: Error) => void): boolean {
-    if (!this.isOpen) return false;
-    if (this.socket.bufferedAmount > this.limits.outboundCap) {
-      this.cutSlowReader();
-      return false;
-    }
+    if (!this.mayWrite()) return false;
     this.socket.send(frame, { binary: false }, onWritten);
     this.meter.sent();
     return true;
@@ -161,14 +157,18 @@ export class JsonSocket<M> {
   /** Sends a shared, already encoded frame: one write of the whole frame on the stream where ws allows it. */
   sendEncoded(frame: WireFrame): boolean {
     if (!this.stream) return this.sendFrame(frame.payload);
-    if (!this.isOpen) return false;
-    if (this.socket.bufferedAmount > this.limits.outboundCap) {
-      this.cutSlowReader();
-      return false;
-    }
+    if (!this.mayWrite()) return false;
     this.stream.write(frame.wire);
     this.meter.sent();
     return true;
+  }
+
+  /** Open, and its unsent bytes under the cap (over it, the reader is cut as too slow). */
+  private mayWrite(): boolean {
+    if (!this.isOpen) return false;
+    if (this.socket.bufferedAmount <= this.limits.outboundCap) return true;
+    this.cutSlowReader();
+    return false;
   }
 
   /**
