@@ -36,8 +36,7 @@ export interface WireFrame {
 
 /** A final, unmasked text frame (server to client) carrying `payload`. */
 export function textFrame(payload: Buffer): WireFrame {
-  const [header, data] = Sender.frame(payload, { fin: true, rsv1: false, opcode: TEXT, mask: false, readOnly: true });
-  const wire = data ? Buffer.concat([header!, data]) : header!;
+  const wire = Buffer.concat(Sender.frame(payload, { fin: true, rsv1: false, opcode: TEXT, mask: false, readOnly: true }));
   return { wire, payload: wire.subarray(wire.length - payload.length) };
 }
 
