@@ -220,8 +220,9 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   for (const s of ingestSubs) s.onEvent = () => ingestDelivered++;
   const requests = ingestJobs.map((job) => pub.ingestRequest(job));
   let nextRequest = 0;
-  const ingestWindow = async (seconds: number) => {
-    const a = await ctx.mark('ingest-start');
+  // Each window its own marks (and, with --profile, its own CPU profile: ingest-w0 is the warm-up).
+  const ingestWindow = async (seconds: number, name: string) => {
+    const a = await ctx.mark(`${name}-start`);
     const result = await autocannon({
       url: target.http,
       connections: INGEST_JOBS,
@@ -234,12 +235,12 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
         { method: 'POST', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: requests[nextRequest++ % requests.length]!.path }) },
       ],
     } as unknown as autocannon.Options);
-    const b = await ctx.mark('ingest-end');
+    const b = await ctx.mark(`${name}-end`);
     return { result, cpu: cpuWindow(a, b) };
   };
-  if (!ctx.quick) await ingestWindow(1);
+  if (!ctx.quick) await ingestWindow(1, 'ingest-w0');
   const windows: Awaited<ReturnType<typeof ingestWindow>>[] = [];
-  for (let i = 0; i < (ctx.quick ? 1 : INGEST_WINDOWS); i++) windows.push(await ingestWindow(ingestS));
+  for (let i = 0; i < (ctx.quick ? 1 : INGEST_WINDOWS); i++) windows.push(await ingestWindow(ingestS, `ingest-w${i + 1}`));
   const { result, cpu: ingestCpu } = [...windows].sort((x, y) => x.result.requests.average - y.result.requests.average)[windows.length >> 1]!;
   const ingestFlags = generatorFlags(ingestCpu);
   const perPost = (us: number) => Math.round(us / Math.max(1, result.requests.total));

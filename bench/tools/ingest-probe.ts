@@ -1,6 +1,6 @@
 /**
  * Progress ingest alone, longer than the bench's window, to read a profile without the rest of the run:
- * `TARGET=deckhand-ws SECONDS=5 [RATE=100 | PACE=100] [PROFILE=1] [STRACE=1] [PERF=1] [REDIS_STATS=1] [IDLE_MS=5000
+ * `TARGET=deckhand-ws SECONDS=5 [RATE=100 | PACE=100] [PROFILE=1] [STRACE=1] [PERF=1] [REDIS_STATS=1] [IDLE_JOB=1] [IDLE_MS=5000
  * IDLE_SUBSCRIBERS=1000] npx tsx bench/tools/ingest-probe.ts` starts the bench's Postgres, Redis
  * and one target (`deckhand-ws` or `socketio-redis`, `raw-ws`) pinned to CPU 0 as `npm run bench` does, one
  * subscriber per job, then autocannon (16 connections, round-robin over 16 jobs) from this process on CPU 1. Prints
@@ -66,10 +66,13 @@ const target: TargetInfo = {
 };
 try {
   const jobs = Array.from({ length: 16 }, (_, i) => `probe-${i}`);
-  await createJobs(target, jobs);
-  // IDLE_SUBSCRIBERS=N: N more subscribers (distinct users, spread over the jobs), as the bench attaches 2,000.
+  // IDLE_JOB=1: the idle subscribers follow a job of their own that nobody posts to (the bench's ingest phase has
+  // its 2,000 subscribers on other jobs); without it they are spread over the posted jobs.
+  const idleJobs = process.env.IDLE_JOB === '1' ? ['probe-idle'] : jobs;
+  await createJobs(target, idleJobs === jobs ? jobs : [...jobs, ...idleJobs]);
+  // IDLE_SUBSCRIBERS=N: N more subscribers (distinct users), as the bench attaches 2,000.
   const idle = Number(process.env.IDLE_SUBSCRIBERS ?? 0);
-  const extra = Array.from({ length: idle }, (_, i) => subscribe(target, jobs[i % jobs.length]!, `idle${i}`));
+  const extra = Array.from({ length: idle }, (_, i) => subscribe(target, idleJobs[i % idleJobs.length]!, `idle${i}`));
   await Promise.all(extra.map((s) => s.ready));
   const subs = jobs.map((job, i) => subscribe(target, job, `p${i}`));
   await Promise.all(subs.map((s) => s.ready));
