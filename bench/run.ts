@@ -8,26 +8,17 @@
  * (postmaster + backends), Redis and the generator from /proc/{pid}/stat. A measurement is flagged
  * "generator-bound" when the generator used more than 85 % of its core.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildDist, distPath } from './lib/build.js';
+import { buildDist } from './lib/build.js';
 import { cachedFixture } from './lib/fixture.js';
-import {
-  createDatabase,
-  GENERATOR_CPU,
-  hasTaskset,
-  SERVER_CPU,
-  startBenchPostgres,
-  startBenchRedis,
-  type BenchPostgres,
-  type BenchRedis,
-} from './lib/infra.js';
+import { GENERATOR_CPU, hasTaskset, startBenchPostgres, startBenchRedis, type BenchPostgres, type BenchRedis } from './lib/infra.js';
 import { cpuMicros, treeCpuMicros, type CpuSnapshot } from './lib/proc.js';
 import type { GenMessage, RunRequest, ScenarioOutput, TargetInfo } from './lib/protocol.js';
 import { renderMarkdown, type RunResults } from './lib/report.js';
+import { spawnPinned, startTarget, type RunningTarget } from './lib/target-process.js';
 import { TARGETS } from './lib/targets.js';
 import { BENCH_SECRET } from './lib/tokens.js';
 import { SCENARIOS } from './scenarios/registry.js';
@@ -57,98 +48,35 @@ function log(message: string): void {
 const t0 = performance.now();
 
 let dist = '';
+const spawnContext = () => ({
+  root: ROOT,
+  dist,
+  ...(heap ? { heapDir: join(BENCH, 'results', 'profiles') } : {}),
+  ...(verbose ? { log } : {}),
+});
 
-/** `taskset -c <cpu> node <the script's transpiled .js>` with an IPC channel. */
-function spawnPinned(cpu: string, script: string, env: Record<string, string>, extraArgs: string[] = []): ChildProcess {
-  return spawn('taskset', ['-c', cpu, process.execPath, ...extraArgs, distPath(dist, ROOT, script)], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'production', ...env },
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
-}
+type TargetOutput = ScenarioOutput & { cpuWindows: Record<string, CpuSnapshot> };
 
-interface RunningTarget {
-  proc: ChildProcess;
-  port: number;
-  dbUrl: string | undefined;
-  output: () => string;
-  request(type: string, extra?: Record<string, unknown>): Promise<unknown>;
-  stop(): Promise<void>;
-}
-
-async function startTarget(id: string, pg: BenchPostgres, redis: BenchRedis): Promise<RunningTarget> {
-  const def = TARGETS[id]!;
-  const startedAt = performance.now();
-  const dbUrl = def.needsDb ? await createDatabase(pg.url, `bench_${id}`.replace(/[^a-z0-9_]/g, '_')) : undefined;
-  const env = {
-    ...def.env({ dbUrl, redisUrl: redis.url }),
-    BENCH_TARGET_ID: id,
-    ...(heap ? { BENCH_HEAP_DIR: join(BENCH, 'results', 'profiles') } : {}),
-  };
-  if (heap) mkdirSync(join(BENCH, 'results', 'profiles'), { recursive: true });
-  const proc = spawnPinned(SERVER_CPU, join(BENCH, 'targets', def.script), env, ['--expose-gc']);
-  let out = '';
-  proc.stdout?.on('data', (d) => (out += d));
-  proc.stderr?.on('data', (d) => (out += d));
-  let nextId = 0;
-  const waiting = new Map<number, (v: unknown) => void>();
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${id} did not start:\n${out}`)), 60_000);
-    proc.on('message', (raw: unknown) => {
-      const msg = raw as { type: string; port?: number; id?: number; value?: unknown };
-      if (msg.type === 'ready') {
-        clearTimeout(timer);
-        resolve(msg.port!);
-      } else if (msg.type === 'reply') {
-        waiting.get(msg.id!)?.(msg.value);
-        waiting.delete(msg.id!);
-      }
-    });
-    proc.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${id} exited (${code}):\n${out}`));
-    });
-  });
-  if (verbose) log(`  ${id}: up in ${(performance.now() - startedAt).toFixed(0)} ms`);
-  return {
-    proc,
-    port,
-    dbUrl,
-    output: () => out,
-    request: (type, extra = {}) =>
-      new Promise((resolve) => {
-        const rid = ++nextId;
-        waiting.set(rid, resolve);
-        proc.send({ type, id: rid, ...extra });
-      }),
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-      proc.send({ type: 'stop' });
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
-/** One scenario against one (running) target: a fresh generator process pinned to CPU 1. */
+/**
+ * One scenario against its running targets: a fresh generator process pinned to CPU 1. One target, or several for a
+ * paired scenario (the generator measures them in alternating windows; each mark reads the CPU of the target it names).
+ */
 async function runScenario(
   scenarioId: string,
-  targetId: string,
-  target: RunningTarget,
+  targets: { id: string; running: RunningTarget }[],
+  paired: boolean,
   pg: BenchPostgres,
   redis: BenchRedis,
-): Promise<ScenarioOutput & { cpuWindows: Record<string, CpuSnapshot> }> {
-  const def = TARGETS[targetId]!;
+): Promise<Record<string, TargetOutput>> {
   const postmaster = pg.pid();
   const spawnedAt = performance.now();
-  const gen = spawnPinned(GENERATOR_CPU, join(BENCH, 'gen.ts'), {});
+  const gen = spawnPinned(spawnContext(), GENERATOR_CPU, join(BENCH, 'gen.ts'), {});
   let genOut = '';
   gen.stdout?.on('data', (d) => (genOut += d));
   gen.stderr?.on('data', (d) => (genOut += d));
-  const marks: Record<string, CpuSnapshot> = {};
-  const snapshot = (): CpuSnapshot => ({
+  const byId = new Map(targets.map((t) => [t.id, t.running]));
+  const marks: Record<string, Record<string, CpuSnapshot>> = Object.fromEntries(targets.map((t) => [t.id, {}]));
+  const snapshot = (target: RunningTarget): CpuSnapshot => ({
     at: performance.now(),
     cpu: {
       server: cpuMicros(target.proc.pid!),
@@ -157,28 +85,33 @@ async function runScenario(
       generator: cpuMicros(gen.pid!),
     },
   });
-  const info: TargetInfo = {
-    id: targetId,
-    label: def.label,
-    kind: def.kind,
-    ...(def.transport ? { transport: def.transport } : {}),
-    port: target.port,
-    http: `http://127.0.0.1:${target.port}`,
-    ...(target.dbUrl ? { dbUrl: target.dbUrl } : {}),
-    redisUrl: redis.url,
-    secret: BENCH_SECRET,
+  const info = ({ id, running }: { id: string; running: RunningTarget }): TargetInfo => {
+    const def = TARGETS[id]!;
+    return {
+      id,
+      label: def.label,
+      kind: def.kind,
+      ...(def.transport ? { transport: def.transport } : {}),
+      port: running.port,
+      http: `http://127.0.0.1:${running.port}`,
+      ...(running.dbUrl ? { dbUrl: running.dbUrl } : {}),
+      redisUrl: redis.url,
+      secret: BENCH_SECRET,
+    };
   };
+  const name = paired ? scenarioId : targets[0]!.id;
   try {
     return await new Promise((resolve, reject) => {
       let first = true;
       gen.on('message', (raw: unknown) => {
         const msg = raw as GenMessage;
-        if (first && verbose) log(`  ${targetId}: generator up in ${(performance.now() - spawnedAt).toFixed(0)} ms`);
+        if (first && verbose) log(`  ${name}: generator up in ${(performance.now() - spawnedAt).toFixed(0)} ms`);
         first = false;
         if (msg.type === 'mark') {
+          const target = byId.get(msg.of)!;
           const reply = () => {
-            const snap = snapshot();
-            marks[msg.label] = snap;
+            const snap = snapshot(target);
+            marks[msg.of]![msg.label] = snap;
             gen.send({ type: 'reply', id: msg.id, value: snap });
           };
           if (!profile) return reply();
@@ -191,26 +124,64 @@ async function runScenario(
               BENCH,
               'results',
               'profiles',
-              `${targetId}-${msg.label.replace(/-end$/, '').replace(/[^A-Za-z0-9_.-]/g, '_')}.cpuprofile`,
+              `${msg.of}-${msg.label.replace(/-end$/, '').replace(/[^A-Za-z0-9_.-]/g, '_')}.cpuprofile`,
             );
             void target.request('profile-stop', { file });
           } else reply();
         } else if (msg.type === 'target') {
-          void target.request(msg.request, msg.args ? { args: msg.args } : {}).then((value) => gen.send({ type: 'reply', id: msg.id, value }));
+          void byId
+            .get(msg.of)!
+            .request(msg.request, msg.args ? { args: msg.args } : {})
+            .then((value) => gen.send({ type: 'reply', id: msg.id, value }));
         } else if (msg.type === 'log') {
-          log(`  ${targetId}: ${msg.message}`);
+          log(`  ${name}: ${msg.message}`);
         } else if (msg.type === 'result') {
-          resolve({ ...msg.output, cpuWindows: marks });
+          resolve(Object.fromEntries(Object.entries(msg.outputs).map(([id, output]) => [id, { ...output, cpuWindows: marks[id] ?? {} }])));
         } else if (msg.type === 'error') {
-          reject(new Error(`${scenarioId}/${targetId}: ${msg.message}\n--- target output ---\n${target.output().slice(-3000)}`));
+          const outputs = targets.map((t) => `--- ${t.id} output ---\n${t.running.output().slice(-3000)}`).join('\n');
+          reject(new Error(`${scenarioId}/${name}: ${msg.message}\n${outputs}`));
         }
       });
       gen.on('exit', (code) => reject(new Error(`generator exited (${code}):\n${genOut.slice(-3000)}`)));
-      const req: RunRequest = { type: 'run', scenario: scenarioId, target: info, quick };
+      const req: RunRequest = { type: 'run', scenario: scenarioId, targets: targets.map(info), paired, quick };
       gen.send(req);
     });
   } finally {
     gen.kill('SIGKILL');
+  }
+}
+
+function failure(err: unknown): TargetOutput {
+  return { metrics: {}, error: String(err instanceof Error ? err.message : err).slice(0, 2000), cpuWindows: {} } as TargetOutput;
+}
+
+/**
+ * A paired scenario: every other target is stopped and Redis flushed, then all of the scenario's targets start
+ * afresh and stay up together while one generator measures them in alternating windows; they stop after it.
+ */
+async function runPaired(
+  scenarioId: string,
+  ids: string[],
+  running: Map<string, RunningTarget>,
+  pg: BenchPostgres,
+  redis: BenchRedis,
+  results: RunResults,
+): Promise<void> {
+  const started = performance.now();
+  for (const target of running.values()) await target.stop();
+  running.clear();
+  await redis.flush();
+  const targets: { id: string; running: RunningTarget }[] = [];
+  try {
+    for (const id of ids) targets.push({ id, running: await startTarget(spawnContext(), id, pg, redis) });
+    const outputs = await runScenario(scenarioId, targets, true, pg, redis);
+    for (const id of ids) results.scenarios[scenarioId]!.targets[id] = outputs[id] ?? failure(new Error('no output'));
+    log(`  ${ids.join(' + ')} done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  } catch (err) {
+    log(`  ${ids.join(' + ')} FAILED: ${err instanceof Error ? err.message : String(err)}`);
+    for (const id of ids) results.scenarios[scenarioId]!.targets[id] = failure(err);
+  } finally {
+    for (const t of targets) await t.running.stop();
   }
 }
 
@@ -249,6 +220,10 @@ async function main(): Promise<void> {
     for (const [index, scenario] of scenarios.entries()) {
       log(`scenario ${scenario.id}`);
       results.scenarios[scenario.id] = { targets: {} };
+      if (scenario.paired) {
+        await runPaired(scenario.id, targetsOf(scenario), running, pg, redis, results);
+        continue;
+      }
       for (const targetId of targetsOf(scenario)) {
         const started = performance.now();
         try {
@@ -261,11 +236,11 @@ async function main(): Promise<void> {
           }
           if (!target) {
             await redis.flush();
-            target = await startTarget(targetId, pg, redis);
+            target = await startTarget(spawnContext(), targetId, pg, redis);
             running.set(targetId, target);
           }
-          const output = await runScenario(scenario.id, targetId, target, pg, redis);
-          results.scenarios[scenario.id]!.targets[targetId] = output;
+          const outputs = await runScenario(scenario.id, [{ id: targetId, running: target }], false, pg, redis);
+          results.scenarios[scenario.id]!.targets[targetId] = outputs[targetId]!;
           log(`  ${targetId} done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
           if ((lastUse.get(targetId) ?? 0) <= index) {
             await target.stop();
@@ -273,11 +248,7 @@ async function main(): Promise<void> {
           }
         } catch (err) {
           log(`  ${targetId} FAILED: ${err instanceof Error ? err.message : String(err)}`);
-          results.scenarios[scenario.id]!.targets[targetId] = {
-            metrics: {},
-            error: String(err instanceof Error ? err.message : err).slice(0, 2000),
-            cpuWindows: {},
-          } as never;
+          results.scenarios[scenario.id]!.targets[targetId] = failure(err);
           await running.get(targetId)?.stop();
           running.delete(targetId);
         }

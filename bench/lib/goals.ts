@@ -155,19 +155,7 @@ export function evaluateGoals(results: RunResults): GoalResult[] {
       (r) => r >= 1,
     ),
   );
-  goals.push(
-    ratioGoal(
-      results,
-      'Accepted progress POSTs/s vs Socket.IO + redis-adapter (2, ingest)',
-      'events',
-      'ingest: accepted POSTs/s',
-      'deckhand-ws',
-      'socketio-redis',
-      '≥ 1× (stretch 2×)',
-      (r) => r >= 1,
-      ' req/s',
-    ),
-  );
+  goals.push(pairedIngestGoal(results));
   goals.push(
     ratioGoal(
       results,
@@ -234,4 +222,35 @@ export function evaluateGoals(results: RunResults): GoalResult[] {
     ),
   );
   return goals;
+}
+
+/**
+ * Issue #14's ingest target from the paired scenario (2c): the median of the per-round ratios Deckhand / Socket.IO +
+ * redis-adapter (each round measures both on the same stretch of the machine), with the ratio of the medians.
+ */
+function pairedIngestGoal(results: RunResults): GoalResult {
+  const name = 'Accepted progress POSTs/s vs Socket.IO + redis-adapter (2c, ingest, paired)';
+  const goal = '≥ 1× (stretch 2×), median of the rounds';
+  const rounds = (target: string) =>
+    (results.scenarios.ingest?.targets[target]?.details as { rounds?: { round: number; postsPerS: number }[] } | undefined)?.rounds ?? [];
+  const a = rounds('deckhand-ws');
+  const b = rounds('socketio-redis');
+  const ratios = a
+    .map((w) => {
+      const peer = b.find((p) => p.round === w.round);
+      return peer && peer.postsPerS > 0 ? w.postsPerS / peer.postsPerS : undefined;
+    })
+    .filter((r): r is number => r !== undefined)
+    .sort((x, y) => x - y);
+  if (!ratios.length) return { name, measured: '—', goal, status: 'not measured' };
+  const median = ratios.length % 2 ? ratios[ratios.length >> 1]! : (ratios[ratios.length / 2 - 1]! + ratios[ratios.length / 2]!) / 2;
+  const va = value(results, 'ingest', 'deckhand-ws', 'ingest: accepted POSTs/s');
+  const vb = value(results, 'ingest', 'socketio-redis', 'ingest: accepted POSTs/s');
+  const medians = va !== undefined && vb ? `; medians ${fmtN(va)} vs ${fmtN(vb)} req/s` : '';
+  return {
+    name,
+    measured: `${x(median)} (rounds ${ratios.map(x).join(', ')}${medians})`,
+    goal,
+    status: median >= 1 ? 'met' : 'missed',
+  };
 }

@@ -37,7 +37,9 @@ export interface ScenarioOutput {
 export interface RunRequest {
   type: 'run';
   scenario: string;
-  target: TargetInfo;
+  /** One target; several for a paired scenario (all up at once, measured in alternating windows). */
+  targets: TargetInfo[];
+  paired: boolean;
   quick: boolean;
 }
 
@@ -65,13 +67,16 @@ export interface GenContext {
   log(message: string): void;
 }
 
-/** Generator → runner messages. */
+/** Generator → runner messages (`of`: the id of the target a mark or request is for). */
 export type GenMessage =
-  | { type: 'mark'; id: number; label: string }
-  | { type: 'target'; id: number; request: string; args?: Record<string, unknown> }
+  | { type: 'mark'; id: number; of: string; label: string }
+  | { type: 'target'; id: number; of: string; request: string; args?: Record<string, unknown> }
   | { type: 'log'; message: string }
-  | { type: 'result'; output: ScenarioOutput }
+  | { type: 'result'; outputs: Record<string, ScenarioOutput> }
   | { type: 'error'; message: string };
+
+/** A paired scenario's module: one context per target, one output per target id. */
+export type PairedRun = (ctxs: GenContext[]) => Promise<Record<string, ScenarioOutput>>;
 
 /** Runner → generator replies. */
 export type RunnerReply = { type: 'reply'; id: number; value: unknown };

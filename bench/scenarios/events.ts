@@ -6,11 +6,8 @@
  *             (process + Postgres + Redis) per delivery, deliveries per CPU-second. (All 1,000 on one job would be
  *             100,000 deliveries/s: more than one shared core can carry for any target, raw ws included.)
  *   ramp    — 50 → 100 → 200 → 400 publishes/s until p99 > 250 ms or any loss.
- *   ingest  — autocannon (16 connections) POSTing progress round-robin to 16 jobs, one subscriber each, with the
- *             2,000 subscribers attached: a 1 s warm-up (discarded), then three 2 s windows, the median reported
- *             (one 2 s window after the ramp's overload read anywhere from 0.57× to 1.0× for the same code).
+ * Ingest (accepted POSTs/s) is its own scenario, paired: ./ingest.ts.
  */
-import autocannon from 'autocannon';
 import { createJobs, publisher, subscribe, type Subscriber } from '../lib/event-clients.js';
 import { marker } from '../lib/doc-clients.js';
 import { cpuWindow, generatorFlags, latencyMetrics, metric, type CpuWindow } from '../lib/measure.js';
@@ -21,9 +18,8 @@ import { Latency, type LatencySummary } from '../lib/stats.js';
 const MAIN_JOBS = 10;
 const MAIN = Array.from({ length: MAIN_JOBS }, (_, i) => `bench-main-${i}`);
 const IDLE = 'bench-idle';
-const INGEST_JOBS = 16;
-/** Measured ingest windows (after a discarded warm-up); the median is reported. */
-const INGEST_WINDOWS = 3;
+/** Jobs with one subscriber each: a publish priced without its fan-out. */
+const SINGLE_JOBS = 16;
 const js = (m: MemoryUsage) => m.heapUsed + m.external;
 
 interface Window {
@@ -45,9 +41,8 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
   const singleMs = ctx.quick ? 500 : 2000;
   const stepMs = ctx.quick ? 1000 : 1500;
   const rampRates = ctx.quick ? [] : [50, 200, 400];
-  const ingestS = ctx.quick ? 1 : 2;
-  const ingestJobs = Array.from({ length: INGEST_JOBS }, (_, i) => `bench-ingest-${i}`);
-  await createJobs(target, [...MAIN, IDLE, ...ingestJobs]);
+  const singleJobs = Array.from({ length: SINGLE_JOBS }, (_, i) => `bench-single-${i}`);
+  await createJobs(target, [...MAIN, IDLE, ...singleJobs]);
   const metrics: Record<string, Metric> = {};
 
   // Memory: idle subscribers.
@@ -124,14 +119,14 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
     };
   }
 
-  // One subscriber per job for the 16 ingest jobs (also used to price a publish alone, below).
-  const ingestSubs: Subscriber[] = [];
-  for (const [i, job] of ingestJobs.entries()) {
+  // One subscriber per job for 16 jobs: to price a publish alone, below.
+  const singleSubs: Subscriber[] = [];
+  for (const [i, job] of singleJobs.entries()) {
     const s = subscribe(target, job, `g${i}`);
-    ingestSubs.push(s);
+    singleSubs.push(s);
     await s.ready;
   }
-  for (const s of ingestSubs) {
+  for (const s of singleSubs) {
     s.onEvent = (sentAt, at) => {
       if (sentAt < windowStart || sentAt >= windowEnd) return;
       latency.recordMs(at - sentAt);
@@ -164,7 +159,7 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
 
   // The same 100 publishes/s to jobs with one subscriber each: what a publish costs without its fan-out. The
   // difference is the marginal cost of a delivery (encode once, write to each socket).
-  const single = await measure(100, 500, singleMs, ingestJobs, 1);
+  const single = await measure(100, 500, singleMs, singleJobs, 1);
   const marginal = (fixed.cpu.totalUs - single.cpu.totalUs * (fixed.cpu.wallMs / single.cpu.wallMs)) / Math.max(1, fixed.received - single.received);
   const marginalServer =
     (fixed.cpu.serverUs - single.cpu.serverUs * (fixed.cpu.wallMs / single.cpu.wallMs)) / Math.max(1, fixed.received - single.received);
@@ -214,50 +209,8 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
       rampFlags.length ? ['generator-bound at some step'] : [],
     );
 
-  // Ingest with the subscribers attached: a warm-up window (discarded: it follows the ramp's overload, and the
-  // progress route of these jobs runs for the first time), then INGEST_WINDOWS windows; the median window is reported.
-  let ingestDelivered = 0;
-  for (const s of ingestSubs) s.onEvent = () => ingestDelivered++;
-  const requests = ingestJobs.map((job) => pub.ingestRequest(job));
-  let nextRequest = 0;
-  // Each window its own marks (and, with --profile, its own CPU profile: ingest-w0 is the warm-up).
-  const ingestWindow = async (seconds: number, name: string) => {
-    const a = await ctx.mark(`${name}-start`);
-    const result = await autocannon({
-      url: target.http,
-      connections: INGEST_JOBS,
-      duration: seconds,
-      method: 'POST',
-      headers: requests[0]!.headers,
-      body: requests[0]!.body,
-      // Round-robin over the jobs, as a fleet of workers (one per job) would post.
-      requests: [
-        { method: 'POST', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: requests[nextRequest++ % requests.length]!.path }) },
-      ],
-    } as unknown as autocannon.Options);
-    const b = await ctx.mark(`${name}-end`);
-    return { result, cpu: cpuWindow(a, b) };
-  };
-  if (!ctx.quick) await ingestWindow(1, 'ingest-w0');
-  const windows: Awaited<ReturnType<typeof ingestWindow>>[] = [];
-  for (let i = 0; i < (ctx.quick ? 1 : INGEST_WINDOWS); i++) windows.push(await ingestWindow(ingestS, `ingest-w${i + 1}`));
-  const { result, cpu: ingestCpu } = [...windows].sort((x, y) => x.result.requests.average - y.result.requests.average)[windows.length >> 1]!;
-  const ingestFlags = generatorFlags(ingestCpu);
-  const perPost = (us: number) => Math.round(us / Math.max(1, result.requests.total));
-  metrics['ingest: accepted POSTs/s (16 connections)'] = metric(Math.round(result.requests.average), 'req/s', 'higher', ingestFlags);
-  metrics['ingest: latency p50'] = metric(result.latency.p50, 'ms', 'lower', ingestFlags);
-  metrics['ingest: latency p99'] = metric(result.latency.p99, 'ms', 'lower', ingestFlags);
-  metrics['ingest: server CPU per POST'] = metric(Math.round(ingestCpu.totalUs / Math.max(1, result.requests.total)), 'µs', 'lower', ingestFlags);
-  ctx.log(
-    `ingest windows: ${windows.map((w) => Math.round(w.result.requests.average)).join(', ')} req/s; median: ${result.requests.average} req/s, p99 ${result.latency.p99} ms, non-2xx ${result.non2xx}, errors ${result.errors}, delivered ${ingestDelivered}, ` +
-      `per POST: process ${perPost(ingestCpu.serverUs)}, Postgres ${perPost(ingestCpu.postgresUs)}, Redis ${perPost(ingestCpu.redisUs)} µs; ` +
-      `server ${(ingestCpu.serverUtil * 100).toFixed(0)} %, gen ${(ingestCpu.generatorUtil * 100).toFixed(0)} %`,
-  );
   const notes: string[] = [];
-  const failed = windows.reduce((n, w) => n + w.result.non2xx + w.result.errors, 0);
-  if (failed) notes.push(`ingest: ${failed} non-2xx answers or errors`);
-
-  for (const s of [...main, ...idle, ...ingestSubs]) s.close();
+  for (const s of [...main, ...idle, ...singleSubs]) s.close();
   return {
     metrics,
     notes,
@@ -267,15 +220,6 @@ export async function run(ctx: GenContext): Promise<ScenarioOutput> {
       single,
       marginalUs: marginal,
       steps,
-      ingest: {
-        windows: windows.map((w) => w.result.requests.average),
-        requests: result.requests,
-        latency: result.latency,
-        non2xx: result.non2xx,
-        errors: result.errors,
-        delivered: ingestDelivered,
-        cpu: ingestCpu,
-      },
     },
   };
 }

@@ -9,6 +9,11 @@ export interface ScenarioDef {
   quickTargets: string[];
   /** Start every target afresh for this scenario (peers that appear only here are fresh anyway). */
   fresh?: boolean;
+  /**
+   * All targets up at once (fresh), measured by one generator in alternating windows (the module exports
+   * `runPaired`): each round pairs the targets on the same stretch of the machine's speed.
+   */
+  paired?: boolean;
   /** [numerator, denominator] column pairs. */
   ratios: [string, string][];
 }
@@ -105,5 +110,18 @@ export const SCENARIOS: ScenarioDef[] = [
     targets: ['deckhand-ws', 'deckhand-sse'],
     quickTargets: ['deckhand-ws'],
     ratios: [],
+  },
+  {
+    id: 'ingest',
+    paired: true,
+    title: '2c. Progress ingest — accepted POSTs/s, paired (all targets up at once, alternating windows)',
+    description:
+      "Each target has 2,000 idle subscribers on a job of their own and one subscriber on each of 16 ingest jobs. A window is autocannon, 16 connections, POSTing progress round-robin over the 16 jobs (Deckhand `POST /jobs/{id}/progress`: service token, schema validation, HTTP rate limit, the job state compare-and-set and its event on the Redis bus; the peers `POST /publish/{room}` → Redis PUBLISH or an in-process send). All targets are up together; after a 3 s warm-up each (Deckhand's route reaches its steady speed after ~2 s of load), seven rounds of one 2 s window per target, the order reversed every round, so every round meets the same stretch of this VM's speed. The median window per target is shown; the goal is the median of the per-round ratios. Every accepted POST must reach its subscriber.",
+    targets: ['deckhand-ws', 'socketio-redis', 'raw-ws'],
+    quickTargets: ['deckhand-ws', 'socketio-redis'],
+    ratios: [
+      ['deckhand-ws', 'socketio-redis'],
+      ['deckhand-ws', 'raw-ws'],
+    ],
   },
 ];

@@ -5,6 +5,8 @@
  *   {type:'phases'}  → the target's own phase timings (cold load), if it records any
  *   {type:'stop'}    → closes and exits
  *   {type:'profile-start'} / {type:'profile-stop', file} → a CPU profile of one measurement window
+ *   {type:'alloc-start'} / {type:'alloc-stop', file} → a sampling allocation profile of one window (.heapprofile:
+ *     every allocation sampled, the collected ones included; read with bench/tools/alloc-summary.ts)
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -43,6 +45,22 @@ export function serve(handle: TargetHandle): void {
       );
     } else if (msg.type === 'profile-stop') {
       session?.post('Profiler.stop', (err, result) => {
+        if (!err && msg.file) writeFileSync(msg.file, JSON.stringify(result.profile));
+        session?.disconnect();
+        send({ type: 'reply', id: msg.id, value: !err });
+      });
+    } else if (msg.type === 'alloc-start') {
+      session ??= new Session();
+      session.connect();
+      session.post('HeapProfiler.enable', () =>
+        session!.post(
+          'HeapProfiler.startSampling',
+          { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true },
+          () => send({ type: 'reply', id: msg.id, value: true }),
+        ),
+      );
+    } else if (msg.type === 'alloc-stop') {
+      session?.post('HeapProfiler.stopSampling', (err, result) => {
         if (!err && msg.file) writeFileSync(msg.file, JSON.stringify(result.profile));
         session?.disconnect();
         send({ type: 'reply', id: msg.id, value: !err });

@@ -1,11 +1,13 @@
 /**
  * Progress ingest alone, longer than the bench's window, to read a profile without the rest of the run:
- * `TARGET=deckhand-ws SECONDS=5 [RATE=100 | PACE=100] [PROFILE=1] [STRACE=1] [PERF=1] [REDIS_STATS=1] [IDLE_JOB=1] [IDLE_MS=5000
+ * `TARGET=deckhand-ws SECONDS=5 [RATE=100 | PACE=100] [PROFILE=1] [ALLOC=1] [STRACE=1] [PERF=1] [REDIS_STATS=1] [IDLE_JOB=1] [IDLE_MS=5000
  * IDLE_SUBSCRIBERS=1000] npx tsx bench/tools/ingest-probe.ts` starts the bench's Postgres, Redis
  * and one target (`deckhand-ws` or `socketio-redis`, `raw-ws`) pinned to CPU 0 as `npm run bench` does, one
  * subscriber per job, then autocannon (16 connections, round-robin over 16 jobs) from this process on CPU 1. Prints
  * POSTs/s and server CPU per POST (process, Postgres, Redis); PROFILE=1 writes the target's CPU profile of the window
- * to bench/results/profiles/probe-<target>.cpuprofile (read it with bench/tools/profile-summary.ts).
+ * to bench/results/profiles/probe-<target>.cpuprofile (read it with bench/tools/profile-summary.ts); ALLOC=1 writes the
+ * window's sampling allocation profile to bench/results/profiles/probe-<target>.heapprofile (read it with
+ * bench/tools/alloc-summary.ts <file> <requests>).
  * PACE=N: N POSTs/s on an even schedule from one keep-alive publisher (as the bench's fixed-load windows send them,
  * where autocannon's RATE sends each second's quota in a burst), with the context switches of each process per POST:
  * at low rates a POST's cost is mostly its wake-ups.
@@ -124,6 +126,7 @@ try {
     );
   }
   if (process.env.PROFILE === '1') await ask('profile-start');
+  if (process.env.ALLOC === '1') await ask('alloc-start');
   // STRACE=1: syscall counts of the target during the window (slows it down: for counts only, not for speed).
   const tracer = process.env.STRACE
     ? spawn('strace', ['-c', '-f', '-p', String(proc.pid), '-o', join(profiles, `probe-${id}.strace`)], { stdio: 'ignore' })
@@ -164,6 +167,7 @@ try {
     await new Promise((r) => tracer.once('exit', r));
   }
   if (process.env.PROFILE === '1') await ask('profile-stop', { file: join(profiles, `probe-${id}.cpuprofile`) });
+  if (process.env.ALLOC === '1') await ask('alloc-stop', { file: join(profiles, `probe-${id}.heapprofile`) });
   const n = result.requests.total;
   const per = (us: number) => (us / n).toFixed(0);
   console.log(
