@@ -100,6 +100,9 @@ async function runScenario(
     };
   };
   const name = paired ? scenarioId : targets[0]!.id;
+  const pauseOthers = (measured: string, signal: 'SIGSTOP' | 'SIGCONT') => {
+    for (const t of targets) if (t.id !== measured) t.running.proc.kill(signal);
+  };
   try {
     return await new Promise((resolve, reject) => {
       let first = true;
@@ -109,9 +112,13 @@ async function runScenario(
         first = false;
         if (msg.type === 'mark') {
           const target = byId.get(msg.of)!;
+          // Paired: only the measured target runs during its window; the others are stopped (SIGSTOP), so their
+          // idle work (timers, heartbeats) is not charged to it, and continued at its end.
+          if (paired && msg.label.endsWith('-start')) pauseOthers(msg.of, 'SIGSTOP');
           const reply = () => {
             const snap = snapshot(target);
             marks[msg.of]![msg.label] = snap;
+            if (paired && msg.label.endsWith('-end')) pauseOthers(msg.of, 'SIGCONT');
             gen.send({ type: 'reply', id: msg.id, value: snap });
           };
           if (!profile) return reply();
@@ -148,6 +155,7 @@ async function runScenario(
     });
   } finally {
     gen.kill('SIGKILL');
+    if (paired) for (const t of targets) t.running.proc.kill('SIGCONT');
   }
 }
 

@@ -5,7 +5,8 @@
  * 143 ms; docs/performance.md, "Reading a ratio"). Measured one after another, minutes apart, two targets can meet
  * different machines: 13 runs of the same code read 0.60–1.48×. Here each round measures every target within a few
  * seconds, in an order that reverses every round (A B, B A, A B, … ; with three targets A B C, C B A, …), so a drift
- * within a round falls on both sides alike.
+ * within a round falls on both sides alike. During a target's window the runner stops the other targets (SIGSTOP, then
+ * SIGCONT at its end), so their idle work (timers, heartbeats, slot refreshes) is not charged to the one measured.
  *
  * Per target: the jobs (Deckhand: created and `processing`), 2,000 idle subscribers on a job of their own, and one
  * subscriber on each of 16 ingest jobs. Each window is autocannon, 16 connections, POSTing progress round-robin over
