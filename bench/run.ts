@@ -48,9 +48,11 @@ function log(message: string): void {
 const t0 = performance.now();
 
 let dist = '';
-const spawnContext = () => ({
-  root: ROOT,
-  dist,
+/** BENCH_B_ROOT: another checkout of Deckhand, whose server the `fromB` targets run (an A/B in one run). */
+const bRoot = process.env.BENCH_B_ROOT;
+let bDist = '';
+const spawnContext = (targetId?: string) => ({
+  ...(targetId && TARGETS[targetId]?.fromB ? { root: bRoot!, dist: bDist } : { root: ROOT, dist }),
   ...(heap ? { heapDir: join(BENCH, 'results', 'profiles') } : {}),
   ...(verbose ? { log } : {}),
 });
@@ -181,7 +183,7 @@ async function runPaired(
   await redis.flush();
   const targets: { id: string; running: RunningTarget }[] = [];
   try {
-    for (const id of ids) targets.push({ id, running: await startTarget(spawnContext(), id, pg, redis) });
+    for (const id of ids) targets.push({ id, running: await startTarget(spawnContext(id), id, pg, redis) });
     const outputs = await runScenario(scenarioId, targets, true, pg, redis);
     for (const id of ids) results.scenarios[scenarioId]!.targets[id] = outputs[id] ?? failure(new Error('no output'));
     log(`  ${ids.join(' + ')} done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
@@ -204,6 +206,7 @@ async function main(): Promise<void> {
   );
   const [pg, redis, built] = await Promise.all([startBenchPostgres(), startBenchRedis(), buildDist(ROOT)]);
   dist = built;
+  if (bRoot) bDist = await buildDist(bRoot);
   // Deterministic fixtures, built once and cached in bench/.cache (the first run spends ~25 s here).
   const fixtureStarted = performance.now();
   cachedFixture(200 * 1024, 2);
@@ -222,7 +225,8 @@ async function main(): Promise<void> {
   // Targets start on first use and stay up (idle) until the last scenario that uses them: one start per target.
   const running = new Map<string, RunningTarget>();
   const lastUse = new Map<string, number>();
-  const targetsOf = (s: (typeof scenarios)[number]) => (quick ? s.quickTargets : s.targets).filter((t) => !targetsArg || targetsArg.includes(t));
+  const targetsOf = (s: (typeof scenarios)[number]) =>
+    (quick ? s.quickTargets : s.targets).filter((t) => (!targetsArg || targetsArg.includes(t)) && (bRoot || !TARGETS[t]?.fromB));
   scenarios.forEach((s, i) => targetsOf(s).forEach((t) => lastUse.set(t, i)));
   try {
     for (const [index, scenario] of scenarios.entries()) {
@@ -244,7 +248,7 @@ async function main(): Promise<void> {
           }
           if (!target) {
             await redis.flush();
-            target = await startTarget(spawnContext(), targetId, pg, redis);
+            target = await startTarget(spawnContext(targetId), targetId, pg, redis);
             running.set(targetId, target);
           }
           const outputs = await runScenario(scenario.id, [{ id: targetId, running: target }], false, pg, redis);

@@ -12,6 +12,11 @@ export interface TargetDef {
   label: string;
   kind: TargetKind;
   transport?: 'ws' | 'sse';
+  /**
+   * Runs the server of the checkout named by BENCH_B_ROOT (its own build), not this one's: an A/B of two versions of
+   * Deckhand in one run. Skipped when BENCH_B_ROOT is not set.
+   */
+  fromB?: boolean;
   script: string;
   needsDb: boolean;
   env(infra: Infra): Record<string, string>;
@@ -81,6 +86,16 @@ export const TARGETS: Record<string, TargetDef> = {
     script: 'deckhand.ts',
     needsDb: true,
     env: (infra) => deckhandEnv(infra, true),
+  },
+  'deckhand-ws-b': {
+    label: 'Deckhand WS (B)',
+    kind: 'deckhand',
+    transport: 'ws',
+    script: 'deckhand.ts',
+    needsDb: true,
+    fromB: true,
+    // Its own Redis keys: two Deckhands on one prefix would be one cluster (shared job states and channels).
+    env: (infra) => ({ ...deckhandEnv(infra, true), REDIS_PREFIX: 'deckhand-b' }),
   },
   'deckhand-sse': {
     label: 'Deckhand SSE',

@@ -147,6 +147,16 @@ export const runPaired: PairedRun = async (ctxs) => {
     last = now;
     await sleep(100);
   }
+  // Per-round ratios of the first target to each other one (the goal's for the main pair: bench/lib/goals.ts).
+  const [first, ...others] = sides;
+  for (const other of others) {
+    const ratios = first!.windows
+      .map((w, i) => w.result.requests.average / Math.max(1, other.windows[i]!.result.requests.average))
+      .sort((x, y) => x - y);
+    first!.ctx.log(
+      `/ ${other.ctx.target.id} by round: ${ratios.map((r) => r.toFixed(2)).join(', ')}; median ${ratios[ratios.length >> 1]!.toFixed(2)}×`,
+    );
+  }
   const outputs: Record<string, ScenarioOutput> = {};
   for (const side of sides) {
     outputs[side.ctx.target.id] = report(side);

@@ -117,11 +117,13 @@ export const SCENARIOS: ScenarioDef[] = [
     title: '2c. Progress ingest — accepted POSTs/s, paired (all targets up at once, alternating windows)',
     description:
       "Each target has 2,000 idle subscribers on a job of their own and one subscriber on each of 16 ingest jobs. A window is autocannon, 16 connections, POSTing progress round-robin over the 16 jobs (Deckhand `POST /jobs/{id}/progress`: service token, schema validation, HTTP rate limit, the job state compare-and-set and its event on the Redis bus; the peers `POST /publish/{room}` → Redis PUBLISH or an in-process send). All targets are up together; after a 3 s warm-up each (Deckhand's route reaches its steady speed after ~2 s of load), seven rounds of one 2 s window per target, the order reversed every round, so every round meets the same stretch of this VM's speed; during a target's window the others are stopped (SIGSTOP), so their idle work is not charged to it. The median window per target is shown; the goal is the median of the per-round ratios. Every accepted POST must reach its subscriber.",
-    targets: ['deckhand-ws', 'socketio-redis', 'raw-ws'],
-    quickTargets: ['deckhand-ws', 'socketio-redis'],
+    // deckhand-ws-b only with BENCH_B_ROOT (another checkout: an A/B of two versions, `--targets=deckhand-ws,deckhand-ws-b`).
+    targets: ['deckhand-ws', 'socketio-redis', 'raw-ws', 'deckhand-ws-b'],
+    quickTargets: ['deckhand-ws', 'socketio-redis', 'deckhand-ws-b'],
     ratios: [
       ['deckhand-ws', 'socketio-redis'],
       ['deckhand-ws', 'raw-ws'],
+      ['deckhand-ws-b', 'deckhand-ws'],
     ],
   },
 ];
