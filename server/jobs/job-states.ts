@@ -51,9 +51,12 @@ export class JobStates {
     return { record: { job: state ? atVersion(job, Math.max(job.version, state.version)) : job }, expect: state?.version ?? null };
   }
 
-  /** Replaces the bus state if it is still `expect`, with `payload` published; remembers whichever state is in place. */
-  async commit(id: string, expect: number | null, record: JobRecord, payload?: string): Promise<CommitResult> {
-    const state = encodeRecord(record);
+  /**
+   * Replaces the bus state if it is still `expect`, with `payload` published; remembers whichever state is in place.
+   * `value`: the record's encoding when the caller made it already (./job-texts.ts), else encodeRecord's.
+   */
+  async commit(id: string, expect: number | null, record: JobRecord, payload?: string, value?: string): Promise<CommitResult> {
+    const state = value === undefined ? encodeRecord(record) : { version: record.job.version, value };
     // A literal per case: a spread of `{ payload }` into the change allocated twice and took V8's slow path.
     const result = await this.bus.commit(jobChannel(id), payload === undefined ? { expect, state } : { expect, state, payload });
     if (result.ok) this.remember(record);
