@@ -35,6 +35,12 @@ export class JobStates {
     readonly log: FastifyBaseLogger,
   ) {}
 
+  /** The cached guess of `base`, if there is one (no promise, for the common case). */
+  cached(id: string): Base | undefined {
+    const record = this.cache.get(id);
+    return record && { record, expect: record.job.version };
+  }
+
   /** The state a change starts from: the cached guess, else the bus's, else Postgres's (the bus then has none). */
   async base(id: string, options: { fresh?: boolean } = {}): Promise<Base> {
     const cached = options.fresh ? undefined : this.cache.get(id);

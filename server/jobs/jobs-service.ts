@@ -128,12 +128,15 @@ export class JobsService {
       if (attempt === MAX_ATTEMPTS) throw unavailable(`job ${id} changed ${MAX_ATTEMPTS} times while this update was applied: retry`);
       // Published again before this change, so followers get the reset first (when the bus is back).
       if (this.recovery.has(id)) await this.recovery.reconcile(id).catch(() => undefined);
-      let base: Base;
-      try {
-        base = await this.states.base(id, { fresh });
-      } catch (err) {
-        if (err instanceof DomainError) throw err;
-        return { job: await this.recovery.writeWithoutBus(id, update, undefined), reply: null };
+      // The cached guess without an await (a worker posting to its job: the common case), else the bus's or Postgres's.
+      let base: Base | undefined = fresh ? undefined : this.states.cached(id);
+      if (!base) {
+        try {
+          base = await this.states.base(id, { fresh });
+        } catch (err) {
+          if (err instanceof DomainError) throw err;
+          return { job: await this.recovery.writeWithoutBus(id, update, undefined), reply: null };
+        }
       }
       const { record, expect } = base;
       if (isTerminal(record.job)) throw conflict(record.job);
