@@ -49,8 +49,9 @@ export class Metrics {
   private readonly errors: Counter<'manager' | 'code'>;
   private readonly disconnects: Counter<'manager' | 'reason'>;
   private readonly latency: Histogram<'channel_kind'>;
-  private readonly busPublishes: Counter<'result'>;
-  private readonly publishCounters = new Map<string, { inc(): void }>();
+  /** Bus publishes by result as plain numbers, in first-counted order (a labelled inc hashes its labels: once per POST). */
+  private readonly publishes: Partial<Record<PublishResult, number>> = {};
+  private readonly publishOrder: PublishResult[] = [];
   /** The latency histogram of each channel kind, looked up once (an event is observed once per instance). */
   private readonly latencyByKind = new Map<string, { observe(value: number): void }>();
   /** The series of each manager and transport, looked up once (a labelled child per connection costs ~1 KB). */
@@ -103,11 +104,17 @@ export class Metrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
-    this.busPublishes = new Counter({
+    // Counted as plain numbers (once per progress POST), copied in when scraped as messages_sent above.
+    const { publishes, publishOrder } = this;
+    new Counter({
       name: 'deckhand_bus_publishes_total',
       help: 'Bus publishes by result (ok; stale: a state change found another state in place and was retried; failed)',
       labelNames: ['result'],
       registers,
+      collect() {
+        this.reset();
+        for (const result of publishOrder) this.inc({ result }, publishes[result]!);
+      },
     });
     new Gauge({
       name: 'deckhand_collab_documents',
@@ -193,13 +200,12 @@ export class Metrics {
     histogram.observe(Math.max(0, seconds));
   }
 
-  busPublish(result: 'ok' | 'stale' | 'failed'): void {
-    let counter = this.publishCounters.get(result);
-    if (!counter) {
-      counter = this.busPublishes.labels(result);
-      this.publishCounters.set(result, counter);
-    }
-    counter.inc();
+  busPublish(result: PublishResult): void {
+    const count = this.publishes[result];
+    if (count === undefined) {
+      this.publishes[result] = 1;
+      this.publishOrder.push(result);
+    } else this.publishes[result] = count + 1;
   }
 
   managerStats(manager: Manager): ManagerStats {
@@ -224,6 +230,8 @@ export class Metrics {
     return this.collab.locks();
   }
 }
+
+type PublishResult = 'ok' | 'stale' | 'failed';
 
 interface ConnectionSeries {
   stats: ManagerStats;

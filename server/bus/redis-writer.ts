@@ -79,6 +79,14 @@ interface Operation {
 
 /** Operations per script call at most (a bigger turn is split into several calls, still in order). */
 const MAX_BATCH = 128;
+/** Channels whose keys are kept built (past this, the cache starts again empty). */
+const KEY_CACHE_SIZE = 10_000;
+
+interface ChannelKeys {
+  stream: string;
+  state: string;
+  pubsub: string;
+}
 
 export interface RedisBusKeys {
   epoch: string;
@@ -93,6 +101,8 @@ export class RedisBusWriter {
   private scheduled = false;
   /** The epoch to start if Redis has none (lost its data): a fresh one after each use, so epochs never repeat. */
   private epochCandidate = newEpoch();
+  /** Each channel's three keys, built once: a job's every progress step writes to the same ones. */
+  private readonly channelKeys = new Map<string, ChannelKeys>();
 
   constructor(
     redis: Redis,
@@ -142,15 +152,26 @@ export class RedisBusWriter {
     });
   }
 
+  private keysOf(channel: string): ChannelKeys {
+    let built = this.channelKeys.get(channel);
+    if (!built) {
+      if (this.channelKeys.size >= KEY_CACHE_SIZE) this.channelKeys.clear();
+      built = { stream: this.keys.stream(channel), state: this.keys.state(channel), pubsub: this.keys.pubsub(channel) };
+      this.channelKeys.set(channel, built);
+    }
+    return built;
+  }
+
   private async write(ops: Operation[]): Promise<void> {
     const keys: string[] = [this.keys.epoch];
     const args: (string | number)[] = [this.historyLength, this.ttlSeconds, this.epochCandidate];
     for (const op of ops) {
-      keys.push(this.keys.stream(op.channel), this.keys.state(op.channel));
+      const channelKeys = this.keysOf(op.channel);
+      keys.push(channelKeys.stream, channelKeys.state);
       const c = op.commit;
       args.push(
         c ? 'c' : 'p',
-        this.keys.pubsub(op.channel),
+        channelKeys.pubsub,
         op.payload === undefined ? '0' : '1',
         op.payload ?? '',
         c && c.expect !== null ? String(c.expect) : '',

@@ -7,6 +7,7 @@
 import { isTerminalStatus, type JobProgressBody } from '../../shared/messages.js';
 import type { ChannelState } from '../bus/types.js';
 import type { Job } from '../store/jobs.js';
+import { isoNow } from './iso-now.js';
 
 export interface Closing {
   /** The request committing the terminal state (a random token). */
@@ -62,8 +63,8 @@ function copyAt(job: Job, version: number): Job {
 }
 
 /** `job` with `update` applied, at `version`: `undefined` keeps a field, `null` clears it; `completed` sets progress 1. */
-export function applyUpdate(job: Job, update: JobProgressBody, version: number, now = new Date()): Job {
-  const at = now.toISOString();
+export function applyUpdate(job: Job, update: JobProgressBody, version: number, now?: Date): Job {
+  const at = now === undefined ? isoNow() : now.toISOString();
   const next = copyAt(job, version);
   next.status = update.status;
   next.updatedAt = at;

@@ -25,12 +25,20 @@ import { applyUpdate, type JobRecord } from './job-record.js';
 import { JobRecovery } from './job-recovery.js';
 import { JobStateWriter } from './job-state-writer.js';
 import { JobStates, unavailable, type Base } from './job-states.js';
+import { encodeStep } from './job-texts.js';
 
 /** How long a change waits for another request's terminal state to settle before answering 503. */
 const CLAIM_WAIT_MS = 2000;
 const CLAIM_POLL_MS = 10;
 /** Compare-and-set rounds one change may take (each lost round means another change of the job went first). */
 const MAX_ATTEMPTS = 50;
+
+/** A progress update's outcome: the job, and its REST answer when the step encoded it already (./job-texts.ts). */
+export interface ProgressReport {
+  job: Job;
+  /** The JobResponse JSON of `job`, or null: the route serializes `job` itself. */
+  reply: string | null;
+}
 
 export interface JobsServiceOptions {
   /** How often a job's latest progress is written to Postgres at most (JOB_WRITE_INTERVAL_MS, default 250). */
@@ -82,9 +90,14 @@ export class JobsService {
    * terminal state is answered once the job-ended listeners are done (`onEnded`).
    */
   async progress(id: string, update: JobProgressBody): Promise<Job> {
-    const job = await this.apply(id, update);
-    if (isTerminalStatus(job.status)) await this.ended(job);
-    return job;
+    return (await this.report(id, update)).job;
+  }
+
+  /** `progress`, with the answer's JSON when the step encoded it already (POST /jobs/{id}/progress). */
+  async report(id: string, update: JobProgressBody): Promise<ProgressReport> {
+    const done = await this.apply(id, update);
+    if (isTerminalStatus(done.job.status)) await this.ended(done.job);
+    return done;
   }
 
   /**
@@ -108,19 +121,22 @@ export class JobsService {
     );
   }
 
-  private async apply(id: string, update: JobProgressBody): Promise<Job> {
+  private async apply(id: string, update: JobProgressBody): Promise<ProgressReport> {
     const deadline = Date.now() + CLAIM_WAIT_MS;
     let fresh = false;
     for (let attempt = 0; ; attempt++) {
       if (attempt === MAX_ATTEMPTS) throw unavailable(`job ${id} changed ${MAX_ATTEMPTS} times while this update was applied: retry`);
       // Published again before this change, so followers get the reset first (when the bus is back).
       if (this.recovery.has(id)) await this.recovery.reconcile(id).catch(() => undefined);
-      let base: Base;
-      try {
-        base = await this.states.base(id, { fresh });
-      } catch (err) {
-        if (err instanceof DomainError) throw err;
-        return this.recovery.writeWithoutBus(id, update, undefined);
+      // The cached guess without an await (a worker posting to its job: the common case), else the bus's or Postgres's.
+      let base: Base | undefined = fresh ? undefined : this.states.cached(id);
+      if (!base) {
+        try {
+          base = await this.states.base(id, { fresh });
+        } catch (err) {
+          if (err instanceof DomainError) throw err;
+          return { job: await this.recovery.writeWithoutBus(id, update, undefined), reply: null };
+        }
       }
       const { record, expect } = base;
       if (isTerminal(record.job)) throw conflict(record.job);
@@ -129,13 +145,16 @@ export class JobsService {
         fresh = true;
         continue;
       }
-      let done: Job | null;
+      let done: ProgressReport | null;
       try {
-        done = isTerminalStatus(update.status) ? await finish(this.states, record, expect, update) : await this.step(record, expect, update);
+        if (isTerminalStatus(update.status)) {
+          const job = await finish(this.states, record, expect, update);
+          done = job && { job, reply: null };
+        } else done = await this.step(record, expect, update);
       } catch (err) {
         if (err instanceof DomainError) throw err;
         // The bus went down: Postgres takes the change, the bus gets it once it is back.
-        return this.recovery.writeWithoutBus(id, update, record.job);
+        return { job: await this.recovery.writeWithoutBus(id, update, record.job), reply: null };
       }
       if (done) return done;
       fresh = false; // the commit found another state and remembered it: retry from it
@@ -168,13 +187,19 @@ export class JobsService {
     }
   }
 
-  /** One progress step: the bus state and the event, in one compare-and-set. Null when another state was in place. */
-  private async step(record: JobRecord, expect: number | null, update: JobProgressBody): Promise<Job | null> {
+  /**
+   * One progress step: the bus state and the event, in one compare-and-set. Null when another state was in place.
+   * The state, the event and the answer are encoded together (./job-texts.ts), else each by its generic encoder.
+   */
+  private async step(record: JobRecord, expect: number | null, update: JobProgressBody): Promise<ProgressReport | null> {
     const next = applyUpdate(record.job, update, record.job.version + 1);
-    const result = await this.states.commit(next.id, expect, { job: next }, JSON.stringify(progressMessage(next)));
+    const texts = encodeStep(next);
+    const result = texts
+      ? await this.states.commit(next.id, expect, { job: next }, texts.event, texts.state)
+      : await this.states.commit(next.id, expect, { job: next }, JSON.stringify(progressMessage(next)));
     if (!result.ok) return null;
     this.states.writer.schedule(next);
-    return next;
+    return { job: next, reply: texts ? texts.reply : null };
   }
 
   /** Waits while another request commits a terminal state; settles the claim from Postgres once it has expired. */

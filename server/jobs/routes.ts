@@ -13,6 +13,8 @@ import type { JobsContext } from './context.js';
 import { jobResponse } from './job-messages.js';
 
 const IdParams = Type.Object({ id: JobIdSchema });
+/** The content type Fastify gives a serialized JSON answer. */
+const JSON_UTF8 = 'application/json; charset=utf-8';
 const errors = {
   400: ErrorResponseSchema,
   401: ErrorResponseSchema,
@@ -65,7 +67,13 @@ export function registerJobRoutes(app: FastifyInstance, ctx: JobsContext): void 
         response: { 200: JobResponse, ...errors },
       },
     },
-    async (request) => jobResponse(await ctx.jobs.progress(request.params.id, request.body)),
+    async (request, reply) => {
+      const report = await ctx.jobs.report(request.params.id, request.body);
+      if (report.reply === null) return jobResponse(report.job);
+      // The step's JobResponse text, the serializer's bytes (../jobs/job-texts.ts), with the serializer's content type.
+      reply.type(JSON_UTF8);
+      return report.reply;
+    },
   );
 
   app.get<{ Querystring: Static<typeof JobListQuery> }>(

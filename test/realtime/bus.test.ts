@@ -133,6 +133,17 @@ describe.each(implementations)('%s bus', (_name, create) => {
     expect(a.events.map((e) => e.id)).toEqual(published.filter((_, i) => i % 2 === 0).map((e) => e.id));
   });
 
+  it('a closed bus refuses publish and commit with a rejected promise, never a synchronous throw', async () => {
+    const bus = create();
+    await bus.close();
+    let publish: Promise<unknown> | undefined;
+    let commit: Promise<unknown> | undefined;
+    expect(() => (publish = bus.publish('custom.closed', '1'))).not.toThrow();
+    expect(() => (commit = bus.commit('jobs.closed', { expect: null, state: { version: 1, value: 'x' }, payload: '1' }))).not.toThrow();
+    await expect(publish).rejects.toThrow('bus closed');
+    await expect(commit).rejects.toThrow('bus closed');
+  });
+
   it('unsubscribe stops delivery; other listeners keep receiving', async () => {
     const bus = open();
     const a = collect();

@@ -85,6 +85,19 @@ describe('realtime operations', () => {
     expect(text).toMatch(/deckhand_collab_locks \d+/);
   });
 
+  it('metrics: deckhand_bus_publishes_total counts each accepted progress step once, on every scrape', async () => {
+    const publishes = async () => {
+      const text: string = (await call(server.url, 'GET', '/metrics', { token: adminToken() })).body;
+      const line = /^deckhand_bus_publishes_total\{result="ok"\} (\d+)$/m.exec(text);
+      return line ? Number(line[1]) : 0;
+    };
+    const job = (await createJob(server.url, { user_id: 'ops-counter' })) as { job_id: string };
+    const before = await publishes();
+    for (const progress of [0.1, 0.2, 0.3]) expect((await postProgress(server.url, job.job_id, { status: 'processing', progress })).status).toBe(200);
+    expect(await publishes()).toBe(before + 3);
+    expect(await publishes()).toBe(before + 3);
+  });
+
   it('metrics: Prometheus text from a registry per app', async () => {
     const sse = await openSse(notificationsSse(server.url, mintToken('pia')));
     try {
