@@ -7,6 +7,10 @@
  * reads /proc: when the generator asks for a mark, the runner reads the CPU time of the server, its Postgres
  * (postmaster + backends), Redis and the generator from /proc/{pid}/stat. A measurement is flagged
  * "generator-bound" when the generator used more than 85 % of its core.
+ *
+ * A `paired` scenario (scenarios/registry.ts) starts all its targets at once and one generator measures them in
+ * alternating windows; during a target's window the others are stopped (SIGSTOP). `BENCH_B_ROOT=<another checkout>`
+ * adds the target `deckhand-ws-b`, that checkout's server: an A/B of two versions in one paired run.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
