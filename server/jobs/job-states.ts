@@ -43,8 +43,8 @@ export class JobStates {
 
   /** The state a change starts from: the cached guess, else the bus's, else Postgres's (the bus then has none). */
   async base(id: string, options: { fresh?: boolean } = {}): Promise<Base> {
-    const cached = options.fresh ? undefined : this.cache.get(id);
-    if (cached) return { record: cached, expect: cached.job.version };
+    const cached = options.fresh ? undefined : this.cached(id);
+    if (cached) return cached;
     const { state } = await this.bus.state(jobChannel(id));
     const record = decodeRecord(state);
     if (record) {
