@@ -35,16 +35,14 @@ export class JobStates {
     readonly log: FastifyBaseLogger,
   ) {}
 
-  /** The cached guess of `base`, if there is one (no promise, for the common case). */
+  /** The state a change starts from when this instance saw the job last: a guess (no promise, the common case). */
   cached(id: string): Base | undefined {
     const record = this.cache.get(id);
     return record && { record, expect: record.job.version };
   }
 
-  /** The state a change starts from: the cached guess, else the bus's, else Postgres's (the bus then has none). */
-  async base(id: string, options: { fresh?: boolean } = {}): Promise<Base> {
-    const cached = options.fresh ? undefined : this.cached(id);
-    if (cached) return cached;
+  /** The state a change starts from, read (no guess): the bus's, else Postgres's (the bus then has none). */
+  async base(id: string): Promise<Base> {
     const { state } = await this.bus.state(jobChannel(id));
     const record = decodeRecord(state);
     if (record) {

@@ -132,7 +132,7 @@ export class JobsService {
       let base: Base | undefined = fresh ? undefined : this.states.cached(id);
       if (!base) {
         try {
-          base = await this.states.base(id, { fresh });
+          base = await this.states.base(id);
         } catch (err) {
           if (err instanceof DomainError) throw err;
           return { job: await this.recovery.writeWithoutBus(id, update, undefined), reply: null };
