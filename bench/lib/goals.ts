@@ -1,5 +1,6 @@
 /** The issue's targets, evaluated from a run's results (each row: what was measured, the goal, met or missed). */
 import type { RunResults } from './report.js';
+import { median } from './stats.js';
 
 export interface GoalResult {
   name: string;
@@ -243,14 +244,14 @@ function pairedIngestGoal(results: RunResults): GoalResult {
     .filter((r): r is number => r !== undefined)
     .sort((x, y) => x - y);
   if (!ratios.length) return { name, measured: '—', goal, status: 'not measured' };
-  const median = ratios.length % 2 ? ratios[ratios.length >> 1]! : (ratios[ratios.length / 2 - 1]! + ratios[ratios.length / 2]!) / 2;
+  const mid = median(ratios);
   const va = value(results, 'ingest', 'deckhand-ws', 'ingest: accepted POSTs/s');
   const vb = value(results, 'ingest', 'socketio-redis', 'ingest: accepted POSTs/s');
   const medians = va !== undefined && vb ? `; medians ${fmtN(va)} vs ${fmtN(vb)} req/s` : '';
   return {
     name,
-    measured: `${x(median)} (rounds ${ratios.map(x).join(', ')}${medians})`,
+    measured: `${x(mid)} (rounds ${ratios.map(x).join(', ')}${medians})`,
     goal,
-    status: median >= 1 ? 'met' : 'missed',
+    status: mid >= 1 ? 'met' : 'missed',
   };
 }

@@ -19,6 +19,7 @@ import { createJobs, publisher, subscribe, type Subscriber } from '../lib/event-
 import { cpuWindow, generatorFlags, metric, type CpuWindow } from '../lib/measure.js';
 import type { GenContext, Metric, PairedRun, ScenarioOutput } from '../lib/protocol.js';
 import { pool, sleep } from '../lib/schedule.js';
+import { median } from '../lib/stats.js';
 
 const INGEST_JOBS = 16;
 const IDLE = 'bench-ingest-idle';
@@ -153,9 +154,7 @@ export const runPaired: PairedRun = async (ctxs) => {
     const ratios = first!.windows
       .map((w, i) => w.result.requests.average / Math.max(1, other.windows[i]!.result.requests.average))
       .sort((x, y) => x - y);
-    first!.ctx.log(
-      `/ ${other.ctx.target.id} by round: ${ratios.map((r) => r.toFixed(2)).join(', ')}; median ${ratios[ratios.length >> 1]!.toFixed(2)}×`,
-    );
+    first!.ctx.log(`/ ${other.ctx.target.id} by round: ${ratios.map((r) => r.toFixed(2)).join(', ')}; median ${median(ratios).toFixed(2)}×`);
   }
   const outputs: Record<string, ScenarioOutput> = {};
   for (const side of sides) {
