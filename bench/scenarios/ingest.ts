@@ -14,8 +14,8 @@
  * target: the median window; `details.rounds` keeps every window in round order, and the goal (bench/lib/goals.ts)
  * takes the median of the per-round ratios. Every accepted POST must reach its job's subscriber.
  */
-import autocannon from 'autocannon';
 import { createJobs, publisher, subscribe, type Subscriber } from '../lib/event-clients.js';
+import { postRoundRobin, type IngestRequest, type IngestResult } from '../lib/ingest-load.js';
 import { cpuWindow, generatorFlags, metric, type CpuWindow } from '../lib/measure.js';
 import type { GenContext, Metric, PairedRun, ScenarioOutput } from '../lib/protocol.js';
 import { pool, sleep } from '../lib/schedule.js';
@@ -33,13 +33,13 @@ const WARMUP_S = 3;
 
 interface Window {
   round: number;
-  result: autocannon.Result;
+  result: IngestResult;
   cpu: CpuWindow;
 }
 
 interface Side {
   ctx: GenContext;
-  requests: { path: string; headers: Record<string, string>; body: string }[];
+  requests: IngestRequest[];
   subscribers: Subscriber[];
   delivered: number;
   accepted: number;
@@ -71,22 +71,12 @@ async function prepare(ctx: GenContext, idleSubscribers: number): Promise<Side> 
   return side;
 }
 
-async function window(side: Side, seconds: number, name: string): Promise<{ result: autocannon.Result; cpu: CpuWindow }> {
-  const { ctx, requests } = side;
-  let next = 0;
+async function window(side: Side, seconds: number, name: string): Promise<{ result: IngestResult; cpu: CpuWindow }> {
+  const { ctx } = side;
   const a = await ctx.mark(`${name}-start`);
-  const result = await autocannon({
-    url: ctx.target.http,
-    connections: INGEST_JOBS,
-    duration: seconds,
-    method: 'POST',
-    headers: requests[0]!.headers,
-    body: requests[0]!.body,
-    // Round-robin over the jobs, as a fleet of workers (one per job) would post.
-    requests: [{ method: 'POST', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: requests[next++ % requests.length]!.path }) }],
-  } as unknown as autocannon.Options);
+  const result = await postRoundRobin(ctx.target.http, side.requests, { connections: INGEST_JOBS, seconds });
   const b = await ctx.mark(`${name}-end`);
-  side.accepted += (result as unknown as { '2xx': number })['2xx'];
+  side.accepted += result['2xx'];
   return { result, cpu: cpuWindow(a, b) };
 }
 

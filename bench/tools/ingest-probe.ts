@@ -16,8 +16,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import { createJobs, publisher, subscribe } from '../lib/event-clients.js';
+import { postRoundRobin } from '../lib/ingest-load.js';
 import { createDatabase, SERVER_CPU, startBenchPostgres, startBenchRedis } from '../lib/infra.js';
 import { contextSwitches, cpuMicros, treeCpuMicros } from '../lib/proc.js';
 import { openLoop } from '../lib/schedule.js';
@@ -81,20 +81,13 @@ try {
   let delivered = 0;
   for (const s of subs) s.onEvent = () => delivered++;
   const requests = jobs.map((job) => publisher(target).ingestRequest(job));
-  const run = (duration: number) => {
-    let next = 0;
-    return autocannon({
-      url: target.http,
+  const run = (duration: number) =>
+    postRoundRobin(target.http, requests, {
       connections: Number(process.env.CONNECTIONS ?? 16),
-      duration,
+      seconds: duration,
       // RATE=N: N POSTs/s in all (as the bench's fixed-load windows), not as many as the target answers.
       ...(process.env.RATE ? { overallRate: Number(process.env.RATE) } : {}),
-      method: 'POST',
-      headers: requests[0]!.headers,
-      body: requests[0]!.body,
-      requests: [{ method: 'POST', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: requests[next++ % requests.length]!.path }) }],
-    } as unknown as autocannon.Options);
-  };
+    });
   /** PACE: `rate` POSTs/s for `duration` s on an even schedule; the same summary fields as autocannon's. */
   const paced = async (rate: number, duration: number) => {
     const pub = publisher(target);
