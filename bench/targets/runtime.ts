@@ -32,39 +32,42 @@ export function serve(handle: TargetHandle): void {
   const send = (message: object) => process.send?.(message);
   let session: Session | undefined;
   let snapshots = 0;
+  /** Profilers running (a CPU and an allocation profile may run at once, on one inspector session). */
+  let profiling = 0;
+  const connect = (): Session => {
+    session ??= new Session();
+    if (profiling++ === 0) session.connect();
+    return session;
+  };
+  /** The reply to a `…-stop`: the profile written to `file`; the session closed once no profiler runs. */
+  const writeStopped = (id: number | undefined, file: string | undefined) => (err: Error | null, result: { profile: object }) => {
+    if (!err && file) writeFileSync(file, JSON.stringify(result.profile));
+    if (--profiling === 0) session?.disconnect();
+    send({ type: 'reply', id, value: !err });
+  };
   process.on('message', (raw: unknown) => {
     const msg = raw as Request & { file?: string };
     if (msg.type === 'profile-start') {
       // CPU profile of one measurement window (bench/run.ts --profile), via the inspector.
-      session ??= new Session();
-      session.connect();
-      session.post('Profiler.enable', () =>
-        session!.post('Profiler.setSamplingInterval', { interval: 200 }, () =>
-          session!.post('Profiler.start', () => send({ type: 'reply', id: msg.id, value: true })),
+      const s = connect();
+      s.post('Profiler.enable', () =>
+        s.post('Profiler.setSamplingInterval', { interval: 200 }, () =>
+          s.post('Profiler.start', () => send({ type: 'reply', id: msg.id, value: true })),
         ),
       );
     } else if (msg.type === 'profile-stop') {
-      session?.post('Profiler.stop', (err, result) => {
-        if (!err && msg.file) writeFileSync(msg.file, JSON.stringify(result.profile));
-        session?.disconnect();
-        send({ type: 'reply', id: msg.id, value: !err });
-      });
+      session?.post('Profiler.stop', writeStopped(msg.id, msg.file));
     } else if (msg.type === 'alloc-start') {
-      session ??= new Session();
-      session.connect();
-      session.post('HeapProfiler.enable', () =>
-        session!.post(
+      const s = connect();
+      s.post('HeapProfiler.enable', () =>
+        s.post(
           'HeapProfiler.startSampling',
           { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true },
           () => send({ type: 'reply', id: msg.id, value: true }),
         ),
       );
     } else if (msg.type === 'alloc-stop') {
-      session?.post('HeapProfiler.stopSampling', (err, result) => {
-        if (!err && msg.file) writeFileSync(msg.file, JSON.stringify(result.profile));
-        session?.disconnect();
-        send({ type: 'reply', id: msg.id, value: !err });
-      });
+      session?.post('HeapProfiler.stopSampling', writeStopped(msg.id, msg.file));
     } else if (msg.type === 'mem') {
       const gc = (globalThis as { gc?: () => void }).gc;
       gc?.();
