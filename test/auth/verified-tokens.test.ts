@@ -4,7 +4,8 @@
  */
 import jwt from 'jsonwebtoken';
 import { describe, expect, it } from 'vitest';
-import { createTokenVerifier } from '../../server/auth/jwt.js';
+import { createTokenVerifier, type Principal } from '../../server/auth/jwt.js';
+import { VerifiedTokenCache } from '../../server/auth/verified-tokens.js';
 import { TEST_SECRET } from '../helpers/server.js';
 
 const verifier = createTokenVerifier({ secret: TEST_SECRET, publicKey: undefined, audience: undefined, issuer: undefined, generated: false });
@@ -35,5 +36,26 @@ describe('verified-token cache', () => {
     const first = verifier.verify(token);
     expect(Object.isFrozen(first)).toBe(true);
     expect(verifier.verify(token)).toBe(first);
+  });
+
+  it('keeps at most `max` tokens, drops the oldest first, and verifies a dropped or aged-out token again', () => {
+    let clock = 0;
+    const cache = new VerifiedTokenCache({ max: 2, ttlMs: 1000, now: () => clock });
+    const verified: string[] = [];
+    const verify = (token: string): Principal => {
+      verified.push(token);
+      return verifier.verify(token, { remember: false });
+    };
+    const [a, b, c] = ['ann', 'ben', 'cat'].map((sub) => jwt.sign({ sub }, TEST_SECRET, { algorithm: 'HS256', expiresIn: 600 }));
+    expect([a, b, a, b].map((t) => cache.verify(t!, verify).userId)).toEqual(['ann', 'ben', 'ann', 'ben']);
+    expect(verified).toEqual([a, b]);
+    cache.verify(c!, verify);
+    expect(cache.size).toBe(2);
+    expect(cache.verify(b!, verify).userId).toBe('ben');
+    expect(cache.verify(a!, verify).userId).toBe('ann');
+    expect(verified).toEqual([a, b, c, a]);
+    clock = 1000;
+    cache.verify(a!, verify);
+    expect(verified).toEqual([a, b, c, a, a]);
   });
 });
