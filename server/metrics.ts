@@ -2,7 +2,8 @@
  * Prometheus metrics (`GET /metrics`) and the counters behind `GET /realtime/stats`, on a registry per app instance
  * (never prom-client's global one, so several apps in one process never mix their numbers).
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { CountedHistogram, type HistogramSeries } from './counted-histogram.js';
 
 export type Manager = 'generation' | 'notifications' | 'collaboration';
 export type Transport = 'ws' | 'sse';
@@ -48,12 +49,12 @@ export class Metrics {
   private readonly connections: Gauge<'manager' | 'transport'>;
   private readonly errors: Counter<'manager' | 'code'>;
   private readonly disconnects: Counter<'manager' | 'reason'>;
-  private readonly latency: Histogram<'channel_kind'>;
+  private readonly latency: CountedHistogram<'channel_kind'>;
   /** Bus publishes by result as plain numbers, in first-counted order (a labelled inc hashes its labels: once per POST). */
   private readonly publishes: Partial<Record<PublishResult, number>> = {};
   private readonly publishOrder: PublishResult[] = [];
   /** The latency histogram of each channel kind, looked up once (an event is observed once per instance). */
-  private readonly latencyByKind = new Map<string, { observe(value: number): void }>();
+  private readonly latencyByKind = new Map<string, HistogramSeries>();
   /** The series of each manager and transport, looked up once (a labelled child per connection costs ~1 KB). */
   private readonly connectionSeries = new Map<string, ConnectionSeries>();
   private readonly stats: Record<Manager, ManagerStats> = {
@@ -97,10 +98,11 @@ export class Metrics {
       labelNames: ['manager', 'reason'],
       registers,
     });
-    this.latency = new Histogram({
+    // Observed once per event: plain counts (./counted-histogram.ts), not prom-client's per-observe label hashing.
+    this.latency = new CountedHistogram({
       name: 'deckhand_realtime_delivery_latency_seconds',
       help: 'From publish (bus event id time) to delivery to this instance’s subscribers',
-      labelNames: ['channel_kind'],
+      labelName: 'channel_kind',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
@@ -194,7 +196,7 @@ export class Metrics {
   observeDelivery(channelKind: string, seconds: number): void {
     let histogram = this.latencyByKind.get(channelKind);
     if (!histogram) {
-      histogram = this.latency.labels(channelKind);
+      histogram = this.latency.seriesOf(channelKind);
       this.latencyByKind.set(channelKind, histogram);
     }
     histogram.observe(Math.max(0, seconds));
