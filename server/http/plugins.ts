@@ -1,9 +1,9 @@
 /**
- * The HTTP layer every route shares, registered in order: error mapping, security headers, CORS, the HTTP rate limit
+ * The HTTP layer every route shares, registered in order: error mapping, security and CORS headers with the preflights
+ * (one hook: ./response-headers.ts), the HTTP rate limit
  * (counted in this process and synced through Redis when there is one: ../limits/http-rate-sync.ts), the OpenAPI
  * description at /docs, and the WebSocket plugin (whose preClose is shutdown phase 1, ../lifecycle.ts).
  */
-import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -13,7 +13,7 @@ import type { Config } from '../config.js';
 import type { Lifecycle } from '../lifecycle.js';
 import { httpRateStore, type HttpRateSync } from '../limits/index.js';
 import { registerErrorHandling } from './errors.js';
-import { registerSecurityHeaders } from './security-headers.js';
+import { registerResponseHeaders } from './response-headers.js';
 
 export interface HttpPluginDeps {
   config: Config;
@@ -24,8 +24,7 @@ export interface HttpPluginDeps {
 
 export async function registerHttpPlugins(app: FastifyInstance, { config, httpRate, lifecycle }: HttpPluginDeps): Promise<void> {
   registerErrorHandling(app);
-  registerSecurityHeaders(app, { contentSecurityPolicy: false, crossOriginEmbedderPolicy: false });
-  await app.register(cors, { origin: config.corsOrigins === '*' ? true : config.corsOrigins, credentials: true });
+  registerResponseHeaders(app, { helmet: { contentSecurityPolicy: false, crossOriginEmbedderPolicy: false }, corsOrigins: config.corsOrigins });
   await app.register(rateLimit, {
     global: true,
     max: config.limits.httpRateMax,
