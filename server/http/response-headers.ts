@@ -3,7 +3,8 @@
  * and the CORS headers of the request's Origin (./cors.ts), set by ONE onRequest hook from a set computed once per
  * distinct Origin, instead of two hooks (helmet's headers, then @fastify/cors deciding its headers again with an
  * options object, a closure and a Vary lookup on every request: a fixed cost on every progress POST,
- * docs/performance.md). A preflight is answered by the same hook, before authentication and the rate limit.
+ * docs/performance.md). A preflight is answered by the same hook: before the rate limit (./rate-limit.ts, the next
+ * global hook: a preflight is not counted) and before authentication (each route's own hooks).
  */
 import type { FastifyInstance } from 'fastify';
 import type { HelmetOptions } from 'helmet';
