@@ -217,7 +217,7 @@ export async function build(inputConfig: Config, options: BuildOptions = {}): Pr
   lifecycle.onStop('JSON collaboration deletions', stopFollowingDeletions);
   lifecycle.onFlush('coalesced job progress', () => jobs.flush());
   // HTTP rate limits with Redis: counted here, shared through Redis in the background (no round trip per request; the
-  // tolerance is in server/limits/http-rate-sync.ts). Without Redis: @fastify/rate-limit's in-process store.
+  // tolerance is in server/limits/http-rate-sync.ts). Without Redis: counted in this process (server/http/plugins.ts).
   const httpRate = redis ? new HttpRateSync({ redis, prefix: `${config.redisPrefix}:rl:`, syncMs: config.limits.httpRateSyncMs }) : undefined;
   if (httpRate) lifecycle.onFlush('HTTP rate counts', () => httpRate.close());
   const services: Services = {

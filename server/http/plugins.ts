@@ -1,45 +1,33 @@
 /**
- * The HTTP layer every route shares, registered in order: error mapping, security headers, CORS, the HTTP rate limit
- * (counted in this process and synced through Redis when there is one: ../limits/http-rate-sync.ts), the OpenAPI
- * description at /docs, and the WebSocket plugin (whose preClose is shutdown phase 1, ../lifecycle.ts).
+ * The HTTP layer every route shares, registered in order: error mapping; one onRequest hook for the security and CORS
+ * headers that answers preflights (./response-headers.ts); the HTTP rate limit, a global onRequest hook, so it runs
+ * after the preflights and before every route's own hooks (authentication) and the body (./rate-limit.ts; counted in
+ * this process, and synced through Redis when there is one: ../limits/http-rate-sync.ts); the OpenAPI description at
+ * /docs; and the WebSocket plugin (whose preClose is shutdown phase 1, ../lifecycle.ts).
  */
-import cors from '@fastify/cors';
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { Lifecycle } from '../lifecycle.js';
-import { httpRateStore, type HttpRateSync } from '../limits/index.js';
+import { HttpRateLimit, LocalRateCounts, type HttpRateSync } from '../limits/index.js';
 import { registerErrorHandling } from './errors.js';
-import { registerSecurityHeaders } from './security-headers.js';
+import { registerHttpRateLimit } from './rate-limit.js';
+import { registerResponseHeaders } from './response-headers.js';
 
 export interface HttpPluginDeps {
   config: Config;
-  /** The rate limit's shared counts (with Redis); without, @fastify/rate-limit's in-process store. */
+  /** The rate limit's shared counts (with Redis); without, it counts in this process. */
   httpRate: HttpRateSync | undefined;
   lifecycle: Lifecycle;
 }
 
 export async function registerHttpPlugins(app: FastifyInstance, { config, httpRate, lifecycle }: HttpPluginDeps): Promise<void> {
   registerErrorHandling(app);
-  registerSecurityHeaders(app, { contentSecurityPolicy: false, crossOriginEmbedderPolicy: false });
-  await app.register(cors, { origin: config.corsOrigins === '*' ? true : config.corsOrigins, credentials: true });
-  await app.register(rateLimit, {
-    global: true,
-    max: config.limits.httpRateMax,
-    timeWindow: config.limits.httpRateWindowMs,
-    ...(httpRate ? { store: httpRateStore(httpRate) } : {}),
-    skipOnError: true,
-    errorResponseBuilder: (_req, ctx) => ({
-      statusCode: 429,
-      type: 'error',
-      error_code: 'RATE_LIMIT_EXCEEDED',
-      message: `rate limit exceeded, retry in ${ctx.after}`,
-      timestamp: new Date().toISOString(),
-    }),
-  });
+  registerResponseHeaders(app, { helmet: { contentSecurityPolicy: false, crossOriginEmbedderPolicy: false }, corsOrigins: config.corsOrigins });
+  const counts = httpRate ?? new LocalRateCounts();
+  registerHttpRateLimit(app, new HttpRateLimit(counts, config.limits.httpRateMax, config.limits.httpRateWindowMs));
   await app.register(swagger, {
     openapi: {
       info: { title: 'Deckhand API', version: '1' },

@@ -1,11 +1,10 @@
 /**
  * Security headers (helmet's: HSTS, nosniff, frame options, referrer policy, cross-origin policies, …) on every HTTP
  * response. helmet decides them once, at start-up, against a recording response (Deckhand's configuration makes
- * them the same for every request: no CSP nonces), and each reply gets the recorded set. @fastify/helmet built the
- * whole helmet middleware again for every request (two hooks, the options parsed, a dozen setHeader calls on Node's
- * response), a fixed cost on every progress POST (docs/performance.md).
+ * them the same for every request: no CSP nonces), and each reply gets the recorded set (./response-headers.ts).
+ * @fastify/helmet built the whole helmet middleware again for every request (two hooks, the options parsed, a dozen
+ * setHeader calls on Node's response), a fixed cost on every progress POST (docs/performance.md).
  */
-import type { FastifyInstance } from 'fastify';
 import helmet, { type HelmetOptions } from 'helmet';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -25,13 +24,4 @@ export function securityHeaders(options: Readonly<HelmetOptions>): Record<string
   helmet(options)({} as IncomingMessage, recorder as unknown as ServerResponse, (err?: unknown) => (failed = err));
   if (failed) throw failed;
   return headers;
-}
-
-/** Sets the security headers on every reply (errors and 404s included), as an onRequest hook. */
-export function registerSecurityHeaders(app: FastifyInstance, options: Readonly<HelmetOptions>): void {
-  const headers = securityHeaders(options);
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(headers);
-    done();
-  });
 }

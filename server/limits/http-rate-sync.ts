@@ -1,6 +1,6 @@
 /**
- * The HTTP rate limit's store (what @fastify/rate-limit's `store`, ./http-rate-store.ts, counts in) when REDIS_URL is set: counted in this process, shared
- * through Redis in the background, so a request waits for Redis only when this instance's total for its key is stale.
+ * The HTTP rate limit's counts (./http-rate-limit.ts) when REDIS_URL is set: counted in this process, shared through
+ * Redis in the background, so a request waits for Redis only when this instance's total for its key is stale.
  *
  * Same limit as a Redis-only store (a fixed window of HTTP_RATE_LIMIT_WINDOW_MS per key, at most HTTP_RATE_LIMIT_MAX
  * requests in it, counted across instances), with this tolerance. Each instance adds what it counted to the key's
@@ -25,6 +25,7 @@
  * Supports the plain fixed window (not continueExceeding, exponentialBackoff or ban, which Deckhand does not use).
  */
 import type { Redis } from 'ioredis';
+import type { RateCount, RateCounts } from './http-rate-limit.js';
 
 const SYNC_SCRIPT = `
 local count = redis.call('INCRBY', KEYS[1], ARGV[1])
@@ -59,7 +60,7 @@ interface Window {
   waiting: Waiter[];
 }
 
-export type Result = { current: number; ttl: number };
+type Result = RateCount;
 
 /** A request waiting for a round; `alone` is its answer when no round can tell (Redis down or slow). */
 interface Waiter {
@@ -76,8 +77,8 @@ export interface HttpRateSyncOptions {
   maxKeys?: number;
 }
 
-/** The windows of every key of one app, and the rounds that share them (shared by the route stores). */
-export class HttpRateSync {
+/** The windows of every key of one app, and the rounds that share them. */
+export class HttpRateSync implements RateCounts {
   private readonly windows = new Map<string, Window>();
   /** Keys with requests counted here and not sent yet: the ones the next round covers. */
   private readonly unsent = new Set<string>();

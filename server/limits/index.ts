@@ -1,7 +1,8 @@
 /**
  * Limits shared by every endpoint: the connection counter (memory, or Redis when REDIS_URL is set, so
  * WEBSOCKET_MAX_CONNECTIONS_PER_USER holds across instances; guarantees in ./connection-counter.ts), and the HTTP rate
- * limit's store (counted locally, shared through Redis in the background: ./http-rate-sync.ts, ./http-rate-store.ts).
+ * limit (./http-rate-limit.ts; its counts in this process, ./local-rate-counts.ts, or with Redis counted locally and
+ * shared through Redis in the background, ./http-rate-sync.ts).
  */
 import type { Redis } from 'ioredis';
 import type { ConnectionCounter } from './connection-counter.js';
@@ -11,8 +12,9 @@ import { RedisConnectionCounter } from './redis-counter.js';
 export type { ConnectionCounter } from './connection-counter.js';
 export { MemoryConnectionCounter } from './memory-counter.js';
 export { RedisConnectionCounter, type RedisConnectionCounterOptions } from './redis-counter.js';
-export { httpRateStore } from './http-rate-store.js';
+export { HttpRateLimit, type RateCount, type RateCounts } from './http-rate-limit.js';
 export { HttpRateSync } from './http-rate-sync.js';
+export { LocalRateCounts } from './local-rate-counts.js';
 
 export interface ConnectionCounterDeps {
   maxPerUser: number;

@@ -11,11 +11,12 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { TObject } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { WebSocket } from 'ws';
 import { errorMessage, HTTP_STATUS_BY_CODE, type ErrorCode } from '../../shared/errors.js';
+import type { HttpRateLimit, RateCount } from '../limits/index.js';
 
 /** What a JSON socket's session gets of its upgrade request (copies: none of it refers to the request). */
 export interface Upgrade {
@@ -42,6 +43,8 @@ interface CompiledRoute {
 }
 
 type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+type Match = { route: CompiledRoute; params: Record<string, string>; search: string };
 
 /** A fresh copy of a string: a substring of the request URL would keep the whole URL (and its token) in memory. */
 function detach(value: string): string {
@@ -74,18 +77,18 @@ export class JsonSocketUpgrades {
     const server = app.server;
     const others = server.listeners('upgrade') as UpgradeListener[];
     server.removeAllListeners('upgrade');
-    const limit = app.hasDecorator('createRateLimit') ? app.createRateLimit() : undefined;
+    const limit = app.httpRateLimit;
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const match = this.match(req);
       if (!match) {
         for (const listener of others) listener.call(server, req, socket, head);
         return;
       }
-      void this.take(app, limit, match, req, socket, head);
+      this.take(app, limit, match, req, socket, head);
     });
   }
 
-  private match(req: IncomingMessage): { route: CompiledRoute; params: Record<string, string>; search: string } | null {
+  private match(req: IncomingMessage): Match | null {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
@@ -109,28 +112,29 @@ export class JsonSocketUpgrades {
     return null;
   }
 
-  private async take(
-    app: FastifyInstance,
-    limit: ((req: FastifyRequest) => Promise<{ isAllowed?: boolean; isExceeded?: boolean; ttlInSeconds?: number }>) | undefined,
-    match: NonNullable<ReturnType<JsonSocketUpgrades['match']>>,
-    req: IncomingMessage,
-    socket: Duplex,
-    head: Buffer,
-  ): Promise<void> {
+  private take(app: FastifyInstance, limit: HttpRateLimit | undefined, match: Match, req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const guard = () => socket.destroy();
     socket.on('error', guard);
-    if (req.method !== 'GET') return refuse(socket, 'INVALID_MESSAGE', 'a WebSocket upgrade is a GET');
-    if (match.route.check && !match.route.check(match.params)) return refuse(socket, 'INVALID_MESSAGE', 'invalid path parameter');
-    if (limit) {
-      let verdict: Awaited<ReturnType<typeof limit>> | undefined;
-      try {
-        // @fastify/rate-limit's own check (same store, key and limit as every route); it reads the address only.
-        verdict = await limit({ ip: req.socket.remoteAddress ?? '', routeOptions: { config: {} } } as unknown as FastifyRequest);
-      } catch {
-        verdict = undefined;
-      }
-      if (verdict?.isExceeded) return refuse(socket, 'RATE_LIMIT_EXCEEDED', `rate limit exceeded, retry in ${verdict.ttlInSeconds ?? 1} s`);
+    if (req.method !== 'GET') {
+      refuse(socket, 'INVALID_MESSAGE', 'a WebSocket upgrade is a GET');
+      return;
     }
+    if (match.route.check && !match.route.check(match.params)) {
+      refuse(socket, 'INVALID_MESSAGE', 'invalid path parameter');
+      return;
+    }
+    // The HTTP rate limit of every request (same counts, key and limit: ../limits/http-rate-limit.ts).
+    const next = (count: RateCount | undefined) => {
+      if (count && count.current > limit!.max)
+        refuse(socket, 'RATE_LIMIT_EXCEEDED', `rate limit exceeded, retry in ${Math.ceil(count.ttl / 1000)} s`);
+      else this.open(app, match, req, socket, head, guard);
+    };
+    const count = limit?.count(req.socket.remoteAddress ?? '');
+    if (count instanceof Promise) void count.then(next);
+    else next(count);
+  }
+
+  private open(app: FastifyInstance, match: Match, req: IncomingMessage, socket: Duplex, head: Buffer, guard: () => void): void {
     if (socket.destroyed) return;
     const search = new URLSearchParams(match.search);
     const token = search.get('token');

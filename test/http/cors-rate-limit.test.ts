@@ -1,13 +1,15 @@
 /**
  * What every HTTP answer carries besides its body: the CORS headers (CORS_ORIGINS: an allowlist, or `*` for any
- * origin; credentials allowed; preflights answered 204 before authentication) and the HTTP rate limit's headers and
- * 429 (HTTP_RATE_LIMIT_MAX per HTTP_RATE_LIMIT_WINDOW_MS and client address, counted after authentication; none on
- * the health and metrics routes). Checked header by header, as browsers and clients see them.
+ * origin; credentials allowed; preflights answered 204 before authentication and the rate limit) and the HTTP rate
+ * limit's headers and 429 (HTTP_RATE_LIMIT_MAX per HTTP_RATE_LIMIT_WINDOW_MS and client address, counted before
+ * authentication, 404s of unknown routes included; preflights, health and metrics not counted). Checked header by
+ * header, as browsers and clients see them.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase } from '../helpers/database.js';
 import { mintToken, startServer, type TestServer } from '../helpers/server.js';
-import { call, createJob } from '../realtime/support.js';
+import { adminToken, call, createJob } from '../realtime/support.js';
 
 const APP = 'https://app.example';
 const CORS_HEADERS = [
@@ -122,47 +124,113 @@ describe('HTTP rate limit', () => {
   });
   afterAll(async () => server?.close());
 
-  it('counts each authenticated request per address, tells the budget left, then answers 429 with when to retry', async () => {
-    const token = mintToken('rita');
-    // Refused by authentication: not counted, no rate-limit headers.
-    const unauthenticated = await call(server.url, 'GET', '/api/v1/jobs/nope', { token: 'not-a-token' });
-    expect(unauthenticated.status).toBe(401);
-    expect(pick(unauthenticated.headers, RATE_HEADERS)).toEqual({});
-    // Health and metrics are not limited.
-    const health = await call(server.url, 'GET', '/health');
-    expect(health.status).toBe(200);
-    expect(pick(health.headers, RATE_HEADERS)).toEqual({});
-    for (let i = 1; i <= MAX; i++) {
-      const res = await call(server.url, 'GET', '/api/v1/jobs/nope', { token });
-      expect(res.status).toBe(404);
-      const headers = pick(res.headers, RATE_HEADERS);
+  const preflight = () =>
+    call(server.url, 'OPTIONS', '/api/v1/jobs/some-job/progress', {
+      headers: { origin: APP, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
+    });
+  /** Health, readiness and metrics: answered, never counted, no rate-limit headers. */
+  async function expectUnlimited(): Promise<void> {
+    for (const [path, token] of [
+      ['/health', undefined],
+      ['/health/ready', undefined],
+      ['/metrics', adminToken()],
+    ] as const) {
+      const res = await call(server.url, 'GET', path, token ? { token } : {});
+      expect(res.status, path).toBe(200);
+      expect(pick(res.headers, RATE_HEADERS), path).toEqual({});
+    }
+  }
+  /** The headers of a counted answer that still had budget: `remaining` left after it. */
+  function expectCounted(headers: Headers, remaining: number): void {
+    const picked = pick(headers, RATE_HEADERS);
+    expect(picked).toEqual({ 'x-ratelimit-limit': String(MAX), 'x-ratelimit-remaining': String(remaining), 'x-ratelimit-reset': expect.any(String) });
+    expect(Number(picked['x-ratelimit-reset'])).toBeGreaterThan(55);
+    expect(Number(picked['x-ratelimit-reset'])).toBeLessThanOrEqual(60);
+  }
+
+  it('counts every request per address before authentication (bad tokens and unknown routes too), then answers 429 before the route runs', async () => {
+    // Preflights, health and metrics: not counted.
+    const before = await preflight();
+    expect(before.status).toBe(204);
+    expect(pick(before.headers, RATE_HEADERS)).toEqual({});
+    await expectUnlimited();
+    // A flood of bad tokens: each refused by authentication, each counted, with the budget left.
+    for (let i = 1; i <= 3; i++) {
+      const res = await call(server.url, 'GET', '/api/v1/jobs/nope', { token: 'not-a-token' });
+      expect(res.status).toBe(401);
+      expectCounted(res.headers, MAX - i);
+    }
+    // The 404 of an unknown route (a scanner's) is counted.
+    const unknown = await call(server.url, 'GET', '/api/v1/no-such-route');
+    expect(unknown.status).toBe(404);
+    expectCounted(unknown.headers, MAX - 4);
+    const last = await call(server.url, 'GET', '/api/v1/jobs/nope', { token: mintToken('rita') });
+    expect(last.status).toBe(404);
+    expectCounted(last.headers, 0);
+    // Past MAX: 429 instead of the 401 authentication would give, for a valid token too, and for an unknown route.
+    for (const [path, token] of [
+      ['/api/v1/jobs/nope', 'not-a-token'],
+      ['/api/v1/jobs/nope', mintToken('rita')],
+      ['/api/v1/no-such-route', undefined],
+    ] as const) {
+      const refused = await call(server.url, 'GET', path, token ? { token } : {});
+      expect(refused.status, path).toBe(429);
+      expect(refused.body).toEqual({
+        type: 'error',
+        error_code: 'RATE_LIMIT_EXCEEDED',
+        message: expect.stringMatching(/^rate limit exceeded, retry in (1 minute|\d+ seconds)$/),
+        timestamp: expect.any(String),
+      });
+      const headers = pick(refused.headers, RATE_HEADERS);
       expect(headers).toEqual({
         'x-ratelimit-limit': String(MAX),
-        'x-ratelimit-remaining': String(MAX - i),
+        'x-ratelimit-remaining': '0',
         'x-ratelimit-reset': expect.any(String),
+        'retry-after': headers['x-ratelimit-reset'],
       });
-      expect(Number(headers['x-ratelimit-reset'])).toBeGreaterThan(55);
-      expect(Number(headers['x-ratelimit-reset'])).toBeLessThanOrEqual(60);
     }
-    const refused = await call(server.url, 'GET', '/api/v1/jobs/nope', { token });
-    expect(refused.status).toBe(429);
-    expect(refused.body).toEqual({
-      type: 'error',
-      error_code: 'RATE_LIMIT_EXCEEDED',
-      message: expect.stringMatching(/^rate limit exceeded, retry in (1 minute|\d+ seconds)$/),
-      timestamp: expect.any(String),
+    // Preflights, health and metrics still answer, still uncounted.
+    const after = await preflight();
+    expect(after.status).toBe(204);
+    expect(pick(after.headers, RATE_HEADERS)).toEqual({});
+    expect(after.headers.get('access-control-allow-origin')).toBe(APP);
+    await expectUnlimited();
+  });
+});
+
+/**
+ * The key of a client: its address, an IPv4-mapped IPv6 address as its IPv4 address and any other IPv6 address by
+ * its /64 (as @fastify/rate-limit 11 keyed them; the Redis counter is named by the key). A dual-stack server sees the
+ * same host as `::ffff:127.0.0.1` and `::1`.
+ */
+describe('HTTP rate limit keys', () => {
+  let server: TestServer;
+  const prefix = `ratekeys${Date.now()}`;
+  const redis = new Redis(inject('redisUrl'));
+  beforeAll(async () => {
+    server = await startServer({
+      DATABASE_URL: await createTestDatabase('http_rate_keys'),
+      HOST: '::',
+      REDIS_URL: inject('redisUrl'),
+      REDIS_PREFIX: prefix,
+      HTTP_RATE_LIMIT_MAX: '3',
     });
-    const headers = pick(refused.headers, RATE_HEADERS);
-    expect(headers).toEqual({
-      'x-ratelimit-limit': String(MAX),
-      'x-ratelimit-remaining': '0',
-      'x-ratelimit-reset': expect.any(String),
-      'retry-after': headers['x-ratelimit-reset'],
-    });
-    // The 404 of an unknown route is not limited; health still answers.
-    const unknown = await call(server.url, 'GET', '/api/v1/no-such-route', { token });
-    expect(unknown.status).toBe(404);
-    expect(pick(unknown.headers, RATE_HEADERS)).toEqual({});
-    expect((await call(server.url, 'GET', '/health')).status).toBe(200);
+  });
+  afterAll(async () => {
+    await server?.close();
+    redis.disconnect();
+  });
+
+  it('IPv4 through a dual-stack socket is keyed by its IPv4 address, ::1 by its /64 (::), each with its own budget', async () => {
+    const { port } = new URL(server.url);
+    const v4 = `http://127.0.0.1:${port}`;
+    const v6 = `http://[::1]:${port}`;
+    for (let i = 0; i < 3; i++) expect((await call(v4, 'GET', '/api/v1/no-such-route')).status).toBe(404);
+    expect((await call(v4, 'GET', '/api/v1/no-such-route')).status).toBe(429);
+    const other = await call(v6, 'GET', '/api/v1/no-such-route');
+    expect(other.status).toBe(404);
+    expect(other.headers.get('x-ratelimit-remaining')).toBe('2');
+    await expect.poll(async () => redis.get(`${prefix}:rl:127.0.0.1`), { timeout: 5000, interval: 10 }).toBe('4');
+    await expect.poll(async () => redis.get(`${prefix}:rl:::`), { timeout: 5000, interval: 10 }).toBe('1');
   });
 });
