@@ -140,7 +140,15 @@ try {
     const client = new Redis(redis.url);
     try {
       if (reset) await client.config('RESETSTAT');
-      else console.log((await client.info('commandstats')).trim());
+      else {
+        console.log((await client.info('commandstats')).trim());
+        console.log(
+          (await client.info('stats'))
+            .split('\n')
+            .filter((l) => l.startsWith('total_net_'))
+            .join('\n'),
+        );
+      }
     } finally {
       client.disconnect();
     }
