@@ -154,9 +154,11 @@ describe('HTTP rate limit', () => {
     expect(before.status).toBe(204);
     expect(pick(before.headers, RATE_HEADERS)).toEqual({});
     await expectUnlimited();
-    // A flood of bad tokens: each refused by authentication, each counted, with the budget left.
+    // A flood of bad tokens: each refused by authentication, each counted, with the budget left. Against the same key
+    // whatever address the client claims (no proxy is trusted: the key is the socket's address).
     for (let i = 1; i <= 3; i++) {
-      const res = await call(server.url, 'GET', '/api/v1/jobs/nope', { token: 'not-a-token' });
+      const spoofed = { 'x-forwarded-for': `203.0.113.${i}`, forwarded: `for=203.0.113.${i}`, 'x-real-ip': `203.0.113.${i}` };
+      const res = await call(server.url, 'GET', '/api/v1/jobs/nope', { token: 'not-a-token', headers: spoofed });
       expect(res.status).toBe(401);
       expectCounted(res.headers, MAX - i);
     }
