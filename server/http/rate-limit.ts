@@ -3,7 +3,7 @@
  * onRequest hook, registered after the response headers' hook (./response-headers.ts: security headers, CORS, and
  * preflights, which are answered there and so not counted) and before every route's own hooks. So a request is
  * counted BEFORE authentication (a flood of bad tokens is limited too) and before its body is read, and so is the 404
- * of an unknown route. A route opts out with `config: { rateLimit: false }` (health, metrics).
+ * of an unknown route. A route opts out with `config: { rateLimit: false }` (health and readiness, which take no token).
  *
  * Every counted answer carries `x-ratelimit-limit`, `x-ratelimit-remaining` and `x-ratelimit-reset` (seconds until
  * the window ends); past the limit the answer is 429 RATE_LIMIT_EXCEEDED "rate limit exceeded, retry in 1 minute"

@@ -13,8 +13,8 @@ export function registerMetricsRoute(app: FastifyInstance, deps: { verifier: Tok
   app.get(
     '/metrics',
     {
+      // Rate limited like every route that takes a token (a scraper's few requests a minute are far below the limit).
       onRequest: requireScope(deps.verifier, 'metrics:read'),
-      config: { rateLimit: false },
       schema: {
         tags: ['operations'],
         summary: 'Prometheus metrics (token with scope metrics:read or admin)',
