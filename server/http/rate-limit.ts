@@ -16,7 +16,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify';
 import { errorMessage } from '../../shared/errors.js';
-import type { HttpRateLimit, RateCount } from '../limits/index.js';
+import { type HttpRateLimit, type RateCount, secondsLeft } from '../limits/index.js';
 import { statusOf } from './errors.js';
 
 declare module 'fastify' {
@@ -82,7 +82,7 @@ export function registerHttpRateLimit(app: FastifyInstance, limit: HttpRateLimit
 
   const answer = (count: RateCount, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
     const exceeded = count.current > limit.max;
-    const seconds = Math.ceil(count.ttl / 1000);
+    const seconds = secondsLeft(count);
     reply.header('x-ratelimit-limit', maxText);
     reply.header('x-ratelimit-remaining', exceeded ? '0' : String(limit.max - count.current));
     reply.header('x-ratelimit-reset', String(seconds));

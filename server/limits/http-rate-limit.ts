@@ -17,6 +17,15 @@ export interface RateCount {
   ttl: number;
 }
 
+/**
+ * Whole seconds until the window ends, rounded up (`x-ratelimit-reset`, `retry-after`). The ms are differences of
+ * performance.now() values, and `(now + window) - now` can exceed the window by a rounding error: without the
+ * allowance a fresh 60 s window read 61.
+ */
+export function secondsLeft(count: RateCount): number {
+  return Math.max(0, Math.ceil(count.ttl / 1000 - 1e-6));
+}
+
 /** Where requests are counted. */
 export interface RateCounts {
   incr(key: string, windowMs: number): RateCount | Promise<RateCount>;

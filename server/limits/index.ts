@@ -12,7 +12,7 @@ import { RedisConnectionCounter } from './redis-counter.js';
 export type { ConnectionCounter } from './connection-counter.js';
 export { MemoryConnectionCounter } from './memory-counter.js';
 export { RedisConnectionCounter, type RedisConnectionCounterOptions } from './redis-counter.js';
-export { HttpRateLimit, type RateCount, type RateCounts } from './http-rate-limit.js';
+export { HttpRateLimit, type RateCount, type RateCounts, secondsLeft } from './http-rate-limit.js';
 export { HttpRateSync } from './http-rate-sync.js';
 export { LocalRateCounts } from './local-rate-counts.js';
 

@@ -16,7 +16,7 @@ import type { TObject } from 'typebox';
 import { Compile } from 'typebox/compile';
 import type { WebSocket } from 'ws';
 import { errorMessage, HTTP_STATUS_BY_CODE, type ErrorCode } from '../../shared/errors.js';
-import type { HttpRateLimit, RateCount } from '../limits/index.js';
+import { type HttpRateLimit, type RateCount, secondsLeft } from '../limits/index.js';
 
 /** What a JSON socket's session gets of its upgrade request (copies: none of it refers to the request). */
 export interface Upgrade {
@@ -125,8 +125,7 @@ export class JsonSocketUpgrades {
     }
     // The HTTP rate limit of every request (same counts, key and limit: ../limits/http-rate-limit.ts).
     const next = (count: RateCount | undefined) => {
-      if (count && count.current > limit!.max)
-        refuse(socket, 'RATE_LIMIT_EXCEEDED', `rate limit exceeded, retry in ${Math.ceil(count.ttl / 1000)} s`);
+      if (count && count.current > limit!.max) refuse(socket, 'RATE_LIMIT_EXCEEDED', `rate limit exceeded, retry in ${secondsLeft(count)} s`);
       else this.open(app, match, req, socket, head, guard);
     };
     const count = limit?.count(req.socket.remoteAddress ?? '');

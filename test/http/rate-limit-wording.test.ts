@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { retryText } from '../../server/http/rate-limit.js';
 import { ClientKeys } from '../../server/limits/client-key.js';
+import { secondsLeft } from '../../server/limits/http-rate-limit.js';
 
 describe('HTTP rate limit: the key of a client address', () => {
   it('IPv4 is its own key, IPv4-mapped IPv6 its IPv4 address, other IPv6 its /64 in the compressed form', () => {
@@ -56,6 +57,23 @@ describe('HTTP rate limit: when to retry, in words', () => {
       [86_400, '1 day'],
     ] as const) {
       expect(retryText(seconds), String(seconds)).toBe(text);
+    }
+  });
+
+  it('whole seconds left, rounded up, without counting a rounding error of the clock as a second', () => {
+    // A fresh window's ms are `(now + window) - now` of performance.now() values: 60000 plus an ulp read 61 s.
+    const now = 12_345.678901;
+    expect((now + 60_000 - now) / 1000).toBeGreaterThan(60);
+    for (const [ttl, seconds] of [
+      [now + 60_000 - now, 60],
+      [60_000, 60],
+      [59_999.5, 60],
+      [59_000, 59],
+      [58_999, 59],
+      [0.4, 1],
+      [0, 0],
+    ] as const) {
+      expect(secondsLeft({ current: 1, ttl }), String(ttl)).toBe(seconds);
     }
   });
 });
