@@ -81,7 +81,7 @@ export function registerHttpRateLimit(app: FastifyInstance, limit: HttpRateLimit
   const maxText = String(limit.max);
 
   const answer = (count: RateCount, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
-    const exceeded = count.current > limit.max;
+    const exceeded = limit.exceeded(count);
     const seconds = secondsLeft(count);
     reply.header('x-ratelimit-limit', maxText);
     reply.header('x-ratelimit-remaining', exceeded ? '0' : String(limit.max - count.current));

@@ -53,4 +53,9 @@ export class HttpRateLimit {
     }
     return result instanceof Promise ? result.catch(() => NOT_COUNTED) : result;
   }
+
+  /** The request that got `count` is over the limit (the `max`th request in a window is still allowed). */
+  exceeded(count: RateCount): boolean {
+    return count.current > this.max;
+  }
 }

@@ -125,7 +125,7 @@ export class JsonSocketUpgrades {
     }
     // The HTTP rate limit of every request (same counts, key and limit: ../limits/http-rate-limit.ts).
     const next = (count: RateCount | undefined) => {
-      if (count && count.current > limit!.max) refuse(socket, 'RATE_LIMIT_EXCEEDED', `rate limit exceeded, retry in ${secondsLeft(count)} s`);
+      if (count && limit!.exceeded(count)) refuse(socket, 'RATE_LIMIT_EXCEEDED', `rate limit exceeded, retry in ${secondsLeft(count)} s`);
       else this.open(app, match, req, socket, head, guard);
     };
     const count = limit?.count(req.socket.remoteAddress ?? '');
